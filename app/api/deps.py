@@ -1,0 +1,79 @@
+"""FastAPI dependencies: settings, the request's transaction, the caller's key and scopes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain import errors as d
+from app.domain.access import Principal, Scope, authenticate
+from app.settings import Settings
+
+
+def get_app_settings(request: Request) -> Settings:
+    """Return the settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Yield the request's session: commit on success, roll back on error."""
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer gk_…`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key, alternative header")
+
+
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header_key: Annotated[str | None, Security(_header)],
+) -> Principal:
+    """Authenticate the caller by API key (401 without a valid one)."""
+    token = bearer.credentials if bearer is not None else header_key
+    if not token:
+        raise d.AuthenticationRequired("An API key is required: send `Authorization: Bearer <key>`.")
+    principal = await authenticate(session=session, token=token)
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def scoped(*scopes: Scope) -> Any:
+    """Dependency marker: the caller's key must hold every scope given (use inside `Annotated`)."""
+
+    async def _check(principal: PrincipalDep) -> Principal:
+        principal.require(*scopes)
+        return principal
+
+    return Depends(_check)
+
+
+Reader = Annotated[Principal, scoped("read")]
+Answerer = Annotated[Principal, scoped("answer")]
+Sender = Annotated[Principal, scoped("send")]
+CourtUser = Annotated[Principal, scoped("court")]
+Admin = Annotated[Principal, scoped("admin")]
+
+
+def require_org_access(principal: Principal, organisation_id: uuid.UUID) -> None:
+    """Raise unless the caller may act for the organisation (404, so other organisations stay invisible)."""
+    principal.require_org(organisation_id)

@@ -1,0 +1,153 @@
+"""One error model: every failure leaves as `application/problem+json` (RFC 9457) with `errors[]`."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.domain import errors as d
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://gisgw.local/problems/"
+
+
+class FieldError(BaseModel):
+    """One offending field."""
+
+    path: str = Field(description="dotted path of the field, e.g. body.answers.0.snils")
+    rule: str = Field(description="rule that failed, e.g. snils_checksum, missing, max_length")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=[TYPE_BASE + "validation"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+# Domain exception → (status, problem type slug). The most specific class wins (checked in MRO order).
+ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
+    d.NotFoundError: (404, "not-found"),
+    d.ConflictError: (409, "conflict"),
+    d.RuleViolation: (422, "rule-violation"),
+    d.PermissionDenied: (403, "forbidden"),
+    d.AuthenticationRequired: (401, "unauthenticated"),
+    d.UpstreamUnavailable: (502, "upstream-unavailable"),
+}
+
+
+def register_error_mapping(exc_type: type[Exception], status: int, slug: str) -> None:
+    """Map another exception type (e.g. the GIS client's errors) to a status and problem type."""
+    ERROR_TABLE[exc_type] = (status, slug)
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    slug: str,
+    detail: str | None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Build a problem+json response."""
+    problem = Problem(
+        type=TYPE_BASE + slug,
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        request_id=getattr(request.state, "request_id", None),
+        errors=errors or [],
+    )
+    return JSONResponse(
+        problem.model_dump(mode="json"), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _loc_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(
+            path=_loc_to_path(err.get("loc", ())), rule=str(err.get("type", "invalid")), message=err["msg"]
+        )
+        for err in exc.errors()
+    ]
+    return problem_response(request, 422, "validation", "The request does not match the schema.", errors)
+
+
+async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthenticated", 403: "forbidden"}.get(
+        exc.status_code, "http"
+    )
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No route or resource at {request.url.path}."
+    return problem_response(request, exc.status_code, slug, detail, headers=getattr(exc, "headers", None))
+
+
+def _lookup(exc: Exception) -> tuple[int, str] | None:
+    for cls in type(exc).__mro__:
+        if cls in ERROR_TABLE:
+            return ERROR_TABLE[cls]
+    return None
+
+
+async def _mapped_handler(request: Request, exc: Exception) -> JSONResponse:
+    found = _lookup(exc)
+    if found is None:
+        return await _unhandled_handler(request, exc)
+    status, slug = found
+    errors: list[FieldError] = []
+    if isinstance(exc, d.DomainError):
+        errors = [FieldError(path=e.path, rule=e.rule, message=e.message) for e in exc.errors]
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status >= 500:
+        log.warning("upstream failure: %s", type(exc).__name__)
+    return problem_response(request, status, slug, str(exc), errors, headers=headers)
+
+
+async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(request, 500, "internal", "Internal error; quote the request id to support.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the problem+json handlers on the app."""
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    for exc_type in ERROR_TABLE:
+        app.add_exception_handler(exc_type, _mapped_handler)
+    # Starlette re-raises after answering an unmapped exception, so the server log keeps the traceback.
+    app.add_exception_handler(Exception, _unhandled_handler)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the given problem statuses."""
+    return {
+        status: {
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": HTTPStatus(status).phrase,
+        }
+        for status in statuses
+    }

@@ -1,0 +1,56 @@
+"""Structured logs: JSON lines with the request id, and a last-line filter that masks personal data."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from contextvars import ContextVar
+
+from pythonjsonlogger.json import JsonFormatter
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+# SNILS in any common spelling (11 digits, optionally grouped "123-456-789 01"). Code must never log personal
+# data; this filter is a safety net for mistakes, not the mechanism (152-ФЗ: a leak is a leak).
+_SNILS_RE = re.compile(r"(?<!\d)\d{3}[- ]?\d{3}[- ]?\d{3}[- ]?\d{2}(?!\d)")
+
+
+def mask_pii(text: str) -> str:
+    """Replace SNILS-like digit groups with a mask."""
+    return _SNILS_RE.sub("***********", text)
+
+
+class ContextFilter(logging.Filter):
+    """Add the current request id to every record and mask SNILS-like numbers in the message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        if record.args:
+            record.msg = record.getMessage()
+            record.args = None
+        if isinstance(record.msg, str):
+            record.msg = mask_pii(record.msg)
+        return True
+
+
+def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
+    """Send all logs to stderr, as JSON lines or as plain text."""
+    handler = logging.StreamHandler(sys.stderr)
+    formatter: logging.Formatter
+    if json_logs:
+        formatter = JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
+        )
+    else:
+        formatter = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s")
+    handler.setFormatter(formatter)
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True

@@ -1,0 +1,75 @@
+"""Background workers inside `gisgw serve`: the operation runner; other areas add their loops here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+from app.context import AppContext
+from app.domain import operations as ops
+
+log = logging.getLogger(__name__)
+
+#: Extra periodic loops registered by areas (exchange poller, scheduled fetch): name → coroutine factory.
+LOOPS: dict[str, Callable[[AppContext, asyncio.Event], Coroutine[Any, Any, None]]] = {}
+
+
+async def run_operations(ctx: AppContext, stop: asyncio.Event, *, interval: float = 0.5) -> None:
+    """Claim and run queued operations until `stop` is set."""
+    while not stop.is_set():
+        ran = False
+        kinds = sorted(ops.JOB_HANDLERS)
+        if kinds:
+            try:
+                ran = await _run_one(ctx, kinds)
+            except Exception:
+                log.exception("operation runner failed; retrying")
+        if not ran:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def _run_one(ctx: AppContext, kinds: list[str]) -> bool:
+    sessionmaker = ctx.sessionmaker
+    async with sessionmaker() as session, session.begin():
+        op = await ops.claim_next(session, kinds=kinds)
+    if op is None:
+        return False
+    log.info("operation %s (%s) started", op.id, op.kind)
+    handler = ops.JOB_HANDLERS[op.kind]
+    try:
+        result = await handler(op, ops.Progress(sessionmaker, op.id), ctx)
+        error = None
+    except asyncio.CancelledError:
+        # Shutdown: leave the row "running" with its lease; another process (or we, after restart) resumes it.
+        log.info("operation %s parked at shutdown", op.id)
+        raise
+    except Exception as exc:
+        log.exception("operation %s failed", op.id)
+        result, error = None, f"{type(exc).__name__}: {exc}"
+    async with sessionmaker() as session, session.begin():
+        await ops.finish(session, op.id, result=result, error=error)
+    log.info("operation %s (%s) finished: %s", op.id, op.kind, "failed" if error else "succeeded")
+    return True
+
+
+@contextlib.asynccontextmanager
+async def running_workers(ctx: AppContext, *, interval: float = 0.5) -> AsyncIterator[asyncio.Event]:
+    """Start the operation runner and registered loops; on exit, stop them and wait (graceful shutdown)."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(run_operations(ctx, stop, interval=interval), name="operations")]
+    tasks += [asyncio.create_task(factory(ctx, stop), name=name) for name, factory in LOOPS.items()]
+    try:
+        yield stop
+    finally:
+        stop.set()
+        done, pending = await asyncio.wait(tasks, timeout=10)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("worker %s ended with %r", task.get_name(), task.exception())
