@@ -119,8 +119,10 @@ def _header(
     return header
 
 
-def _frame(header: etree._Element, body: etree._Element, prefixes: Iterable[str]) -> etree._Element:
-    nsmap = nsmap_for("soap", "base", *prefixes)
+def frame(header: etree._Element, body: etree._Element, prefixes: Iterable[str] = ()) -> etree._Element:
+    """Put a header block and a body element into a SOAP 1.1 envelope with final namespaces."""
+    prefixes = [*prefixes, *(p for p in used_prefixes(body) if p not in ("soap", "base"))]
+    nsmap = nsmap_for(*dict.fromkeys(["soap", "base", *prefixes]))
     envelope = etree.Element(q("soap", "Envelope"), nsmap=nsmap)
     etree.SubElement(envelope, q("soap", "Header")).append(header)
     etree.SubElement(envelope, q("soap", "Body")).append(body)
@@ -155,8 +157,7 @@ def build_envelope(
         is_operator_signature=is_operator_signature,
         is_creators=is_creators,
     )
-    prefixes = [p for p in _used_prefixes(body) if p not in ("soap", "base")]
-    return _frame(header, body, prefixes)
+    return frame(header, body)
 
 
 def build_get_state(
@@ -180,10 +181,10 @@ def build_get_state(
         is_operator_signature=is_operator_signature,
         is_creators=(),
     )
-    return _frame(header, body, ())
+    return frame(header, body)
 
 
-def _used_prefixes(element: etree._Element) -> list[str]:
+def used_prefixes(element: etree._Element) -> list[str]:
     """Return the conventional prefixes of the namespaces used in a subtree, in first-use order."""
     by_uri: Mapping[str, str] = {uri: prefix for prefix, uri in NS.items()}
     seen: dict[str, None] = {}

@@ -602,6 +602,37 @@ class ExportNsiItemQuery:
     modified_after: datetime | None = None
 
 
+# ------------------------------------------------------------------------------------------ async exchange
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Synchronous AckRequest: the GIS message id to poll and our own MessageGUID echoed."""
+
+    message_guid: Guid
+    requester_message_guid: Guid
+
+
+StatePayload = (
+    tuple[CommonResult, ...] | DSRExportPage | tuple[Account, ...] | DebtExportPage | NsiItem | None
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StateResult:
+    """getStateResult: RequestState (1 received, 2 processing, 3 done) and the result or the error."""
+
+    request_state: int
+    message_guid: Guid
+    payload: StatePayload = None
+    error: ErrorInfo | None = None
+
+    @property
+    def done(self) -> bool:
+        """Return whether processing finished (RequestState 3)."""
+        return self.request_state == 3
+
+
 # ----------------------------------------------------------------------------------------- XML fragments
 
 
@@ -705,13 +736,6 @@ def _exactly_one(flags: Sequence[bool], limit: str, message: str) -> None:
 def build_export_dsrs(query: ExportDSRsQuery) -> etree._Element:
     """Build drs:exportDSRsRequest (checks the 100-id and 6-month limits first)."""
     by_filter = query.period is not None
-    _exactly_one(
-        [bool(query.subrequest_guids), bool(query.request_numbers), by_filter],
-        "exportDSRs: one selector",
-        "exportDSRsRequest needs exactly one of subrequest GUIDs, request numbers or a period filter",
-    )
-    _at_most(query.subrequest_guids, MAX_DSR_IDS, "subrequestGUID")
-    _at_most(query.request_numbers, MAX_DSR_IDS, "requestNumber")
     filter_only = (
         query.house_guids
         or query.hm_objects
@@ -724,6 +748,13 @@ def build_export_dsrs(query: ExportDSRsQuery) -> etree._Element:
         "exportDSRs: filter needs period",
         "house/status/paging filters need periodOfSendingRequest (the paging GUID alone is schema-invalid)",
     )
+    _exactly_one(
+        [bool(query.subrequest_guids), bool(query.request_numbers), by_filter],
+        "exportDSRs: one selector",
+        "exportDSRsRequest needs exactly one of subrequest GUIDs, request numbers or a period filter",
+    )
+    _at_most(query.subrequest_guids, MAX_DSR_IDS, "subrequestGUID")
+    _at_most(query.request_numbers, MAX_DSR_IDS, "requestNumber")
     body = new_body(OPERATIONS["exportDebtSubrequests"])
     if query.subrequest_guids:
         sub_many(body, "drs", "subrequestGUID", query.subrequest_guids)

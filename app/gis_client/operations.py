@@ -36,6 +36,7 @@ NS: dict[str, str] = {
     "premises-base": NS_PREMISES_BASE,
     "ind": NS_IND_REG_BASE,
     "org": NS_ORG_REG_BASE,
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
 
 BASE_VERSION_ATTR = f"{{{NS_BASE}}}version"

@@ -9,7 +9,16 @@ from pathlib import Path
 from lxml import etree
 
 from app.gis_client.errors import GisSchemaError, SchemaPackageMissing
-from app.gis_client.operations import NS, NS_SOAP
+from app.gis_client.operations import BASE_VERSION_ATTR, NS, NS_SOAP, OPERATIONS, SERVICES, Service
+
+# libxml2 does not enforce `fixed` on attribute uses that reference a global attribute
+# (`<xs:attribute ref="base:version" fixed="14.0.0.0"/>`), and a wrong version is exactly what GIS answers
+# with HTTP 400 (gis-protocol.md §4), so the fixed values of the 16.3.0.0 XSD are checked here by hand.
+FIXED_VERSIONS: dict[str, str] = {
+    op.body: op.version for op in OPERATIONS.values() if op.version_fixed and op.version is not None
+}
+FIXED_VERSIONS[SERVICES[Service.HOUSE_MANAGEMENT].state_result] = "11.0.0.1"
+FIXED_VERSIONS[SERVICES[Service.NSI_COMMON].state_result] = "10.0.1.2"
 
 # Target namespace → type file inside the package. Everything else (lib/*.xsd, including the W3C xmldsig
 # schema that hcs-base.xsd imports from `lib/xmldsig-core-schema.xsd`) is reached through the packages' own
@@ -108,6 +117,13 @@ class SchemaSet:
     def validate(self, element: etree._Element) -> None:
         """Validate one business element in place (body, header, fault detail) or raise GisSchemaError."""
         if self.schema.validate(element):
+            fixed = FIXED_VERSIONS.get(element.tag) if isinstance(element.tag, str) else None
+            if fixed is not None and element.get(BASE_VERSION_ATTR) != fixed:
+                raise GisSchemaError(
+                    f"base:version must be {fixed}, got {element.get(BASE_VERSION_ATTR)!r}",
+                    path=element_path(element) + "/@base:version",
+                    rule="fixed attribute value",
+                )
             return
         errors: list[etree._LogEntry] = list(self.schema.error_log)  # type: ignore[call-overload]
         if not errors:  # pragma: no cover - libxml2 always logs why
