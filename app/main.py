@@ -11,13 +11,24 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.api import accounts, court_orders, debt_requests, exchanges, health, operations, organisations
+from app.api import (
+    accounts,
+    admin,
+    court_orders,
+    debt_requests,
+    exchanges,
+    health,
+    operations,
+    organisations,
+)
+from app.api import metrics as metrics_api
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
 from app.gis_client.runtime import gis_component
 from app.gis_stand.embedded import stand_component
+from app.metrics import HttpMetricsMiddleware
 from app.settings import Settings, get_settings
 from app.workers import running_workers
 
@@ -97,7 +108,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.readiness = {}
     install_error_handlers(app)
+    app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
-    for module in (health, organisations, operations, accounts, debt_requests, court_orders, exchanges):
+    routers = (
+        health,
+        metrics_api,
+        organisations,
+        operations,
+        admin,
+        accounts,
+        debt_requests,
+        court_orders,
+        exchanges,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app

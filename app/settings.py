@@ -126,6 +126,7 @@ class Settings(BaseSettings):
 
     # --- access ---
     demo_key: SecretStr | None = Field(None, description="development only: a fixed demo API key to seed")
+    metrics_token: SecretStr | None = Field(None, description="bearer token /metrics requires (unset: open)")
 
     @field_validator("schema_dir")
     @classmethod
