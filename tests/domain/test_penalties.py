@@ -242,3 +242,20 @@ def test_penalty_without_moratoria_matches_daily_formula(amount: Decimal, due: d
     exact = amount * Decimal("0.095") * (Decimal(low) / 300 + Decimal(high) / 130)
     # Per-segment rounding: at most half a kopeck per segment away from the exact sum.
     assert abs(result.total - exact) <= Decimal("0.005") * len(result.segments)
+
+
+@given(
+    amounts_=st.lists(amounts, min_size=1, max_size=8),
+    payments=st.lists(
+        st.tuples(st.dates(min_value=date(2020, 1, 1), max_value=date(2026, 12, 31)), amounts), max_size=8
+    ),
+)
+def test_allocate_payments_conserves_money(
+    amounts_: list[Decimal], payments: list[tuple[date, Decimal]]
+) -> None:
+    charges = [charge_for_period(date(2022, 1 + i, 1), a) for i, a in enumerate(amounts_)]
+    parts, rest = allocate_payments(charges, [Payment(d, a) for d, a in payments])
+    allocated = [sum((p for _, p in part), Decimal(0)) for part in parts]
+    assert sum(allocated) + rest == sum((a for _, a in payments), Decimal(0))
+    assert all(0 <= got <= c.amount for got, c in zip(allocated, charges, strict=True))
+    assert rest >= 0
