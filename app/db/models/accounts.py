@@ -1,3 +1,125 @@
-"""Tables of the accounts area (filled in by its issue)."""
+"""Personal-account registry: houses, premises, accounts with their payer, account ↔ premises, monthly ledger.
+
+Ids of houses, premises and accounts are deterministic (uuid5 of their natural keys, see
+`app.domain.accounts_import`), so a bulk import can compute every id client-side and upsert without lookups.
+"""
 
 from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, TimestampMixin
+
+MONEY = Numeric(14, 2)
+
+PREMISES_KINDS = ("apartment", "non_residential", "room", "house_block")
+PAYER_KINDS = ("person", "organisation")
+
+
+class House(TimestampMixin, Base):
+    """A building, known by its FIAS house GUID and (once synced) by its GIS house-management object GUID."""
+
+    __tablename__ = "houses"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # Unique among non-null values (SQLite and PostgreSQL both let several NULLs through a unique index).
+    fias_house_guid: Mapped[uuid.UUID | None] = mapped_column(unique=True)
+    hm_object_guid: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    address: Mapped[str | None] = mapped_column(String(1000))
+    region: Mapped[str | None] = mapped_column(String(2))
+
+
+class Premises(TimestampMixin, Base):
+    """A flat, non-residential premises, room or house block inside a house."""
+
+    __tablename__ = "premises"
+    __table_args__ = (UniqueConstraint("house_id", "number_norm"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    house_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("houses.id", ondelete="CASCADE"))
+    number_raw: Mapped[str] = mapped_column(String(100))
+    #: `app.domain.premises.normalize_premises(number_raw)`: the matching key.
+    number_norm: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    residential: Mapped[bool] = mapped_column(Boolean)
+    cadastral_number: Mapped[str | None] = mapped_column(String(40))
+    gis_premises_guid: Mapped[uuid.UUID | None] = mapped_column(index=True)
+
+
+class Account(TimestampMixin, Base):
+    """A personal account (лицевой счёт) of an organisation with its payer (personal data)."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "account_number"),
+        Index("ix_accounts_payer_name", "payer_name_key", "birth_date"),
+        # Keys bound to every organisation search by number without an organisation filter.
+        Index("ix_accounts_account_number", "account_number"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    account_number: Mapped[str] = mapped_column(String(30))
+    #: ЕЛС, the unified account number GIS assigns (10 characters).
+    els: Mapped[str | None] = mapped_column(String(10), index=True)
+    #: ЖКУ identifier (ServiceID, 13 characters).
+    zhku_id: Mapped[str | None] = mapped_column(String(13), index=True)
+    gis_account_guid: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    opened_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Court-case flags: a disputed claim or a debtor in bankruptcy excludes a court order (ГПК 125,
+    # Пленум ВС № 62 п. 12).
+    dispute: Mapped[bool] = mapped_column(Boolean, default=False)
+    bankruptcy: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    payer_kind: Mapped[str] = mapped_column(String(20))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    middle_name: Mapped[str | None] = mapped_column(String(100))
+    #: Case- and ё-folded "last first" for name search (SQLite's lower() ignores Cyrillic).
+    payer_name_key: Mapped[str | None] = mapped_column(String(201))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_place: Mapped[str | None] = mapped_column(String(500))
+    snils: Mapped[str | None] = mapped_column(String(11), index=True)
+    id_doc_type: Mapped[str | None] = mapped_column(String(20))
+    id_doc_series: Mapped[str | None] = mapped_column(String(20))
+    id_doc_number: Mapped[str | None] = mapped_column(String(40))
+    inn: Mapped[str | None] = mapped_column(String(12))
+    org_name: Mapped[str | None] = mapped_column(String(500))
+    org_ogrn: Mapped[str | None] = mapped_column(String(15))
+
+
+class AccountPremises(Base):
+    """Which premises an account covers, with the payer's share in percent."""
+
+    __tablename__ = "account_premises"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    premises_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("premises.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    share_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+
+
+class LedgerEntry(Base):
+    """One billing month of an account: charged, paid, due date; debt and ages follow from these."""
+
+    __tablename__ = "ledger_entries"
+
+    # The composite primary key is the one index: lookups are always by account (and period).
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: First day of the billing month.
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    charged: Mapped[Decimal] = mapped_column(MONEY)
+    paid: Mapped[Decimal] = mapped_column(MONEY)
+    due_date: Mapped[date] = mapped_column(Date)
