@@ -55,6 +55,36 @@ def serve(
     )
 
 
+@app.command()
+def demo(
+    port: Annotated[int | None, typer.Option(help="gateway port (GISGW_PORT)")] = None,
+) -> None:
+    """Seed demo data, then serve the gateway with the embedded GIS stand (what `make run` does)."""
+    import os
+
+    os.environ.setdefault("GISGW_STAND_ENABLED", "true")
+    get_settings.cache_clear()
+    settings = get_settings()
+
+    async def seed() -> str:
+        from app.demo import seed_gateway
+
+        async with _session() as session:
+            _org, token = await seed_gateway(session)
+            await session.commit()
+        return token
+
+    token = asyncio.run(seed())
+    base = f"http://{settings.host}:{port or settings.port}"
+    typer.echo(
+        f"\n  gisgw demo: gateway {base}  (GIS stand on http://{settings.stand_host}:{settings.stand_port})\n"
+        f"  demo API key (all scopes): {token}\n"
+        f"  try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/organisations\n"
+        f"  dashboard: {base}/dashboard   API docs: {base}/docs\n"
+    )
+    serve(host=None, port=port)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Apply migrations up to REVISION (default: the latest)."""
