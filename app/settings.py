@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -122,6 +123,92 @@ class Settings(BaseSettings):
     )
     fetch_interval_seconds: float = Field(
         3600.0, description="scheduled fetch of debt subrequests per organisation (0 = off)"
+    )
+
+    # --- court orders (domain-rules §3-§7; every [U] item is a setting) ---
+    court_experiment_start: date = Field(
+        date(2025, 7, 1), description="first day of the 2025-2026 court-order experiment"
+    )
+    court_experiment_end: date = Field(
+        date(2026, 6, 30), description="last day of the 2025-2026 court-order experiment"
+    )
+    court_pilot_regions: list[str] = Field(
+        default_factory=list,
+        description='pilot region codes of the experiment (list not published), JSON ["16","52"]',
+    )
+    court_participant_thresholds: dict[str, int] = Field(
+        default_factory=lambda: {
+            "management_company": 20_000,
+            "resource_supplier": 100_000,
+            "waste_operator": 100_000,
+            "capital_repair_operator": 100_000,
+            "settlement_centre": 200_000,
+        },
+        description="experiment: minimum residential premises in GIS in any month of the year, by org type",
+    )
+    court_premises_year: int = Field(
+        2025, description="experiment: year whose monthly premises maximum counts"
+    )
+    court_capabilities: list[str] = Field(
+        default_factory=lambda: ["readiness", "packages", "cases", "registry"],
+        description="court-collection capabilities switched on (readiness, packages, cases, registry)",
+    )
+    court_min_claim_enabled: bool = Field(
+        False, description='experiment: only debts over court_min_claim ("over 20,000 ₽", one report)'
+    )
+    court_min_claim: Decimal = Field(Decimal("20000"), description="experiment: minimum claim when enabled")
+    court_claim_limit: Decimal = Field(Decimal("500000"), description="court-order claim limit, ГПК ст. 121")
+    court_claim_limit_includes_penalties: bool = Field(
+        True, description="whether penalties count towards the 500,000 ₽ limit"
+    )
+    court_objection_mode: Literal["working", "calendar"] = Field(
+        "working", description="objection term (ГПК ст. 128): 10 working or calendar days"
+    )
+    court_objection_days: int = Field(10, description="objection term in days (ГПК ст. 128)")
+    court_penalty_cap_rate: Decimal = Field(Decimal("0.095"), description="key-rate cap for penalties")
+    court_penalty_cap_periods: list[tuple[date, date]] = Field(
+        default_factory=lambda: [
+            (date(2022, 2, 28), date(2022, 12, 31)),
+            (date(2023, 1, 1), date(2024, 12, 31)),
+            (date(2025, 1, 1), date(2026, 12, 31)),
+        ],
+        description='periods the cap applies, JSON [["2025-01-01","2026-12-31"]] (last day inclusive)',
+    )
+    court_key_rate: Decimal | None = Field(
+        None, description="key rate on the calculation day as a fraction (unset: the cap rate)"
+    )
+    court_moratoria: list[dict[str, date | None]] = Field(
+        default_factory=lambda: [
+            {"start": date(2020, 4, 6), "end": date(2021, 1, 1), "debts_before": None},
+            {"start": date(2022, 4, 1), "end": date(2022, 10, 1), "debts_before": date(2022, 4, 1)},
+        ],
+        description='penalty moratoria, JSON [{"start":..,"end":..,"debts_before":..|null}]',
+    )
+    court_moratorium_end_inclusive: bool = Field(
+        True, description="whether a moratorium's end date is itself penalty-free"
+    )
+    court_feb_2026_due_day: int = Field(
+        10, description="due day in March 2026 of February 2026 bills (10 or 15)"
+    )
+    court_duty_effective_date: date = Field(
+        date(2024, 9, 9), description="first filing day of the 259-ФЗ state-duty bands"
+    )
+    court_duty_rounding: Literal["rouble", "kopeck"] = Field("rouble", description="state-duty rounding")
+    court_bankruptcy_mode: Literal["block", "warn"] = Field(
+        "block", description="a bankruptcy flag blocks the court order (block) or only warns (warn)"
+    )
+    court_courts_file: Path | None = Field(
+        None, description="JSON file: address → magistrate's court table (see docs/court-orders.md)"
+    )
+    court_courts: list[dict[str, Any]] = Field(
+        default_factory=list, description="inline address → magistrate's court table (same shape as the file)"
+    )
+    court_readiness_inline_limit: int = Field(
+        1000, description="readiness for at most this many accounts is answered inline; more: an operation"
+    )
+    court_readiness_chunk: int = Field(2000, description="accounts loaded per query by readiness runs")
+    court_file_store_context: str = Field(
+        "debtreq", description="file-store context for court-act files (not documented for debts)"
     )
 
     # --- access ---
