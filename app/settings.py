@@ -211,6 +211,14 @@ class Settings(BaseSettings):
         "debtreq", description="file-store context for court-act files (not documented for debts)"
     )
 
+    # --- accounts registry ---
+    upload_dir: Path = Field(
+        Path("var/uploads"), description="folder where uploads wait for their operation (shared by workers)"
+    )
+    accounts_import_max_bytes: int = Field(
+        4 * 1024**3, description="largest accounts import file accepted, in bytes"
+    )
+
     # --- access ---
     demo_key: SecretStr | None = Field(None, description="development only: a fixed demo API key to seed")
     metrics_token: SecretStr | None = Field(None, description="bearer token /metrics requires (unset: open)")

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("first_name", sa.String(length=100), nullable=True),
         sa.Column("middle_name", sa.String(length=100), nullable=True),
         sa.Column("payer_name_key", sa.String(length=201), nullable=True),
+        sa.Column("payer_middle_key", sa.String(length=100), nullable=True),
         sa.Column("birth_date", sa.Date(), nullable=True),
         sa.Column("birth_place", sa.String(length=500), nullable=True),
         sa.Column("snils", sa.String(length=11), nullable=True),

@@ -84,6 +84,7 @@ class Account(TimestampMixin, Base):
     middle_name: Mapped[str | None] = mapped_column(String(100))
     #: Case- and ё-folded "last first" for name search (SQLite's lower() ignores Cyrillic).
     payer_name_key: Mapped[str | None] = mapped_column(String(201))
+    payer_middle_key: Mapped[str | None] = mapped_column(String(100))
     birth_date: Mapped[date | None] = mapped_column(Date)
     birth_place: Mapped[str | None] = mapped_column(String(500))
     snils: Mapped[str | None] = mapped_column(String(11), index=True)

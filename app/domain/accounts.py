@@ -1,0 +1,492 @@
+"""The accounts registry: search, account details, ledger summaries (debt, months in debt, ages), statistics.
+
+Functions other areas call (keep their signatures stable):
+`find_accounts_for_premises`, `ledger_for_accounts`, `summarise_ledger`, `premises_stats`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.domain import errors as d
+from app.domain.access import Principal
+from app.domain.accounts_import import fold, name_key
+from app.domain.premises import normalize_premises
+from app.domain.snils import is_valid_snils, normalize_snils
+
+MatchQuality = Literal["exact", "normalised", "house_only"]
+_ZERO = Decimal("0.00")
+MAX_PAGE = 500
+
+
+# --- ledger ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerMonth:
+    """One billing month with what is still unpaid of it and how long it has been overdue."""
+
+    period: date
+    charged: Decimal
+    paid: Decimal
+    due_date: date
+    #: Unpaid part of this month's charge after credits were applied to the oldest months first.
+    outstanding: Decimal
+    #: Days since the due date while something is outstanding (0 when paid or not yet due).
+    days_overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSummary:
+    """Debt of an account on a date: overdue total, months in debt, oldest debt, per-month detail."""
+
+    debt: Decimal
+    outstanding: Decimal
+    months_in_debt: int
+    oldest_debt_period: date | None
+    months: tuple[LedgerMonth, ...]
+
+
+def summarise_ledger(entries: Iterable[LedgerEntry | LedgerMonth], as_of: date) -> LedgerSummary:
+    """Compute outstanding amounts per month and the debt on `as_of` from charged/paid months.
+
+    Each month's payment goes to that month first (the ledger records payments by billing period); any
+    surplus and any negative charge (a recalculation credit) pays the oldest unpaid months (ГК РФ ст. 319.1).
+    """
+    rows = sorted(entries, key=lambda e: e.period)
+    remaining: list[Decimal] = []
+    credit = _ZERO
+    for e in rows:
+        charged = Decimal(e.charged)
+        paid = Decimal(e.paid)
+        if charged < 0:
+            credit += -charged
+            charged = _ZERO
+        left = charged - paid
+        if left < 0:
+            credit += -left
+            left = _ZERO
+        remaining.append(left)
+    for i, left in enumerate(remaining):
+        if credit <= 0:
+            break
+        take = min(left, credit)
+        remaining[i] = left - take
+        credit -= take
+    months: list[LedgerMonth] = []
+    debt = outstanding = _ZERO
+    in_debt = 0
+    oldest: date | None = None
+    for e, left in zip(rows, remaining, strict=True):
+        overdue = (as_of - e.due_date).days if left > 0 and as_of > e.due_date else 0
+        months.append(
+            LedgerMonth(
+                period=e.period,
+                charged=Decimal(e.charged),
+                paid=Decimal(e.paid),
+                due_date=e.due_date,
+                outstanding=left,
+                days_overdue=overdue,
+            )
+        )
+        outstanding += left
+        if overdue > 0:
+            debt += left
+            in_debt += 1
+            oldest = oldest or e.period
+    return LedgerSummary(
+        debt=debt,
+        outstanding=outstanding,
+        months_in_debt=in_debt,
+        oldest_debt_period=oldest,
+        months=tuple(months),
+    )
+
+
+async def ledger_for_accounts(
+    session: AsyncSession, account_ids: Sequence[uuid.UUID], *, as_of: date | None = None
+) -> dict[uuid.UUID, list[LedgerMonth]]:
+    """Return each account's ledger months, oldest first, with outstanding amounts and ages on `as_of`."""
+    as_of = as_of or date.today()
+    grouped: dict[uuid.UUID, list[LedgerEntry]] = {a: [] for a in account_ids}
+    ids = list(grouped)
+    for start in range(0, len(ids), 500):
+        stmt = (
+            select(LedgerEntry)
+            .where(LedgerEntry.account_id.in_(ids[start : start + 500]))
+            .order_by(LedgerEntry.account_id, LedgerEntry.period)
+        )
+        for entry in (await session.scalars(stmt)).all():
+            grouped[entry.account_id].append(entry)
+    return {a: list(summarise_ledger(rows, as_of).months) for a, rows in grouped.items()}
+
+
+async def summaries_for_accounts(
+    session: AsyncSession, account_ids: Sequence[uuid.UUID], *, as_of: date | None = None
+) -> dict[uuid.UUID, LedgerSummary]:
+    """Return the ledger summary (debt, months in debt) of each account."""
+    as_of = as_of or date.today()
+    months = await ledger_for_accounts(session, account_ids, as_of=as_of)
+    return {a: summarise_ledger(m, as_of) for a, m in months.items()}
+
+
+# --- premises matching (debt requests, court orders) -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountMatch:
+    """An account found for a premises, how well it matched, and its debt."""
+
+    account_id: uuid.UUID
+    organisation_id: uuid.UUID
+    account_number: str
+    premises_id: uuid.UUID
+    premises_number: str
+    quality: MatchQuality
+    share_percent: Decimal | None
+    closed: bool
+    debt: Decimal
+    months_in_debt: int
+
+
+async def find_accounts_for_premises(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID | None,
+    fias_house_guid: uuid.UUID | None,
+    hm_object_guid: uuid.UUID | None,
+    premises: str | None,
+    exact: bool,
+    premises_guid: uuid.UUID | None = None,
+    as_of: date | None = None,
+) -> list[AccountMatch]:
+    """Find accounts covering a premises of a house (by FIAS or GIS house GUID) with their debt.
+
+    `premises` None: every account of the house ("house_only"). `exact`: the number must be written the same
+    (quality "exact"); otherwise normalised numbers match too ("кв. 12а" = "12А", quality "normalised").
+    A GIS premises GUID, when given, matches exactly regardless of the number. `organisation_id` None
+    searches every organisation ("by address only"); access control is the caller's job.
+    """
+    if fias_house_guid is None and hm_object_guid is None and premises_guid is None:
+        raise d.RuleViolation(
+            "A house (FIAS or GIS GUID) or a premises GUID is needed to look up accounts.",
+            rule="house_required",
+        )
+    stmt = (
+        select(Account, Premises.id, Premises.number_raw, Premises.number_norm, AccountPremises.share_percent)
+        .join(AccountPremises, AccountPremises.account_id == Account.id)
+        .join(Premises, Premises.id == AccountPremises.premises_id)
+        .order_by(Account.account_number, Account.id)
+    )
+    house_ids = await _house_ids(session, fias_house_guid, hm_object_guid)
+    conditions: list[Any] = []
+    raw = premises.strip() if premises is not None else None
+    norm = normalize_premises(raw) if raw else None
+    if premises_guid is not None:
+        conditions.append(Premises.gis_premises_guid == premises_guid)
+    if house_ids:
+        in_house = Premises.house_id.in_(house_ids)
+        if raw is None:
+            conditions.append(in_house)
+        elif exact:
+            conditions.append(and_(in_house, Premises.number_raw == raw))
+        else:
+            conditions.append(and_(in_house, or_(Premises.number_norm == norm, Premises.number_raw == raw)))
+    if not conditions:
+        return []
+    stmt = stmt.where(or_(*conditions))
+    if organisation_id is not None:
+        stmt = stmt.where(Account.organisation_id == organisation_id)
+    rows = (await session.execute(stmt)).all()
+    summaries = await summaries_for_accounts(session, list(dict.fromkeys(r[0].id for r in rows)), as_of=as_of)
+    out: list[AccountMatch] = []
+    for acc, pid, number_raw, _number_norm, share in rows:
+        quality: MatchQuality
+        if raw is None and premises_guid is None:
+            quality = "house_only"
+        elif number_raw == raw or premises_guid is not None:
+            quality = "exact"
+        else:
+            quality = "normalised"
+        summary = summaries[acc.id]
+        out.append(
+            AccountMatch(
+                account_id=acc.id,
+                organisation_id=acc.organisation_id,
+                account_number=acc.account_number,
+                premises_id=pid,
+                premises_number=number_raw,
+                quality=quality,
+                share_percent=share,
+                closed=acc.closed,
+                debt=summary.debt,
+                months_in_debt=summary.months_in_debt,
+            )
+        )
+    return out
+
+
+async def _house_ids(
+    session: AsyncSession, fias_house_guid: uuid.UUID | None, hm_object_guid: uuid.UUID | None
+) -> list[uuid.UUID]:
+    conds = []
+    if fias_house_guid is not None:
+        conds.append(House.fias_house_guid == fias_house_guid)
+    if hm_object_guid is not None:
+        conds.append(House.hm_object_guid == hm_object_guid)
+    if not conds:
+        return []
+    return list((await session.scalars(select(House.id).where(or_(*conds)))).all())
+
+
+# --- search (the API) ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountQuery:
+    """Search criteria of GET /api/v1/accounts; at least one criterion is required."""
+
+    fias_house_guid: uuid.UUID | None = None
+    premises: str | None = None
+    exact: bool = False
+    account_number: str | None = None
+    els: str | None = None
+    zhku_id: str | None = None
+    gis_account_guid: uuid.UUID | None = None
+    snils: str | None = None
+    last_name: str | None = None
+    first_name: str | None = None
+    middle_name: str | None = None
+    birth_date: date | None = None
+    organisation_id: uuid.UUID | None = None
+    scope: Literal["organisation", "address"] = "address"
+
+
+@dataclass
+class AccountHit:
+    """One account in a search result, with the premises that matched and (when asked) its debt."""
+
+    account: Account
+    premises: list[tuple[Premises, House, Decimal | None]] = field(default_factory=list)
+    quality: MatchQuality | None = None
+    summary: LedgerSummary | None = None
+
+
+@dataclass
+class AccountPage:
+    """A page of hits and the cursor of the next page (None at the end)."""
+
+    items: list[AccountHit]
+    next_cursor: str | None
+
+
+def encode_cursor(account_id: uuid.UUID) -> str:
+    """Return an opaque cursor after the given account."""
+    return base64.urlsafe_b64encode(account_id.bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    """Decode a cursor from `encode_cursor`; raise RuleViolation when it is not one."""
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        raise d.RuleViolation(
+            "The cursor is not valid; use next_cursor from the previous page.",
+            errors=[d.FieldProblem("query.cursor", "cursor", "not a cursor issued by this API")],
+        ) from None
+
+
+def _criteria_problems(q: AccountQuery) -> list[d.FieldProblem]:
+    problems = []
+    if q.premises is not None and q.fias_house_guid is None:
+        problems.append(d.FieldProblem("query.premises", "requires", "premises needs fias_house_guid"))
+    person_name = any(v is not None for v in (q.last_name, q.first_name, q.middle_name))
+    if person_name and (q.last_name is None or q.first_name is None or q.birth_date is None):
+        problems.append(
+            d.FieldProblem(
+                "query.last_name", "requires", "a name search needs last_name, first_name and birth_date"
+            )
+        )
+    if q.snils is not None and not is_valid_snils(q.snils):
+        problems.append(d.FieldProblem("query.snils", "snils_checksum", "not a valid SNILS"))
+    if q.scope == "organisation" and q.organisation_id is None:
+        problems.append(
+            d.FieldProblem("query.organisation_id", "requires", "scope=organisation needs organisation_id")
+        )
+    keys = (
+        q.fias_house_guid,
+        q.account_number,
+        q.els,
+        q.zhku_id,
+        q.gis_account_guid,
+        q.snils,
+        q.birth_date if person_name else None,
+    )
+    if all(k is None for k in keys):
+        problems.append(
+            d.FieldProblem(
+                "query",
+                "criterion_required",
+                "give a house, an account number, ЕЛС, ЖКУ id, GIS GUID or a person",
+            )
+        )
+    return problems
+
+
+async def search_accounts(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    query: AccountQuery,
+    with_debt: bool = False,
+    limit: int = 50,
+    cursor: str | None = None,
+    as_of: date | None = None,
+) -> AccountPage:
+    """Search accounts visible to the caller; keyset-paginated by account id."""
+    problems = _criteria_problems(query)
+    if problems:
+        raise d.RuleViolation("The search criteria are incomplete or invalid.", errors=problems)
+    limit = max(1, min(limit, MAX_PAGE))
+    orgs = principal.visible_orgs(query.organisation_id if query.scope == "organisation" else None)
+    if query.scope == "address" and query.organisation_id is not None:
+        principal.require_org(query.organisation_id)
+    stmt: Select[Any] = select(Account).order_by(Account.id).limit(limit + 1)
+    if orgs is not None:
+        if not orgs:
+            return AccountPage(items=[], next_cursor=None)
+        stmt = stmt.where(Account.organisation_id.in_(orgs))
+    if cursor:
+        stmt = stmt.where(Account.id > decode_cursor(cursor))
+    stmt = _filter(stmt, query)
+    premises_filter: dict[str, Any] | None = None
+    if query.fias_house_guid is not None:
+        house_ids = await _house_ids(session, query.fias_house_guid, None)
+        if not house_ids:
+            return AccountPage(items=[], next_cursor=None)
+        raw = query.premises.strip() if query.premises is not None else None
+        pcond: Any = Premises.house_id.in_(house_ids)
+        if raw is not None:
+            if query.exact:
+                pcond = and_(pcond, Premises.number_raw == raw)
+            else:
+                pcond = and_(
+                    pcond, or_(Premises.number_norm == normalize_premises(raw), Premises.number_raw == raw)
+                )
+        matching = (
+            select(AccountPremises.account_id)
+            .join(Premises, Premises.id == AccountPremises.premises_id)
+            .where(pcond)
+        )
+        stmt = stmt.where(Account.id.in_(matching))
+        premises_filter = {"cond": pcond, "raw": raw}
+    accounts = list((await session.scalars(stmt)).all())
+    next_cursor = encode_cursor(accounts[limit - 1].id) if len(accounts) > limit else None
+    accounts = accounts[:limit]
+    hits = {a.id: AccountHit(account=a) for a in accounts}
+    if hits:
+        link_stmt = (
+            select(AccountPremises.account_id, Premises, House, AccountPremises.share_percent)
+            .join(Premises, Premises.id == AccountPremises.premises_id)
+            .join(House, House.id == Premises.house_id)
+            .where(AccountPremises.account_id.in_(list(hits)))
+            .order_by(Premises.number_norm)
+        )
+        for account_id, prem, house, share in (await session.execute(link_stmt)).all():
+            hits[account_id].premises.append((prem, house, share))
+    if premises_filter is not None:
+        raw = premises_filter["raw"]
+        for hit in hits.values():
+            if raw is None:
+                hit.quality = "house_only"
+            elif any(p.number_raw == raw for p, _h, _s in hit.premises):
+                hit.quality = "exact"
+            else:
+                hit.quality = "normalised"
+    if with_debt and hits:
+        for account_id, summary in (await summaries_for_accounts(session, list(hits), as_of=as_of)).items():
+            hits[account_id].summary = summary
+    return AccountPage(items=list(hits.values()), next_cursor=next_cursor)
+
+
+def _filter(stmt: Select[Any], q: AccountQuery) -> Select[Any]:
+    if q.account_number is not None:
+        stmt = stmt.where(Account.account_number == q.account_number.strip())
+    if q.els is not None:
+        stmt = stmt.where(Account.els == q.els.strip().upper())
+    if q.zhku_id is not None:
+        stmt = stmt.where(Account.zhku_id == q.zhku_id.strip().upper())
+    if q.gis_account_guid is not None:
+        stmt = stmt.where(Account.gis_account_guid == q.gis_account_guid)
+    if q.snils is not None:
+        stmt = stmt.where(Account.snils == normalize_snils(q.snils))
+    if q.last_name is not None and q.first_name is not None:
+        stmt = stmt.where(Account.payer_name_key == name_key(q.last_name, q.first_name))
+        stmt = stmt.where(Account.birth_date == q.birth_date)
+        if q.middle_name:
+            stmt = stmt.where(Account.payer_middle_key == fold(q.middle_name))
+    return stmt
+
+
+async def get_account(
+    session: AsyncSession, *, principal: Principal, account_id: uuid.UUID, as_of: date | None = None
+) -> AccountHit:
+    """Load one account with its premises and ledger summary (404 for accounts of other organisations)."""
+    account = await session.get(Account, account_id)
+    if account is None or not principal.may_access(account.organisation_id):
+        raise d.NotFoundError(f"Account {account_id} not found.")
+    hit = AccountHit(account=account)
+    link_stmt = (
+        select(Premises, House, AccountPremises.share_percent)
+        .join(Premises, Premises.id == AccountPremises.premises_id)
+        .join(House, House.id == Premises.house_id)
+        .where(AccountPremises.account_id == account_id)
+        .order_by(Premises.number_norm)
+    )
+    hit.premises = [(p, h, s) for p, h, s in (await session.execute(link_stmt)).all()]
+    hit.summary = (await summaries_for_accounts(session, [account_id], as_of=as_of))[account_id]
+    return hit
+
+
+# --- statistics ------------------------------------------------------------------------------------------
+
+
+def _month_bounds(year: int, month: int) -> tuple[date, date]:
+    start = date(year, month, 1)
+    end = (date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)) - timedelta(days=1)
+    return start, end
+
+
+async def premises_stats(session: AsyncSession, organisation_id: uuid.UUID, year: int) -> dict[int, int]:
+    """Count, per month of `year`, the residential premises covered by the organisation's open accounts.
+
+    The 2025 court-order experiment admits organisations by the residential premises placed in GIS ZhKKh for
+    any month of 2025 (Минстрой, 2025-11-06): callers take the maximum over the months.
+    """
+    out: dict[int, int] = {}
+    for month in range(1, 13):
+        start, end = _month_bounds(year, month)
+        stmt = (
+            select(func.count(func.distinct(AccountPremises.premises_id)))
+            .join(Account, Account.id == AccountPremises.account_id)
+            .join(Premises, Premises.id == AccountPremises.premises_id)
+            .where(
+                Account.organisation_id == organisation_id,
+                Premises.residential.is_(True),
+                or_(Account.opened_on.is_(None), Account.opened_on <= end),
+                or_(Account.closed_on.is_(None), Account.closed_on >= start),
+            )
+        )
+        out[month] = int(await session.scalar(stmt) or 0)
+    return out

@@ -1,0 +1,970 @@
+"""Bulk import of accounts and their monthly ledger from billing: JSON Lines or CSV, streamed, row by row.
+
+Format: docs/accounts-import.md. One logical row = one account with its premises and ledger months (a JSONL
+line, or a run of consecutive CSV lines with the same account number). A row is validated as a whole and
+either applied as a whole (account + premises + ledger, in one transaction with its chunk) or rejected with
+its row number, field paths and reasons. Re-running an import (e.g. after a crash) is harmless: every write is
+an upsert keyed by deterministic ids (uuid5 of the natural keys), so no lookups are needed either.
+
+On PostgreSQL the chunks go through COPY into temporary staging tables and `INSERT … ON CONFLICT DO UPDATE`;
+elsewhere (SQLite) through executemany upserts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from app.db.base import utcnow
+from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.db.models.core import Operation, Organisation
+from app.domain import audit
+from app.domain import errors as d
+from app.domain import operations as ops
+from app.domain.access import SYSTEM, Principal
+from app.domain.penalties import due_date_for
+from app.domain.premises import normalize_premises
+from app.domain.snils import is_valid_snils, normalize_snils
+
+log = logging.getLogger(__name__)
+
+ImportFormat = Literal["jsonl", "csv"]
+PremisesKind = Literal["apartment", "non_residential", "room", "house_block"]
+RESIDENTIAL_KINDS = frozenset({"apartment", "room", "house_block"})
+
+#: Fixed namespace of the deterministic ids; never change it (every stored id derives from it).
+ID_NAMESPACE = uuid.UUID("5b0f6f2e-8a4c-4f4e-9a59-2f0d3c7a1e01")
+
+DEFAULT_CHUNK = 5000
+DEFAULT_MAX_REPORTED = 1000
+
+
+def house_id_for(fias_house_guid: uuid.UUID) -> uuid.UUID:
+    """Return the id of the house with this FIAS GUID (the same in every process and import)."""
+    return uuid.uuid5(ID_NAMESPACE, f"house:{fias_house_guid}")
+
+
+def premises_id_for(house_id: uuid.UUID, number_norm: str) -> uuid.UUID:
+    """Return the id of the premises with this normalised number in the house."""
+    return uuid.uuid5(ID_NAMESPACE, f"premises:{house_id}:{number_norm}")
+
+
+def account_id_for(organisation_id: uuid.UUID, account_number: str) -> uuid.UUID:
+    """Return the id of an organisation's account with this number."""
+    return uuid.uuid5(ID_NAMESPACE, f"account:{organisation_id}:{account_number}")
+
+
+def name_key(last_name: str | None, first_name: str | None) -> str | None:
+    """Return the folded "last first" search key (case, ё and spacing do not matter)."""
+    if not last_name or not first_name:
+        return None
+    return fold(f"{last_name} {first_name}")
+
+
+def fold(text: str) -> str:
+    """Fold a name for comparison: case, ё → е, single spaces."""
+    return " ".join(text.casefold().replace("ё", "е").split())
+
+
+def premises_norm(number: str, kind: str) -> str:
+    """Return the matching key of a premises number, marking non-residential premises the usual way ("3Н")."""
+    # normalize_premises appends "Н" only when the text says "нежилое"; billing says it through `kind`.
+    return normalize_premises(f"нежилое {number}" if kind == "non_residential" else number)
+
+
+# --- row schema ------------------------------------------------------------------------------------------
+
+Str100 = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=False)
+
+
+class DocumentIn(_Row):
+    """Identity document of a person payer (type: НСИ 95 code)."""
+
+    type: str = Field(min_length=1, max_length=20)
+    series: str | None = Field(None, max_length=20)
+    number: str = Field(min_length=1, max_length=40)
+
+
+class PayerIn(_Row):
+    """The payer: a person (names, birth date, SNILS, document) or an organisation (name, INN, OGRN)."""
+
+    kind: Literal["person", "organisation"]
+    last_name: str | None = Field(None, max_length=100)
+    first_name: str | None = Field(None, max_length=100)
+    middle_name: str | None = Field(None, max_length=100)
+    birth_date: date | None = None
+    birth_place: str | None = Field(None, max_length=500)
+    snils: str | None = None
+    document: DocumentIn | None = None
+    inn: str | None = Field(None, pattern=r"^\d{10}(\d{2})?$")
+    name: str | None = Field(None, max_length=500)
+    ogrn: str | None = Field(None, pattern=r"^\d{13}(\d{2})?$")
+
+    @field_validator("snils")
+    @classmethod
+    def _snils(cls, value: str | None) -> str | None:
+        # The message never repeats the value: SNILS is personal data.
+        if value is None or value == "":
+            return None
+        if not is_valid_snils(value):
+            raise ValueError("not a valid SNILS (11 digits with a correct checksum)")
+        return normalize_snils(value)
+
+    @model_validator(mode="after")
+    def _by_kind(self) -> PayerIn:
+        if self.kind == "person":
+            if not self.last_name or not self.first_name:
+                raise ValueError("a person payer needs last_name and first_name")
+        elif not self.name:
+            raise ValueError("an organisation payer needs name")
+        return self
+
+
+class PremisesIn(_Row):
+    """Premises the account covers: the house (FIAS GUID) and the premises number as billing writes it."""
+
+    fias_house_guid: uuid.UUID
+    hm_object_guid: uuid.UUID | None = None
+    address: str | None = Field(None, max_length=1000)
+    region: str | None = Field(None, pattern=r"^\d{2}$")
+    number: Str100
+    kind: PremisesKind = "apartment"
+    cadastral_number: str | None = Field(None, max_length=40)
+    gis_premises_guid: uuid.UUID | None = None
+    share_percent: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
+
+
+class LedgerMonthIn(_Row):
+    """One billing month: period (first day of the month), charged, paid, due date (statutory if omitted)."""
+
+    period: date
+    charged: Decimal = Field(max_digits=14, decimal_places=2)
+    paid: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
+    due_date: date | None = None
+
+
+class AccountIn(_Row):
+    """One import row: an account with its payer, premises and ledger months."""
+
+    account_number: str = Field(min_length=1, max_length=30)
+    els: str | None = Field(None, pattern=r"^[0-9A-Za-zА-Яа-яЁё]{10}$", description="ЕЛС, 10 characters")
+    zhku_id: str | None = Field(None, pattern=r"^[0-9A-Za-zА-Яа-яЁё\-]{13}$", description="ЖКУ id, 13 chars")
+    gis_account_guid: uuid.UUID | None = None
+    opened_on: date | None = None
+    closed_on: date | None = None
+    closed: bool = False
+    dispute: bool = False
+    bankruptcy: bool = False
+    payer: PayerIn
+    premises: list[PremisesIn] = Field(min_length=1, max_length=50)
+    ledger: list[LedgerMonthIn] = Field(default_factory=list, max_length=600)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AccountIn:
+        # One Python pass per account (not per field) keeps validation fast on million-row files.
+        seen: set[date] = set()
+        for i, month in enumerate(self.ledger):
+            if month.period.day != 1:
+                raise _PathError(
+                    f"ledger.{i}.period", "first_of_month", "period must be the first day of a month"
+                )
+            if month.period in seen:
+                raise _PathError(f"ledger.{i}.period", "duplicate", "the same period appears twice")
+            seen.add(month.period)
+        if self.closed_on is not None:
+            self.closed = True
+        if self.opened_on and self.closed_on and self.closed_on < self.opened_on:
+            raise _PathError("closed_on", "date_order", "closed_on is before opened_on")
+        return self
+
+
+class _PathError(ValueError):
+    """A model-level error that knows which field it is about."""
+
+    def __init__(self, path: str, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.path, self.rule, self.message = path, rule, message
+
+
+# --- report ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One reason a row was rejected: the field path inside the row and the rule broken."""
+
+    field: str
+    rule: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, and the first rejected rows with their reasons."""
+
+    rows: int = 0
+    applied: int = 0
+    rejected: int = 0
+    superseded: int = 0
+    ledger_months: int = 0
+    rejected_rows: list[dict[str, Any]] = field(default_factory=list)
+    rejected_by_rule: Counter[str] = field(default_factory=Counter)
+    max_reported: int = DEFAULT_MAX_REPORTED
+
+    def reject(self, row: int, problems: Sequence[RowProblem], account_number: str | None = None) -> None:
+        """Count a rejected row and keep its reasons while under the reporting limit."""
+        self.rejected += 1
+        for p in problems:
+            self.rejected_by_rule[p.rule] += 1
+        if len(self.rejected_rows) < self.max_reported:
+            self.rejected_rows.append(
+                {
+                    "row": row,
+                    "account_number": account_number,
+                    "errors": [{"field": p.field, "rule": p.rule, "message": p.message} for p in problems],
+                }
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data (the operation's result); no personal data in it."""
+        return {
+            "rows": self.rows,
+            "applied": self.applied,
+            "rejected": self.rejected,
+            "superseded": self.superseded,
+            "ledger_months": self.ledger_months,
+            "rejected_by_rule": dict(self.rejected_by_rule),
+            "rejected_rows": self.rejected_rows,
+            "rejected_rows_truncated": self.rejected > len(self.rejected_rows),
+        }
+
+
+def _problems(exc: ValidationError, prefix: str = "") -> list[RowProblem]:
+    out: list[RowProblem] = []
+    for err in exc.errors(include_input=False, include_url=False):
+        ctx_error = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, _PathError):
+            out.append(RowProblem(prefix + ctx_error.path, ctx_error.rule, ctx_error.message))
+            continue
+        path = ".".join(str(p) for p in err["loc"])
+        out.append(
+            RowProblem(prefix + path if path else prefix.rstrip(".") or "row", err["type"], err["msg"])
+        )
+    return out
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+ParsedRow = tuple[int, AccountIn | None, list[RowProblem], str | None]
+
+
+def read_jsonl(lines: Iterable[bytes]) -> Iterator[ParsedRow]:
+    """Yield (line number, account or None, problems, account number) for each non-blank JSONL line."""
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, AccountIn.model_validate_json(line), [], None
+        except ValidationError as exc:
+            yield lineno, None, _problems(exc), _peek_number(line)
+
+
+def _peek_number(line: bytes) -> str | None:
+    # Name the account in the report when the line is JSON at all; the number is not personal data.
+    import json
+
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    number = value.get("account_number") if isinstance(value, dict) else None
+    return str(number)[:30] if number is not None else None
+
+
+#: CSV columns: one line per account-month; account columns repeat on each line of the account.
+CSV_ACCOUNT_COLUMNS = (
+    "account_number",
+    "els",
+    "zhku_id",
+    "gis_account_guid",
+    "opened_on",
+    "closed_on",
+    "dispute",
+    "bankruptcy",
+)
+CSV_PAYER_COLUMNS = (
+    "payer_kind",
+    "last_name",
+    "first_name",
+    "middle_name",
+    "birth_date",
+    "birth_place",
+    "snils",
+    "doc_type",
+    "doc_series",
+    "doc_number",
+    "inn",
+    "org_name",
+    "org_ogrn",
+)
+CSV_PREMISES_COLUMNS = (
+    "fias_house_guid",
+    "hm_object_guid",
+    "address",
+    "region",
+    "premises",
+    "premises_kind",
+    "cadastral_number",
+    "gis_premises_guid",
+    "share_percent",
+)
+CSV_LEDGER_COLUMNS = ("period", "charged", "paid", "due_date")
+CSV_COLUMNS = CSV_ACCOUNT_COLUMNS + CSV_PAYER_COLUMNS + CSV_PREMISES_COLUMNS + CSV_LEDGER_COLUMNS
+_CSV_BOOL = {"": False, "0": False, "false": False, "no": False, "1": True, "true": True, "yes": True}
+
+
+def _blank_to_none(row: dict[str, str | None], names: Iterable[str]) -> dict[str, Any]:
+    return {n: (v if v not in (None, "") else None) for n in names if (v := row.get(n)) not in (None, "")}
+
+
+def _csv_group_to_dict(lines: list[dict[str, str | None]]) -> dict[str, Any]:
+    first = lines[0]
+    data: dict[str, Any] = _blank_to_none(first, CSV_ACCOUNT_COLUMNS[:6])
+    for flag in ("dispute", "bankruptcy"):
+        raw = (first.get(flag) or "").strip().lower()
+        data[flag] = _CSV_BOOL.get(raw, raw)
+    payer = _blank_to_none(first, CSV_PAYER_COLUMNS)
+    payer_data: dict[str, Any] = {"kind": payer.pop("payer_kind", None)}
+    if "doc_number" in payer or "doc_type" in payer:
+        payer_data["document"] = {
+            "type": payer.pop("doc_type", None),
+            "series": payer.pop("doc_series", None),
+            "number": payer.pop("doc_number", None),
+        }
+    for src, dst in (("org_name", "name"), ("org_ogrn", "ogrn")):
+        if src in payer:
+            payer_data[dst] = payer.pop(src)
+    payer_data.update({k: v for k, v in payer.items() if not k.startswith("doc_")})
+    data["payer"] = payer_data
+    premises: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+    ledger: list[dict[str, Any]] = []
+    for line in lines:
+        p = _blank_to_none(line, CSV_PREMISES_COLUMNS)
+        key = (p.get("fias_house_guid"), p.get("premises"))
+        if key != (None, None) and key not in premises:
+            if "premises" in p:
+                p["number"] = p.pop("premises")
+            if "premises_kind" in p:
+                p["kind"] = p.pop("premises_kind")
+            premises[key] = p
+        month = _blank_to_none(line, CSV_LEDGER_COLUMNS)
+        if month:
+            ledger.append(month)
+    data["premises"] = list(premises.values())
+    data["ledger"] = ledger
+    return data
+
+
+def read_csv(text_lines: Iterable[str]) -> Iterator[ParsedRow]:
+    """Yield one parsed account per run of consecutive CSV lines with the same account number.
+
+    The row number reported is the file line of the account's first data line (the header is line 1).
+    """
+    reader = csv.DictReader(text_lines)
+    missing = [
+        c
+        for c in ("account_number", "payer_kind", "fias_house_guid", "premises")
+        if c not in (reader.fieldnames or [])
+    ]
+    if missing:
+        raise d.RuleViolation(
+            "The CSV header lacks required columns.",
+            errors=[d.FieldProblem(f"header.{c}", "missing", f"column {c} is required") for c in missing],
+        )
+    unknown = [c for c in reader.fieldnames or [] if c not in CSV_COLUMNS]
+    if unknown:
+        raise d.RuleViolation(
+            "The CSV header has unknown columns.",
+            errors=[d.FieldProblem(f"header.{c}", "unknown", f"unknown column {c}") for c in unknown],
+        )
+    group: list[dict[str, str | None]] = []
+    group_line = 0
+    for row in reader:
+        line_no = reader.line_num
+        number = (row.get("account_number") or "").strip()
+        if group and number != (group[0].get("account_number") or "").strip():
+            yield _parse_csv_group(group_line, group)
+            group = []
+        if not group:
+            group_line = line_no
+        group.append(row)
+    if group:
+        yield _parse_csv_group(group_line, group)
+
+
+def _parse_csv_group(line_no: int, lines: list[dict[str, str | None]]) -> ParsedRow:
+    number = (lines[0].get("account_number") or "").strip() or None
+    try:
+        return line_no, AccountIn.model_validate(_csv_group_to_dict(lines)), [], number
+    except ValidationError as exc:
+        return line_no, None, _problems(exc), number
+
+
+def iter_rows(path: Path, fmt: ImportFormat) -> Iterator[ParsedRow]:
+    """Stream parsed rows from an uploaded file (never loads the file whole)."""
+    if fmt == "jsonl":
+        with path.open("rb") as fh:
+            yield from read_jsonl(fh)
+    else:
+        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+            yield from read_csv(fh)
+
+
+def sniff_format(filename: str | None, content_type: str | None) -> ImportFormat:
+    """Tell JSONL from CSV by the file name or the content type."""
+    name = (filename or "").lower()
+    if name.endswith(".csv") or (content_type or "").startswith("text/csv"):
+        return "csv"
+    return "jsonl"
+
+
+# --- applying --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Chunk:
+    houses: dict[uuid.UUID, tuple[Any, ...]] = field(default_factory=dict)
+    premises: dict[uuid.UUID, tuple[Any, ...]] = field(default_factory=dict)
+    accounts: dict[uuid.UUID, tuple[Any, ...]] = field(default_factory=dict)
+    links: dict[uuid.UUID, list[tuple[Any, ...]]] = field(default_factory=dict)
+    ledger: dict[uuid.UUID, list[tuple[Any, ...]]] = field(default_factory=dict)
+    rows: dict[uuid.UUID, tuple[int, str]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.accounts)
+
+
+HOUSE_COLS = ("id", "fias_house_guid", "hm_object_guid", "address", "region")
+PREMISES_COLS = (
+    "id",
+    "house_id",
+    "number_raw",
+    "number_norm",
+    "kind",
+    "residential",
+    "cadastral_number",
+    "gis_premises_guid",
+)
+ACCOUNT_COLS = (
+    "id",
+    "organisation_id",
+    "account_number",
+    "els",
+    "zhku_id",
+    "gis_account_guid",
+    "opened_on",
+    "closed_on",
+    "closed",
+    "dispute",
+    "bankruptcy",
+    "payer_kind",
+    "last_name",
+    "first_name",
+    "middle_name",
+    "payer_name_key",
+    "payer_middle_key",
+    "birth_date",
+    "birth_place",
+    "snils",
+    "id_doc_type",
+    "id_doc_series",
+    "id_doc_number",
+    "inn",
+    "org_name",
+    "org_ogrn",
+)
+LINK_COLS = ("account_id", "premises_id", "share_percent")
+LEDGER_COLS = ("account_id", "period", "charged", "paid", "due_date")
+
+
+def _add(chunk: _Chunk, organisation_id: uuid.UUID, row_no: int, acc: AccountIn) -> bool:
+    """Add one validated account to the chunk; return True when it replaced an earlier row of the chunk."""
+    account_id = account_id_for(organisation_id, acc.account_number)
+    superseded = account_id in chunk.accounts
+    links: dict[uuid.UUID, tuple[Any, ...]] = {}
+    for p in acc.premises:
+        house_id = house_id_for(p.fias_house_guid)
+        chunk.houses[house_id] = (house_id, p.fias_house_guid, p.hm_object_guid, p.address, p.region)
+        norm = premises_norm(p.number, p.kind)
+        premises_id = premises_id_for(house_id, norm)
+        chunk.premises[premises_id] = (
+            premises_id,
+            house_id,
+            p.number,
+            norm,
+            p.kind,
+            p.kind in RESIDENTIAL_KINDS,
+            p.cadastral_number,
+            p.gis_premises_guid,
+        )
+        links[premises_id] = (account_id, premises_id, p.share_percent)
+    payer = acc.payer
+    doc = payer.document
+    chunk.accounts[account_id] = (
+        account_id,
+        organisation_id,
+        acc.account_number,
+        acc.els.upper() if acc.els else None,
+        acc.zhku_id.upper() if acc.zhku_id else None,
+        acc.gis_account_guid,
+        acc.opened_on,
+        acc.closed_on,
+        acc.closed,
+        acc.dispute,
+        acc.bankruptcy,
+        payer.kind,
+        payer.last_name,
+        payer.first_name,
+        payer.middle_name,
+        name_key(payer.last_name, payer.first_name),
+        fold(payer.middle_name) if payer.middle_name else None,
+        payer.birth_date,
+        payer.birth_place,
+        payer.snils,
+        doc.type if doc else None,
+        doc.series if doc else None,
+        doc.number if doc else None,
+        payer.inn,
+        payer.name,
+        payer.ogrn,
+    )
+    chunk.links[account_id] = list(links.values())
+    chunk.ledger[account_id] = [
+        (account_id, m.period, m.charged, m.paid, m.due_date or due_date_for(m.period)) for m in acc.ledger
+    ]
+    chunk.rows[account_id] = (row_no, acc.account_number)
+    return superseded
+
+
+def _dicts(cols: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+async def _apply_portable(conn: AsyncConnection, chunk: _Chunk) -> None:
+    """Upsert a chunk with executemany statements (SQLite, or any other backend)."""
+    dialect = conn.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    houses = [{**h, "created_at": now, "updated_at": now} for h in _dicts(HOUSE_COLS, chunk.houses.values())]
+    if houses:
+        stmt = insert(House)
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["id"],
+                set_={
+                    "hm_object_guid": _coalesce(stmt.excluded.hm_object_guid, House.hm_object_guid),
+                    "address": _coalesce(stmt.excluded.address, House.address),
+                    "region": _coalesce(stmt.excluded.region, House.region),
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            ),
+            houses,
+        )
+    premises = [
+        {**p, "created_at": now, "updated_at": now} for p in _dicts(PREMISES_COLS, chunk.premises.values())
+    ]
+    if premises:
+        stmt = insert(Premises)
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["id"],
+                set_={
+                    "number_raw": stmt.excluded.number_raw,
+                    "kind": stmt.excluded.kind,
+                    "residential": stmt.excluded.residential,
+                    "cadastral_number": _coalesce(stmt.excluded.cadastral_number, Premises.cadastral_number),
+                    "gis_premises_guid": _coalesce(
+                        stmt.excluded.gis_premises_guid, Premises.gis_premises_guid
+                    ),
+                    "updated_at": stmt.excluded.updated_at,
+                },
+            ),
+            premises,
+        )
+    accounts = [
+        {**a, "created_at": now, "updated_at": now} for a in _dicts(ACCOUNT_COLS, chunk.accounts.values())
+    ]
+    if accounts:
+        stmt = insert(Account)
+        keep_gis = {"els", "zhku_id", "gis_account_guid"}
+        set_: dict[str, Any] = {
+            c: (_coalesce(stmt.excluded[c], Account.__table__.c[c]) if c in keep_gis else stmt.excluded[c])
+            for c in ACCOUNT_COLS
+            if c not in ("id", "organisation_id", "account_number")
+        }
+        set_["updated_at"] = stmt.excluded.updated_at
+        await conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=set_), accounts)
+    ids = list(chunk.accounts)
+    for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        await conn.execute(
+            delete(AccountPremises).where(AccountPremises.account_id.in_(ids[start : start + 500]))
+        )
+    links = _dicts(LINK_COLS, (link for group in chunk.links.values() for link in group))
+    if links:
+        await conn.execute(insert(AccountPremises), links)
+    ledger = _dicts(LEDGER_COLS, (m for group in chunk.ledger.values() for m in group))
+    if ledger:
+        stmt = insert(LedgerEntry)
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["account_id", "period"],
+                set_={
+                    "charged": stmt.excluded.charged,
+                    "paid": stmt.excluded.paid,
+                    "due_date": stmt.excluded.due_date,
+                },
+            ),
+            ledger,
+        )
+
+
+def _coalesce(new: Any, old: Any) -> Any:
+    from sqlalchemy import func
+
+    return func.coalesce(new, old)
+
+
+_PG_STAGE = {
+    "imp_houses": ("houses", HOUSE_COLS),
+    "imp_premises": ("premises", PREMISES_COLS),
+    "imp_accounts": ("accounts", ACCOUNT_COLS),
+    "imp_ledger": ("ledger_entries", LEDGER_COLS),
+}
+
+
+def _pg_upsert_sql(stage: str, table: str, cols: Sequence[str], conflict: str, update: dict[str, str]) -> str:
+    stamps = table != "ledger_entries"
+    target_cols = list(cols) + (["created_at", "updated_at"] if stamps else [])
+    select_cols = list(cols) + (["now()", "now()"] if stamps else [])
+    sets = dict(update)
+    if stamps:
+        sets["updated_at"] = "excluded.updated_at"
+    set_sql = ", ".join(f"{k} = {v}" for k, v in sets.items())
+    return (
+        f"INSERT INTO {table} ({', '.join(target_cols)}) SELECT {', '.join(select_cols)} FROM {stage} "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {set_sql}"
+    )
+
+
+def _keep(table: str, col: str) -> str:
+    return f"COALESCE(excluded.{col}, {table}.{col})"
+
+
+_PG_UPSERTS = [
+    _pg_upsert_sql(
+        "imp_houses",
+        "houses",
+        HOUSE_COLS,
+        "id",
+        {c: _keep("houses", c) for c in ("hm_object_guid", "address", "region")},
+    ),
+    _pg_upsert_sql(
+        "imp_premises",
+        "premises",
+        PREMISES_COLS,
+        "id",
+        {
+            "number_raw": "excluded.number_raw",
+            "kind": "excluded.kind",
+            "residential": "excluded.residential",
+            "cadastral_number": _keep("premises", "cadastral_number"),
+            "gis_premises_guid": _keep("premises", "gis_premises_guid"),
+        },
+    ),
+    _pg_upsert_sql(
+        "imp_accounts",
+        "accounts",
+        ACCOUNT_COLS,
+        "id",
+        {
+            c: (_keep("accounts", c) if c in ("els", "zhku_id", "gis_account_guid") else f"excluded.{c}")
+            for c in ACCOUNT_COLS
+            if c not in ("id", "organisation_id", "account_number")
+        },
+    ),
+    "DELETE FROM account_premises WHERE account_id IN (SELECT id FROM imp_accounts)",
+    # Unchanged months are skipped, so re-running an import rewrites (almost) nothing.
+    _pg_upsert_sql(
+        "imp_ledger",
+        "ledger_entries",
+        LEDGER_COLS,
+        "account_id, period",
+        {"charged": "excluded.charged", "paid": "excluded.paid", "due_date": "excluded.due_date"},
+    )
+    + " WHERE (ledger_entries.charged, ledger_entries.paid, ledger_entries.due_date)"
+    " IS DISTINCT FROM (excluded.charged, excluded.paid, excluded.due_date)",
+]
+
+
+async def _apply_postgres(conn: AsyncConnection, chunk: _Chunk) -> None:
+    """Upsert a chunk through COPY into temporary staging tables, then set-based INSERT … ON CONFLICT."""
+    raw = await conn.get_raw_connection()
+    pg: Any = raw.driver_connection
+    for stage, (table, cols) in _PG_STAGE.items():
+        # ON COMMIT DELETE ROWS: the staging tables live as long as the pooled connection, empty per chunk.
+        await pg.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+            f"SELECT {', '.join(cols)} FROM {table} WITH NO DATA"
+        )
+    await pg.copy_records_to_table("imp_houses", records=list(chunk.houses.values()), columns=HOUSE_COLS)
+    await pg.copy_records_to_table(
+        "imp_premises", records=list(chunk.premises.values()), columns=PREMISES_COLS
+    )
+    await pg.copy_records_to_table(
+        "imp_accounts", records=list(chunk.accounts.values()), columns=ACCOUNT_COLS
+    )
+    await pg.copy_records_to_table(
+        "imp_ledger", records=[m for g in chunk.ledger.values() for m in g], columns=LEDGER_COLS
+    )
+    for sql in _PG_UPSERTS:
+        await pg.execute(sql)
+    await pg.copy_records_to_table(
+        "account_premises", records=[lnk for g in chunk.links.values() for lnk in g], columns=LINK_COLS
+    )
+
+
+async def apply_chunk(conn: AsyncConnection, chunk: _Chunk) -> None:
+    """Write a chunk with the backend's fastest path (the caller owns the transaction)."""
+    if conn.dialect.name == "postgresql":
+        await _apply_postgres(conn, chunk)
+    else:
+        await _apply_portable(conn, chunk)
+
+
+ProgressFn = Callable[[int, int | None], Awaitable[None]]
+
+
+async def import_rows(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    rows: Iterable[ParsedRow],
+    organisation_id: uuid.UUID,
+    chunk_size: int = DEFAULT_CHUNK,
+    max_reported: int = DEFAULT_MAX_REPORTED,
+    progress: ProgressFn | None = None,
+) -> ImportReport:
+    """Validate and upsert parsed rows in chunks, one transaction per chunk; return the report.
+
+    A chunk the database refuses is retried row by row, so one bad row costs only itself.
+    """
+    async with sessionmaker() as session:
+        if await session.get(Organisation, organisation_id) is None:
+            raise d.NotFoundError(f"Organisation {organisation_id} not found.")
+    report = ImportReport(max_reported=max_reported)
+    chunk = _Chunk()
+    for row_no, acc, problems, number in rows:
+        report.rows += 1
+        if acc is None:
+            report.reject(row_no, problems, number)
+        elif _add(chunk, organisation_id, row_no, acc):
+            report.superseded += 1
+        if len(chunk) >= chunk_size:
+            await _flush(sessionmaker, chunk, report)
+            chunk = _Chunk()
+            if progress is not None:
+                await progress(report.rows, None)
+    if len(chunk):
+        await _flush(sessionmaker, chunk, report)
+    if progress is not None:
+        await progress(report.rows, report.rows)
+    return report
+
+
+async def _flush(sessionmaker: async_sessionmaker[AsyncSession], chunk: _Chunk, report: ImportReport) -> None:
+    try:
+        async with sessionmaker() as session, session.begin():
+            await apply_chunk(await session.connection(), chunk)
+    except Exception as exc:  # noqa: BLE001 - any database refusal: isolate the offending rows
+        log.warning(
+            "import chunk of %d rows refused (%s); retrying row by row", len(chunk), type(exc).__name__
+        )
+        for account_id in list(chunk.accounts):
+            single = _single(chunk, account_id)
+            try:
+                async with sessionmaker() as session, session.begin():
+                    await apply_chunk(await session.connection(), single)
+            except Exception as row_exc:  # noqa: BLE001
+                row_no, number = chunk.rows[account_id]
+                # The database message may quote values (personal data): report only the error class.
+                report.reject(
+                    row_no,
+                    [RowProblem("row", "database", f"refused by the database ({type(row_exc).__name__})")],
+                    number,
+                )
+            else:
+                _count(report, single)
+        return
+    _count(report, chunk)
+
+
+def _count(report: ImportReport, chunk: _Chunk) -> None:
+    report.applied += len(chunk.accounts)
+    report.ledger_months += sum(len(g) for g in chunk.ledger.values())
+
+
+def _single(chunk: _Chunk, account_id: uuid.UUID) -> _Chunk:
+    links = chunk.links[account_id]
+    premises = {link[1]: chunk.premises[link[1]] for link in links}
+    houses = {p[1]: chunk.houses[p[1]] for p in premises.values()}
+    return _Chunk(
+        houses=houses,
+        premises=premises,
+        accounts={account_id: chunk.accounts[account_id]},
+        links={account_id: links},
+        ledger={account_id: chunk.ledger[account_id]},
+        rows={account_id: chunk.rows[account_id]},
+    )
+
+
+async def import_file(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    path: Path,
+    fmt: ImportFormat,
+    organisation_id: uuid.UUID,
+    chunk_size: int = DEFAULT_CHUNK,
+    max_reported: int = DEFAULT_MAX_REPORTED,
+    progress: ProgressFn | None = None,
+) -> ImportReport:
+    """Import a JSONL or CSV file of accounts for an organisation (idempotent; see the module docstring)."""
+    return await import_rows(
+        sessionmaker=sessionmaker,
+        rows=iter_rows(path, fmt),
+        organisation_id=organisation_id,
+        chunk_size=chunk_size,
+        max_reported=max_reported,
+        progress=progress,
+    )
+
+
+def read_text_rows(data: bytes, fmt: ImportFormat) -> Iterator[ParsedRow]:
+    """Parse an in-memory upload (tests, small files)."""
+    if fmt == "jsonl":
+        return read_jsonl(io.BytesIO(data))
+    return read_csv(io.StringIO(data.decode("utf-8-sig"), newline=""))
+
+
+async def existing_account_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Return which of the ids exist (used by tests and the sync)."""
+    return set((await session.scalars(select(Account.id).where(Account.id.in_(ids)))).all())
+
+
+# --- the operation ---------------------------------------------------------------------------------------
+
+IMPORT_JOB = "accounts-import"
+
+
+def store_upload(source: BinaryIO, upload_dir: Path, fmt: ImportFormat, *, max_bytes: int) -> Path:
+    """Copy an upload to the upload folder in 1 MiB blocks (blocking: call in a thread); return its path."""
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    target = upload_dir / f"accounts-{uuid.uuid4().hex}.{fmt}"
+    written = 0
+    try:
+        with target.open("wb") as out:
+            while block := source.read(1 << 20):
+                written += len(block)
+                if written > max_bytes:
+                    raise d.RuleViolation(
+                        f"The file is larger than the {max_bytes} bytes allowed "
+                        "(GISGW_ACCOUNTS_IMPORT_MAX_BYTES).",
+                        rule="max_size",
+                    )
+                out.write(block)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
+
+
+async def queue_import(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    path: Path,
+    fmt: ImportFormat,
+    filename: str | None,
+) -> Operation:
+    """Queue the import of a stored upload; the operation's result is the import report."""
+    principal.require_org(organisation_id)
+    if await session.get(Organisation, organisation_id) is None:
+        raise d.NotFoundError(f"Organisation {organisation_id} not found.")
+    op = await ops.create(
+        session=session,
+        principal=principal,
+        kind=IMPORT_JOB,
+        organisation_id=organisation_id,
+        params={
+            "path": str(path),
+            "format": fmt,
+            "filename": filename,
+            "organisation_id": str(organisation_id),
+        },
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="accounts.import.queue",
+        resource_type="operation",
+        resource_id=op.id,
+        organisation_id=organisation_id,
+        details={"format": fmt, "bytes": path.stat().st_size},
+    )
+    return op
+
+
+@ops.job(IMPORT_JOB)
+async def run_import_job(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
+    """Run a queued import (idempotent: a re-run after a crash re-applies the same upserts)."""
+    params = op.params or {}
+    path = Path(params["path"])
+    if not path.is_file():
+        raise d.NotFoundError("The uploaded file is gone; upload it again.")
+    report = await import_file(
+        sessionmaker=ctx.sessionmaker,
+        path=path,
+        fmt=params.get("format", "jsonl"),
+        organisation_id=uuid.UUID(params["organisation_id"]),
+        progress=progress,
+    )
+    async with ctx.sessionmaker() as session, session.begin():
+        await audit.record(
+            session=session,
+            principal=SYSTEM,
+            action="accounts.import.finish",
+            resource_type="operation",
+            resource_id=op.id,
+            organisation_id=op.organisation_id,
+            details={k: v for k, v in report.as_dict().items() if k != "rejected_rows"},
+        )
+    # Delete the upload only once its report is safe: a crash before this line re-runs the import.
+    path.unlink(missing_ok=True)
+    return report.as_dict()

@@ -1,0 +1,221 @@
+"""Bulk import of accounts: validation per row, idempotent upsert, JSONL and CSV, the sample files."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.domain import accounts_import as imp
+from app.domain.snils import random_valid_snils
+from app.settings import REPO_ROOT
+from tests.factories import make_org
+
+HOUSE = "0c5b2444-70a0-4932-980c-b4dc0d3f02b5"
+
+
+def account_row(number: str, **overrides: Any) -> dict[str, Any]:
+    """A valid JSONL row."""
+    row: dict[str, Any] = {
+        "account_number": number,
+        "els": "00АА" + number.rjust(6, "0")[-6:],
+        "payer": {"kind": "person", "last_name": "Иванов", "first_name": "Иван", "birth_date": "1980-03-15"},
+        "premises": [{"fias_house_guid": HOUSE, "number": f"кв. {number[-2:]}", "share_percent": "100"}],
+        "ledger": [
+            {"period": "2025-01-01", "charged": "100.00", "paid": "0"},
+            {"period": "2025-02-01", "charged": "100.00", "paid": "50.00"},
+        ],
+    }
+    row.update(overrides)
+    return row
+
+
+def jsonl(*rows: dict[str, Any] | str) -> bytes:
+    return "\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows).encode()
+
+
+@pytest.fixture
+async def db(fresh_database_url: str) -> Any:
+    engine = create_engine(fresh_database_url)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def _org(sm: async_sessionmaker[AsyncSession]) -> uuid.UUID:
+    async with sm() as s, s.begin():
+        return (await make_org(s)).id
+
+
+async def _count(sm: async_sessionmaker[AsyncSession], model: Any) -> int:
+    async with sm() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def _run(sm: async_sessionmaker[AsyncSession], org: uuid.UUID, data: bytes, fmt: str = "jsonl", **kw: Any):
+    return await imp.import_rows(
+        sessionmaker=sm, rows=imp.read_text_rows(data, fmt), organisation_id=org, **kw  # type: ignore[arg-type]
+    )
+
+
+async def test_import_valid_rows_creates_everything(db: async_sessionmaker[AsyncSession]) -> None:
+    org = await _org(db)
+    report = await _run(db, org, jsonl(account_row("1001"), account_row("1002")))
+    assert (report.rows, report.applied, report.rejected, report.ledger_months) == (2, 2, 0, 4)
+    assert await _count(db, Account) == 2
+    assert await _count(db, House) == 1
+    assert await _count(db, Premises) == 2
+    assert await _count(db, AccountPremises) == 2
+    assert await _count(db, LedgerEntry) == 4
+    async with db() as s:
+        acc = await s.get(Account, imp.account_id_for(org, "1001"))
+        assert acc is not None and acc.payer_name_key == "иванов иван"
+        entry = await s.get(LedgerEntry, (acc.id, date(2025, 1, 1)))
+        # Due date defaults to the statutory 10th of the next month (ЖК РФ ст. 155 ч. 1).
+        assert entry is not None and entry.due_date == date(2025, 2, 10)
+
+
+async def test_import_twice_is_idempotent_and_updates(db: async_sessionmaker[AsyncSession]) -> None:
+    org = await _org(db)
+    await _run(db, org, jsonl(account_row("1001"), account_row("1002")))
+    changed = account_row("1001", ledger=[{"period": "2025-01-01", "charged": "100.00", "paid": "100.00"}])
+    report = await _run(db, org, jsonl(changed, account_row("1002")))
+    assert report.applied == 2
+    assert await _count(db, Account) == 2
+    # Months absent from a re-import are kept: billing may send only recent months.
+    assert await _count(db, LedgerEntry) == 4
+    async with db() as s:
+        entry = await s.get(LedgerEntry, (imp.account_id_for(org, "1001"), date(2025, 1, 1)))
+        assert entry is not None and entry.paid == Decimal("100.00")
+
+
+async def test_import_malformed_rows_are_reported_not_fatal(db: async_sessionmaker[AsyncSession]) -> None:
+    org = await _org(db)
+    bad_snils = account_row("1003")
+    bad_snils["payer"]["snils"] = "112-233-445 96"
+    rows = jsonl(
+        account_row("1001"),
+        "{not json",
+        account_row("1002", ledger=[{"period": "2025-01-15", "charged": "1", "paid": "0"}]),
+        bad_snils,
+        account_row("1004", premises=[]),
+        account_row("1005", els="short"),
+        account_row("1006"),
+    )
+    report = await _run(db, org, rows)
+    assert (report.rows, report.applied, report.rejected) == (7, 2, 5)
+    by_row = {r["row"]: r for r in report.rejected_rows}
+    assert by_row[2]["errors"][0]["rule"] == "json_invalid"
+    assert by_row[3]["errors"][0] == {
+        "field": "ledger.0.period",
+        "rule": "first_of_month",
+        "message": "period must be the first day of a month",
+    }
+    assert by_row[4]["errors"][0]["field"] == "payer.snils"
+    assert "112" not in json.dumps(report.as_dict())  # the SNILS never reaches the report
+    assert by_row[5]["errors"][0]["field"] == "premises"
+    assert by_row[6]["errors"][0]["field"] == "els"
+    assert by_row[6]["account_number"] == "1005"
+    # Nothing of a rejected row was applied.
+    assert await _count(db, Account) == 2
+    assert await _count(db, LedgerEntry) == 4
+
+
+async def test_import_duplicate_in_file_last_wins(db: async_sessionmaker[AsyncSession]) -> None:
+    org = await _org(db)
+    second = account_row("1001", ledger=[{"period": "2025-03-01", "charged": "7.00", "paid": "0"}])
+    report = await _run(db, org, jsonl(account_row("1001"), second), chunk_size=10)
+    assert report.superseded == 1 and report.applied == 1
+    assert await _count(db, LedgerEntry) == 1
+
+
+async def test_import_in_small_chunks_reports_progress(db: async_sessionmaker[AsyncSession]) -> None:
+    org = await _org(db)
+    seen: list[tuple[int, int | None]] = []
+
+    async def progress(done: int, total: int | None) -> None:
+        seen.append((done, total))
+
+    rows = jsonl(*(account_row(f"{2000 + i}") for i in range(7)))
+    report = await _run(db, org, rows, chunk_size=3, progress=progress)
+    assert report.applied == 7
+    assert seen[-1] == (7, 7) and len(seen) >= 3
+
+
+async def test_import_sample_files(db: async_sessionmaker[AsyncSession]) -> None:
+    org = await _org(db)
+    for name, fmt in (("accounts.jsonl", "jsonl"), ("accounts.csv", "csv")):
+        report = await imp.import_file(
+            sessionmaker=db, path=REPO_ROOT / "samples" / name, fmt=fmt, organisation_id=org  # type: ignore[arg-type]
+        )
+        assert report.rejected == 0, report.rejected_rows
+        assert report.applied == 4
+    async with db() as s:
+        nonres = await s.scalar(select(Premises).where(Premises.kind == "non_residential"))
+        assert nonres is not None and nonres.number_norm == "3Н" and not nonres.residential
+    assert await _count(db, Account) == 4  # the CSV sample holds the same accounts
+
+
+async def test_import_csv_groups_lines_by_account(db: async_sessionmaker[AsyncSession]) -> None:
+    org = await _org(db)
+    snils = random_valid_snils(__import__("random").Random(1))
+    header = ",".join(imp.CSV_COLUMNS)
+    base = {c: "" for c in imp.CSV_COLUMNS}
+
+    def line(**kw: str) -> str:
+        return ",".join({**base, **kw}[c] for c in imp.CSV_COLUMNS)
+
+    acc = dict(
+        account_number="77",
+        payer_kind="person",
+        last_name="Ёлкина",
+        first_name="Анна",
+        birth_date="1970-01-01",
+        snils=snils,
+        fias_house_guid=HOUSE,
+        premises="12а",
+    )
+    text = "\n".join(
+        [
+            header,
+            line(**acc, period="2025-01-01", charged="10.00", paid="0"),
+            line(**acc, period="2025-02-01", charged="10.00", paid="0"),
+            line(account_number="78", payer_kind="person", fias_house_guid=HOUSE, premises="1", period="2025-01-01"),
+        ]
+    )
+    report = await _run(db, org, text.encode(), "csv")
+    assert report.applied == 1 and report.ledger_months == 2
+    assert report.rejected_rows[0]["row"] == 4
+    fields = {e["field"] for e in report.rejected_rows[0]["errors"]}
+    assert "payer" in fields and "ledger.0.charged" in fields
+
+
+async def test_import_csv_with_unknown_column_is_refused(db: async_sessionmaker[AsyncSession]) -> None:
+    org = await _org(db)
+    with pytest.raises(imp.d.RuleViolation):
+        await _run(db, org, b"account_number,payer_kind,fias_house_guid,premises,colour\n", "csv")
+
+
+def test_store_upload_refuses_oversized_file(tmp_path: Path) -> None:
+    import io
+
+    with pytest.raises(imp.d.RuleViolation):
+        imp.store_upload(io.BytesIO(b"x" * 100), tmp_path, "jsonl", max_bytes=10)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ids_are_deterministic() -> None:
+    org = uuid.UUID(int=1)
+    assert imp.account_id_for(org, "1") == imp.account_id_for(org, "1") != imp.account_id_for(org, "2")
+    house = imp.house_id_for(uuid.UUID(HOUSE))
+    assert imp.premises_id_for(house, imp.premises_norm("кв. 12а", "apartment")) == imp.premises_id_for(
+        house, imp.premises_norm("12-A", "apartment")
+    )
