@@ -1,0 +1,953 @@
+"""The durable exchange engine: send → Ack → getState polls → result, persisted at every step.
+
+Life of a `gis_exchanges` row (models/exchange.py)::
+
+    pending ─build, validate, sign, commit─▶ sending ─POST, Ack─▶ acked ─getState…─▶ done | failed
+       ▲                                        │                   │
+       └── retryable failure (rebuilt) ◀────────┴───────────────────┘     (import, crash) → uncertain
+
+* `sending` is committed BEFORE the POST. A driver that finds a `sending` row whose lease expired knows the
+  previous owner died between commit and Ack: an export (or getState) is idempotent, so it is simply rebuilt
+  and resent; an IMPORT may already have been accepted by GIS, so resending it could apply it twice (two
+  answers to one subrequest, a debt placed twice). Such a row becomes `uncertain`, nothing is sent, and the
+  completion hook of its `ref_kind` is called with `Outcome(status="uncertain")` — the "reconcile" signal —
+  so the owner can ask GIS what happened (e.g. export the subrequests by GUID) and then call
+  `resolve_uncertain(resend=True|False)`. The same applies to an import whose POST failed after the request
+  may have been written (read timeout, dropped connection): that is the crash case seen from inside.
+* The completion hook runs IN THE SAME TRANSACTION that marks the row done/failed/uncertain, so a result is
+  applied exactly once even across crashes: if the hook or the commit fails, the row stays open and the
+  (idempotent) getState is repeated later.
+* Rows are claimed with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL plus a conditional update that also
+  serialises SQLite), so several gateway processes share the work without doing any exchange twice.
+* Every attempt REBUILDS the message from `payload` (new MessageGUID, Date, SigningTime, signature).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from lxml import etree
+from pydantic import TypeAdapter
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.base import utcnow
+from app.db.models.core import Organisation
+from app.db.models.exchange import (
+    ACKED,
+    DONE,
+    FAILED,
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    PENDING,
+    SENDING,
+    UNCERTAIN,
+    Exchange,
+)
+from app.domain import audit
+from app.domain.access import SYSTEM
+from app.gis_client import journal
+from app.gis_client import messages as m
+from app.gis_client.crypto import GostBackend
+from app.gis_client.envelope import build_envelope, build_get_state, new_guid, serialize
+from app.gis_client.errors import (
+    GisError,
+    GisFaultError,
+    GisProtocolError,
+    GisSchemaError,
+    GisSignatureError,
+    GisTimeoutError,
+    GisTransportError,
+)
+from app.gis_client.operations import Operation, get_operation, get_state_operation
+from app.gis_client.parse import error_to_fault, parse_ack, parse_state
+from app.gis_client.retry import RetryPolicy, is_empty_result, is_retryable, retry_reason
+from app.gis_client.schemas import SchemaSet
+from app.gis_client.signer import Signer
+from app.gis_client.transport import HttpReply, Transport, not_delivered
+from app.gis_client.xmldsig import sign_element, verify
+from app.settings import Settings
+
+try:  # the ops engineer's Prometheus module; the engine works without it
+    from app import metrics as _metrics
+except ImportError:  # pragma: no cover
+    _metrics = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+# ----------------------------------------------------------------------------------------------- payloads
+
+Builder = Callable[[Mapping[str, Any], Organisation], etree._Element]
+
+#: operation name → function(payload JSON, organisation) → request body element (from messages.py).
+BUILDERS: dict[str, Builder] = {}
+
+_DEBT_OPERATIONS: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (m.PlacingDebt, m.EditDebt, m.AnnulmentDebt, m.PlacingDebtRepayment, m.AnnulmentDebtRepayment)
+}
+
+
+@functools.cache
+def _cached_adapter(tp: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(tp)
+
+
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    return _cached_adapter(tp)
+
+
+def register_builder(operation: str) -> Callable[[Builder], Builder]:
+    """Register the body builder of an operation."""
+
+    def register(fn: Builder) -> Builder:
+        BUILDERS[operation] = fn
+        return fn
+
+    return register
+
+
+def encode_payload(operation: str, request: Any) -> dict[str, Any]:
+    """Turn the typed request of messages.py into the JSON payload stored on the exchange row."""
+    if operation == "importResponses":
+        return {"actions": _adapter(list[m.DSRAction]).dump_python(list(request), mode="json")}
+    if operation == "importDebt":
+        # DebtOperation is a union of look-alike dataclasses (EditDebt vs PlacingDebtRepayment): tag the kind.
+        items = [
+            {
+                "transport_guid": item.transport_guid,
+                "kind": type(item.operation).__name__,
+                "operation": _adapter(type(item.operation)).dump_python(item.operation, mode="json"),
+            }
+            for item in request
+        ]
+        return {"items": items}
+    data: dict[str, Any] = _adapter(type(request)).dump_python(request, mode="json")
+    return data
+
+
+def _decode_debt_items(payload: Mapping[str, Any]) -> list[m.DebtImportItem]:
+    items = []
+    for raw in payload["items"]:
+        cls = _DEBT_OPERATIONS.get(raw["kind"])
+        if cls is None:
+            raise ValueError(f"unknown debt operation kind {raw['kind']!r}")
+        operation = _adapter(cls).validate_python(raw["operation"])
+        items.append(m.DebtImportItem(transport_guid=raw["transport_guid"], operation=operation))
+    return items
+
+
+BUILDERS.update(
+    {
+        "exportDebtSubrequests": lambda p, _o: m.build_export_dsrs(
+            _adapter(m.ExportDSRsQuery).validate_python(p)
+        ),
+        "importResponses": lambda p, _o: m.build_import_dsr_responses(
+            _adapter(list[m.DSRAction]).validate_python(p["actions"])
+        ),
+        "exportAccountData": lambda p, _o: m.build_export_account(
+            _adapter(m.ExportAccountQuery).validate_python(p)
+        ),
+        "importDebt": lambda p, _o: m.build_import_debt(_decode_debt_items(p)),
+        "exportDebt": lambda p, _o: m.build_export_debt(_adapter(m.ExportDebtQuery).validate_python(p)),
+        "exportNsiItem": lambda p, _o: m.build_export_nsi_item(
+            _adapter(m.ExportNsiItemQuery).validate_python(p)
+        ),
+    }
+)
+
+# Result payload types per operation, so a stored JSON result can be turned back into typed objects.
+_RESULT_TYPES: dict[str, Any] = {
+    "exportDebtSubrequests": m.DSRExportPage,
+    "importResponses": tuple[m.CommonResult, ...],
+    "exportAccountData": tuple[m.Account, ...],
+    "importDebt": tuple[m.CommonResult, ...],
+    "exportDebt": m.DebtExportPage,
+    "exportNsiItem": m.NsiItem,
+}
+
+
+def encode_result(operation: str, payload: m.StatePayload, *, empty: bool = False) -> dict[str, Any]:
+    """Return the JSON stored in `gis_exchanges.result` for a parsed payload."""
+    if payload is None:
+        return {"empty": empty, "data": None}
+    tp = _RESULT_TYPES.get(operation, type(payload))
+    return {"empty": empty, "data": _adapter(tp).dump_python(payload, mode="json")}
+
+
+def decode_result(operation: str, result: Mapping[str, Any] | None) -> m.StatePayload:
+    """Turn a stored JSON result back into the typed payload of messages.py."""
+    if not result or result.get("data") is None:
+        return None
+    payload: m.StatePayload = _adapter(_RESULT_TYPES[operation]).validate_python(result["data"])
+    return payload
+
+
+def is_import(operation: str) -> bool:
+    """Return whether an operation changes data in GIS (resending it blindly could apply it twice)."""
+    return operation.startswith("import")
+
+
+# ------------------------------------------------------------------------------------------------ outcome
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a completion hook (and `run`) gets: the final status and the typed result or the error."""
+
+    status: str
+    """done | failed | uncertain"""
+    payload: m.StatePayload = None
+    error: GisError | None = None
+    empty: bool = False
+    """True when GIS answered INT002012 (nothing to export): done with no payload."""
+
+    @property
+    def reconcile(self) -> bool:
+        """Whether the owner must check GIS before anything is sent again (an `uncertain` import)."""
+        return self.status == UNCERTAIN
+
+
+CompletionHook = Callable[[AsyncSession, Exchange, Outcome], Awaitable[None]]
+
+#: ref_kind → hook called in the transaction that finishes the exchange (must not commit).
+COMPLETION_HOOKS: dict[str, CompletionHook] = {}
+
+
+def completion_hook(ref_kind: str) -> Callable[[CompletionHook], CompletionHook]:
+    """Register the completion hook of a ref_kind."""
+
+    def register(fn: CompletionHook) -> CompletionHook:
+        COMPLETION_HOOKS[ref_kind] = fn
+        return fn
+
+    return register
+
+
+class ExchangeUncertain(GisError):
+    """An import may or may not have reached GIS; its owner must reconcile before resending."""
+
+
+_ERROR_TYPES: dict[str, type[GisError]] = {
+    "timeout": GisTimeoutError,
+    "gave_up": GisTimeoutError,
+    "transport": GisTransportError,
+    "schema": GisSchemaError,
+    "signature": GisSignatureError,
+    "protocol": GisProtocolError,
+    "uncertain": ExchangeUncertain,
+}
+
+
+def error_code_of(exc: BaseException) -> str:
+    """Return the value stored in `error_code`: the GIS code, or the error class."""
+    if isinstance(exc, GisFaultError) and exc.code:
+        return exc.code
+    for code, cls in (
+        ("timeout", GisTimeoutError),
+        ("transport", GisTransportError),
+        ("signature", GisSignatureError),
+        ("protocol", GisProtocolError),
+        ("schema", GisSchemaError),
+    ):
+        if isinstance(exc, cls):
+            return code
+    return "error"
+
+
+def error_of(exchange: Exchange) -> GisError:
+    """Rebuild the typed error of a failed exchange from its row."""
+    code = exchange.error_code or "error"
+    message = exchange.error_message or code
+    cls = _ERROR_TYPES.get(code)
+    if cls is GisSchemaError:
+        return GisSchemaError(message)
+    if cls is not None:
+        return cls(message)
+    return GisFaultError(code, message)
+
+
+def outcome_of(exchange: Exchange) -> Outcome:
+    """Return the outcome of a finished exchange from its stored row."""
+    if exchange.status == DONE:
+        empty = bool((exchange.result or {}).get("empty"))
+        return Outcome(DONE, decode_result(exchange.operation, exchange.result), empty=empty)
+    if exchange.status == UNCERTAIN:
+        reason = exchange.error_message or "delivery unknown"
+        return Outcome(UNCERTAIN, error=ExchangeUncertain(f"reconcile with GIS before resending ({reason})"))
+    return Outcome(exchange.status, error=error_of(exchange))
+
+
+# ------------------------------------------------------------------------------------------------ submit
+
+
+async def submit(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID,
+    operation: str,
+    payload: Mapping[str, Any] | Any,
+    ref_kind: str | None = None,
+    ref_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> Exchange:
+    """Add a pending exchange (committed by the caller's transaction); same idempotency key → same row."""
+    op = get_operation(operation)
+    data = dict(payload) if isinstance(payload, Mapping) else encode_payload(operation, payload)
+    if idempotency_key is not None:
+        existing = await session.scalar(select(Exchange).where(Exchange.idempotency_key == idempotency_key))
+        if existing is not None:
+            return existing
+    exchange = Exchange(
+        organisation_id=organisation_id,
+        service=op.service.value,
+        operation=operation,
+        status=PENDING,
+        payload=data,
+        ref_kind=ref_kind,
+        ref_id=ref_id,
+        idempotency_key=idempotency_key,
+        attempts=0,
+        failures=0,
+        poll_count=0,
+        next_at=utcnow(),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(exchange)
+    except IntegrityError:
+        # A concurrent submit with the same key won the race: return its row.
+        if idempotency_key is None:
+            raise
+        existing = await session.scalar(select(Exchange).where(Exchange.idempotency_key == idempotency_key))
+        if existing is None:
+            raise
+        return existing
+    return exchange
+
+
+async def resolve_uncertain(session: AsyncSession, exchange_id: uuid.UUID, *, resend: bool) -> Exchange:
+    """After reconciling an `uncertain` import: resend it (rebuilt) or close it as done."""
+    exchange = await session.get(Exchange, exchange_id, with_for_update=True)
+    if exchange is None or exchange.status != UNCERTAIN:
+        raise ValueError(f"exchange {exchange_id} is not uncertain")
+    if resend:
+        exchange.status, exchange.next_at, exchange.finished_at = PENDING, utcnow(), None
+        exchange.error_code = exchange.error_message = None
+    else:
+        exchange.status = DONE
+    await session.flush()
+    return exchange
+
+
+async def collect_pending(session: AsyncSession) -> dict[str, int]:
+    """Count open exchanges by status and publish them to the pending gauge."""
+    rows = await session.execute(
+        select(Exchange.status, func.count())
+        .where(Exchange.status.in_((*OPEN_STATUSES, UNCERTAIN)))
+        .group_by(Exchange.status)
+    )
+    counts = dict.fromkeys((*OPEN_STATUSES, UNCERTAIN), 0)
+    counts.update({status: int(n) for status, n in rows.all()})
+    if _metrics is not None and hasattr(_metrics, "GIS_PENDING"):
+        for status, n in counts.items():
+            _metrics.GIS_PENDING.labels(status).set(n)
+    return counts
+
+
+def _observe(name: str, *labels: str, value: float | None = None) -> None:
+    """Feed app.metrics if it has the metric (kept tolerant: metrics must never break an exchange)."""
+    metric = getattr(_metrics, name, None) if _metrics is not None else None
+    if metric is None:
+        return
+    try:
+        if value is None:
+            metric.labels(*labels).inc()
+        else:
+            metric.labels(*labels).observe(value)
+    except (ValueError, TypeError):  # pragma: no cover - label mismatch after a metrics change
+        log.debug("metric %s not updated", name)
+
+
+# ------------------------------------------------------------------------------------------------ engine
+
+
+class LeaseLost(Exception):
+    """Another driver owns the row now (our lease expired); stop touching it."""
+
+
+def default_worker_id() -> str:
+    """Return a label naming this process in `locked_by`."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class ExchangeEngine:
+    """Drives exchange rows through their states; one per process (or more, they share via leases)."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        transport: Transport,
+        signer: Signer,
+        backend: GostBackend,
+        schemas: SchemaSet | None,
+        policy: RetryPolicy | None = None,
+        worker_id: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.signer = signer
+        self.backend = backend
+        self.schemas = schemas
+        self.policy = policy or RetryPolicy.from_settings(settings)
+        self.worker_id = worker_id or default_worker_id()
+        self.clock = clock
+        # A lease must outlive one HTTP call (connect + read) with margin; a crash frees the row after it.
+        self.lease = timedelta(seconds=settings.gis_connect_timeout + settings.gis_read_timeout + 30)
+        self.issuer_style: Any = "der" if settings.gis_issuer_style == "der" else "server"
+
+    # --- claiming ---------------------------------------------------------------------------------
+
+    async def claim(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        limit: int = 10,
+        only: uuid.UUID | None = None,
+    ) -> list[uuid.UUID]:
+        """Lease up to `limit` due rows to this driver; return their ids."""
+        now = self.clock()
+        async with sessionmaker() as session, session.begin():
+            stmt = (
+                select(Exchange.id, Exchange.status)
+                .where(Exchange.status.in_(OPEN_STATUSES))
+                .where(or_(Exchange.next_at.is_(None), Exchange.next_at <= now))
+                .where(or_(Exchange.lease_until.is_(None), Exchange.lease_until < now))
+                .order_by(Exchange.next_at)
+                .limit(limit)
+            )
+            if only is not None:
+                stmt = stmt.where(Exchange.id == only)
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = (await session.execute(stmt)).all()
+            claimed = []
+            for row_id, status in rows:
+                # The condition repeats the filter: on SQLite (no row locks) two drivers may read the same
+                # row, and only one of the updates matches.
+                result = await session.execute(
+                    update(Exchange)
+                    .where(Exchange.id == row_id, Exchange.status == status)
+                    .where(or_(Exchange.lease_until.is_(None), Exchange.lease_until < now))
+                    .values(lease_until=now + self.lease, locked_by=self.worker_id)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(row_id)
+        return claimed
+
+    async def drive_once(self, sessionmaker: async_sessionmaker[AsyncSession], *, limit: int = 10) -> int:
+        """Claim due rows and advance each by one step (concurrently); return how many were handled."""
+        ids = await self.claim(sessionmaker, limit=limit)
+        if ids:
+            await asyncio.gather(*(self.step_safely(sessionmaker, i) for i in ids))
+        return len(ids)
+
+    async def run_loop(
+        self, sessionmaker: async_sessionmaker[AsyncSession], stop: asyncio.Event, *, interval: float
+    ) -> None:
+        """Drive exchanges until `stop` is set."""
+        while not stop.is_set():
+            handled = 0
+            try:
+                handled = await self.drive_once(sessionmaker)
+            except Exception:
+                log.exception("exchange driver failed; retrying")
+            if not handled:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    async def step_safely(
+        self, sessionmaker: async_sessionmaker[AsyncSession], exchange_id: uuid.UUID
+    ) -> None:
+        """Advance one claimed row; an unexpected error backs the row off instead of killing the driver."""
+        try:
+            await self.step(sessionmaker, exchange_id)
+        except LeaseLost:
+            log.warning("exchange %s: lease lost to another driver", exchange_id)
+        except Exception as exc:
+            log.exception("exchange %s: step failed", exchange_id)
+            with contextlib.suppress(Exception):
+                await self._back_off(sessionmaker, exchange_id, exc)
+
+    # --- one step -----------------------------------------------------------------------------------
+
+    async def step(self, sessionmaker: async_sessionmaker[AsyncSession], exchange_id: uuid.UUID) -> None:
+        """Advance one row this driver has claimed by one state."""
+        async with sessionmaker() as session:
+            exchange = await session.get(Exchange, exchange_id)
+            if exchange is None or exchange.locked_by != self.worker_id:
+                raise LeaseLost(str(exchange_id))
+            org = await session.get(Organisation, exchange.organisation_id)
+        if org is None:  # pragma: no cover - FK with CASCADE makes this impossible
+            raise GisProtocolError(f"organisation of exchange {exchange_id} is gone")
+        if exchange.status == SENDING:
+            await self._recover(sessionmaker, exchange, org)
+        elif exchange.status == PENDING:
+            await self._send(sessionmaker, exchange, org)
+        elif exchange.status == ACKED:
+            await self._poll(sessionmaker, exchange, org)
+
+    async def _update(self, session: AsyncSession, exchange_id: uuid.UUID, **values: Any) -> None:
+        """Update our own row; raise LeaseLost if another driver took it meanwhile."""
+        result = await session.execute(
+            update(Exchange)
+            .where(Exchange.id == exchange_id, Exchange.locked_by == self.worker_id)
+            .values(**values)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise LeaseLost(str(exchange_id))
+
+    def _journal(
+        self,
+        session: AsyncSession,
+        exchange: Exchange,
+        *,
+        direction: str,
+        operation: str,
+        data: bytes | None,
+        message_guid: str | None = None,
+        reply: HttpReply | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        journal.add_entry(
+            session,
+            direction=direction,
+            operation=operation,
+            data=data,
+            max_bytes=self.settings.journal_max_bytes,
+            exchange_id=exchange.id,
+            organisation_id=exchange.organisation_id,
+            message_guid=message_guid,
+            http_status=reply.status if reply else None,
+            duration_ms=reply.duration_ms if reply else None,
+            error=f"{type(error).__name__}: {error_code_of(error)}" if error is not None else None,
+        )
+
+    def _release(self, **values: Any) -> dict[str, Any]:
+        return {"lease_until": None, "locked_by": None, **values}
+
+    async def _recover(
+        self, sessionmaker: async_sessionmaker[AsyncSession], exchange: Exchange, org: Organisation
+    ) -> None:
+        """A `sending` row whose owner died: resend an export, park an import as `uncertain`."""
+        if is_import(exchange.operation):
+            log.warning("exchange %s (%s) left in sending: marked uncertain", exchange.id, exchange.operation)
+            error = ExchangeUncertain(
+                "the request may have reached GIS before the gateway stopped; reconcile before resending"
+            )
+            await self._finish(sessionmaker, exchange, Outcome(UNCERTAIN, error=error))
+            return
+        log.info(
+            "exchange %s (%s) left in sending: rebuilding and resending", exchange.id, exchange.operation
+        )
+        async with sessionmaker() as session, session.begin():
+            await self._update(session, exchange.id, status=PENDING)
+        exchange.status = PENDING
+        await self._send(sessionmaker, exchange, org)
+
+    async def _build(self, exchange: Exchange, org: Organisation) -> tuple[Operation, str, bytes]:
+        op = get_operation(exchange.operation, self.settings.gis_versions)
+        builder = BUILDERS.get(exchange.operation)
+        if builder is None:
+            raise GisSchemaError(f"no builder registered for {exchange.operation}")
+        try:
+            body = builder(exchange.payload, org)
+        except GisError:
+            raise
+        except (ValueError, KeyError, TypeError) as exc:
+            raise GisSchemaError(f"payload of {exchange.operation} cannot be built: {exc}") from None
+        message_guid = new_guid()
+        envelope = build_envelope(op, body, org_ppa_guid=str(org.ppa_guid), message_guid=message_guid)
+        if self.schemas is not None:
+            self.schemas.validate_envelope(envelope)
+        await sign_element(envelope, body, self.signer, issuer_style=self.issuer_style, backend=self.backend)
+        return op, message_guid, serialize(envelope)
+
+    async def _send(
+        self, sessionmaker: async_sessionmaker[AsyncSession], exchange: Exchange, org: Organisation
+    ) -> None:
+        """Build, validate, sign, commit `sending`, POST, store the Ack."""
+        try:
+            op, message_guid, data = await self._build(exchange, org)
+        except GisError as exc:
+            await self._finish(sessionmaker, exchange, Outcome(FAILED, error=exc))
+            return
+        now = self.clock()
+        attempts = exchange.attempts + 1
+        async with sessionmaker() as session, session.begin():
+            await self._update(
+                session,
+                exchange.id,
+                status=SENDING,
+                requester_message_guid=uuid.UUID(message_guid),
+                attempts=attempts,
+                first_sent_at=exchange.first_sent_at or now,
+                lease_until=now + self.lease,
+            )
+            self._journal(session, exchange, direction=journal.OUT, operation=op.name, data=data,
+                          message_guid=message_guid)  # fmt: skip
+        exchange.attempts, exchange.first_sent_at = attempts, exchange.first_sent_at or now
+        reply: HttpReply | None = None
+        try:
+            reply = await self.transport.post(op.path, op.soap_action_header, data)
+            _observe("GIS_HTTP_SECONDS", op.service.value, op.name, value=reply.duration_ms / 1000)
+            ack = parse_ack(self.transport.interpret(reply))
+        except GisError as exc:
+            await self._send_failed(sessionmaker, exchange, op, exc, reply, delivered=not not_delivered(exc))
+            return
+        now = self.clock()
+        async with sessionmaker() as session, session.begin():
+            self._journal(session, exchange, direction=journal.IN, operation=op.name, data=reply.content,
+                          reply=reply)  # fmt: skip
+            await self._update(
+                session,
+                exchange.id,
+                **self._release(
+                    status=ACKED,
+                    gis_message_guid=uuid.UUID(ack.message_guid),
+                    acked_at=now,
+                    next_at=now + timedelta(seconds=self._poll_delay(0)),
+                    poll_count=0,
+                    failures=0,
+                    error_code=None,
+                    error_message=None,
+                ),
+            )
+        log.info("exchange %s (%s): acked by GIS", exchange.id, op.name)
+
+    async def _send_failed(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        exchange: Exchange,
+        op: Operation,
+        exc: GisError,
+        reply: HttpReply | None,
+        *,
+        delivered: bool,
+    ) -> None:
+        if is_empty_result(exc):
+            await self._finish(sessionmaker, exchange, Outcome(DONE, empty=True), reply=reply, op=op)
+            return
+        if delivered and is_import(exchange.operation):
+            # The request may have been written before the connection broke: same as a crash mid-POST.
+            log.warning(
+                "exchange %s (%s): delivery unknown after %s", exchange.id, op.name, type(exc).__name__
+            )
+            await self._finish(sessionmaker, exchange, Outcome(UNCERTAIN, error=exc), reply=reply, op=op)
+            return
+        await self._retry_or_fail(sessionmaker, exchange, exc, reply=reply, op=op)
+
+    async def _retry_or_fail(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        exchange: Exchange,
+        exc: GisError,
+        *,
+        reply: HttpReply | None,
+        op: Operation,
+    ) -> None:
+        """Schedule a rebuilt resend after the back-off, or fail (final error, retries exhausted)."""
+        now = self.clock()
+        elapsed = (now - exchange.first_sent_at).total_seconds() if exchange.first_sent_at else 0.0
+        delay = self.policy.delay(max(exchange.attempts, 1), exc, elapsed=elapsed)
+        if delay is None:
+            await self._finish(sessionmaker, exchange, Outcome(FAILED, error=exc), reply=reply, op=op)
+            return
+        _observe("GIS_RETRIES", exchange.operation, retry_reason(exc))
+        log.warning("exchange %s (%s): %s, resending in %.1f s", exchange.id, exchange.operation,
+                    error_code_of(exc), delay)  # fmt: skip
+        async with sessionmaker() as session, session.begin():
+            self._journal(session, exchange, direction=journal.IN, operation=op.name,
+                          data=reply.content if reply else None, reply=reply, error=exc)  # fmt: skip
+            await self._update(
+                session,
+                exchange.id,
+                **self._release(
+                    status=PENDING,
+                    next_at=now + timedelta(seconds=delay),
+                    failures=exchange.failures + 1,
+                    error_code=error_code_of(exc),
+                    error_message=str(exc)[:2000],
+                ),
+            )
+
+    def _poll_delay(self, poll_count: int) -> float:
+        schedule = self.settings.gis_poll_schedule or [10.0]
+        return schedule[min(poll_count, len(schedule) - 1)]
+
+    async def _poll(
+        self, sessionmaker: async_sessionmaker[AsyncSession], exchange: Exchange, org: Organisation
+    ) -> None:
+        """Ask getState once; reschedule, finish, or go back to a rebuilt resend."""
+        now = self.clock()
+        if exchange.acked_at and (now - exchange.acked_at).total_seconds() > self.settings.gis_give_up_after:
+            error = GisTimeoutError(f"no result from GIS within {self.settings.gis_give_up_after:.0f} s")
+            await self._finish(sessionmaker, exchange, Outcome(FAILED, error=error), code="gave_up")
+            return
+        op = get_state_operation(exchange.service)
+        message_guid = new_guid()
+        envelope = build_get_state(
+            exchange.service, str(exchange.gis_message_guid), org_ppa_guid=str(org.ppa_guid),
+            message_guid=message_guid,
+        )  # fmt: skip
+        data = serialize(envelope)
+        async with sessionmaker() as session, session.begin():
+            self._journal(session, exchange, direction=journal.OUT, operation=op.name, data=data,
+                          message_guid=message_guid)  # fmt: skip
+        reply: HttpReply | None = None
+        try:
+            reply = await self.transport.post(op.path, op.soap_action_header, data)
+            _observe("GIS_HTTP_SECONDS", op.service.value, op.name, value=reply.duration_ms / 1000)
+            state = parse_state(self.transport.interpret(reply))
+            if state.done:
+                self._check_signature(exchange, reply)
+        except GisError as exc:
+            await self._poll_failed(sessionmaker, exchange, op, exc, reply)
+            return
+        if not state.done:
+            count = exchange.poll_count + 1
+            async with sessionmaker() as session, session.begin():
+                self._journal(session, exchange, direction=journal.IN, operation=op.name, data=reply.content,
+                              reply=reply)  # fmt: skip
+                await self._update(
+                    session,
+                    exchange.id,
+                    **self._release(
+                        poll_count=count, failures=0, next_at=now + timedelta(seconds=self._poll_delay(count))
+                    ),
+                )
+            return
+        if state.error is not None:
+            fault = error_to_fault(state.error, self.transport.retryable_codes)
+            if is_empty_result(fault):
+                await self._finish(sessionmaker, exchange, Outcome(DONE, empty=True), reply=reply, op=op)
+            elif is_retryable(fault):
+                await self._retry_or_fail(sessionmaker, exchange, fault, reply=reply, op=op)
+            else:
+                await self._finish(sessionmaker, exchange, Outcome(FAILED, error=fault), reply=reply, op=op)
+            return
+        await self._finish(sessionmaker, exchange, Outcome(DONE, payload=state.payload), reply=reply, op=op)
+
+    def _check_signature(self, exchange: Exchange, reply: HttpReply) -> None:
+        mode = self.settings.gis_verify_responses
+        if mode == "off":
+            return
+        try:
+            report = verify(reply.content, backend=self.backend, max_bytes=self.transport.max_response_bytes)
+            problem = None if report.valid else "; ".join(f"{c.name}: {c.reason}" for c in report.failed())
+        except GisError as exc:
+            problem = str(exc)
+        if problem is None:
+            return
+        if mode == "reject":
+            raise GisSignatureError(f"GIS result signature rejected: {problem}")
+        log.warning(
+            "exchange %s: GIS result signature not valid (%s); accepted (log mode)", exchange.id, problem
+        )
+
+    async def _poll_failed(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        exchange: Exchange,
+        op: Operation,
+        exc: GisError,
+        reply: HttpReply | None,
+    ) -> None:
+        if is_empty_result(exc):
+            await self._finish(sessionmaker, exchange, Outcome(DONE, empty=True), reply=reply, op=op)
+            return
+        if not is_retryable(exc):
+            await self._finish(sessionmaker, exchange, Outcome(FAILED, error=exc), reply=reply, op=op)
+            return
+        # getState is idempotent: keep asking (backing off) until gis_give_up_after.
+        now = self.clock()
+        delay = float(self.policy.wait(self.policy._state(exchange.failures + 1, exc, 0.0)))
+        _observe("GIS_RETRIES", "getState", retry_reason(exc))
+        async with sessionmaker() as session, session.begin():
+            self._journal(session, exchange, direction=journal.IN, operation=op.name,
+                          data=reply.content if reply else None, reply=reply, error=exc)  # fmt: skip
+            await self._update(
+                session,
+                exchange.id,
+                **self._release(
+                    failures=exchange.failures + 1,
+                    next_at=now + timedelta(seconds=delay),
+                    error_code=error_code_of(exc),
+                    error_message=str(exc)[:2000],
+                ),
+            )
+
+    async def _finish(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        exchange: Exchange,
+        outcome: Outcome,
+        *,
+        reply: HttpReply | None = None,
+        op: Operation | None = None,
+        code: str | None = None,
+    ) -> None:
+        """Mark the row final and call the completion hook in the same transaction (exactly once)."""
+        now = self.clock()
+        values: dict[str, Any] = {"status": outcome.status, "finished_at": now, "next_at": None}
+        if outcome.status == DONE:
+            values.update(
+                result=encode_result(exchange.operation, outcome.payload, empty=outcome.empty),
+                error_code=None,
+                error_message=None,
+            )
+        elif outcome.error is not None:
+            values.update(
+                error_code=code or error_code_of(outcome.error), error_message=str(outcome.error)[:2000]
+            )
+        try:
+            async with sessionmaker() as session, session.begin():
+                if reply is not None and op is not None:
+                    self._journal(session, exchange, direction=journal.IN, operation=op.name,
+                                  data=reply.content, reply=reply,
+                                  error=outcome.error if outcome.status != DONE else None)  # fmt: skip
+                await self._update(session, exchange.id, **self._release(**values))
+                row = await session.get(Exchange, exchange.id, populate_existing=True)
+                assert row is not None
+                hook = COMPLETION_HOOKS.get(row.ref_kind or "")
+                if hook is not None:
+                    await hook(session, row, outcome)
+                await audit.record(
+                    session=session,
+                    principal=SYSTEM,
+                    action=f"gis.exchange.{outcome.status}",
+                    resource_type="gis_exchange",
+                    resource_id=row.id,
+                    organisation_id=row.organisation_id,
+                    outcome="ok" if outcome.status == DONE else outcome.status,
+                    exchange_id=row.id,
+                    details={
+                        "operation": row.operation,
+                        "attempts": row.attempts,
+                        "error_code": values.get("error_code"),
+                        "empty": outcome.empty,
+                    },
+                )
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            # Hook or commit failed: nothing was applied; the row stays open and the step is repeated.
+            log.exception("exchange %s: completion failed; will retry", exchange.id)
+            await self._back_off(sessionmaker, exchange.id, exc)
+            return
+        _observe(
+            "GIS_EXCHANGES",
+            exchange.service,
+            exchange.operation,
+            "empty" if outcome.empty else outcome.status,
+        )
+        if exchange.first_sent_at is not None:
+            seconds = (now - exchange.first_sent_at).total_seconds()
+            _observe("GIS_EXCHANGE_SECONDS", exchange.service, exchange.operation, value=seconds)
+        log.info("exchange %s (%s): %s", exchange.id, exchange.operation, outcome.status)
+
+    async def _back_off(
+        self, sessionmaker: async_sessionmaker[AsyncSession], exchange_id: uuid.UUID, exc: BaseException
+    ) -> None:
+        """Release our lease with a delayed next_at after an unexpected error."""
+        async with sessionmaker() as session, session.begin():
+            row = await session.get(Exchange, exchange_id)
+            if row is None or row.locked_by != self.worker_id:
+                return
+            delay = min(self.policy.max_delay, self.policy.initial_delay * 2 ** min(row.failures, 16))
+            await self._update(
+                session,
+                exchange_id,
+                **self._release(
+                    failures=row.failures + 1,
+                    next_at=self.clock() + timedelta(seconds=delay),
+                    error_message=f"{type(exc).__name__}"[:2000],
+                ),
+            )
+
+    # --- run to completion ------------------------------------------------------------------------
+
+    async def run(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        organisation_id: uuid.UUID,
+        operation: str,
+        payload: Mapping[str, Any] | Any,
+        ref_kind: str | None = None,
+        ref_id: str | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        interval: float | None = None,
+    ) -> Outcome:
+        """Submit one exchange and drive it to completion through the persisted states; return its outcome.
+
+        Raises the typed GisError of a failed exchange (ExchangeUncertain for an uncertain import).
+        """
+        async with sessionmaker() as session, session.begin():
+            exchange = await submit(
+                session, organisation_id=organisation_id, operation=operation, payload=payload,
+                ref_kind=ref_kind, ref_id=ref_id, idempotency_key=idempotency_key,
+            )  # fmt: skip
+            exchange_id = exchange.id
+        return await self.wait(sessionmaker, exchange_id, timeout=timeout, interval=interval)
+
+    async def wait(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        exchange_id: uuid.UUID,
+        *,
+        timeout: float | None = None,
+        interval: float | None = None,
+    ) -> Outcome:
+        """Drive (or wait for another driver to finish) one exchange; return its outcome or raise."""
+        interval = interval if interval is not None else self.settings.worker_poll_interval
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout is not None else None
+        while True:
+            async with sessionmaker() as session:
+                row = await session.get(Exchange, exchange_id)
+                if row is None:
+                    raise GisProtocolError(f"exchange {exchange_id} does not exist")
+            if row.status in FINAL_STATUSES:
+                outcome = outcome_of(row)
+                if outcome.error is not None:
+                    raise outcome.error
+                return outcome
+            if await self.claim(sessionmaker, limit=1, only=exchange_id):
+                await self.step_safely(sessionmaker, exchange_id)
+                continue
+            if deadline is not None and loop.time() >= deadline:
+                raise GisTimeoutError(f"exchange {exchange_id} not finished within {timeout} s")
+            now = self.clock()
+            due = [t for t in (row.next_at, row.lease_until) if t is not None and t > now]
+            pause = min([interval, *((t - now).total_seconds() for t in due)]) if due else interval
+            await asyncio.sleep(max(pause, 0.01))
+
+
+def pending_ids(exchanges: Sequence[Exchange]) -> list[uuid.UUID]:
+    """Return the ids of the open exchanges in a list (helper for owners waiting on a batch)."""
+    return [e.id for e in exchanges if e.status in OPEN_STATUSES]
