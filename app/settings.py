@@ -115,6 +115,26 @@ class Settings(BaseSettings):
     stand_database_url: str = Field(
         "sqlite+aiosqlite:///./var/stand.db", description="the stand's own database"
     )
+    stand_state_delays: list[float] = Field(
+        default_factory=lambda: [1.0, 2.0],
+        description="stand: seconds in RequestState 1, then in 2, before a result is made (0,0: at once)",
+    )
+    stand_trust_any_signature: bool = Field(
+        False, description="stand: accept any valid signature, registering unknown organisations on the fly"
+    )
+    stand_key_path: Path | None = Field(
+        None, description="stand: PEM key signing getStateResult (else generated)"
+    )
+    stand_cert_path: Path | None = Field(None, description="stand: PEM certificate of that key")
+    stand_fault_exp001000: float = Field(
+        0.0, description="stand: share of SOAP calls answered with EXP001000"
+    )
+    stand_fault_http503: float = Field(0.0, description="stand: share of calls answered with HTTP 503")
+    stand_fault_drop: float = Field(0.0, description="stand: share of calls whose connection is dropped")
+    stand_fault_slow: float = Field(0.0, description="stand: share of calls answered slowly")
+    stand_fault_slow_seconds: float = Field(2.0, description="stand: delay of a slow answer in seconds")
+    stand_fault_stuck: float = Field(0.0, description="stand: share of messages stuck in RequestState 2")
+    stand_fault_seed: int = Field(0, description="stand: random seed of fault injection (deterministic runs)")
 
     # --- business rules ---
     calendar_overrides: dict[date, bool] = Field(

@@ -1,0 +1,62 @@
+"""The GIS stand application: the emulated services over real HTTP, the file store and the admin API."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from app.gis_client.operations import SERVICES, Service
+from app.gis_stand import debts, drs, files, hm  # noqa: F401 - importing registers the processors
+from app.gis_stand.admin import build_router as admin_router
+from app.gis_stand.config import StandConfig
+from app.gis_stand.faults import FaultMiddleware
+from app.gis_stand.runtime import StandRuntime
+from app.gis_stand.soap import Precheck, accept
+
+#: Services the stand emulates (nsi-common is not: the gateway takes NSI values from configuration).
+EMULATED = (Service.DEBT_REQUESTS, Service.HOUSE_MANAGEMENT, Service.DEBTS)
+PRECHECKS: dict[str, Precheck] = {"exportDebtSubrequests": drs.precheck_export}
+
+
+def create_stand_app(config: StandConfig, runtime: StandRuntime | None = None) -> FastAPI:
+    """Build the stand app; its runtime (database, key, clock, faults) is `app.state.stand`."""
+    rt = runtime or StandRuntime.build(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await rt.create_tables()
+        try:
+            yield
+        finally:
+            await rt.close()
+
+    app = FastAPI(
+        title="gisgw GIS ZhKKh stand",
+        version="0.1.0",
+        summary="Emulator of the GIS ZhKKh services used by gisgw",
+        lifespan=lifespan,
+    )
+    app.state.stand = rt
+    for service in EMULATED:
+        _add_service(app, rt, service)
+    app.include_router(files.build_router(rt))
+    app.include_router(admin_router(rt))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(FaultMiddleware, injector=rt.faults)
+    return app
+
+
+def _add_service(app: FastAPI, rt: StandRuntime, service: Service) -> None:
+    async def endpoint(request: Request) -> Response:
+        return await accept(rt, service, request, PRECHECKS)
+
+    app.add_api_route(
+        SERVICES[service].path, endpoint, methods=["POST"], include_in_schema=False, name=service.value
+    )

@@ -1,0 +1,70 @@
+"""`gisgw stand ...`: serve the GIS stand, seed it with demo data."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from app.settings import get_settings
+
+stand_app = typer.Typer(help="GIS ZhKKh stand (emulator): serve and seed.", no_args_is_help=True)
+
+
+@stand_app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (GISGW_STAND_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="bind port (GISGW_STAND_PORT)")] = None,
+) -> None:
+    """Start the stand alone over HTTP."""
+    import uvicorn
+
+    from app.gis_stand.app import create_stand_app
+    from app.gis_stand.config import StandConfig
+    from app.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+    uvicorn.run(
+        create_stand_app(StandConfig.from_settings(settings)),
+        host=host or settings.stand_host,
+        port=port or settings.stand_port,
+        log_config=None,
+    )
+
+
+@stand_app.command("seed")
+def seed_command(
+    orgs: Annotated[int, typer.Option(help="organisations (management companies)")] = 1,
+    subrequests: Annotated[int, typer.Option(help="debt subrequests addressed to the first one")] = 100,
+    accounts: Annotated[int, typer.Option(help="personal accounts (one per flat)")] = 1000,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same data")] = 1,
+    org_ppa_guid: Annotated[str | None, typer.Option(help="orgPPAGUID of the first organisation")] = None,
+    cert: Annotated[typer.FileText | None, typer.Option(help="PEM certificate to register for it")] = None,
+) -> None:
+    """Fill the stand's database (GISGW_STAND_DATABASE_URL) with deterministic demo data."""
+    from app.db.engine import create_engine
+    from app.gis_stand.models import StandBase
+    from app.gis_stand.seed import seed as run_seed
+
+    async def run() -> dict[str, object]:
+        engine = create_engine(get_settings().stand_database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(StandBase.metadata.create_all)
+            summary = await run_seed(
+                engine,
+                orgs=orgs,
+                accounts=accounts,
+                subrequests=subrequests,
+                seed=seed,
+                org_ppa_guid=org_ppa_guid,
+                cert_pem=cert.read() if cert is not None else None,
+            )
+            return summary.as_dict()
+        finally:
+            await engine.dispose()
+
+    typer.echo(json.dumps(asyncio.run(run()), ensure_ascii=False, indent=2))

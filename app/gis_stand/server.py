@@ -1,0 +1,50 @@
+"""Run the stand with uvicorn in the current event loop (embedded in the gateway, or in tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the host process (the gateway, a test runner)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Install no handlers: the host's own shutdown stops this server."""
+        yield
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port that is free right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[EmbeddedServer]:
+    """Serve `app` over real HTTP on host:port until the block exits."""
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    server = EmbeddedServer(config)
+    task = asyncio.create_task(server.serve(), name=f"gis-stand:{port}")
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises the startup error (port in use, bad database)
+                raise RuntimeError("the GIS stand stopped during startup")
+            await asyncio.sleep(0.02)
+        log.info("GIS stand listening on http://%s:%d", host, port)
+        yield server
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,349 @@
+"""The SOAP side of the stand: read, parse, validate, authenticate, accept (Ack) and answer getState."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import Request
+from fastapi.responses import Response
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.gis_client.crypto import GostCryptoError, load_certificate
+from app.gis_client.envelope import new_guid, serialize
+from app.gis_client.errors import GisSchemaError
+from app.gis_client.messages import ErrorInfo
+from app.gis_client.operations import (
+    BASE_VERSION_ATTR,
+    NS,
+    NS_SOAP,
+    OPERATIONS,
+    SERVICES,
+    SIGNED_ID,
+    Operation,
+    Service,
+    get_state_operation,
+    q,
+)
+from app.gis_client.results_builder import build_ack, build_fault, build_state_result
+from app.gis_client.safexml import XmlParseError, parse_xml
+from app.gis_client.xmldsig import sign_element_sync, verify
+from app.gis_stand import codes
+from app.gis_stand.models import Cert, Message, Org
+from app.gis_stand.runtime import StandRuntime
+
+log = logging.getLogger(__name__)
+
+#: Values GIS accepts where the XSD does not fix one (annotations of the 16.3.0.0 XSD, gis-protocol.md §4).
+ALLOWED_VERSIONS: dict[str, frozenset[str]] = {
+    "exportDebtSubrequests": frozenset({"13.1.10.1", "14.0.0.0", "15.3.0.0"}),
+    "exportDebt": frozenset({"13.3.1.0", "15.3.0.0"}),
+}
+
+#: What a processor returns: payload elements of getStateResult, or an ErrorMessage.
+Outcome = list[etree._Element] | ErrorInfo
+Processor = Callable[[StandRuntime, AsyncSession, Message, Org, etree._Element], Awaitable[Outcome]]
+#: Synchronous checks beyond the XSD (documented limits) run before the Ack; raise SoapFault.
+Precheck = Callable[[StandRuntime, etree._Element], None]
+
+
+class SoapFault(Exception):
+    """A request refused synchronously with a GIS-style SOAP Fault."""
+
+    def __init__(self, code: str, message: str, *, status: int = 500, client: bool = False) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.client = client
+
+
+def xml_response(document: etree._Element, status: int = 200) -> Response:
+    """Return an envelope as text/xml."""
+    return Response(serialize(document), status_code=status, media_type="text/xml; charset=utf-8")
+
+
+def fault_response(fault: SoapFault) -> Response:
+    """Return the SOAP Fault of a refusal (HTTP 400 for client errors, 500 otherwise, as GIS does)."""
+    faultcode = "soap:Client" if fault.client else "soap:Server"
+    return xml_response(build_fault(fault.code, fault.message, faultcode=faultcode), fault.status)
+
+
+def format_fault(message: str) -> SoapFault:
+    """Return the FMT001300 Fault GIS answers to malformed, schema-invalid or over-limit requests."""
+    return SoapFault(codes.FORMAT, message, status=400, client=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A parsed, validated request."""
+
+    raw: bytes
+    root: etree._Element
+    body: etree._Element
+    org_ppa_guid: str
+    message_guid: str
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """Read the request body, refusing more than `limit` bytes without buffering them."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise format_fault(f"message larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_envelope(rt: StandRuntime, raw: bytes) -> Envelope:
+    """Parse and schema-validate a SOAP 1.1 request; return its body element and header values."""
+    try:
+        root = parse_xml(raw, max_bytes=rt.config.max_body_bytes)
+        rt.schemas.validate_envelope(root)
+    except XmlParseError as exc:
+        raise format_fault(f"invalid XML: {exc.message}") from None
+    except GisSchemaError as exc:
+        raise format_fault(f"schema violation: {exc}") from None
+    header = root.find("soap:Header/base:RequestHeader", NS)
+    if header is None:
+        raise format_fault("base:RequestHeader is required")
+    ppa = (header.findtext("base:orgPPAGUID", namespaces=NS) or "").strip()
+    if not ppa:
+        raise format_fault("base:orgPPAGUID is required")
+    message_guid = (header.findtext("base:MessageGUID", namespaces=NS) or "").strip().lower()
+    body = root.find("soap:Body", NS)
+    assert body is not None  # validate_envelope checked the frame
+    return Envelope(raw, root, body[0], ppa.lower(), message_guid)
+
+
+def operation_for(service: Service, soap_action: str | None, body: etree._Element) -> Operation:
+    """Match the SOAPAction header and the body element to an operation of the service."""
+    action = (soap_action or "").strip().strip('"')
+    if action == "urn:getState":
+        op = get_state_operation(service)
+    else:
+        op = next((o for o in OPERATIONS.values() if o.service == service and o.soap_action == action), None)  # type: ignore[assignment]
+        if op is None:
+            raise format_fault(f"SOAPAction {action!r} is not an operation of {service.value}")
+    if body.tag != op.body:
+        raise format_fault(f"SOAPAction {action} expects {etree.QName(op.body).localname} in the Body")
+    return op
+
+
+async def find_org(rt: StandRuntime, session: AsyncSession, ppa_guid: str) -> Org:
+    """Return the organisation of orgPPAGUID (registering it on the fly when any signature is trusted)."""
+    org = await session.scalar(select(Org).where(Org.ppa_guid == ppa_guid))
+    if org is not None:
+        return org
+    if not rt.config.trust_any_signature:
+        raise SoapFault(codes.UNKNOWN_ORG, f"organisation {ppa_guid} is not registered in GIS ZhKKh")
+    org = Org(ppa_guid=ppa_guid, root_guid=new_guid(), name=f"Организация {ppa_guid[:8]}", kind="uo")
+    session.add(org)
+    await session.flush()
+    return org
+
+
+async def check_signature(rt: StandRuntime, session: AsyncSession, env: Envelope, org: Org) -> None:
+    """Verify the enveloped XAdES signature of the body against the organisation's certificates."""
+    signature = env.body.find("ds:Signature", NS)
+    if signature is None or env.body.index(signature) != 0:
+        raise SoapFault(codes.BAD_SIGNATURE, "the body element must carry ds:Signature as its first child")
+    body_id = env.body.get("Id")
+    first_ref = signature.find("ds:SignedInfo/ds:Reference", NS)
+    # Signature wrapping: the checked reference must be this body element, not some other Id in the message.
+    if body_id is None or first_ref is None or first_ref.get("URI") != f"#{body_id}":
+        raise SoapFault(codes.BAD_SIGNATURE, f"the signature must reference the body element (#{SIGNED_ID})")
+    pems = list((await session.scalars(select(Cert.pem).where(Cert.org_id == org.id))).all())
+    if not pems and not rt.config.trust_any_signature:
+        raise SoapFault(codes.ACCESS_DENIED, "no certificate of the information system is registered")
+    trusted = [p.encode() for p in pems] if pems else None
+    try:
+        report = verify(
+            env.raw, trusted_certs=trusted, backend=rt.backend, max_bytes=rt.config.max_body_bytes
+        )
+    except (GostCryptoError, GisSchemaError) as exc:
+        raise SoapFault(codes.BAD_SIGNATURE, f"signature cannot be checked: {exc}") from None
+    failed = report.failed()
+    if any(c.name == "certificate-trust" for c in failed):
+        raise SoapFault(codes.ACCESS_DENIED, "the signing certificate is not registered for the organisation")
+    if failed:
+        reasons = "; ".join(f"{c.name}: {c.reason}" for c in failed)
+        raise SoapFault(codes.BAD_SIGNATURE, f"signature is invalid ({reasons})")
+
+
+def check_version(op: Operation, body: etree._Element) -> None:
+    """Refuse a base:version GIS does not serve for this operation (the fixed ones the XSD check covers)."""
+    allowed = ALLOWED_VERSIONS.get(op.name)
+    version = body.get(BASE_VERSION_ATTR)
+    if allowed is not None and version not in allowed:
+        raise format_fault(
+            f"base:version {version!r} is not supported by {op.name}; use one of {', '.join(sorted(allowed))}"
+        )
+
+
+def thumbprint(pem: bytes) -> str:
+    """Return the SHA-1 thumbprint of a certificate, as GIS identifies the IS by it."""
+    der = load_certificate(pem).der
+    return hashlib.sha1(der).hexdigest()  # noqa: S324 - an identifier, not a security digest
+
+
+async def accept(
+    rt: StandRuntime,
+    service: Service,
+    request: Request,
+    prechecks: dict[str, Precheck],
+) -> Response:
+    """Handle one POST to a service endpoint: an Ack for a valid request, getStateResult for getState."""
+    try:
+        raw = await read_body(request, rt.config.max_body_bytes)
+        env = parse_envelope(rt, raw)
+        op = operation_for(service, request.headers.get("soapaction"), env.body)
+        async with rt.sessionmaker() as session:
+            org = await find_org(rt, session, env.org_ppa_guid)
+            if op.name == "getState":
+                response = await get_state(rt, session, service, env, org)
+                await session.commit()
+                return response
+            check_version(op, env.body)
+            await check_signature(rt, session, env, org)
+            precheck = prechecks.get(op.name)
+            if precheck is not None:
+                precheck(rt, env.body)
+            message = Message(
+                guid=new_guid(),
+                requester_guid=env.message_guid,
+                org_id=org.id,
+                service=service.value,
+                operation=op.name,
+                received_at=utcnow(),
+                stuck=rt.faults.stuck(),
+                request_xml=raw,
+            )
+            session.add(message)
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise SoapFault(
+                    codes.DUPLICATE_MESSAGE,
+                    f"MessageGUID {env.message_guid} was already used; build a new message",
+                    status=400,
+                    client=True,
+                ) from None
+            return xml_response(build_ack(message.guid, env.message_guid))
+    except SoapFault as fault:
+        log.info("stand refused a %s call: %s", service.value, fault.code)
+        return fault_response(fault)
+
+
+def _state_of(rt: StandRuntime, message: Message) -> int:
+    if message.result_xml is not None:
+        return 3
+    if message.stuck:
+        return 2
+    first, second = rt.config.state_delays
+    elapsed = utcnow() - message.received_at
+    if elapsed < timedelta(seconds=first):
+        return 1
+    if elapsed < timedelta(seconds=first + second):
+        return 2
+    return 3
+
+
+PROCESSORS: dict[str, Processor] = {}
+
+
+async def get_state(
+    rt: StandRuntime, session: AsyncSession, service: Service, env: Envelope, org: Org
+) -> Response:
+    """Answer getState: RequestState 1 → 2 → 3 by the configured delays, the result produced once."""
+    guid = (env.body.findtext("base:MessageGUID", namespaces=NS) or "").strip().lower()
+    message = await session.scalar(
+        select(Message).where(
+            Message.guid == guid, Message.org_id == org.id, Message.service == service.value
+        )
+    )
+    if message is None:
+        raise SoapFault(codes.REQUEST_NOT_FOUND, f"request {guid} not found")
+    state = _state_of(rt, message)
+    if state < 3:
+        return xml_response(await sign_result(rt, build_state_result(service, state, message.guid)))
+    if message.result_xml is None:
+        async with rt.process_lock:
+            await session.refresh(message)
+            if message.result_xml is None:
+                message.result_xml = await process(rt, session, message, org)
+                message.processed_at = utcnow()
+                await session.flush()
+    return Response(message.result_xml, media_type="text/xml; charset=utf-8")
+
+
+async def process(rt: StandRuntime, session: AsyncSession, message: Message, org: Org) -> bytes:
+    """Run the operation of an accepted message and return its signed getStateResult bytes."""
+    root = parse_xml(message.request_xml, max_bytes=rt.config.max_body_bytes)
+    body = root.find("soap:Body", NS)
+    assert body is not None
+    processor = PROCESSORS[message.operation]
+    outcome = await processor(rt, session, message, org, body[0])
+    service = Service(message.service)
+    if isinstance(outcome, ErrorInfo):
+        document = build_state_result(service, 3, message.guid, error=outcome)
+    else:
+        document = build_state_result(service, 3, message.guid, outcome)
+    return serialize(await sign_result(rt, document))
+
+
+async def sign_result(rt: StandRuntime, document: etree._Element) -> etree._Element:
+    """Validate (optionally) and sign a getStateResult envelope with the stand's key."""
+    body = document.find(f"{{{NS_SOAP}}}Body")
+    assert body is not None
+    result = body[0]
+    if rt.config.validate_results:
+        rt.schemas.validate(result)
+    sign_element_sync(document, result, rt.signer.sign_digest_sync, rt.signer.certificate, backend=rt.backend)
+    return document
+
+
+def register_processor(name: str) -> Callable[[Processor], Processor]:
+    """Register the processor of an operation (decorator)."""
+
+    def wrap(fn: Processor) -> Processor:
+        PROCESSORS[name] = fn
+        return fn
+
+    return wrap
+
+
+def service_path(service: Service) -> str:
+    """Return the endpoint path of a service."""
+    return SERVICES[service].path
+
+
+def b64(data: bytes) -> str:
+    """Return base64 text."""
+    return base64.b64encode(data).decode()
+
+
+def element_text(el: etree._Element, path: str) -> str | None:
+    """Return stripped text at a prefixed path, or None."""
+    value = el.findtext(path, namespaces=NS)
+    return value.strip() if value is not None else None
+
+
+def texts(el: etree._Element, path: str) -> list[str]:
+    """Return the stripped texts of every match of a prefixed path."""
+    return [(e.text or "").strip() for e in el.findall(path, NS)]
+
+
+def qname(prefix: str, local: str) -> str:
+    """Return a Clark name."""
+    return q(prefix, local)
