@@ -1,7 +1,379 @@
-"""HTTP routes of the accounts area (filled in by its issue)."""
+"""Personal-account registry: search, account details, bulk import from billing, premises statistics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import Answerer, Reader, SessionDep, SettingsDep
+from app.api.errors import error_responses
+from app.api.operations import OperationRead
+from app.db.models.accounts import Account
+from app.domain import accounts as service
+from app.domain import accounts_import as importer
+from app.domain.access import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+AccountId = Annotated[uuid.UUID, Path(description="account id")]
+OrgId = Annotated[uuid.UUID, Path(description="organisation id")]
+
+
+class DocumentRead(BaseModel):
+    """Identity document of a person payer (type: НСИ 95 code)."""
+
+    type: str | None
+    series: str | None
+    number: str | None
+
+
+class PayerRead(BaseModel):
+    """The payer. Without the `pii` scope names are cut to initials and identifiers are withheld."""
+
+    kind: str
+    masked: bool = Field(description="true when personal data was withheld (the key lacks scope `pii`)")
+    last_name: str | None = None
+    first_name: str | None = None
+    middle_name: str | None = None
+    birth_date: date | None = None
+    birth_place: str | None = None
+    snils: str | None = None
+    document: DocumentRead | None = None
+    inn: str | None = None
+    name: str | None = Field(None, description="organisation payer's name")
+    ogrn: str | None = None
+
+
+class HouseRead(BaseModel):
+    """A house: FIAS GUID, GIS house-management object GUID, address."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    fias_house_guid: uuid.UUID | None
+    hm_object_guid: uuid.UUID | None
+    address: str | None
+    region: str | None
+
+
+class PremisesRead(BaseModel):
+    """Premises covered by the account, with the payer's share."""
+
+    id: uuid.UUID
+    house: HouseRead
+    number: str = Field(description="as billing writes it")
+    number_norm: str = Field(description="matching key, e.g. 12А, 3Н, 12К5")
+    kind: str
+    residential: bool
+    cadastral_number: str | None
+    gis_premises_guid: uuid.UUID | None
+    share_percent: Decimal | None
+
+
+class DebtRead(BaseModel):
+    """Debt on the date asked: overdue unpaid total, months in debt, oldest unpaid month."""
+
+    as_of: date
+    debt: Decimal = Field(description="unpaid amounts past their due date")
+    outstanding: Decimal = Field(description="all unpaid amounts, due or not")
+    months_in_debt: int
+    oldest_debt_period: date | None
+
+
+class LedgerMonthRead(BaseModel):
+    """One billing month and what is still unpaid of it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    period: date
+    charged: Decimal
+    paid: Decimal
+    due_date: date
+    outstanding: Decimal
+    days_overdue: int
+
+
+class AccountRead(BaseModel):
+    """A personal account with its payer and premises; debt when asked."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    account_number: str
+    els: str | None = Field(description="ЕЛС, unified account number (10 characters)")
+    zhku_id: str | None = Field(description="ЖКУ identifier (13 characters)")
+    gis_account_guid: uuid.UUID | None
+    opened_on: date | None
+    closed_on: date | None
+    closed: bool
+    dispute: bool
+    bankruptcy: bool
+    payer: PayerRead
+    premises: list[PremisesRead]
+    match_quality: Literal["exact", "normalised", "house_only"] | None = Field(
+        None, description="how the premises matched a house/premises search"
+    )
+    debt: DebtRead | None = None
+
+
+class AccountDetail(AccountRead):
+    """An account with its full ledger."""
+
+    ledger: list[LedgerMonthRead]
+
+
+class AccountsPage(BaseModel):
+    """A page of accounts; pass `next_cursor` as `cursor` for the next one."""
+
+    items: list[AccountRead]
+    next_cursor: str | None
+
+
+class MonthCount(BaseModel):
+    """Residential premises with open accounts in one month."""
+
+    month: int
+    premises: int
+
+
+class PremisesStatistics(BaseModel):
+    """Residential premises with accounts per month (court-order experiment threshold)."""
+
+    organisation_id: uuid.UUID
+    year: int
+    months: list[MonthCount]
+    maximum: int = Field(description="the largest monthly count: the experiment's threshold compares this")
+
+
+def _initial(value: str | None) -> str | None:
+    return f"{value[0]}." if value else None
+
+
+def _payer(account: Account, principal: Principal) -> PayerRead:
+    if account.payer_kind != "person":
+        return PayerRead(
+            kind=account.payer_kind,
+            masked=False,
+            name=account.org_name,
+            inn=account.inn,
+            ogrn=account.org_ogrn,
+        )
+    if not principal.can_see_pii:
+        return PayerRead(
+            kind="person",
+            masked=True,
+            last_name=_initial(account.last_name),
+            first_name=_initial(account.first_name),
+            middle_name=_initial(account.middle_name),
+        )
+    document = (
+        DocumentRead(type=account.id_doc_type, series=account.id_doc_series, number=account.id_doc_number)
+        if account.id_doc_number
+        else None
+    )
+    return PayerRead(
+        kind="person",
+        masked=False,
+        last_name=account.last_name,
+        first_name=account.first_name,
+        middle_name=account.middle_name,
+        birth_date=account.birth_date,
+        birth_place=account.birth_place,
+        snils=account.snils,
+        document=document,
+        inn=account.inn,
+    )
+
+
+def _read(hit: service.AccountHit, principal: Principal, as_of: date) -> AccountRead:
+    a = hit.account
+    summary = hit.summary
+    return AccountRead(
+        id=a.id,
+        organisation_id=a.organisation_id,
+        account_number=a.account_number,
+        els=a.els,
+        zhku_id=a.zhku_id,
+        gis_account_guid=a.gis_account_guid,
+        opened_on=a.opened_on,
+        closed_on=a.closed_on,
+        closed=a.closed,
+        dispute=a.dispute,
+        bankruptcy=a.bankruptcy,
+        payer=_payer(a, principal),
+        premises=[
+            PremisesRead(
+                id=p.id,
+                house=HouseRead.model_validate(h),
+                number=p.number_raw,
+                number_norm=p.number_norm,
+                kind=p.kind,
+                residential=p.residential,
+                cadastral_number=p.cadastral_number,
+                gis_premises_guid=p.gis_premises_guid,
+                share_percent=share,
+            )
+            for p, h, share in hit.premises
+        ],
+        match_quality=hit.quality,
+        debt=(
+            DebtRead(
+                as_of=as_of,
+                debt=summary.debt,
+                outstanding=summary.outstanding,
+                months_in_debt=summary.months_in_debt,
+                oldest_debt_period=summary.oldest_debt_period,
+            )
+            if summary is not None
+            else None
+        ),
+    )
+
+
+@router.get(
+    "/accounts", response_model=AccountsPage, status_code=200, responses=error_responses(401, 403, 404, 422)
+)
+async def search_accounts(
+    session: SessionDep,
+    principal: Reader,
+    fias_house_guid: Annotated[uuid.UUID | None, Query(description="FIAS house GUID")] = None,
+    premises: Annotated[
+        str | None, Query(max_length=100, description='premises number, e.g. "кв. 12а" (needs the house)')
+    ] = None,
+    exact: Annotated[bool, Query(description="premises written exactly the same (else normalised)")] = False,
+    account_number: Annotated[str | None, Query(max_length=30)] = None,
+    els: Annotated[str | None, Query(min_length=10, max_length=10, description="ЕЛС")] = None,
+    zhku_id: Annotated[str | None, Query(min_length=13, max_length=13, description="ЖКУ id")] = None,
+    gis_account_guid: uuid.UUID | None = None,
+    snils: Annotated[str | None, Query(max_length=20, description="payer's SNILS (needs scope pii)")] = None,
+    last_name: Annotated[str | None, Query(max_length=100)] = None,
+    first_name: Annotated[str | None, Query(max_length=100)] = None,
+    middle_name: Annotated[str | None, Query(max_length=100)] = None,
+    birth_date: date | None = None,
+    organisation_id: uuid.UUID | None = None,
+    scope: Annotated[
+        Literal["organisation", "address"],
+        Query(
+            description="organisation: only organisation_id's accounts; "
+            "address: any of the key's organisations"
+        ),
+    ] = "address",
+    with_debt: Annotated[bool, Query(description="add debt totals")] = False,
+    as_of: Annotated[date | None, Query(description="debt on this date (default today)")] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> AccountsPage:
+    """Search accounts by house and premises, number, ЕЛС, ЖКУ id, GIS GUID or payer (scope `read`)."""
+    if snils is not None or last_name is not None:
+        # Searching by a person is itself a disclosure of personal data.
+        principal.require("pii")
+    query = service.AccountQuery(
+        fias_house_guid=fias_house_guid,
+        premises=premises,
+        exact=exact,
+        account_number=account_number,
+        els=els,
+        zhku_id=zhku_id,
+        gis_account_guid=gis_account_guid,
+        snils=snils,
+        last_name=last_name,
+        first_name=first_name,
+        middle_name=middle_name,
+        birth_date=birth_date,
+        organisation_id=organisation_id,
+        scope=scope,
+    )
+    day = as_of or date.today()
+    page = await service.search_accounts(
+        session, principal=principal, query=query, with_debt=with_debt, limit=limit, cursor=cursor, as_of=day
+    )
+    return AccountsPage(items=[_read(h, principal, day) for h in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/accounts/{account_id}",
+    response_model=AccountDetail,
+    status_code=200,
+    responses=error_responses(401, 403, 404),
+)
+async def get_account(
+    account_id: AccountId,
+    session: SessionDep,
+    principal: Reader,
+    as_of: Annotated[date | None, Query(description="debt on this date (default today)")] = None,
+) -> AccountDetail:
+    """Show an account with premises, ledger, debt, months in debt and per-month ages (scope `read`)."""
+    day = as_of or date.today()
+    hit = await service.get_account(session, principal=principal, account_id=account_id, as_of=day)
+    base = _read(hit, principal, day)
+    months = hit.summary.months if hit.summary is not None else ()
+    return AccountDetail(**base.model_dump(), ledger=[LedgerMonthRead.model_validate(m) for m in months])
+
+
+@router.post(
+    "/accounts/imports",
+    response_model=OperationRead,
+    status_code=202,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def import_accounts(
+    session: SessionDep,
+    principal: Answerer,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="JSON Lines or CSV, see docs/accounts-import.md")],
+    organisation_id: Annotated[uuid.UUID, Form(description="whose accounts these are")],
+    format: Annotated[
+        Literal["jsonl", "csv"] | None, Form(description="file format (default: by file name)")
+    ] = None,
+) -> OperationRead:
+    """Upload accounts and ledgers from billing; poll the operation for the report (scope `answer`)."""
+    principal.require_org(organisation_id)
+    fmt = format or importer.sniff_format(file.filename, file.content_type)
+    path = await asyncio.to_thread(
+        importer.store_upload,
+        file.file,
+        settings.upload_dir,
+        fmt,
+        max_bytes=settings.accounts_import_max_bytes,
+    )
+    try:
+        op = await importer.queue_import(
+            session=session,
+            principal=principal,
+            organisation_id=organisation_id,
+            path=path,
+            fmt=fmt,
+            filename=file.filename,
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return OperationRead.model_validate(op)
+
+
+@router.get(
+    "/organisations/{organisation_id}/statistics/premises",
+    response_model=PremisesStatistics,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def premises_statistics(
+    organisation_id: OrgId,
+    session: SessionDep,
+    principal: Reader,
+    year: Annotated[int, Query(ge=2000, le=2100)] = 2025,
+) -> PremisesStatistics:
+    """Count residential premises with open accounts per month of a year (scope `read`)."""
+    principal.require_org(organisation_id)
+    counts = await service.premises_stats(session, organisation_id, year)
+    return PremisesStatistics(
+        organisation_id=organisation_id,
+        year=year,
+        months=[MonthCount(month=m, premises=n) for m, n in sorted(counts.items())],
+        maximum=max(counts.values(), default=0),
+    )

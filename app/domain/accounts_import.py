@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -726,14 +726,21 @@ _PG_UPSERTS = [
 
 async def _apply_postgres(conn: AsyncConnection, chunk: _Chunk) -> None:
     """Upsert a chunk through COPY into temporary staging tables, then set-based INSERT … ON CONFLICT."""
+    # SQLAlchemy's asyncpg adapter opens its transaction lazily, on the first statement it runs itself;
+    # without this, the raw COPY and INSERTs below would each autocommit (and lose the staging rows).
+    await conn.execute(text("SELECT 1"))
     raw = await conn.get_raw_connection()
     pg: Any = raw.driver_connection
+    if not pg.is_in_transaction():
+        raise RuntimeError("bulk import must run inside a transaction")
     for stage, (table, cols) in _PG_STAGE.items():
         # ON COMMIT DELETE ROWS: the staging tables live as long as the pooled connection, empty per chunk.
         await pg.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
             f"SELECT {', '.join(cols)} FROM {table} WITH NO DATA"
         )
+    # Empty unless an outer transaction (tests, upsert_accounts) spans several chunks without a commit.
+    await pg.execute(f"TRUNCATE {', '.join(_PG_STAGE)}")
     await pg.copy_records_to_table("imp_houses", records=list(chunk.houses.values()), columns=HOUSE_COLS)
     await pg.copy_records_to_table(
         "imp_premises", records=list(chunk.premises.values()), columns=PREMISES_COLS
@@ -870,6 +877,18 @@ def read_text_rows(data: bytes, fmt: ImportFormat) -> Iterator[ParsedRow]:
     if fmt == "jsonl":
         return read_jsonl(io.BytesIO(data))
     return read_csv(io.StringIO(data.decode("utf-8-sig"), newline=""))
+
+
+async def upsert_accounts(
+    *, session: AsyncSession, organisation_id: uuid.UUID, rows: Iterable[AccountIn | dict[str, Any]]
+) -> list[uuid.UUID]:
+    """Upsert accounts inside the caller's transaction (seeding, tests, small pushes); return their ids."""
+    chunk = _Chunk()
+    for i, row in enumerate(rows, start=1):
+        _add(chunk, organisation_id, i, row if isinstance(row, AccountIn) else AccountIn.model_validate(row))
+    if len(chunk):
+        await apply_chunk(await session.connection(), chunk)
+    return list(chunk.accounts)
 
 
 async def existing_account_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:

@@ -60,9 +60,14 @@ async def _count(sm: async_sessionmaker[AsyncSession], model: Any) -> int:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def _run(sm: async_sessionmaker[AsyncSession], org: uuid.UUID, data: bytes, fmt: str = "jsonl", **kw: Any):
+async def _run(
+    sm: async_sessionmaker[AsyncSession], org: uuid.UUID, data: bytes, fmt: str = "jsonl", **kw: Any
+):
     return await imp.import_rows(
-        sessionmaker=sm, rows=imp.read_text_rows(data, fmt), organisation_id=org, **kw  # type: ignore[arg-type]
+        sessionmaker=sm,
+        rows=imp.read_text_rows(data, fmt),
+        organisation_id=org,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -154,7 +159,10 @@ async def test_import_sample_files(db: async_sessionmaker[AsyncSession]) -> None
     org = await _org(db)
     for name, fmt in (("accounts.jsonl", "jsonl"), ("accounts.csv", "csv")):
         report = await imp.import_file(
-            sessionmaker=db, path=REPO_ROOT / "samples" / name, fmt=fmt, organisation_id=org  # type: ignore[arg-type]
+            sessionmaker=db,
+            path=REPO_ROOT / "samples" / name,
+            fmt=fmt,
+            organisation_id=org,  # type: ignore[arg-type]
         )
         assert report.rejected == 0, report.rejected_rows
         assert report.applied == 4
@@ -188,7 +196,13 @@ async def test_import_csv_groups_lines_by_account(db: async_sessionmaker[AsyncSe
             header,
             line(**acc, period="2025-01-01", charged="10.00", paid="0"),
             line(**acc, period="2025-02-01", charged="10.00", paid="0"),
-            line(account_number="78", payer_kind="person", fias_house_guid=HOUSE, premises="1", period="2025-01-01"),
+            line(
+                account_number="78",
+                payer_kind="person",
+                fias_house_guid=HOUSE,
+                premises="1",
+                period="2025-01-01",
+            ),
         ]
     )
     report = await _run(db, org, text.encode(), "csv")
