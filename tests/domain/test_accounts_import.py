@@ -176,21 +176,21 @@ async def test_import_csv_groups_lines_by_account(db: async_sessionmaker[AsyncSe
     org = await _org(db)
     snils = random_valid_snils(__import__("random").Random(1))
     header = ",".join(imp.CSV_COLUMNS)
-    base = {c: "" for c in imp.CSV_COLUMNS}
+    base = dict.fromkeys(imp.CSV_COLUMNS, "")
 
     def line(**kw: str) -> str:
         return ",".join({**base, **kw}[c] for c in imp.CSV_COLUMNS)
 
-    acc = dict(
-        account_number="77",
-        payer_kind="person",
-        last_name="Ёлкина",
-        first_name="Анна",
-        birth_date="1970-01-01",
-        snils=snils,
-        fias_house_guid=HOUSE,
-        premises="12а",
-    )
+    acc = {
+        "account_number": "77",
+        "payer_kind": "person",
+        "last_name": "Ёлкина",
+        "first_name": "Анна",
+        "birth_date": "1970-01-01",
+        "snils": snils,
+        "fias_house_guid": HOUSE,
+        "premises": "12а",
+    }
     text = "\n".join(
         [
             header,
