@@ -2,15 +2,164 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
+from app import workers
 from app.context import AppContext
+from app.gis_client import journal
+from app.gis_client.client import GisClient
+from app.gis_client.crypto import GostBackend, generate_test_key, get_backend, self_test
+from app.gis_client.errors import GisError, SchemaPackageMissing
+from app.gis_client.exchange import ExchangeEngine, collect_pending
+from app.gis_client.retry import RetryPolicy
+from app.gis_client.schemas import SchemaSet
+from app.gis_client.signer import LocalKeySigner, RemoteSigner, Signer
+from app.gis_client.transport import Transport, build_http_client
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Development/test key made on first start when no key is configured (relative to the working directory).
+EPHEMERAL_KEY_DIR = Path("var/keys")
+_JOURNAL_CLEANUP_EVERY = 3600.0
+
+
+def load_schemas(settings: Settings) -> SchemaSet | None:
+    """Compile the official XSD set once; None (with a warning) outside production when it is missing."""
+    try:
+        return SchemaSet.load(settings.schema_dir)
+    except SchemaPackageMissing:
+        if settings.env == "production":
+            raise
+        log.warning("GIS XSD package missing at %s: messages will NOT be validated", settings.schema_dir)
+        return None
+
+
+def build_signer(settings: Settings, backend: GostBackend, http_client: httpx.AsyncClient) -> Signer:
+    """Return the signer: local key, remote service, or (development/test only) an ephemeral test key."""
+    if settings.remote_signer_url:
+        if settings.signing_cert_path is None:
+            raise RuntimeError(
+                "GISGW_REMOTE_SIGNER_URL needs GISGW_SIGNING_CERT_PATH (the certificate to embed)"
+            )
+        token = settings.remote_signer_token.get_secret_value() if settings.remote_signer_token else None
+        return RemoteSigner(
+            settings.remote_signer_url, settings.signing_cert_path.read_bytes(), http_client, token
+        )
+    if settings.signing_key_path is not None and settings.signing_cert_path is not None:
+        return LocalKeySigner(
+            settings.signing_key_path.read_bytes(), settings.signing_cert_path.read_bytes(), backend
+        )
+    if settings.env == "production":
+        raise RuntimeError("no signing key: set GISGW_SIGNING_KEY_PATH/CERT_PATH or GISGW_REMOTE_SIGNER_URL")
+    key_path, cert_path = EPHEMERAL_KEY_DIR / "test-key.pem", EPHEMERAL_KEY_DIR / "test-cert.pem"
+    if not (key_path.is_file() and cert_path.is_file()):
+        key_pem, cert_pem = generate_test_key("/CN=gisgw development key/O=gisgw", backend=backend)
+        EPHEMERAL_KEY_DIR.mkdir(parents=True, exist_ok=True)
+        key_path.write_bytes(key_pem)
+        key_path.chmod(0o600)
+        cert_path.write_bytes(cert_pem)
+    log.warning(
+        "!!! No signing key configured: signing with a SELF-SIGNED TEST KEY from %s. GIS will reject these "
+        "messages; set GISGW_SIGNING_KEY_PATH and GISGW_SIGNING_CERT_PATH for a real stand. !!!",
+        EPHEMERAL_KEY_DIR,
+    )
+    return LocalKeySigner(key_path.read_bytes(), cert_path.read_bytes(), backend)
+
+
+async def exchange_loop(ctx: AppContext, stop: asyncio.Event) -> None:
+    """Drive GIS exchanges (and clean the journal hourly) until `stop` is set."""
+    client = ctx.gis
+    if not isinstance(client, GisClient) or not ctx.settings.workers_enabled:
+        return
+    loop = asyncio.get_running_loop()
+    next_cleanup = loop.time()
+    while not stop.is_set():
+        if loop.time() >= next_cleanup:
+            next_cleanup = loop.time() + _JOURNAL_CLEANUP_EVERY
+            try:
+                async with ctx.sessionmaker() as session, session.begin():
+                    removed = await journal.cleanup(
+                        session, retention_days=ctx.settings.journal_retention_days
+                    )
+                    await collect_pending(session)
+                if removed:
+                    log.info("journal cleanup removed %d entries", removed)
+            except Exception:
+                log.exception("journal cleanup failed")
+        handled = 0
+        try:
+            handled = await client.engine.drive_once(ctx.sessionmaker)
+        except Exception:
+            log.exception("exchange driver failed; retrying")
+        if not handled:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=ctx.settings.worker_poll_interval)
 
 
 @contextlib.asynccontextmanager
-async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:  # noqa: ARG001
-    """Start the GIS client; placeholder until the GIS client issue lands."""
-    yield
+async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
+    """Build the GIS client once (schemas, crypto, signer, shared transport), publish it, close it on exit."""
+    settings = ctx.settings
+    schemas = await asyncio.to_thread(load_schemas, settings)
+    backend = get_backend(settings.crypto_backend)
+    http_client = build_http_client(settings)
+    transport = Transport.from_settings(settings, http_client)
+    try:
+        signer = build_signer(settings, backend, http_client)
+        engine = ExchangeEngine(
+            settings=settings,
+            transport=transport,
+            signer=signer,
+            backend=backend,
+            schemas=schemas,
+            policy=RetryPolicy.from_settings(settings),
+        )
+        client = GisClient(
+            settings=settings,
+            sessionmaker=ctx.sessionmaker,
+            engine=engine,
+            transport=transport,
+            backend=backend,
+        )
+        ctx.gis = client
+        ctx.extras["signer"] = signer
+
+        async def crypto_probe() -> tuple[bool, dict[str, Any]]:
+            try:
+                self_test(backend)
+                return True, {"backend": backend.name, "self_test": "ok"}
+            except GisError as exc:
+                return False, {"backend": backend.name, "self_test": str(exc)}
+
+        async def gis_probe() -> tuple[bool, dict[str, Any]]:
+            # Any HTTP answer means the endpoint (or the stunnel in front of it) is reachable. Outside
+            # production an absent GIS (no stand running) is reported but does not make the gateway unready:
+            # exchanges wait durably in the database either way.
+            try:
+                response = await http_client.get("/", timeout=2.0)
+            except httpx.HTTPError as exc:
+                detail = {"url": settings.gis_base_url, "reachable": False, "error": type(exc).__name__}
+                return settings.env != "production", detail
+            return True, {
+                "url": settings.gis_base_url,
+                "reachable": True,
+                "http_status": response.status_code,
+            }
+
+        app.state.readiness["crypto"] = crypto_probe
+        app.state.readiness["gis"] = gis_probe
+        workers.LOOPS["gis-exchanges"] = exchange_loop
+        yield
+    finally:
+        workers.LOOPS.pop("gis-exchanges", None)
+        ctx.gis = None
+        await transport.aclose()

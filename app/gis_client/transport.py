@@ -163,6 +163,24 @@ class Transport:
             raise GisTransportError(f"GIS answered HTTP {reply.status} with an empty body")
         return document
 
+    async def request(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, content: bytes | None = None
+    ) -> httpx.Response:
+        """Send a small non-SOAP request (file store, probes); raise only GisError subclasses."""
+        try:
+            response = await self.client.request(method, path, headers=headers, content=content)
+        except httpx.ConnectTimeout:
+            raise GisConnectTimeout(f"connecting to GIS timed out ({path})") from None
+        except httpx.TimeoutException as exc:
+            raise GisTimeoutError(f"GIS did not answer in time ({type(exc).__name__}, {path})") from None
+        except httpx.ConnectError as exc:
+            raise GisConnectError(f"cannot connect to GIS ({type(exc).__name__}, {path})") from None
+        except httpx.HTTPError as exc:
+            raise GisTransportError(f"HTTP exchange with GIS failed ({type(exc).__name__}, {path})") from None
+        if len(response.content) > self.max_response_bytes:
+            raise GisResponseTooLarge(f"GIS answer exceeds the {self.max_response_bytes}-byte limit")
+        return response
+
     async def call(self, path: str, soap_action: str, data: bytes) -> etree._Element:
         """POST and interpret in one step (callers that do not journal the raw answer)."""
         return self.interpret(await self.post(path, soap_action, data))
