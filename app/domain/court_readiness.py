@@ -19,17 +19,20 @@ rounds each segment half up to the kopeck exactly as `penalty_for_amount` does (
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.base import utcnow
 from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
-from app.db.models.court import DRAFT, CourtCase
+from app.db.models.court import DRAFT, CourtCase, CourtReadinessResult, CourtReadinessRun
+from app.domain import errors
+from app.domain.access import Principal
 from app.domain.court_rules import Court, CourtRules
 from app.domain.duty import court_order_duty
 from app.domain.limitation import is_time_barred
@@ -668,3 +671,145 @@ def summarise(assessments: Iterable[Assessment]) -> dict[str, int]:
         for b in a.blockers:
             counts[b.rule] = counts.get(b.rule, 0) + 1
     return counts
+
+
+# ------------------------------------------------------------------------------------- persisted runs
+
+
+ProgressFn = Callable[[int, int], Awaitable[None]]
+
+
+async def create_run(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID,
+    on_date: date,
+    group_by: str,
+    account_ids: Sequence[uuid.UUID] | None,
+) -> CourtReadinessRun:
+    """Add a readiness run (status pending); `account_ids` None means every account of the organisation."""
+    run = CourtReadinessRun(
+        organisation_id=organisation_id,
+        on_date=on_date,
+        group_by=group_by,
+        status="pending",
+        params={"account_ids": [str(a) for a in account_ids] if account_ids is not None else None},
+        total=0,
+        ready=0,
+        blocked=0,
+    )
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def execute_run(
+    session: AsyncSession,
+    *,
+    run: CourtReadinessRun,
+    rules: CourtRules,
+    chunk: int = 2000,
+    on_chunk: ProgressFn | None = None,
+) -> CourtReadinessRun:
+    """Compute and store every verdict of a run; re-running replaces earlier results (idempotent)."""
+    await session.execute(delete(CourtReadinessResult).where(CourtReadinessResult.run_id == run.id))
+    raw = (run.params or {}).get("account_ids")
+    if raw is None:
+        account_ids = await organisation_account_ids(session, organisation_id=run.organisation_id)
+    else:
+        account_ids = [uuid.UUID(a) for a in raw]
+    cases = await group_cases(
+        session, organisation_id=run.organisation_id, account_ids=account_ids, group_by=run.group_by
+    )
+    run.status, run.total, run.ready, run.blocked = "running", len(cases), 0, 0
+    counts: dict[str, int] = {}
+    seq = done = 0
+    async for batch in iter_assessments(
+        session,
+        organisation_id=run.organisation_id,
+        cases=cases,
+        on_date=run.on_date,
+        rules=rules,
+        chunk=chunk,
+    ):
+        rows = []
+        for a in batch:
+            seq += 1
+            rows.append(
+                {
+                    "run_id": run.id,
+                    "seq": seq,
+                    "account_id": a.account_ids[0],
+                    "account_ids": [str(x) for x in a.account_ids],
+                    "ready": a.ready,
+                    "principal": a.principal,
+                    "penalties": a.penalties,
+                    "duty": a.duty,
+                    "total": a.total,
+                    "months_claimed": len(a.months),
+                    "verdict": a.verdict(),
+                }
+            )
+            if a.ready:
+                run.ready += 1
+            else:
+                run.blocked += 1
+            for b in a.blockers:
+                counts[b.rule] = counts.get(b.rule, 0) + 1
+        if rows:
+            await session.execute(insert(CourtReadinessResult), rows)
+        done += len(batch)
+        run.blockers = dict(counts)
+        await session.flush()
+        if on_chunk is not None:
+            await on_chunk(done, len(cases))
+    run.total = seq
+    run.status = "done"
+    run.blockers = counts
+    run.finished_at = utcnow()
+    await session.flush()
+    return run
+
+
+async def get_run(session: AsyncSession, *, run_id: uuid.UUID, principal: Principal) -> CourtReadinessRun:
+    """Load a readiness run the caller may see."""
+    run = await session.get(CourtReadinessRun, run_id)
+    if run is None or not principal.may_access(run.organisation_id):
+        raise errors.NotFoundError(f"Readiness run {run_id} not found.")
+    return run
+
+
+async def list_results(
+    session: AsyncSession,
+    *,
+    run_id: uuid.UUID,
+    ready: bool | None = None,
+    rule: str | None = None,
+    after_seq: int = 0,
+    limit: int = 100,
+) -> list[CourtReadinessResult]:
+    """Return a run's verdicts in order, keyset-paginated by sequence number."""
+    stmt = (
+        select(CourtReadinessResult)
+        .where(CourtReadinessResult.run_id == run_id, CourtReadinessResult.seq > after_seq)
+        .order_by(CourtReadinessResult.seq)
+    )
+    if ready is not None:
+        stmt = stmt.where(CourtReadinessResult.ready.is_(ready))
+    if rule is None:
+        rows = (await session.scalars(stmt.limit(limit))).all()
+        return list(rows)
+    # Filtering inside the JSON verdict is not portable across SQLite and PostgreSQL; scan in pages instead.
+    out: list[CourtReadinessResult] = []
+    last = after_seq
+    while len(out) < limit:
+        page = (await session.scalars(stmt.where(CourtReadinessResult.seq > last).limit(500))).all()
+        if not page:
+            break
+        for row in page:
+            if any(b["rule"] == rule for b in row.verdict.get("blockers", [])):
+                out.append(row)
+                if len(out) == limit:
+                    break
+        last = page[-1].seq
+    return out
