@@ -239,6 +239,63 @@ class Settings(BaseSettings):
         4 * 1024**3, description="largest accounts import file accepted, in bytes"
     )
 
+    # --- debt requests (domain-rules §1-§2) ---
+    debt_fetch_initial_days: int = Field(
+        180,
+        description="first fetch of an organisation looks this many days back (later fetches: incremental)",
+    )
+    debt_fetch_overlap_days: int = Field(
+        2, description="incremental fetches start this many days before the last fetched day (late arrivals)"
+    )
+    debt_fetch_only_unanswered: bool = Field(
+        False, description="scheduled fetches ask only for unanswered subrequests (responseStatus NotSent)"
+    )
+    debt_match_scope: Literal["organisation", "address"] = Field(
+        "organisation",
+        description="match subrequests to the answering organisation's accounts or to any at the address",
+    )
+    debt_match_exact_only: bool = Field(
+        False, description="accept only exact premises matches; others are left for manual review"
+    )
+    debt_prefill: bool = Field(
+        True, description="matching drafts answers from court-confirmed debts of the matched accounts"
+    )
+    debt_agreement_answer: Literal["no_debt", "debt"] = Field(
+        "no_debt", description="answer for a debtor complying with a repayment agreement (unconfirmed rule)"
+    )
+    debt_revoke_after_deadline: bool = Field(
+        False, description="allow revoking a sent answer after its responseDate (GIS behaviour unconfirmed)"
+    )
+    debt_send_batch_size: int = Field(
+        100, ge=1, le=100, description="answers per importDSRResponses message (GIS allows at most 100)"
+    )
+    debt_send_wait_seconds: float = Field(
+        900.0,
+        description="how long a send operation waits for GIS results before reporting (results still apply)",
+    )
+    debt_document_max_bytes: int = Field(
+        50 * 1024 * 1024, description="largest answer document accepted, in bytes"
+    )
+    debt_nsi95: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: {
+            "1": {
+                "guid": "7f3d8c6e-2f6c-5d7e-9a1b-095000000001",
+                "name": "Паспорт гражданина Российской Федерации",
+            },
+        },
+        description='NSI 95 identity-document types, JSON {"code": {"guid": .., "name": ..}}; load the real '
+        "values from GIS (nsi-common exportNsiItem 95) before production",
+    )
+    debt_nsi358: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: {
+            "1": {"guid": "7f3d8c6e-2f6c-5d7e-9a1b-358000000001", "name": "Копия судебного акта"},
+            "2": {"guid": "7f3d8c6e-2f6c-5d7e-9a1b-358000000002", "name": "Акт сверки"},
+            "3": {"guid": "7f3d8c6e-2f6c-5d7e-9a1b-358000000003", "name": "Выписка по лицевому счёту"},
+        },
+        description='NSI 358 document types, JSON {"code": {"guid": .., "name": ..}}; load the real values '
+        "from GIS (nsi-common exportNsiItem 358) before production",
+    )
+
     # --- access ---
     demo_key: SecretStr | None = Field(None, description="development only: a fixed demo API key to seed")
     metrics_token: SecretStr | None = Field(None, description="bearer token /metrics requires (unset: open)")

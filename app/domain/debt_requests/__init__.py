@@ -1,0 +1,45 @@
+"""The debt-request workflow (ЖК РФ ст. 159, 160): fetch, match, answer, send, revoke, archive.
+
+Modules: `fetch` (GIS → local, ≤ 6-month windows, pages), `matching` (accounts, debt), `answers` (validation,
+per-request and mass "no debt" answers, documents, pre-fill), `sending` (batches of ≤ 100, results by
+TransportGUID, reconcile), `archive`, `queries` (lists, detail, gauges), `jobs` (operations and the loop),
+`gateway` (the port over the GIS exchange engine).
+"""
+
+from app.domain.debt_requests.answers import (
+    AnswerInput,
+    DefendantInput,
+    IdentityDocumentInput,
+    add_document,
+    answer_no_debt,
+    delete_document,
+    set_answer,
+)
+from app.domain.debt_requests.archive import archive, delete_archived
+from app.domain.debt_requests.common import DsrGateway, calendar_rules
+from app.domain.debt_requests.jobs import queue_fetch, queue_match
+from app.domain.debt_requests.queries import DebtRequestFilter, get_detail, list_requests, matching_requests
+from app.domain.debt_requests.sending import apply_batch_results, queue_revoke, queue_send
+
+__all__ = [
+    "AnswerInput",
+    "DebtRequestFilter",
+    "DefendantInput",
+    "DsrGateway",
+    "IdentityDocumentInput",
+    "add_document",
+    "answer_no_debt",
+    "apply_batch_results",
+    "archive",
+    "calendar_rules",
+    "delete_archived",
+    "delete_document",
+    "get_detail",
+    "list_requests",
+    "matching_requests",
+    "queue_fetch",
+    "queue_match",
+    "queue_revoke",
+    "queue_send",
+    "set_answer",
+]

@@ -1,0 +1,321 @@
+"""Operations (fetch, match, send, revoke, reconcile), the scheduled fetch loop and the gauge refresher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import metrics, workers
+from app.context import AppContext
+from app.db.models.core import Operation, Organisation
+from app.db.models.debt_requests import RECEIVED, DebtSubrequest
+from app.domain import audit
+from app.domain import operations as ops
+from app.domain.access import SYSTEM, Principal
+from app.domain.debt_requests import answers, fetch, matching, sending
+from app.domain.debt_requests.common import require_organisation, today
+from app.domain.debt_requests.gateway import gateway_for, register_hook
+from app.domain.debt_requests.queries import refresh_gauges
+
+log = logging.getLogger(__name__)
+
+FETCH, MATCH, SEND, REVOKE, RECONCILE = (
+    "debt-fetch",
+    "debt-match",
+    "debt-send",
+    "debt-revoke",
+    "debt-reconcile",
+)
+
+
+def _ids(params: dict[str, Any]) -> list[uuid.UUID] | None:
+    raw = params.get("ids")
+    return None if raw is None else [uuid.UUID(x) for x in raw]
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+# ---------------------------------------------------------------------------------------------- queueing
+
+
+async def queue_fetch(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    only_unanswered: bool | None = None,
+) -> Operation:
+    """Queue a fetch of an organisation's subrequests (incremental unless a period is given)."""
+    await require_organisation(session, principal, organisation_id)
+    if date_from and date_to and date_to < date_from:
+        from app.domain import errors as d
+
+        raise d.RuleViolation(
+            "The period ends before it starts.",
+            rule="period_order",
+            errors=[d.FieldProblem("body.date_to", "period_order", "date_to precedes date_from")],
+        )
+    params = {
+        "date_from": date_from.isoformat() if date_from else None,
+        "date_to": date_to.isoformat() if date_to else None,
+        "only_unanswered": only_unanswered,
+    }
+    op = await ops.create(
+        session=session, principal=principal, kind=FETCH, organisation_id=organisation_id, params=params
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="debt_request.fetch",
+        resource_type="operation",
+        resource_id=op.id,
+        organisation_id=organisation_id,
+        details={k: v for k, v in params.items() if v is not None},
+    )
+    return op
+
+
+async def queue_match(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    subrequest_ids: list[uuid.UUID] | None = None,
+    prefill: bool | None = None,
+) -> Operation:
+    """Queue matching of an organisation's open requests to accounts (and pre-fill from court debts)."""
+    await require_organisation(session, principal, organisation_id)
+    params: dict[str, Any] = {"actor": principal.actor, "prefill": prefill}
+    if subrequest_ids is not None:
+        params["ids"] = [str(x) for x in subrequest_ids]
+    op = await ops.create(
+        session=session, principal=principal, kind=MATCH, organisation_id=organisation_id, params=params
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="debt_request.match",
+        resource_type="operation",
+        resource_id=op.id,
+        organisation_id=organisation_id,
+    )
+    return op
+
+
+# ---------------------------------------------------------------------------------------------- handlers
+
+
+@ops.job(FETCH)
+async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:  # noqa: ARG001
+    """Fetch subrequests from GIS for the operation's organisation and period."""
+    assert op.organisation_id is not None
+    params = op.params or {}
+    only = params.get("only_unanswered")
+    return await fetch.fetch(
+        gateway=gateway_for(ctx),
+        sessionmaker=ctx.sessionmaker,
+        organisation_id=op.organisation_id,
+        date_from=_day(params.get("date_from")),
+        date_to=_day(params.get("date_to")),
+        only_unanswered=ctx.settings.debt_fetch_only_unanswered if only is None else bool(only),
+        initial_days=ctx.settings.debt_fetch_initial_days,
+        overlap_days=ctx.settings.debt_fetch_overlap_days,
+    )
+
+
+@ops.job(MATCH)
+async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
+    """Match open requests to accounts chunk by chunk; draft answers from court-confirmed debts."""
+    assert op.organisation_id is not None
+    params = op.params or {}
+    settings = ctx.settings
+    ids = _ids(params)
+    prefill = settings.debt_prefill if params.get("prefill") is None else bool(params["prefill"])
+    provider = answers.confirmed_debts_provider() if prefill else None
+    actor = Principal(key_id=op.key_id, name=str(params.get("actor", "system")).removeprefix("key:"),
+                      scopes=SYSTEM.scopes, all_organisations=True)  # fmt: skip
+    on = today()
+    counts = {
+        "matched": 0,
+        "exact": 0,
+        "normalised": 0,
+        "house_only": 0,
+        "review": 0,
+        "none": 0,
+        "prefilled": 0,
+    }
+    after: uuid.UUID | None = None
+    done = 0
+    while True:
+        async with ctx.sessionmaker() as session, session.begin():
+            chunk = await matching.open_subrequests(
+                session, organisation_id=op.organisation_id, ids=ids, after=after
+            )
+            if not chunk:
+                break
+            results = await matching.match_chunk(
+                session,
+                organisation_id=op.organisation_id,
+                subs=chunk,
+                scope=settings.debt_match_scope,
+                exact_only=settings.debt_match_exact_only,
+                on=on,
+            )
+            await matching.store_matches(session, results)
+            for r in results.values():
+                counts[r.quality] += 1
+                counts["matched"] += bool(r.account_ids)
+            if provider is not None:
+                counts["prefilled"] += await _prefill(session, actor, ctx, chunk, results, provider)
+            after = chunk[-1].id
+            done += len(chunk)
+        await progress(done)
+    return counts
+
+
+async def _prefill(
+    session: AsyncSession,
+    actor: Principal,
+    ctx: AppContext,
+    chunk: list[DebtSubrequest],
+    results: dict[uuid.UUID, matching.MatchResult],
+    provider: answers.ConfirmedDebtsFn,
+) -> int:
+    drafted = 0
+    for sub in chunk:
+        r = results[sub.id]
+        # Only untouched requests: a drafted answer is the billing user's, never overwritten by automation.
+        if not r.account_ids or sub.status != RECEIVED or sub.send_batch_id is not None:
+            continue
+        debts = await provider(session, organisation_id=sub.organisation_id, account_ids=list(r.account_ids))
+        draft = answers.draft_from_debts(debts, agreement_answer=ctx.settings.debt_agreement_answer)
+        if draft is None:
+            continue
+        try:
+            async with session.begin_nested():
+                await answers.set_answer(
+                    session=session,
+                    principal=actor,
+                    settings=ctx.settings,
+                    subrequest_id=sub.id,
+                    data=draft,
+                    source="prefill",
+                )
+            drafted += 1
+        except Exception as exc:  # an incomplete registry record (no СНИЛС) leaves the request for a human
+            log.info(
+                "pre-fill of debt request %s skipped: %s", sub.id, getattr(exc, "rule", type(exc).__name__)
+            )
+    return drafted
+
+
+@ops.job(SEND)
+async def send_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
+    """Send prepared answers in messages of ≤ 100 and wait for GIS results."""
+    assert op.organisation_id is not None
+    params = op.params or {}
+    return await sending.run_send(
+        sessionmaker=ctx.sessionmaker,
+        gateway=gateway_for(ctx),
+        organisation_id=op.organisation_id,
+        action="Send",
+        actor=str(params.get("actor", "system")),
+        operation_id=op.id,
+        subrequest_ids=_ids(params),
+        batch_size=ctx.settings.debt_send_batch_size,
+        wait_seconds=ctx.settings.debt_send_wait_seconds,
+        progress=progress,
+    )
+
+
+@ops.job(REVOKE)
+async def revoke_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
+    """Revoke sent answers and wait for GIS results."""
+    assert op.organisation_id is not None
+    params = op.params or {}
+    return await sending.run_send(
+        sessionmaker=ctx.sessionmaker,
+        gateway=gateway_for(ctx),
+        organisation_id=op.organisation_id,
+        action="Revoke",
+        actor=str(params.get("actor", "system")),
+        operation_id=op.id,
+        subrequest_ids=_ids(params),
+        batch_size=ctx.settings.debt_send_batch_size,
+        wait_seconds=ctx.settings.debt_send_wait_seconds,
+        progress=progress,
+    )
+
+
+@ops.job(RECONCILE)
+async def reconcile_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:  # noqa: ARG001
+    """Settle a batch whose import may have reached GIS before a crash."""
+    batch_id = uuid.UUID(str((op.params or {})["batch_id"]))
+    return await sending.reconcile_batch(
+        sessionmaker=ctx.sessionmaker,
+        gateway=gateway_for(ctx),
+        batch_id=batch_id,
+        batch_size=ctx.settings.debt_send_batch_size,
+    )
+
+
+# ------------------------------------------------------------------------------------------ scheduled fetch
+
+
+async def queue_scheduled_fetches(session: AsyncSession) -> int:
+    """Queue a fetch for every organisation that has none pending or running."""
+    busy = set(
+        (
+            await session.scalars(
+                select(Operation.organisation_id).where(
+                    Operation.kind == FETCH, Operation.status.in_((ops.PENDING, ops.RUNNING))
+                )
+            )
+        ).all()
+    )
+    queued = 0
+    for org_id in (await session.scalars(select(Organisation.id))).all():
+        if org_id in busy:
+            continue
+        await ops.create(session=session, principal=SYSTEM, kind=FETCH, organisation_id=org_id, params={})
+        queued += 1
+    return queued
+
+
+async def fetch_loop(ctx: AppContext, stop: asyncio.Event) -> None:
+    """Queue fetches for every organisation every `fetch_interval_seconds` (0 = off)."""
+    interval = ctx.settings.fetch_interval_seconds
+    if interval <= 0:
+        return
+    while not stop.is_set():
+        try:
+            async with ctx.sessionmaker() as session, session.begin():
+                queued = await queue_scheduled_fetches(session)
+            if queued:
+                log.info("scheduled debt fetch queued for %d organisation(s)", queued)
+        except Exception:
+            log.exception("scheduled debt fetch failed; retrying next interval")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+def register() -> None:
+    """Register the loop, the completion hook and the gauge refresher (idempotent)."""
+    workers.LOOPS["debt-fetch"] = fetch_loop
+    register_hook()
+    if refresh_gauges not in metrics.REFRESHERS:
+        metrics.REFRESHERS.append(refresh_gauges)
+
+
+register()

@@ -1,0 +1,675 @@
+"""Send and revoke answers: files first, then messages of ≤ 100 actions; results applied by TransportGUID.
+
+Exactly-once: a batch, its items (TransportGUID ↔ request) and the durable GIS exchange that carries it are
+committed in ONE transaction, and the exchange engine applies the result through `apply_batch_results` in
+the transaction that marks the exchange done. A request in flight (`send_batch_id` set) is never batched
+again; an import whose POST may have reached GIS before a crash ("uncertain") is reconciled by exporting the
+requests by GUID and resending only those GIS does not show as answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.base import utcnow
+from app.db.models.core import Organisation
+from app.db.models.debt_requests import (
+    DebtAnswer,
+    DebtDocument,
+    DebtSendBatch,
+    DebtSendItem,
+    DebtSubrequest,
+)
+from app.domain import audit
+from app.domain import errors as d
+from app.domain.access import SYSTEM, Principal
+from app.domain.debt_requests.common import (
+    PREPARED,
+    REVOKED,
+    SENT,
+    DsrGateway,
+    add_history,
+    get_subrequest_or_raise,
+    history_row,
+    today,
+)
+from app.gis_client.messages import (
+    MAX_DSR_ACTIONS,
+    Attachment,
+    DebtInfo,
+    DSRAction,
+    DSRResponseData,
+    ExportDSRsQuery,
+    IdentityDocument,
+    NsiRef,
+    Person,
+)
+from app.gis_client.messages import (
+    DebtDocument as GisDebtDocument,
+)
+
+log = logging.getLogger(__name__)
+
+SUBMITTED, RECONCILING, DONE, FAILED = "submitted", "reconciling", "done", "failed"
+IN_PROGRESS = (SUBMITTED, RECONCILING)
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """Per-item result of an import: ok, or the GIS error code and text."""
+
+    transport_guid: uuid.UUID
+    ok: bool
+    error_code: str | None = None
+    error_text: str | None = None
+
+
+# ------------------------------------------------------------------------------------------ message building
+
+
+def _attachment(doc: DebtDocument) -> Attachment:
+    if doc.file_guid is None:
+        raise d.ConflictError(
+            f"Document {doc.id} is not uploaded to the GIS file store yet.", rule="file_pending"
+        )
+    return Attachment(
+        name=doc.file_name,
+        description=doc.description,
+        attachment_guid=str(doc.file_guid),
+        hash=doc.gost94_hash,
+    )
+
+
+def build_response(answer: DebtAnswer, documents: dict[str, DebtDocument]) -> DSRResponseData:
+    """Turn a stored answer into the responseData of an importDSRResponses action."""
+    infos: list[DebtInfo] = []
+    for p in answer.defendants:
+        doc = p.get("document")
+        identity = None
+        if doc:
+            identity = IdentityDocument(
+                type=NsiRef(code=doc["type_code"], guid=doc["type_guid"]),
+                number=doc["number"],
+                series=doc.get("series"),
+            )
+        proofs = tuple(
+            GisDebtDocument(
+                type=NsiRef(code=documents[x].nsi_code, guid=str(documents[x].nsi_guid)),
+                attachment=_attachment(documents[x]),
+            )
+            for x in p.get("document_ids", [])
+        )
+        infos.append(
+            DebtInfo(
+                person=Person(
+                    first_name=p["first_name"],
+                    last_name=p["last_name"],
+                    middle_name=p.get("middle_name"),
+                    snils=p.get("snils"),
+                    document=identity,
+                ),
+                documents=proofs,
+            )
+        )
+    return DSRResponseData(
+        has_debt=answer.has_debt,
+        executor_guid=str(answer.executor_guid),
+        debt_info=tuple(infos),
+        debt_guids=tuple(answer.debt_guids),
+        additional_files=tuple(_attachment(documents[x]) for x in answer.additional_document_ids),
+        description=answer.description,
+    )
+
+
+def _referenced_document_ids(answer: DebtAnswer) -> set[str]:
+    ids = set(answer.additional_document_ids)
+    for p in answer.defendants:
+        ids.update(p.get("document_ids", []))
+    return ids
+
+
+# ---------------------------------------------------------------------------------------------- file upload
+
+
+async def upload_pending_files(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway: DsrGateway,
+    organisation: Organisation,
+    subrequest_ids: Sequence[uuid.UUID] | None = None,
+) -> int:
+    """Upload to the file store every document a prepared answer references that is not uploaded yet."""
+    async with sessionmaker() as session:
+        stmt = (
+            select(DebtAnswer.additional_document_ids, DebtAnswer.defendants)
+            .join(DebtSubrequest, DebtSubrequest.id == DebtAnswer.subrequest_id)
+            .where(
+                DebtSubrequest.organisation_id == organisation.id,
+                DebtSubrequest.status == PREPARED,
+                DebtSubrequest.send_batch_id.is_(None),
+                DebtAnswer.has_debt.is_(True),
+            )
+        )
+        if subrequest_ids is not None:
+            stmt = stmt.where(DebtSubrequest.id.in_(subrequest_ids))
+        wanted: set[uuid.UUID] = set()
+        for extra, defendants in (await session.execute(stmt)).all():
+            wanted.update(uuid.UUID(x) for x in extra)
+            wanted.update(uuid.UUID(x) for p in defendants for x in p.get("document_ids", []))
+        if not wanted:
+            return 0
+        pending = list(
+            (
+                await session.execute(
+                    select(DebtDocument.id, DebtDocument.file_name).where(
+                        DebtDocument.id.in_(wanted), DebtDocument.file_guid.is_(None)
+                    )
+                )
+            ).all()
+        )
+    uploaded = 0
+    for doc_id, file_name in pending:
+        async with sessionmaker() as session:
+            data = await session.scalar(select(DebtDocument.data).where(DebtDocument.id == doc_id))
+        if data is None:
+            continue
+        guid = await gateway.upload_file(organisation=organisation, file_name=file_name, data=data)
+        # One commit per file: a crash re-uploads at most the file in hand (the store keeps a spare copy).
+        async with sessionmaker() as session, session.begin():
+            await session.execute(
+                update(DebtDocument)
+                .where(DebtDocument.id == doc_id)
+                .values(file_guid=uuid.UUID(guid), uploaded_at=utcnow())
+            )
+        uploaded += 1
+    return uploaded
+
+
+# ---------------------------------------------------------------------------------------------- batching
+
+
+async def create_batches(
+    session: AsyncSession,
+    *,
+    gateway: DsrGateway,
+    organisation: Organisation,
+    action: str,
+    subrequests: Sequence[DebtSubrequest],
+    actor: str,
+    operation_id: uuid.UUID | None,
+    batch_size: int = MAX_DSR_ACTIONS,
+) -> list[uuid.UUID]:
+    """Create batches of ≤ 100 actions and queue one GIS exchange per batch, in the caller's transaction."""
+    if not subrequests:
+        return []
+    size = max(1, min(batch_size, MAX_DSR_ACTIONS))
+    answers: dict[uuid.UUID, DebtAnswer] = {}
+    documents: dict[str, DebtDocument] = {}
+    if action == "Send":
+        ids = [s.id for s in subrequests]
+        for chunk in _chunks(ids, 500):
+            for a in await session.scalars(select(DebtAnswer).where(DebtAnswer.subrequest_id.in_(chunk))):
+                answers[a.subrequest_id] = a
+        doc_ids = {uuid.UUID(x) for a in answers.values() for x in _referenced_document_ids(a)}
+        if doc_ids:
+            for doc in await session.scalars(select(DebtDocument).where(DebtDocument.id.in_(doc_ids))):
+                documents[str(doc.id)] = doc
+    batch_ids: list[uuid.UUID] = []
+    now = utcnow()
+    for chunk in _chunks(list(subrequests), size):
+        batch = DebtSendBatch(
+            id=uuid.uuid4(),
+            organisation_id=organisation.id,
+            action=action,
+            status=SUBMITTED,
+            operation_id=operation_id,
+            item_count=len(chunk),
+            actor=actor,
+        )
+        session.add(batch)
+        actions: list[DSRAction] = []
+        items: list[DebtSendItem] = []
+        for sub in chunk:
+            transport = uuid.uuid4()
+            response = build_response(answers[sub.id], documents) if action == "Send" else None
+            actions.append(
+                DSRAction(
+                    transport_guid=str(transport),
+                    subrequest_guid=str(sub.subrequest_guid),
+                    action="Send" if action == "Send" else "Revoke",
+                    response=response,
+                )
+            )
+            items.append(DebtSendItem(batch_id=batch.id, subrequest_id=sub.id, transport_guid=transport))
+        session.add_all(items)
+        await session.flush()
+        exchange_id = await gateway.submit_responses(
+            session, organisation=organisation, actions=actions, batch_id=batch.id
+        )
+        batch.exchange_id = exchange_id
+        await session.execute(
+            update(DebtSubrequest)
+            .where(DebtSubrequest.id.in_([s.id for s in chunk]))
+            .values(send_batch_id=batch.id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        batch_ids.append(batch.id)
+    await session.execute(
+        update(Organisation).where(Organisation.id == organisation.id).values(last_send_at=now)
+    )
+    return batch_ids
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+# ----------------------------------------------------------------------------------------- applying results
+
+
+async def apply_batch_results(
+    session: AsyncSession,
+    *,
+    batch_id: uuid.UUID,
+    outcomes: Sequence[ItemOutcome] | None,
+    error_code: str | None = None,
+    error_text: str | None = None,
+    exchange_id: uuid.UUID | None = None,
+) -> dict[str, int]:
+    """Apply an import's per-item results (or its overall failure) to the batch's requests, exactly once."""
+    batch = await session.get(DebtSendBatch, batch_id)
+    if batch is None or batch.status in (DONE, FAILED):
+        return {"ok": 0, "error": 0}  # applied already (a replayed hook) or deleted with its organisation
+    items = list((await session.scalars(select(DebtSendItem).where(DebtSendItem.batch_id == batch_id))).all())
+    by_transport = {o.transport_guid: o for o in outcomes or ()}
+    subs = {
+        s.id: s
+        for s in await session.scalars(
+            select(DebtSubrequest).where(DebtSubrequest.id.in_([i.subrequest_id for i in items]))
+        )
+    }
+    now = utcnow()
+    ok_status = SENT if batch.action == "Send" else REVOKED
+    history = []
+    counts = {"ok": 0, "error": 0}
+    for item in items:
+        sub = subs.get(item.subrequest_id)
+        outcome = by_transport.get(item.transport_guid)
+        if outcomes is None:
+            code, text = error_code or "GATEWAY", error_text or "the GIS exchange failed"
+            outcome = ItemOutcome(item.transport_guid, ok=False, error_code=code, error_text=text)
+        elif outcome is None:
+            outcome = ItemOutcome(
+                item.transport_guid,
+                ok=False,
+                error_code="NO_RESULT",
+                error_text="GIS returned no result for it",
+            )
+        item.result = "ok" if outcome.ok else "error"
+        item.error_code = outcome.error_code
+        item.error_text = outcome.error_text
+        if sub is None:
+            continue
+        if sub.send_batch_id == batch.id:
+            sub.send_batch_id = None
+        if outcome.ok:
+            counts["ok"] += 1
+            history.append(
+                history_row(
+                    sub.id,
+                    actor=batch.actor,
+                    from_status=sub.status,
+                    to_status=ok_status,
+                    reason=f"{batch.action} accepted by GIS",
+                    exchange_id=exchange_id,
+                    at=now,
+                )
+            )
+            sub.status = ok_status
+            sub.gis_response_status = "Sent" if batch.action == "Send" else "NotSent"
+            sub.last_error_code = None
+            sub.last_error_text = None
+            if batch.action == "Send":
+                sub.sent_at = now
+        else:
+            counts["error"] += 1
+            # A failed Send stays prepared, a failed Revoke stays sent: the error shows on the request.
+            sub.last_error_code = (outcome.error_code or "")[:40] or None
+            sub.last_error_text = outcome.error_text
+    batch.status = DONE if outcomes is not None else FAILED
+    batch.error_code = error_code
+    batch.error_text = error_text
+    batch.finished_at = now
+    await session.flush()
+    await add_history(session, history)
+    await audit.record(
+        session=session,
+        principal=SYSTEM,
+        action=f"debt_request.{batch.action.lower()}_result",
+        resource_type="debt_send_batch",
+        resource_id=batch.id,
+        organisation_id=batch.organisation_id,
+        outcome="ok" if counts["error"] == 0 else ("partial" if counts["ok"] else "error"),
+        exchange_id=exchange_id,
+        details=counts | ({"error_code": error_code} if error_code else {}),
+    )
+    return counts
+
+
+async def mark_uncertain(session: AsyncSession, *, batch_id: uuid.UUID) -> bool:
+    """Flag a batch whose import may or may not have reached GIS; a reconcile job settles it."""
+    batch = await session.get(DebtSendBatch, batch_id)
+    if batch is None or batch.status != SUBMITTED:
+        return False
+    batch.status = RECONCILING
+    from app.domain import operations as ops
+
+    await ops.create(
+        session=session,
+        principal=SYSTEM,
+        kind="debt-reconcile",
+        organisation_id=batch.organisation_id,
+        params={"batch_id": str(batch.id)},
+    )
+    return True
+
+
+async def reconcile_batch(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway: DsrGateway,
+    batch_id: uuid.UUID,
+    batch_size: int = MAX_DSR_ACTIONS,
+) -> dict[str, int]:
+    """Settle an uncertain batch: ask GIS which requests show our answer; resend only the others."""
+    async with sessionmaker() as session:
+        batch = await session.get(DebtSendBatch, batch_id)
+        if batch is None or batch.status != RECONCILING:
+            return {"confirmed": 0, "resent": 0}
+        org = await session.get(Organisation, batch.organisation_id)
+        assert org is not None
+        rows = (
+            await session.execute(
+                select(DebtSendItem.transport_guid, DebtSubrequest.subrequest_guid)
+                .join(DebtSubrequest, DebtSubrequest.id == DebtSendItem.subrequest_id)
+                .where(DebtSendItem.batch_id == batch_id)
+            )
+        ).all()
+        action = batch.action
+        session.expunge(org)
+    page = await gateway.export_subrequests(
+        organisation=org, query=ExportDSRsQuery(subrequest_guids=tuple(str(r[1]) for r in rows))
+    )
+    shown = {s.subrequest_guid.lower(): s.response_status for s in page.subrequests}
+    outcomes = []
+    resend: list[uuid.UUID] = []
+    for transport, guid in rows:
+        status = shown.get(str(guid).lower())
+        done = status == "Sent" if action == "Send" else status == "NotSent"
+        if done:
+            outcomes.append(ItemOutcome(transport, ok=True))
+        else:
+            outcomes.append(
+                ItemOutcome(transport, ok=False, error_code="RESEND", error_text="not received by GIS")
+            )
+            resend.append(transport)
+    async with sessionmaker() as session, session.begin():
+        batch = await session.get(DebtSendBatch, batch_id)
+        assert batch is not None
+        batch.status = SUBMITTED  # apply_batch_results settles only batches it has not settled yet
+        await session.flush()
+        await apply_batch_results(
+            session, batch_id=batch_id, outcomes=outcomes, exchange_id=batch.exchange_id
+        )
+        closer = getattr(gateway, "close_uncertain", None)
+        if closer is not None and batch.exchange_id is not None:
+            await closer(session, batch.exchange_id)
+        again: list[DebtSubrequest] = []
+        if resend:
+            sub_ids = (
+                await session.scalars(
+                    select(DebtSendItem.subrequest_id).where(DebtSendItem.transport_guid.in_(resend))
+                )
+            ).all()
+            wanted = PREPARED if action == "Send" else SENT
+            again = list(
+                (
+                    await session.scalars(
+                        select(DebtSubrequest).where(
+                            DebtSubrequest.id.in_(sub_ids),
+                            DebtSubrequest.status == wanted,
+                            DebtSubrequest.send_batch_id.is_(None),
+                        )
+                    )
+                ).all()
+            )
+            org2 = await session.get(Organisation, org.id)
+            assert org2 is not None
+            await create_batches(
+                session,
+                gateway=gateway,
+                organisation=org2,
+                action=action,
+                subrequests=again,
+                actor=batch.actor,
+                operation_id=batch.operation_id,
+                batch_size=batch_size,
+            )
+    return {"confirmed": len(rows) - len(resend), "resent": len(resend)}
+
+
+# ----------------------------------------------------------------------------------------- the operations
+
+
+async def queue_send(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    subrequest_ids: Sequence[uuid.UUID] | None = None,
+) -> Any:
+    """Queue the sending of an organisation's prepared answers (all, or the ids given)."""
+    from app.domain import operations as ops
+
+    params: dict[str, Any] = {"actor": principal.actor}
+    if subrequest_ids is not None:
+        params["ids"] = [str(x) for x in subrequest_ids]
+    total = await session.scalar(
+        select(func.count())
+        .select_from(DebtSubrequest)
+        .where(
+            DebtSubrequest.organisation_id == organisation_id,
+            DebtSubrequest.status == PREPARED,
+            DebtSubrequest.send_batch_id.is_(None),
+            *([DebtSubrequest.id.in_(list(subrequest_ids))] if subrequest_ids is not None else []),
+        )
+    )
+    op = await ops.create(
+        session=session,
+        principal=principal,
+        kind="debt-send",
+        organisation_id=organisation_id,
+        params=params,
+        total=int(total or 0),
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="debt_request.send",
+        resource_type="operation",
+        resource_id=op.id,
+        organisation_id=organisation_id,
+        details={"prepared": int(total or 0)},
+    )
+    return op
+
+
+async def queue_revoke(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    subrequest_id: uuid.UUID,
+    revoke_after_deadline: bool,
+    reason: str | None = None,
+) -> Any:
+    """Check that a sent answer may be revoked and queue the Revoke."""
+    from app.domain import operations as ops
+
+    sub = await get_subrequest_or_raise(session, principal, subrequest_id)
+    path = "debt_request_id"
+    if sub.status != SENT:
+        raise d.ConflictError(
+            f"Debt request {sub.id} is {sub.status}; only a sent answer can be revoked.",
+            rule="revoke_requires_sent",
+            errors=[d.FieldProblem(path, "revoke_requires_sent", f"status is {sub.status}")],
+        )
+    if sub.send_batch_id is not None:
+        raise d.ConflictError(
+            f"Debt request {sub.id} is being sent to GIS right now.",
+            rule="request_in_flight",
+            errors=[d.FieldProblem(path, "request_in_flight", "wait for the current exchange")],
+        )
+    if not revoke_after_deadline and today() > sub.response_date:
+        raise d.ConflictError(
+            f"The deadline of debt request {sub.id} passed on {sub.response_date}; GIS may refuse a revoke.",
+            rule="revoke_after_deadline",
+            errors=[d.FieldProblem(path, "revoke_after_deadline", "deadline passed")],
+        )
+    op = await ops.create(
+        session=session,
+        principal=principal,
+        kind="debt-revoke",
+        organisation_id=sub.organisation_id,
+        params={"ids": [str(sub.id)], "actor": principal.actor, "reason": reason},
+        total=1,
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="debt_request.revoke",
+        resource_type="debt_request",
+        resource_id=sub.id,
+        organisation_id=sub.organisation_id,
+        details={"operation_id": str(op.id)},
+    )
+    return op
+
+
+async def run_send(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway: DsrGateway,
+    organisation_id: uuid.UUID,
+    action: str,
+    actor: str,
+    operation_id: uuid.UUID | None,
+    subrequest_ids: Sequence[uuid.UUID] | None = None,
+    batch_size: int = MAX_DSR_ACTIONS,
+    wait_seconds: float = 900.0,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Upload files, batch every eligible request and wait for GIS results (idempotent: safe to re-run)."""
+    async with sessionmaker() as session:
+        org = await session.get(Organisation, organisation_id)
+        if org is None:
+            raise LookupError(f"organisation {organisation_id} is gone")
+        session.expunge(org)
+    uploaded = 0
+    if action == "Send":
+        uploaded = await upload_pending_files(
+            sessionmaker=sessionmaker, gateway=gateway, organisation=org, subrequest_ids=subrequest_ids
+        )
+    wanted = PREPARED if action == "Send" else SENT
+    async with sessionmaker() as session, session.begin():
+        stmt = (
+            select(DebtSubrequest)
+            .where(
+                DebtSubrequest.organisation_id == organisation_id,
+                DebtSubrequest.status == wanted,
+                DebtSubrequest.send_batch_id.is_(None),
+            )
+            .order_by(DebtSubrequest.response_date, DebtSubrequest.id)
+        )
+        if subrequest_ids is not None:
+            stmt = stmt.where(DebtSubrequest.id.in_(list(subrequest_ids)))
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        subs = list((await session.scalars(stmt)).all())
+        org_row = await session.get(Organisation, organisation_id)
+        assert org_row is not None
+        await create_batches(
+            session,
+            gateway=gateway,
+            organisation=org_row,
+            action=action,
+            subrequests=subs,
+            actor=actor,
+            operation_id=operation_id,
+            batch_size=batch_size,
+        )
+    # Batches of an earlier run of this operation (a crash after commit) are awaited as well.
+    deadline = time.monotonic() + wait_seconds
+    pending = 0
+    while operation_id is not None:
+        async with sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(DebtSendBatch.status, func.count(), func.sum(DebtSendBatch.item_count))
+                    .where(DebtSendBatch.operation_id == operation_id)
+                    .group_by(DebtSendBatch.status)
+                )
+            ).all()
+        pending = sum(r[1] for r in rows if r[0] in IN_PROGRESS)
+        finished_items = sum(int(r[2] or 0) for r in rows if r[0] not in IN_PROGRESS)
+        if progress is not None:
+            await progress(finished_items)
+        if pending == 0 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    return await _summary(sessionmaker, operation_id, uploaded=uploaded, pending_batches=pending)
+
+
+async def _summary(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    operation_id: uuid.UUID | None,
+    *,
+    uploaded: int,
+    pending_batches: int,
+) -> dict[str, Any]:
+    if operation_id is None:
+        return {"files_uploaded": uploaded}
+    async with sessionmaker() as session:
+        batches = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(DebtSendBatch)
+                .where(DebtSendBatch.operation_id == operation_id)
+            )
+            or 0
+        )
+        rows = (
+            await session.execute(
+                select(DebtSendItem.result, func.count())
+                .join(DebtSendBatch, DebtSendBatch.id == DebtSendItem.batch_id)
+                .where(DebtSendBatch.operation_id == operation_id)
+                .group_by(DebtSendItem.result)
+            )
+        ).all()
+    by_result = {r[0]: int(r[1]) for r in rows}
+    return {
+        "messages": batches,
+        "accepted": by_result.get("ok", 0),
+        "rejected": by_result.get("error", 0),
+        "pending": by_result.get("pending", 0),
+        "pending_messages": pending_batches,
+        "files_uploaded": uploaded,
+    }
