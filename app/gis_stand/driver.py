@@ -118,9 +118,7 @@ class Driver:
             query = ExportDSRsQuery(
                 period=period, response_statuses=("NotSent",), export_subrequest_guid=cursor
             )
-            state = parse_state(
-                await self.call("exportDebtSubrequests", lambda q=query: build_export_dsrs(q))
-            )
+            state = parse_state(await self.call("exportDebtSubrequests", partial(build_export_dsrs, query)))
             if state.error is not None:
                 if state.error.code == "INT002012":
                     break
