@@ -25,15 +25,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.db.models.core import Operation
 from app.db.models.court import DRAFT, CourtCase, CourtReadinessResult, CourtReadinessRun
-from app.domain import errors
+from app.domain import audit, errors
+from app.domain import operations as ops
 from app.domain.access import Principal
-from app.domain.court_rules import Court, CourtRules
+from app.domain.court_rules import Court, CourtRules, court_rules
 from app.domain.duty import court_order_duty
 from app.domain.limitation import is_time_barred
 from app.domain.penalties import penalty_for_amount
@@ -813,3 +815,84 @@ async def list_results(
                     break
         last = page[-1].seq
     return out
+
+
+READINESS_JOB = "court-readiness"
+
+
+async def request_readiness(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    account_ids: Sequence[uuid.UUID] | None,
+    on_date: date,
+    group_by: str,
+    rules: CourtRules,
+    inline_limit: int,
+    chunk: int,
+) -> tuple[CourtReadinessRun, Operation | None]:
+    """Check readiness: small sets at once (in the caller's transaction), large ones as an operation."""
+    principal.require_org(organisation_id)
+    if account_ids is not None:
+        account_ids = list(dict.fromkeys(account_ids))
+        count = len(account_ids)
+    else:
+        count = int(
+            await session.scalar(
+                select(func.count()).select_from(Account).where(Account.organisation_id == organisation_id)
+            )
+            or 0
+        )
+    run = await create_run(
+        session, organisation_id=organisation_id, on_date=on_date, group_by=group_by, account_ids=account_ids
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="court_readiness.run",
+        resource_type="court_readiness_run",
+        resource_id=run.id,
+        organisation_id=organisation_id,
+        details={"accounts": count, "on_date": on_date.isoformat(), "group_by": group_by},
+    )
+    if count <= inline_limit:
+        await execute_run(session, run=run, rules=rules, chunk=chunk)
+        return run, None
+    op = await ops.create(
+        session=session,
+        principal=principal,
+        kind=READINESS_JOB,
+        organisation_id=organisation_id,
+        params={"run_id": str(run.id)},
+        total=count,
+    )
+    run.operation_id = op.id
+    return run, op
+
+
+@ops.job(READINESS_JOB)
+async def run_readiness_job(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
+    """Compute a large readiness run chunk by chunk, committing and reporting progress after each."""
+    run_id = uuid.UUID((op.params or {})["run_id"])
+    rules = court_rules(ctx.settings)
+    async with ctx.sessionmaker() as session:
+        run = await session.get(CourtReadinessRun, run_id)
+        if run is None:
+            raise errors.NotFoundError(f"Readiness run {run_id} not found.")
+
+        async def on_chunk(done: int, total: int) -> None:
+            await session.commit()
+            await progress(done, total)
+
+        await execute_run(
+            session, run=run, rules=rules, chunk=ctx.settings.court_readiness_chunk, on_chunk=on_chunk
+        )
+        await session.commit()
+        return {
+            "run_id": str(run.id),
+            "total": run.total,
+            "ready": run.ready,
+            "blocked": run.blocked,
+            "blockers": run.blockers,
+        }

@@ -12,11 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models.court import CourtConfirmedDebt
+from app.db.base import utcnow
+from app.db.models.core import Operation
+from app.db.models.court import PLACE_FAILED, PLACED, PLACING, CourtCase, CourtConfirmedDebt
+from app.domain import audit, errors
+from app.domain import operations as ops
+from app.domain.access import Principal
+from app.domain.snils import is_valid_snils
+from app.gis_client import messages as m
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +115,429 @@ async def confirmed_debts_for_accounts(
         stmt = stmt.where(CourtConfirmedDebt.repayment_status != "PAID")
     rows = (await session.scalars(stmt)).all()
     return [_to_confirmed(row) for row in rows]
+
+
+# --------------------------------------------------------------------------------- GIS registry actions
+
+RegistryAction = Literal["place", "edit", "annul", "repayment", "annul_repayment"]
+REGISTRY_JOB = "court-registry"
+RECONCILE_JOB = "court-registry-reconcile"
+_EXPORT_PAGE_LIMIT = 10_000  # pages of 1000: a safety stop far above any organisation's registry
+
+
+@dataclass(frozen=True)
+class RegistryRequest:
+    """What the user asks of GIS's registry for one debt."""
+
+    action: RegistryAction
+    reason_code: str | None = None
+    reason_guid: str | None = None
+    reason_text: str | None = None
+    additional_info: str | None = None
+    repaid_on: date | None = None
+
+
+async def get_debt(session: AsyncSession, *, debt_id: uuid.UUID, principal: Principal) -> CourtConfirmedDebt:
+    """Load a confirmed debt the caller may see."""
+    debt = await session.get(CourtConfirmedDebt, debt_id)
+    if debt is None or not principal.may_access(debt.organisation_id):
+        raise errors.NotFoundError(f"Confirmed debt {debt_id} not found.")
+    return debt
+
+
+async def debt_of_case(
+    session: AsyncSession, *, case_id: uuid.UUID, principal: Principal
+) -> CourtConfirmedDebt:
+    """Return the confirmed debt of a case (it exists once the order is in force)."""
+    debt = await session.scalar(select(CourtConfirmedDebt).where(CourtConfirmedDebt.case_id == case_id))
+    if debt is None or not principal.may_access(debt.organisation_id):
+        raise errors.ConflictError(
+            "The case has no court-confirmed debt yet: the order must be in force first.", rule="not_in_force"
+        )
+    return debt
+
+
+def _check_request(debt: CourtConfirmedDebt, request: RegistryRequest) -> None:
+    placed = debt.gis_debt_guid is not None and debt.gis_status != "CANCELLED"
+    if request.action == "place":
+        if placed or debt.placement == PLACING:
+            raise errors.ConflictError("The debt is already placed (or being placed) in GIS.", rule="placed")
+        return
+    if not placed:
+        raise errors.ConflictError(
+            "The debt is not placed in GIS (or was annulled there).", rule="not_placed"
+        )
+    if request.action in ("annul", "annul_repayment") and not (request.reason_code and request.reason_guid):
+        nsi = "365" if request.action == "annul" else "366"
+        raise errors.RuleViolation(
+            f"An annulment needs its reason from NSI {nsi} (code and GUID).",
+            errors=[errors.FieldProblem("body.reason_code", "missing", f"NSI {nsi} reason required")],
+            rule="annulment_reason",
+        )
+    if request.action == "annul_repayment" and debt.repayment_status != "PAID":
+        raise errors.ConflictError("No repayment is recorded for this debt.", rule="not_repaid")
+
+
+async def request_registry_action(
+    session: AsyncSession, *, debt: CourtConfirmedDebt, request: RegistryRequest, principal: Principal
+) -> Operation:
+    """Validate a registry action and queue it as an operation (importDebt runs in the background)."""
+    _check_request(debt, request)
+    if request.action == "place":
+        debt.placement = PLACING
+        debt.last_error = None
+    op = await ops.create(
+        session=session,
+        principal=principal,
+        kind=REGISTRY_JOB,
+        organisation_id=debt.organisation_id,
+        params={
+            "debt_id": str(debt.id),
+            "action": request.action,
+            "reason_code": request.reason_code,
+            "reason_guid": request.reason_guid,
+            "reason_text": request.reason_text,
+            "additional_info": request.additional_info,
+            "repaid_on": request.repaid_on.isoformat() if request.repaid_on else None,
+        },
+        total=1,
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action=f"court_registry.{request.action}",
+        resource_type="court_confirmed_debt",
+        resource_id=debt.id,
+        organisation_id=debt.organisation_id,
+        details={"operation_id": str(op.id)},
+    )
+    return op
+
+
+def debt_object(debt: CourtConfirmedDebt) -> m.DebtObject:
+    """Return the GIS debt object: the premises when known, else the house (GIS or FIAS GUID)."""
+    if debt.premise_guid:
+        return m.DebtObject(premise_guid=str(debt.premise_guid))
+    if debt.house_guid:
+        return m.DebtObject(house_guid=str(debt.house_guid))
+    if debt.fias_house_guid:
+        return m.DebtObject(fias_house_guid=str(debt.fias_house_guid))
+    raise errors.RuleViolation(
+        "The debt has no premises or house GUID; sync the accounts with GIS first.", rule="debt_object"
+    )
+
+
+def debtor_data(debt: CourtConfirmedDebt) -> m.Debtor:
+    """Return DebtorData. The identity document is left out: it needs NSI 95 GUIDs; SNILS/INN identify."""
+    inn = debt.inn if debt.inn and len(debt.inn) == 12 else None
+    return m.Debtor(
+        surname=debt.last_name,
+        first_name=debt.first_name,
+        patronymic=debt.middle_name,
+        inn=inn,
+        snils=debt.snils if debt.snils and is_valid_snils(debt.snils) else None,
+    )
+
+
+async def _act_attachments(
+    ctx: Any, debt: CourtConfirmedDebt, case: CourtCase | None
+) -> tuple[m.Attachment, ...]:
+    if case is None or not case.act_file:
+        return ()
+    if case.act_file_guid is None or case.act_file_hash is None:
+        # Upload first, then reference the file by GUID with its GOST R 34.11-94 hash (gis-protocol §12).
+        case.act_file_hash = ctx.gis.attachment_hash(case.act_file)
+        case.act_file_guid = await ctx.gis.upload_file(
+            debt.organisation_id,
+            ctx.settings.court_file_store_context,
+            case.act_file_name or "act.pdf",
+            case.act_file,
+        )
+    return (
+        m.Attachment(
+            name=(case.act_file_name or "act.pdf")[:1024],
+            description="Судебный приказ",
+            attachment_guid=case.act_file_guid,
+            hash=case.act_file_hash,
+        ),
+    )
+
+
+def _operation(
+    debt: CourtConfirmedDebt, params: dict[str, Any], attachments: tuple[m.Attachment, ...]
+) -> m.DebtOperation:
+    action = params["action"]
+    guid = debt.gis_debt_guid or ""
+    if action == "place":
+        return m.PlacingDebt(
+            debt_object=debt_object(debt),
+            debtor=debtor_data(debt),
+            judicial_act=m.JudicialAct(
+                number=debt.act_number,
+                date=debt.act_date,
+                date_pronouncing=debt.act_pronouncing_date,
+                attachments=attachments,
+            ),
+            additional_info=params.get("additional_info") or debt.additional_info,
+        )
+    if action == "edit":
+        return m.EditDebt(
+            debt_guid=guid, additional_attachments=attachments, additional_info=params.get("additional_info")
+        )
+    if action == "annul":
+        return m.AnnulmentDebt(
+            debt_guid=guid,
+            reason=m.NsiRef(code=params["reason_code"], guid=params["reason_guid"]),
+            text_reason=params.get("reason_text"),
+        )
+    if action == "repayment":
+        repaid = params.get("repaid_on")
+        return m.PlacingDebtRepayment(
+            debt_guid=guid,
+            placing_info=params.get("additional_info"),
+            placing_date=date.fromisoformat(repaid) if repaid else None,
+        )
+    return m.AnnulmentDebtRepayment(
+        debt_guid=guid,
+        reason=m.NsiRef(code=params["reason_code"], guid=params["reason_guid"]),
+        text_reason=params.get("reason_text"),
+    )
+
+
+def _apply_result(debt: CourtConfirmedDebt, params: dict[str, Any], result: m.CommonResult | None) -> bool:
+    action = params["action"]
+    if result is None or not result.ok:
+        text = "; ".join(f"{e.code}: {e.description}" for e in result.errors) if result else "no result"
+        debt.last_error = text[:2000]
+        if action == "place":
+            debt.placement = PLACE_FAILED
+        return False
+    debt.last_error = None
+    debt.gis_synced_at = utcnow()
+    if action == "place":
+        debt.placement, debt.gis_debt_guid, debt.gis_status = PLACED, result.guid, "PUBLISHED"
+    elif action == "annul":
+        debt.gis_status = "CANCELLED"
+        debt.annulled_on = date.today()
+        debt.annulment_reason = params.get("reason_text") or params.get("reason_code")
+    elif action == "repayment":
+        debt.repayment_status = "PAID"
+        repaid = params.get("repaid_on")
+        debt.repaid_on = date.fromisoformat(repaid) if repaid else date.today()
+    elif action == "annul_repayment":
+        debt.repayment_status, debt.repaid_on = "UNPAID", None
+    return True
+
+
+@ops.job(REGISTRY_JOB)
+async def run_registry_action(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
+    """Send one registry action (importDebt) and apply GIS's answer to the local record."""
+    params = dict(op.params or {})
+    debt_id = uuid.UUID(params["debt_id"])
+    if ctx.gis is None:
+        raise errors.UpstreamUnavailable("The GIS client is not running.")
+    async with ctx.sessionmaker() as session, session.begin():
+        debt = await session.get(CourtConfirmedDebt, debt_id)
+        if debt is None:
+            raise errors.NotFoundError(f"Confirmed debt {debt_id} not found.")
+        case = await session.get(CourtCase, debt.case_id) if debt.case_id else None
+        attachments = await _act_attachments(ctx, debt, case) if params["action"] in ("place", "edit") else ()
+        operation = _operation(debt, params, attachments)
+    transport = str(uuid.uuid5(op.id, "debt"))
+    try:
+        # The idempotency key ties the exchange to this operation: a re-run after a crash waits for the
+        # same exchange instead of placing the debt twice.
+        outcome = await ctx.gis.run(
+            organisation_id=op.organisation_id,
+            operation="importDebt",
+            payload=[m.DebtImportItem(transport_guid=transport, operation=operation)],
+            ref_kind="court-registry",
+            ref_id=str(debt_id),
+            idempotency_key=f"court-registry:{op.id}",
+        )
+    except Exception as exc:
+        async with ctx.sessionmaker() as session, session.begin():
+            debt = await session.get(CourtConfirmedDebt, debt_id)
+            if debt is not None:
+                debt.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                if params["action"] == "place":
+                    debt.placement = PLACE_FAILED
+        raise
+    results = outcome.payload if isinstance(outcome.payload, tuple) else ()
+    mine = next((r for r in results if isinstance(r, m.CommonResult) and r.transport_guid == transport), None)
+    async with ctx.sessionmaker() as session, session.begin():
+        debt = await session.get(CourtConfirmedDebt, debt_id)
+        assert debt is not None
+        ok = _apply_result(debt, params, mine)
+        guid, error = debt.gis_debt_guid, debt.last_error
+    await progress(1, 1)
+    return {
+        "debt_id": str(debt_id),
+        "action": params["action"],
+        "ok": ok,
+        "gis_debt_guid": guid,
+        "error": error,
+    }
+
+
+# --------------------------------------------------------------------------------------------- reconcile
+
+
+@dataclass
+class ReconcileReport:
+    """Differences between the local registry and GIS's export."""
+
+    exported: int = 0
+    pages: int = 0
+    updated: int = 0
+    linked: list[str] = field(default_factory=list)
+    missing_in_gis: list[str] = field(default_factory=list)
+    missing_locally: list[str] = field(default_factory=list)
+    status_changed: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON form (ids and GUIDs only, no personal data)."""
+        return {
+            "exported": self.exported,
+            "pages": self.pages,
+            "updated": self.updated,
+            "linked": self.linked,
+            "missing_in_gis": self.missing_in_gis,
+            "missing_locally": self.missing_locally,
+            "status_changed": self.status_changed,
+        }
+
+
+def reconcile_page(
+    local: list[CourtConfirmedDebt],
+    exported: Sequence[m.ExportedDebt],
+    report: ReconcileReport,
+    seen: set[str],
+) -> None:
+    """Apply one export page to the local records (pure apart from mutating them)."""
+    by_guid = {d.gis_debt_guid: d for d in local if d.gis_debt_guid}
+    for item in exported:
+        report.exported += 1
+        seen.add(item.debt_guid)
+        debt = by_guid.get(item.debt_guid)
+        if debt is None:
+            # An uncertain or failed placement may have reached GIS: link it by the court act's number.
+            debt = next(
+                (
+                    d
+                    for d in local
+                    if d.gis_debt_guid is None
+                    and d.act_number == item.judicial_act.number
+                    and d.last_name.casefold() == item.debtor.surname.casefold()
+                ),
+                None,
+            )
+            if debt is None:
+                report.missing_locally.append(item.debt_guid)
+                continue
+            debt.gis_debt_guid, debt.placement = item.debt_guid, PLACED
+            by_guid[item.debt_guid] = debt
+            report.linked.append(str(debt.id))
+        changed = False
+        if debt.gis_status != item.status:
+            report.status_changed.append(
+                {
+                    "debt_id": str(debt.id),
+                    "field": "status",
+                    "local": str(debt.gis_status),
+                    "gis": item.status,
+                }
+            )
+            debt.gis_status, changed = item.status, True
+        if debt.repayment_status != item.repayment.status:
+            report.status_changed.append(
+                {
+                    "debt_id": str(debt.id),
+                    "field": "repayment",
+                    "local": debt.repayment_status,
+                    "gis": item.repayment.status,
+                }
+            )
+            debt.repayment_status, changed = item.repayment.status, True
+        debt.gis_synced_at = utcnow()
+        report.updated += 1 if changed else 0
+
+
+async def request_reconcile(
+    session: AsyncSession, *, organisation_id: uuid.UUID, principal: Principal
+) -> Operation:
+    """Queue an export of GIS's registry (exportDebt, pages of 1000) to reconcile the local records."""
+    principal.require_org(organisation_id)
+    op = await ops.create(
+        session=session, principal=principal, kind=RECONCILE_JOB, organisation_id=organisation_id
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="court_registry.reconcile",
+        resource_type="organisation",
+        resource_id=organisation_id,
+        organisation_id=organisation_id,
+        details={"operation_id": str(op.id)},
+    )
+    return op
+
+
+@ops.job(RECONCILE_JOB)
+async def run_reconcile(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
+    """Export GIS's registry page by page until IsLastPage and bring the local records in line."""
+    if ctx.gis is None:
+        raise errors.UpstreamUnavailable("The GIS client is not running.")
+    assert op.organisation_id is not None
+    report = ReconcileReport()
+    seen: set[str] = set()
+    next_guid: str | None = None
+    async with ctx.sessionmaker() as session, session.begin():
+        local = list(
+            (
+                await session.scalars(
+                    select(CourtConfirmedDebt).where(CourtConfirmedDebt.organisation_id == op.organisation_id)
+                )
+            ).all()
+        )
+        while report.pages < _EXPORT_PAGE_LIMIT:
+            outcome = await ctx.gis.run(
+                organisation_id=op.organisation_id,
+                operation="exportDebt",
+                payload=m.ExportDebtQuery(next_page_guid=next_guid),
+                ref_kind="court-registry-export",
+                ref_id=str(op.id),
+                idempotency_key=f"court-registry-export:{op.id}:{report.pages}",
+            )
+            report.pages += 1
+            page = outcome.payload if isinstance(outcome.payload, m.DebtExportPage) else None
+            if page is None:  # INT002012: nothing in the registry
+                break
+            reconcile_page(local, page.debts, report, seen)
+            await progress(report.exported)
+            if page.is_last_page or not page.next_page_guid:
+                break
+            next_guid = page.next_page_guid
+        for debt in local:
+            if debt.gis_debt_guid and debt.gis_debt_guid not in seen and debt.gis_status != "CANCELLED":
+                report.missing_in_gis.append(str(debt.id))
+    return report.as_dict()
+
+
+async def list_debts(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID,
+    account_id: uuid.UUID | None = None,
+    limit: int = 100,
+) -> Sequence[CourtConfirmedDebt]:
+    """Return an organisation's court-confirmed debts, newest act first."""
+    stmt = (
+        select(CourtConfirmedDebt)
+        .where(CourtConfirmedDebt.organisation_id == organisation_id)
+        .order_by(CourtConfirmedDebt.act_date.desc(), CourtConfirmedDebt.id)
+        .limit(limit)
+    )
+    if account_id is not None:
+        stmt = stmt.where(CourtConfirmedDebt.account_id == account_id)
+    return (await session.scalars(stmt)).all()
