@@ -554,7 +554,7 @@ async def load_ledgers(
         LedgerEntry.due_date,
     ).where(LedgerEntry.account_id.in_(list(account_ids)))
     out: dict[uuid.UUID, list[LedgerRow]] = {a: [] for a in account_ids}
-    for account_id, period, charged, paid, due in (await session.execute(stmt)).tuples():
+    for account_id, period, charged, paid, due in (await session.execute(stmt)).all():
         out[account_id].append(LedgerRow(period, int(charged * 100), int(paid * 100), due))
     return out
 
@@ -567,7 +567,7 @@ async def load_covered_months(
         CourtCase.organisation_id == organisation_id, CourtCase.status != DRAFT
     )
     out: dict[tuple[uuid.UUID, date], uuid.UUID] = {}
-    for case_id, account_ids, months, claim in (await session.execute(stmt)).tuples():
+    for case_id, account_ids, months, claim in (await session.execute(stmt)).all():
         lines = claim.get("months") if isinstance(claim, dict) else None
         if lines:
             for line in lines:
@@ -607,7 +607,7 @@ async def group_cases(
             Account.middle_name,
             Account.birth_date,
         ).where(Account.organisation_id == organisation_id, Account.id.in_(chunk))
-        for aid, snils, last, first, middle, born in (await session.execute(stmt)).tuples():
+        for aid, snils, last, first, middle, born in (await session.execute(stmt)).all():
             key = debtor_key(
                 Debtor(
                     aid, snils=snils, last_name=last, first_name=first, middle_name=middle, birth_date=born
