@@ -11,12 +11,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import Answerer, Reader, SessionDep, SettingsDep
+from app.api.deps import Answerer, Reader, Sender, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.accounts import Account
 from app.domain import accounts as service
 from app.domain import accounts_import as importer
+from app.domain import accounts_sync as syncer
 from app.domain.access import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -132,6 +133,19 @@ class AccountsPage(BaseModel):
 
     items: list[AccountRead]
     next_cursor: str | None
+
+
+class AccountSyncCreate(BaseModel):
+    """What to compare with GIS: one house, or lists of ЕЛС or ЖКУ ids (sent in batches of 1000)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: uuid.UUID
+    fias_house_guid: uuid.UUID | None = None
+    els: list[Annotated[str, Field(min_length=10, max_length=10)]] | None = Field(None, max_length=100_000)
+    zhku_ids: list[Annotated[str, Field(min_length=13, max_length=13)]] | None = Field(
+        None, max_length=100_000
+    )
 
 
 class MonthCount(BaseModel):
@@ -377,3 +391,30 @@ async def premises_statistics(
         months=[MonthCount(month=m, premises=n) for m, n in sorted(counts.items())],
         maximum=max(counts.values(), default=0),
     )
+
+
+@router.post(
+    "/accounts/syncs",
+    response_model=OperationRead,
+    status_code=202,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def sync_accounts(body: AccountSyncCreate, session: SessionDep, principal: Sender) -> OperationRead:
+    """Compare accounts with GIS (exportAccountData) and fill in GIS identifiers (scope `send`)."""
+    candidates: list[tuple[syncer.Selector, list[str]]] = [
+        ("fias_house_guid", [str(body.fias_house_guid)] if body.fias_house_guid else []),
+        ("els", body.els or []),
+        ("zhku_id", body.zhku_ids or []),
+    ]
+    selectors = [(sel, vals) for sel, vals in candidates if vals]
+    if len(selectors) != 1:
+        selectors = [("fias_house_guid", [])]  # queue_sync explains what is expected
+    selector, values = selectors[0]
+    op = await syncer.queue_sync(
+        session=session,
+        principal=principal,
+        organisation_id=body.organisation_id,
+        selector=selector,
+        values=values,
+    )
+    return OperationRead.model_validate(op)

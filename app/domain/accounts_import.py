@@ -12,7 +12,9 @@ elsewhere (SQLite) through executemany upserts.
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import functools
 import io
 import logging
 import uuid
@@ -24,7 +26,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -152,12 +162,21 @@ class PremisesIn(_Row):
     share_percent: Decimal | None = Field(None, ge=0, le=100, max_digits=5, decimal_places=2)
 
 
+#: Amounts stay decimal strings: parsing them into Decimal dominated the import's CPU time (2x slower), and
+#: PostgreSQL casts them set-wise from the staging table anyway.
+Money = Annotated[str, StringConstraints(pattern=r"^-?\d{1,12}(\.\d{1,2})?$")]
+PaidMoney = Annotated[str, StringConstraints(pattern=r"^\d{1,12}(\.\d{1,2})?$")]
+
+
 class LedgerMonthIn(_Row):
-    """One billing month: period (first day of the month), charged, paid, due date (statutory if omitted)."""
+    """One billing month: period (first day of the month), charged, paid, due date (statutory if omitted).
+
+    Amounts are decimal strings with up to 2 decimals ("1234.50"); charged may be negative (a recalculation).
+    """
 
     period: date
-    charged: Decimal = Field(max_digits=14, decimal_places=2)
-    paid: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
+    charged: Money
+    paid: PaidMoney = "0"
     due_date: date | None = None
 
 
@@ -558,10 +577,15 @@ def _add(chunk: _Chunk, organisation_id: uuid.UUID, row_no: int, acc: AccountIn)
     )
     chunk.links[account_id] = list(links.values())
     chunk.ledger[account_id] = [
-        (account_id, m.period, m.charged, m.paid, m.due_date or due_date_for(m.period)) for m in acc.ledger
+        (account_id, m.period, m.charged, m.paid, m.due_date or _due_date(m.period)) for m in acc.ledger
     ]
     chunk.rows[account_id] = (row_no, acc.account_number)
     return superseded
+
+
+@functools.lru_cache(maxsize=4096)
+def _due_date(period: date) -> date:
+    return due_date_for(period)
 
 
 def _dicts(cols: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
@@ -630,7 +654,14 @@ async def _apply_portable(conn: AsyncConnection, chunk: _Chunk) -> None:
     links = _dicts(LINK_COLS, (link for group in chunk.links.values() for link in group))
     if links:
         await conn.execute(insert(AccountPremises), links)
-    ledger = _dicts(LEDGER_COLS, (m for group in chunk.ledger.values() for m in group))
+    ledger = _dicts(
+        LEDGER_COLS,
+        (
+            (a, p, Decimal(c), Decimal(pd), due)
+            for group in chunk.ledger.values()
+            for a, p, c, pd, due in group
+        ),
+    )
     if ledger:
         stmt = insert(LedgerEntry)
         await conn.execute(
@@ -660,10 +691,17 @@ _PG_STAGE = {
 }
 
 
+#: Ledger amounts are staged as text (they arrive as validated decimal strings) and cast set-wise.
+_STAGE_TEXT = {"charged": "charged::text AS charged", "paid": "paid::text AS paid"}
+_STAGE_CAST = {"charged": "charged::numeric", "paid": "paid::numeric"}
+
+
 def _pg_upsert_sql(stage: str, table: str, cols: Sequence[str], conflict: str, update: dict[str, str]) -> str:
     stamps = table != "ledger_entries"
     target_cols = list(cols) + (["created_at", "updated_at"] if stamps else [])
-    select_cols = list(cols) + (["now()", "now()"] if stamps else [])
+    select_cols = [_STAGE_CAST.get(c, c) if not stamps else c for c in cols] + (
+        ["now()", "now()"] if stamps else []
+    )
     sets = dict(update)
     if stamps:
         sets["updated_at"] = "excluded.updated_at"
@@ -735,9 +773,12 @@ async def _apply_postgres(conn: AsyncConnection, chunk: _Chunk) -> None:
         raise RuntimeError("bulk import must run inside a transaction")
     for stage, (table, cols) in _PG_STAGE.items():
         # ON COMMIT DELETE ROWS: the staging tables live as long as the pooled connection, empty per chunk.
+        select_cols = (
+            ", ".join(_STAGE_TEXT.get(c, c) for c in cols) if stage == "imp_ledger" else ", ".join(cols)
+        )
         await pg.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-            f"SELECT {', '.join(cols)} FROM {table} WITH NO DATA"
+            f"SELECT {select_cols} FROM {table} WITH NO DATA"
         )
     # Empty unless an outer transaction (tests, upsert_accounts) spans several chunks without a commit.
     await pg.execute(f"TRUNCATE {', '.join(_PG_STAGE)}")
@@ -786,20 +827,40 @@ async def import_rows(
         if await session.get(Organisation, organisation_id) is None:
             raise d.NotFoundError(f"Organisation {organisation_id} not found.")
     report = ImportReport(max_reported=max_reported)
-    chunk = _Chunk()
-    for row_no, acc, problems, number in rows:
-        report.rows += 1
-        if acc is None:
+    source = iter(rows)
+
+    def parse_chunk() -> tuple[_Chunk, list[tuple[int, list[RowProblem], str | None]], int, int]:
+        chunk, rejected, seen, superseded = _Chunk(), [], 0, 0
+        for row_no, acc, problems, number in source:
+            seen += 1
+            if acc is None:
+                rejected.append((row_no, problems, number))
+            elif _add(chunk, organisation_id, row_no, acc):
+                superseded += 1
+            if len(chunk) >= chunk_size:
+                break
+        return chunk, rejected, seen, superseded
+
+    # Parse the next chunk in a thread while the database applies the current one: the import is bound by
+    # Python parsing and database work in about equal parts, so overlapping them nearly halves its time.
+    pending = asyncio.create_task(asyncio.to_thread(parse_chunk))
+    while True:
+        chunk, rejected, seen, superseded = await pending
+        if not seen:
+            break
+        pending = asyncio.create_task(asyncio.to_thread(parse_chunk))
+        report.rows += seen
+        report.superseded += superseded
+        for row_no, problems, number in rejected:
             report.reject(row_no, problems, number)
-        elif _add(chunk, organisation_id, row_no, acc):
-            report.superseded += 1
-        if len(chunk) >= chunk_size:
-            await _flush(sessionmaker, chunk, report)
-            chunk = _Chunk()
-            if progress is not None:
-                await progress(report.rows, None)
-    if len(chunk):
-        await _flush(sessionmaker, chunk, report)
+        if len(chunk):
+            try:
+                await _flush(sessionmaker, chunk, report)
+            except BaseException:
+                await asyncio.gather(pending, return_exceptions=True)
+                raise
+        if progress is not None:
+            await progress(report.rows, None)
     if progress is not None:
         await progress(report.rows, report.rows)
     return report

@@ -264,3 +264,30 @@ async def test_premises_statistics(api: httpx.AsyncClient, session: AsyncSession
         f"/api/v1/organisations/{s['other'].id}/statistics/premises", headers=bearer(s["token"])
     )
     assert hidden.status_code == 404
+
+
+async def test_sync_queues_operation_or_explains(api: httpx.AsyncClient, session: AsyncSession) -> None:
+    s = await seed(session)
+    sender = await make_token(session, scopes=["read", "send"], orgs=[s["org"].id])
+    ok = await api.post(
+        "/api/v1/accounts/syncs",
+        json={"organisation_id": str(s["org"].id), "els": ["00АА000001", "00АА000002"]},
+        headers=bearer(sender),
+    )
+    assert ok.status_code == 202, ok.text
+    op = await session.get(Operation, uuid.UUID(ok.json()["id"]))
+    assert (
+        op is not None
+        and op.kind == "accounts-sync"
+        and op.params
+        == {
+            "selector": "els",
+            "values": ["00АА000001", "00АА000002"],
+        }
+    )
+    both = await api.post(
+        "/api/v1/accounts/syncs",
+        json={"organisation_id": str(s["org"].id), "els": ["00АА000001"], "fias_house_guid": str(HOUSE)},
+        headers=bearer(sender),
+    )
+    assert both.status_code == 422

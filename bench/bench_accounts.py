@@ -1,0 +1,227 @@
+"""Accounts benchmark: bulk import on PostgreSQL, then search latency through the HTTP API with wrk.
+
+    .venv/bin/python bench/bench_accounts_gen.py var/bench/accounts-1m.jsonl --accounts 1000000
+    scripts/with-postgres.sh .venv/bin/python bench/bench_accounts.py var/bench/accounts-1m.jsonl
+
+Needs GISGW_TEST_DATABASE_URL (scripts/with-postgres.sh sets it): a fresh database is created in that
+server, migrated, filled by `import_file` (the code path of the accounts-import operation), and then served by
+uvicorn (1 worker) while wrk (50 connections) drives four search kinds. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
+from app.db.migrate import upgrade  # noqa: E402
+from app.domain.access import create_key  # noqa: E402
+from app.domain.accounts_import import import_file  # noqa: E402
+from app.settings import REPO_ROOT  # noqa: E402
+from bench.bench_accounts_gen import account_number, els  # noqa: E402
+from tests.factories import make_org  # noqa: E402
+
+SPELLINGS = ["кв.{n}", "КВ {n}", "квартира № {n}", "kb. {n}", "{n}", " кв {n} "]
+
+
+async def create_database(base_url: str) -> str:
+    """Create an empty database on the server of base_url; return its URL."""
+    import asyncpg
+
+    url = make_url(base_url)
+    name = f"gisgw_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(user=url.username, host=url.host, port=url.port, database=url.database)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+async def run_import(url: str, path: Path) -> tuple[uuid.UUID, str, dict[str, object]]:
+    """Import the file; return the organisation, a read key and the figures."""
+    engine = create_engine(url)
+    sm = create_sessionmaker(engine)
+    async with sm() as s, s.begin():
+        org = await make_org(s)
+        key = await create_key(session=s, name="bench", scopes=["read"], organisation_ids=[org.id])
+    started = time.perf_counter()
+    report = await import_file(sessionmaker=sm, path=path, fmt="jsonl", organisation_id=org.id)
+    seconds = time.perf_counter() - started
+    async with engine.connect() as conn:
+        await conn.execute(text("ANALYZE"))
+        await conn.commit()
+        size = await conn.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
+    await engine.dispose()
+    figures = {
+        "accounts": report.applied,
+        "rejected": report.rejected,
+        "ledger_months": report.ledger_months,
+        "seconds": round(seconds, 1),
+        "accounts_per_s": round(report.applied / seconds),
+        "ledger_rows_per_s": round(report.ledger_months / seconds),
+        "database_size": size,
+    }
+    return org.id, key.token, figures
+
+
+async def path_sets(url: str, n_accounts: int, out_dir: Path, samples: int = 5000) -> dict[str, Path]:
+    """Write one file of request paths per search kind."""
+    import random
+
+    rng = random.Random(1)
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT h.fias_house_guid, p.number_raw, p.number_norm FROM premises p "
+                    "JOIN houses h ON h.id = p.house_id ORDER BY random() LIMIT :n"
+                ),
+                {"n": samples},
+            )
+        ).all()
+    await engine.dispose()
+    from urllib.parse import quote
+
+    base = "/api/v1/accounts?"
+    sets = {
+        "house+premises (exact)": [
+            f"{base}fias_house_guid={g}&premises={quote(raw)}&exact=true" for g, raw, _n in rows
+        ],
+        "account number": [
+            f"{base}account_number={account_number(rng.randrange(n_accounts))}" for _ in range(samples)
+        ],
+        "ЕЛС": [f"{base}els={quote(els(rng.randrange(n_accounts)))}" for _ in range(samples)],
+        "house+premises (normalised)": [
+            f"{base}fias_house_guid={g}&premises={quote(rng.choice(SPELLINGS).format(n=norm))}"
+            for g, _raw, norm in rows
+        ],
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for i, (name, paths) in enumerate(sets.items()):
+        f = out_dir / f"paths-{i}.txt"
+        f.write_text("\n".join(paths) + "\n", encoding="utf-8")
+        files[name] = f
+    return files
+
+
+def wrk(port: int, paths: Path, token: str, connections: int, seconds: int) -> dict[str, str]:
+    """Run wrk and return its throughput and latency percentiles."""
+    cmd = [
+        "wrk",
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(REPO_ROOT / "bench" / "bench_accounts.lua"),
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(paths),
+        token,
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
+    rps = re.search(r"Requests/sec:\s+(\S+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps.group(1) if rps else "?",
+        "p50": pct.get("50", "?"),
+        "p90": pct.get("90", "?"),
+        "p99": pct.get("99", "?"),
+        "errors": non2xx.group(1) if non2xx else "0",
+    }
+
+
+def serve(url: str, port: int) -> subprocess.Popen[bytes]:
+    """Start the gateway (uvicorn, one worker) against the benchmark database."""
+    env = {
+        **os.environ,
+        "GISGW_DATABASE_URL": url,
+        "GISGW_WORKERS_ENABLED": "false",
+        "GISGW_LOG_LEVEL": "WARNING",
+        "GISGW_ENV": "test",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "app.main:create_app",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=REPO_ROOT,
+    )
+    import httpx
+
+    for _ in range(100):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("the gateway did not start")
+
+
+def main() -> None:
+    """Run the benchmark and print the results as Markdown."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, nargs="+", default=[50, 1])
+    parser.add_argument("--database-url", default=os.environ.get("GISGW_TEST_DATABASE_URL"))
+    args = parser.parse_args()
+    if not args.database_url:
+        sys.exit("run under scripts/with-postgres.sh or pass --database-url")
+    url = asyncio.run(create_database(args.database_url))
+    upgrade(url)
+    org, token, figures = asyncio.run(run_import(url, args.file))
+    print("## import\n")
+    for k, v in figures.items():
+        print(f"- {k}: {v}")
+    files = asyncio.run(path_sets(url, int(str(figures["accounts"])), REPO_ROOT / "var" / "bench"))
+    proc = serve(url, args.port)
+    try:
+        print("\n## search (wrk)\n")
+        print("| search | connections | req/s | p50 | p90 | p99 | non-2xx |")
+        print("|---|---|---|---|---|---|---|")
+        for name, paths in files.items():
+            for conns in args.connections:
+                r = wrk(args.port, paths, token, conns, args.seconds)
+                cells = [name, conns, r["rps"], r["p50"], r["p90"], r["p99"], r["errors"]]
+                print("| " + " | ".join(str(c) for c in cells) + " |")
+                sys.stdout.flush()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    del org
+
+
+if __name__ == "__main__":
+    main()
