@@ -15,7 +15,8 @@ from app.domain.debt_requests.answers import (
     delete_document,
     set_answer,
 )
-from app.domain.debt_requests.archive import archive, delete_archived
+from app.domain.debt_requests.archive import archive as archive_request
+from app.domain.debt_requests.archive import delete_archived
 from app.domain.debt_requests.common import DsrGateway, calendar_rules
 from app.domain.debt_requests.jobs import queue_fetch, queue_match
 from app.domain.debt_requests.queries import DebtRequestFilter, get_detail, list_requests, matching_requests
@@ -30,7 +31,7 @@ __all__ = [
     "add_document",
     "answer_no_debt",
     "apply_batch_results",
-    "archive",
+    "archive_request",
     "calendar_rules",
     "delete_archived",
     "delete_document",

@@ -327,6 +327,8 @@ async def answer_no_debt(
     for org_id in {s.organisation_id for s in selected}:
         executors[org_id] = await _executor_guid(session, org_id, "organisation.executor_guid")
     now = utcnow()
+    # Read what the history and audit need before the bulk statements (they may expire these objects).
+    previous = [(s.id, s.status, s.organisation_id) for s in selected]
     sel_ids = [s.id for s in selected]
     for chunk in _chunks(sel_ids, 500):
         await session.execute(delete(DebtAnswer).where(DebtAnswer.subrequest_id.in_(chunk)))
@@ -347,10 +349,10 @@ async def answer_no_debt(
         [
             {
                 "id": uuid.uuid4(),
-                "subrequest_id": s.id,
+                "subrequest_id": sid,
                 "has_debt": False,
                 "description": description,
-                "executor_guid": executors[s.organisation_id],
+                "executor_guid": executors[org_id],
                 "defendants": [],
                 "debt_guids": [],
                 "additional_document_ids": [],
@@ -359,28 +361,28 @@ async def answer_no_debt(
                 "created_at": now,
                 "updated_at": now,
             }
-            for s in selected
+            for sid, _, org_id in previous
         ],
     )
     await add_history(
         session,
         (
             history_row(
-                s.id,
+                sid,
                 actor=principal.actor,
-                from_status=s.status,
+                from_status=status,
                 to_status=PREPARED,
                 reason="mass 'no debt' answer",
                 at=now,
             )
-            for s in selected
+            for sid, status, _ in previous
         ),
     )
     # Keep the identity map truthful for callers that go on using these objects in this session.
     for s in selected:
         session.expire(s)
     for org_id in executors:
-        count = sum(1 for s in selected if s.organisation_id == org_id)
+        count = sum(1 for _, _, o in previous if o == org_id)
         await audit.record(
             session=session,
             principal=principal,
