@@ -201,6 +201,12 @@ def _register_optional() -> None:
         pass
     else:
         app.add_typer(gis_app, name="gis", help="GIS message tools: keygen, sign, verify, validate.")
+    try:
+        from app.gis_stand.cli import stand_app
+    except ImportError:
+        pass
+    else:
+        app.add_typer(stand_app, name="stand")
 
 
 _register_optional()

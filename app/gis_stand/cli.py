@@ -10,7 +10,21 @@ import typer
 
 from app.settings import get_settings
 
-stand_app = typer.Typer(help="GIS ZhKKh stand (emulator): serve and seed.", no_args_is_help=True)
+stand_app = typer.Typer(
+    help="GIS ZhKKh stand (emulator): `gisgw stand --port 8081` serves it; `seed` fills it.",
+    invoke_without_command=True,
+)
+
+
+@stand_app.callback()
+def main(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="bind address (GISGW_STAND_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="bind port (GISGW_STAND_PORT)")] = None,
+) -> None:
+    """Serve the stand when no sub-command is given."""
+    if ctx.invoked_subcommand is None:
+        serve(host=host, port=port)
 
 
 @stand_app.command("serve")
