@@ -37,7 +37,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lxml import etree
-from pydantic import TypeAdapter
+from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
+from pydantic_core import to_jsonable_python
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -183,14 +184,23 @@ def encode_result(operation: str, payload: m.StatePayload, *, empty: bool = Fals
     if payload is None:
         return {"empty": empty, "data": None}
     tp = _RESULT_TYPES.get(operation, type(payload))
-    return {"empty": empty, "data": _adapter(tp).dump_python(payload, mode="json")}
+    try:
+        data = _adapter(tp).dump_python(payload, mode="json")
+    except (PydanticSchemaGenerationError, TypeError):
+        # A result dataclass pydantic cannot describe (e.g. a field named like its type under slots=True):
+        # store it schema-less; the live outcome still reaches hooks and `run` callers.
+        data = to_jsonable_python(payload)
+    return {"empty": empty, "data": data}
 
 
 def decode_result(operation: str, result: Mapping[str, Any] | None) -> m.StatePayload:
     """Turn a stored JSON result back into the typed payload of messages.py."""
     if not result or result.get("data") is None:
         return None
-    payload: m.StatePayload = _adapter(_RESULT_TYPES[operation]).validate_python(result["data"])
+    try:
+        payload: m.StatePayload = _adapter(_RESULT_TYPES[operation]).validate_python(result["data"])
+    except (PydanticSchemaGenerationError, ValidationError, TypeError) as exc:
+        raise GisProtocolError(f"stored {operation} result cannot be decoded: {type(exc).__name__}") from None
     return payload
 
 
@@ -418,6 +428,8 @@ class ExchangeEngine:
         # A lease must outlive one HTTP call (connect + read) with margin; a crash frees the row after it.
         self.lease = timedelta(seconds=settings.gis_connect_timeout + settings.gis_read_timeout + 30)
         self.issuer_style: Any = "der" if settings.gis_issuer_style == "der" else "server"
+        # Outcomes finished by this engine, handed to `wait` as parsed (no JSON round trip needed).
+        self._finished: dict[uuid.UUID, Outcome] = {}
 
     # --- claiming ---------------------------------------------------------------------------------
 
@@ -858,6 +870,9 @@ class ExchangeEngine:
             log.exception("exchange %s: completion failed; will retry", exchange.id)
             await self._back_off(sessionmaker, exchange.id, exc)
             return
+        if len(self._finished) > 1000:  # only `wait` callers read it; keep it from growing unbounded
+            self._finished.clear()
+        self._finished[exchange.id] = outcome
         _observe(
             "GIS_EXCHANGES",
             exchange.service,
@@ -933,7 +948,8 @@ class ExchangeEngine:
                 if row is None:
                     raise GisProtocolError(f"exchange {exchange_id} does not exist")
             if row.status in FINAL_STATUSES:
-                outcome = outcome_of(row)
+                live = self._finished.pop(exchange_id, None)
+                outcome = live if live is not None and live.status == row.status else outcome_of(row)
                 if outcome.error is not None:
                     raise outcome.error
                 return outcome

@@ -358,3 +358,17 @@ async def test_two_drivers_never_process_the_same_row(db: tuple[str, Sessionmake
     assert {r.status for r in rows} == {DONE} and all(r.attempts == 1 for r in rows)
     for e in engines:
         await e.transport.aclose()
+
+
+def test_results_round_trip_through_json() -> None:
+    from tests.gis_client.samples import data as samples
+
+    for operation, payload in [
+        ("exportDebtSubrequests", samples.dsr_page(3)),
+        ("importResponses", samples.common_results()),
+        ("exportNsiItem", samples.nsi_item()),
+    ]:
+        assert ex.decode_result(operation, ex.encode_result(operation, payload)) == payload
+    # Whatever pydantic cannot describe is still stored (schema-less) rather than blocking the exchange.
+    stored = ex.encode_result("exportAccountData", samples.accounts())
+    assert stored["data"]
