@@ -25,7 +25,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Integer, String, cast, delete, func, insert, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
@@ -230,6 +230,14 @@ class PenaltyPricer:
         self._on_date = on_date
         self._rate = rules.penalty.cap_rate if rules.key_rate is None else rules.key_rate
         self._cache: dict[tuple[date, date], tuple[tuple[int, int], ...]] = {}
+        self._barred: dict[date, bool] = {}
+
+    def time_barred(self, due_date: date) -> bool:
+        """Tell whether a payment due on `due_date` is past limitation on the run date (cached per date)."""
+        found = self._barred.get(due_date)
+        if found is None:
+            found = self._barred[due_date] = is_time_barred(due_date, self._on_date, self._rules.limitation)
+        return found
 
     def _structure(self, due_date: date, period: date) -> tuple[tuple[int, int], ...]:
         # Segments of an amount without part-payments depend only on the dates, so one unit computation by
@@ -339,7 +347,7 @@ def assess(case: CaseInput, *, on_date: date, rules: CourtRules, pricer: Penalty
     """Judge one case: build the claim from the ledger and collect every blocking rule."""
     debtor = case.debtors[0]
     account_ids = tuple(d.account_id for d in case.debtors)
-    limitation = rules.limitation
+    barred = pricer.time_barred
 
     # Each month's payment goes to that month (the ledger books payments by period); a surplus or a credit
     # pays the oldest months whose limitation has not expired (ГК ст. 319.1; Пленум ВС № 22 п. 32).
@@ -360,7 +368,7 @@ def assess(case: CaseInput, *, on_date: date, rules: CourtRules, pricer: Penalty
         for i, (_, row) in enumerate(entries):
             if credit <= 0:
                 break
-            if left[i] > 0 and not is_time_barred(row.due_date, on_date, limitation):
+            if left[i] > 0 and not barred(row.due_date):
                 take = min(left[i], credit)
                 left[i] -= take
                 credit -= take
@@ -376,7 +384,7 @@ def assess(case: CaseInput, *, on_date: date, rules: CourtRules, pricer: Penalty
             excluded.append(ExcludedMonth(account_id, row.period, row.due_date, rest, "filed", filed))
         elif row.due_date >= on_date:
             excluded.append(ExcludedMonth(account_id, row.period, row.due_date, rest, "not_due"))
-        elif is_time_barred(row.due_date, on_date, limitation):
+        elif barred(row.due_date):
             excluded.append(ExcludedMonth(account_id, row.period, row.due_date, rest, "limitation"))
         else:
             penalty = pricer.price(rest, row.due_date, row.period)
@@ -545,17 +553,24 @@ async def load_debtors(
 async def load_ledgers(
     session: AsyncSession, account_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[LedgerRow]]:
-    """Load the ledger of each account with one query (amounts in kopecks)."""
+    """Load the ledger of each account with one core query (amounts in kopecks)."""
+    ids = list(account_ids)
+    conn = await session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    # Hot path (millions of rows per run): skip the ORM, compute kopecks in SQL, and on SQLite read the
+    # account id as its stored hex text instead of parsing a UUID per row; asyncpg decodes UUIDs natively.
+    account_col: Any = type_coerce(LedgerEntry.account_id, String) if sqlite else LedgerEntry.account_id
     stmt = select(
-        LedgerEntry.account_id,
+        account_col,
         LedgerEntry.period,
-        LedgerEntry.charged,
-        LedgerEntry.paid,
+        cast(func.round(LedgerEntry.charged * 100), Integer),
+        cast(func.round(LedgerEntry.paid * 100), Integer),
         LedgerEntry.due_date,
-    ).where(LedgerEntry.account_id.in_(list(account_ids)))
-    out: dict[uuid.UUID, list[LedgerRow]] = {a: [] for a in account_ids}
-    for account_id, period, charged, paid, due in (await session.execute(stmt)).all():
-        out[account_id].append(LedgerRow(period, int(charged * 100), int(paid * 100), due))
+    ).where(LedgerEntry.account_id.in_(ids))
+    out: dict[uuid.UUID, list[LedgerRow]] = {a: [] for a in ids}
+    by_key: dict[Any, list[LedgerRow]] = {(a.hex if sqlite else a): out[a] for a in ids}
+    for key, period, charged, paid, due in (await conn.execute(stmt)).all():
+        by_key[key].append(LedgerRow(period, charged, paid, due))
     return out
 
 
