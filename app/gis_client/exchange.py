@@ -949,7 +949,7 @@ class ExchangeEngine:
                     raise GisProtocolError(f"exchange {exchange_id} does not exist")
             if row.status in FINAL_STATUSES:
                 live = self._finished.pop(exchange_id, None)
-                outcome = live if live is not None and live.status == row.status else outcome_of(row)
+                outcome = live if live is not None and live.status == row.status == DONE else outcome_of(row)
                 if outcome.error is not None:
                     raise outcome.error
                 return outcome
