@@ -198,7 +198,7 @@ class Settings(BaseSettings):
         None, description="key rate on the calculation day as a fraction (unset: the cap rate)"
     )
     court_moratoria: list[dict[str, date | None]] = Field(
-        default_factory=lambda: [
+        default_factory=lambda: [  # type: ignore[arg-type]
             {"start": date(2020, 4, 6), "end": date(2021, 1, 1), "debts_before": None},
             {"start": date(2022, 4, 1), "end": date(2022, 10, 1), "debts_before": date(2022, 4, 1)},
         ],
