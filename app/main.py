@@ -15,6 +15,7 @@ from app.api import (
     accounts,
     admin,
     court_orders,
+    dashboard,
     debt_requests,
     exchanges,
     health,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         health,
         metrics_api,
+        dashboard,
         organisations,
         operations,
         admin,
