@@ -47,3 +47,35 @@ async def make_token(
 def bearer(token: str) -> dict[str, str]:
     """Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+async def make_subrequest(session: AsyncSession, org: Organisation, **overrides: Any) -> Any:
+    """Add a debt subrequest as a fetch would store it."""
+    from datetime import date, timedelta
+
+    from app.db.models.debt_requests import DebtSubrequest
+
+    today = date.today()
+    values: dict[str, Any] = {
+        "organisation_id": org.id,
+        "subrequest_guid": uuid.uuid4(),
+        "request_guid": uuid.uuid4(),
+        "request_number": f"R-{uuid.uuid4().hex[:8]}",
+        "sender_org_name": "УСЗН района",
+        "fias_house_guid": uuid.uuid4(),
+        "address": "г. Москва, ул. Лесная, д. 5, кв. 12",
+        "address_norm": "г москва ул лесная д 5 кв 12",
+        "premises": "12",
+        "period_from": today - timedelta(days=365),
+        "period_to": today,
+        "sent_date": today - timedelta(days=2),
+        "response_date": today + timedelta(days=5),
+        "gis_request_status": "Sent",
+        "gis_response_status": "NotSent",
+        "status": "received",
+    }
+    values.update(overrides)
+    sub = DebtSubrequest(**values)
+    session.add(sub)
+    await session.flush()
+    return sub

@@ -313,7 +313,7 @@ class AccountClosed:
     """Closing attributes of an account (reason from NSI 22)."""
 
     reason: NsiRef
-    date: date
+    date: Day
     description: str | None = None
 
 
@@ -533,7 +533,7 @@ class Repayment:
 class DebtAnnulment:
     """AnnulmentData of an exported debt."""
 
-    date: date | None = None
+    date: Day | None = None
     reason: NsiRef | None = None
     text_reason: str | None = None
 
