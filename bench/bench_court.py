@@ -64,13 +64,16 @@ async def seed(url: str, accounts: int, months: int) -> uuid.UUID:
         houses, flats, accs, links, ledger = [], [], [], [], []
         for i in range(n):
             hid, pid, aid = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-            houses.append({"id": hid, "fias_house_guid": uuid.uuid4(), "address": f"г. Казань, ул. Баумана, д. {i % 90 + 1}",
+            address = f"г. Казань, ул. Баумана, д. {i % 90 + 1}"
+            houses.append({"id": hid, "fias_house_guid": uuid.uuid4(), "address": address,
                            "region": "16", "created_at": _now(), "updated_at": _now()})  # fmt: skip
-            flats.append({"id": pid, "house_id": hid, "number_raw": "1", "number_norm": "1", "kind": "apartment",
-                          "residential": True, "created_at": _now(), "updated_at": _now()})  # fmt: skip
+            flats.append({"id": pid, "house_id": hid, "number_raw": "1", "number_norm": "1",
+                          "kind": "apartment", "residential": True,
+                          "created_at": _now(), "updated_at": _now()})  # fmt: skip
             kind = rng.random()
             accs.append({
-                "id": aid, "organisation_id": org_id, "account_number": f"B{start + i:09d}", "payer_kind": "person",
+                "id": aid, "organisation_id": org_id, "account_number": f"B{start + i:09d}",
+                "payer_kind": "person",
                 "closed": False, "dispute": kind < 0.03, "bankruptcy": 0.03 <= kind < 0.05,
                 "last_name": "Иванов", "first_name": "Иван", "middle_name": "Иванович",
                 "birth_date": date(1970, 1, 1), "birth_place": None if 0.05 <= kind < 0.12 else "г. Казань",
