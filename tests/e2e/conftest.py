@@ -75,9 +75,9 @@ class StandHandle:
     admin: httpx.AsyncClient
 
     async def seed(
-        self, *, ppa_guid: str, cert_pem: str, subrequests: int, accounts: int = 0, **kw: Any
+        self, *, ppa_guid: str, cert_pem: str, subrequests: int, accounts: int = 1000, **kw: Any
     ) -> Any:
-        """Seed subrequests (and accounts) for an organisation and register its certificate."""
+        """Seed accounts and subrequests addressed to them for an organisation; register its certificate."""
         body = {
             "org_ppa_guid": ppa_guid,
             "cert_pem": cert_pem,
