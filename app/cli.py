@@ -66,15 +66,9 @@ def demo(
     get_settings.cache_clear()
     settings = get_settings()
 
-    async def seed() -> str:
-        from app.demo import seed_gateway
+    from app.demo import seed_all
 
-        async with _session() as session:
-            _org, token = await seed_gateway(session)
-            await session.commit()
-        return token
-
-    token = asyncio.run(seed())
+    token = asyncio.run(seed_all(settings))
     base = f"http://{settings.host}:{port or settings.port}"
     typer.echo(
         f"\n  gisgw demo: gateway {base}  (GIS stand on http://{settings.stand_host}:{settings.stand_port})\n"

@@ -43,6 +43,18 @@ def load_schemas(settings: Settings) -> SchemaSet | None:
         return None
 
 
+def ensure_development_key(backend: GostBackend | None = None) -> tuple[Path, Path]:
+    """Create (once) the self-signed development key under var/keys; return the key and certificate paths."""
+    key_path, cert_path = EPHEMERAL_KEY_DIR / "test-key.pem", EPHEMERAL_KEY_DIR / "test-cert.pem"
+    if not (key_path.is_file() and cert_path.is_file()):
+        key_pem, cert_pem = generate_test_key("/CN=gisgw development key/O=gisgw", backend=backend)
+        EPHEMERAL_KEY_DIR.mkdir(parents=True, exist_ok=True)
+        key_path.write_bytes(key_pem)
+        key_path.chmod(0o600)
+        cert_path.write_bytes(cert_pem)
+    return key_path, cert_path
+
+
 def build_signer(settings: Settings, backend: GostBackend, http_client: httpx.AsyncClient) -> Signer:
     """Return the signer: local key, remote service, or (development/test only) an ephemeral test key."""
     if settings.remote_signer_url:
@@ -60,13 +72,7 @@ def build_signer(settings: Settings, backend: GostBackend, http_client: httpx.As
         )
     if settings.env == "production":
         raise RuntimeError("no signing key: set GISGW_SIGNING_KEY_PATH/CERT_PATH or GISGW_REMOTE_SIGNER_URL")
-    key_path, cert_path = EPHEMERAL_KEY_DIR / "test-key.pem", EPHEMERAL_KEY_DIR / "test-cert.pem"
-    if not (key_path.is_file() and cert_path.is_file()):
-        key_pem, cert_pem = generate_test_key("/CN=gisgw development key/O=gisgw", backend=backend)
-        EPHEMERAL_KEY_DIR.mkdir(parents=True, exist_ok=True)
-        key_path.write_bytes(key_pem)
-        key_path.chmod(0o600)
-        cert_path.write_bytes(cert_pem)
+    key_path, cert_path = ensure_development_key(backend)
     log.warning(
         "!!! No signing key configured: signing with a SELF-SIGNED TEST KEY from %s. GIS will reject these "
         "messages; set GISGW_SIGNING_KEY_PATH and GISGW_SIGNING_CERT_PATH for a real stand. !!!",
