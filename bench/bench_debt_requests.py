@@ -1,0 +1,201 @@
+"""Bench the debt-request cycle against the stand: fetch, match, mass 'no debt', send, for N subrequests.
+
+Run: `.venv/bin/python bench/bench_debt_requests.py [--n 10000] [--delay 0] [--database-url URL]`.
+The stand runs as a separate process (`gisgw stand serve`) so the CPU measured here is the gateway's own
+(API, workers, signing, XSD validation, database). `--delay` is the stand's seconds in RequestState 2, i.e.
+how long each getState waits before the result is ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from app.gis_client.crypto import configure_openssl
+
+configure_openssl()
+
+import httpx  # noqa: E402
+
+from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
+from app.db.migrate import upgrade  # noqa: E402
+from app.domain.access import ALL_SCOPES, create_key  # noqa: E402
+from app.gis_client.crypto import generate_test_key  # noqa: E402
+from app.gis_stand.server import free_port, serving  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.settings import REPO_ROOT, Settings  # noqa: E402
+
+
+def _start_stand(tmp: Path, delay: float) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GISGW_")}
+    env.update(
+        GISGW_STAND_PORT=str(port),
+        GISGW_STAND_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'stand.db'}",
+        GISGW_STAND_STATE_DELAYS=json.dumps([0.0, delay]),
+        GISGW_LOG_LEVEL="WARNING",
+        GISGW_LOG_JSON="false",
+    )
+    proc = subprocess.Popen(  # noqa: S603 - our own entry point
+        [sys.executable, "-c", "from app.cli import main; main()", "stand", "serve"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def _wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            try:
+                await client.get(url + "/stand/admin/clock")
+                return
+            except httpx.HTTPError:
+                await asyncio.sleep(0.2)
+    raise RuntimeError("stand did not start")
+
+
+async def _wait_op(client: httpx.AsyncClient, op: dict[str, Any]) -> dict[str, Any]:
+    while True:
+        data: dict[str, Any] = (await client.get(f"/api/v1/operations/{op['id']}")).json()
+        if data["status"] in ("succeeded", "failed"):
+            if data["status"] == "failed":
+                raise RuntimeError(data["error"])
+            return data
+        await asyncio.sleep(0.1)
+
+
+class Phase:
+    """Wall time and gateway CPU of one step."""
+
+    def __init__(self, results: dict[str, dict[str, float]], name: str) -> None:
+        self.results, self.name = results, name
+
+    def __enter__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def __exit__(self, *exc: object) -> None:
+        self.results[self.name] = {
+            "wall_s": round(time.perf_counter() - self.wall, 2),
+            "cpu_s": round(time.process_time() - self.cpu, 2),
+        }
+
+
+async def run(n: int, delay: float, database_url: str | None) -> dict[str, Any]:
+    """Run the full cycle once and return the timings."""
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        stand, stand_url = _start_stand(tmp, delay)
+        try:
+            await _wait_http(stand_url)
+            url = database_url or f"sqlite+aiosqlite:///{tmp / 'gateway.db'}"
+            await asyncio.to_thread(upgrade, url)
+            engine = create_engine(url)
+            async with create_sessionmaker(engine)() as session, session.begin():
+                token = (
+                    await create_key(session=session, name="bench", scopes=ALL_SCOPES, all_organisations=True)
+                ).token
+            await engine.dispose()
+            key_pem, cert_pem = generate_test_key("/CN=gisgw bench/O=Lab")
+            (tmp / "key.pem").write_bytes(key_pem)
+            (tmp / "cert.pem").write_bytes(cert_pem)
+            settings = Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                env="test",
+                database_url=url,
+                gis_base_url=stand_url,
+                signing_key_path=tmp / "key.pem",
+                signing_cert_path=tmp / "cert.pem",
+                worker_poll_interval=0.02,
+                gis_poll_schedule=[0.1] if delay == 0 else [delay, 0.5],
+                fetch_interval_seconds=0,
+                log_json=False,
+                log_level="WARNING",
+                debt_send_wait_seconds=3600,
+            )
+            app = create_app(settings)
+            port = free_port()
+            results: dict[str, dict[str, float]] = {}
+            async with serving(app, "127.0.0.1", port), httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=600
+            ) as client, httpx.AsyncClient(base_url=stand_url, timeout=600) as admin:  # fmt: skip
+                org = (
+                    await client.post(
+                        "/api/v1/organisations",
+                        json={"name": "ООО «УК Бенч»", "inn": "7701234567", "org_type": "management_company",
+                              "ppa_guid": "6b0e5f58-3c4d-4e2a-9f1b-0d2c3b4a5e6f",
+                              "executor_guid": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"},
+                    )
+                ).json()  # fmt: skip
+                seeded = await admin.post(
+                    "/stand/admin/seed",
+                    json={"org_ppa_guid": org["ppa_guid"], "cert_pem": cert_pem.decode(), "subrequests": n,
+                          "accounts": n},
+                )  # fmt: skip
+                seeded.raise_for_status()
+                base = f"/api/v1/organisations/{org['id']}/debt-requests"
+                total_wall, total_cpu = time.perf_counter(), time.process_time()
+                with Phase(results, "fetch"):
+                    fetched = await _wait_op(client, (await client.post(f"{base}/fetch", json={})).json())
+                with Phase(results, "match"):
+                    await _wait_op(client, (await client.post(f"{base}/match", json={})).json())
+                with Phase(results, "no_debt"):
+                    mass = await client.post(
+                        "/api/v1/debt-requests/answers/no-debt",
+                        json={"filter": {"organisation_id": org["id"], "status": ["received"]}},
+                    )
+                    mass.raise_for_status()
+                with Phase(results, "send"):
+                    sent = await _wait_op(client, (await client.post(f"{base}/send", json={})).json())
+                wall = time.perf_counter() - total_wall
+                cpu = time.process_time() - total_cpu
+                stats = (
+                    await admin.get("/stand/admin/answer-stats", params={"org_ppa_guid": org["ppa_guid"]})
+                ).json()
+        finally:
+            stand.send_signal(signal.SIGTERM)
+            stand.wait(timeout=30)
+    return {
+        "n": n,
+        "stand_delay_s": delay,
+        "database": url.split(":")[0],
+        "fetched": fetched["result"]["new"],
+        "prepared": mass.json()["prepared"],
+        "sent": sent["result"],
+        "stand": stats,
+        "phases": results,
+        "total_wall_s": round(wall, 1),
+        "total_cpu_s": round(cpu, 1),
+        "cpu_ms_per_subrequest": round(cpu * 1000 / max(n, 1), 2),
+        "wall_ms_per_subrequest": round(wall * 1000 / max(n, 1), 2),
+    }
+
+
+def main() -> None:
+    """Parse arguments, run, print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=10_000, help="subrequests")
+    parser.add_argument(
+        "--delay", type=float, default=0.0, help="stand seconds in RequestState 2 per message"
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="gateway database (default: SQLite in a temp dir)"
+    )
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.n, args.delay, args.database_url)), indent=2, ensure_ascii=False))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
