@@ -848,7 +848,9 @@ async def request_readiness(
     chunk: int,
 ) -> tuple[CourtReadinessRun, Operation | None]:
     """Check readiness: small sets at once (in the caller's transaction), large ones as an operation."""
-    principal.require_org(organisation_id)
+    from app.domain import organisations
+
+    await organisations.get_or_raise(session=session, principal=principal, organisation_id=organisation_id)
     if account_ids is not None:
         account_ids = list(dict.fromkeys(account_ids))
         count = len(account_ids)

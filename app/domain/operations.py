@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
-from app.db.models.core import Operation
+from app.db.models.core import Operation, Organisation
 from app.domain import errors as d
 from app.domain.access import Principal
 
@@ -63,6 +63,9 @@ async def create(
     total: int | None = None,
 ) -> Operation:
     """Queue an operation; a worker picks it up (also after a restart)."""
+    if organisation_id is not None and await session.get(Organisation, organisation_id) is None:
+        # Keys bound to every organisation pass the access check for ids that do not exist; say so plainly.
+        raise d.NotFoundError(f"Organisation {organisation_id} not found.", rule="organisation_exists")
     op = Operation(
         kind=kind,
         organisation_id=organisation_id,
