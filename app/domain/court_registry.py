@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
@@ -176,6 +176,8 @@ def _check_request(debt: CourtConfirmedDebt, request: RegistryRequest) -> None:
         )
     if request.action == "annul_repayment" and debt.repayment_status != "PAID":
         raise errors.ConflictError("No repayment is recorded for this debt.", rule="not_repaid")
+    if request.action == "repayment" and debt.repayment_status == "PAID":
+        raise errors.ConflictError("The repayment is already recorded.", rule="repaid")
 
 
 async def request_registry_action(
@@ -186,6 +188,13 @@ async def request_registry_action(
     if request.action == "place":
         debt.placement = PLACING
         debt.last_error = None
+    case = await session.get(CourtCase, debt.case_id) if debt.case_id else None
+    # A placement carries the act file; an edit only a file not sent yet (attached or replaced since), so
+    # editing the additional info does not pile copies of the act onto the GIS record.
+    attach_act = bool(case and case.act_file) and (
+        request.action == "place"
+        or (request.action == "edit" and case is not None and case.act_file_guid is None)
+    )
     op = await ops.create(
         session=session,
         principal=principal,
@@ -199,6 +208,7 @@ async def request_registry_action(
             "reason_text": request.reason_text,
             "additional_info": request.additional_info,
             "repaid_on": request.repaid_on.isoformat() if request.repaid_on else None,
+            "attach_act": attach_act,
         },
         total=1,
     )
@@ -316,6 +326,9 @@ def _apply_result(debt: CourtConfirmedDebt, params: dict[str, Any], result: m.Co
     debt.gis_synced_at = utcnow()
     if action == "place":
         debt.placement, debt.gis_debt_guid, debt.gis_status = PLACED, result.guid, "PUBLISHED"
+        # Placed again after an annulment: the new record confirms the debt again.
+        debt.annulled_on = debt.annulment_reason = None
+        debt.repayment_status, debt.repaid_on = "UNPAID", None
     elif action == "annul":
         debt.gis_status = "CANCELLED"
         debt.annulled_on = date.today()
@@ -341,7 +354,8 @@ async def run_registry_action(op: Operation, progress: ops.Progress, ctx: Any) -
         if debt is None:
             raise errors.NotFoundError(f"Confirmed debt {debt_id} not found.")
         case = await session.get(CourtCase, debt.case_id) if debt.case_id else None
-        attachments = await _act_attachments(ctx, debt, case) if params["action"] in ("place", "edit") else ()
+        attach = params["action"] == "place" or (params["action"] == "edit" and params.get("attach_act"))
+        attachments = await _act_attachments(ctx, debt, case) if attach else ()
         operation = _operation(debt, params, attachments)
     transport = str(uuid.uuid5(op.id, "debt"))
     try:
@@ -369,6 +383,11 @@ async def run_registry_action(op: Operation, progress: ops.Progress, ctx: Any) -
         debt = await session.get(CourtConfirmedDebt, debt_id)
         assert debt is not None
         ok = _apply_result(debt, params, mine)
+        if not ok and attachments and debt.case_id:
+            # Refused (a hash or file-store problem?): upload afresh next time, and let an edit send it.
+            case = await session.get(CourtCase, debt.case_id)
+            if case is not None:
+                case.act_file_guid = case.act_file_hash = None
         guid, error = debt.gis_debt_guid, debt.last_error
     await progress(1, 1)
     return {
@@ -382,6 +401,9 @@ async def run_registry_action(op: Operation, progress: ops.Progress, ctx: Any) -
 
 # --------------------------------------------------------------------------------------------- reconcile
 
+#: The report lists at most this many ids per kind (the counts cover all): an operation result stays small.
+REPORT_LIST_LIMIT = 1000
+
 
 @dataclass
 class ReconcileReport:
@@ -394,6 +416,16 @@ class ReconcileReport:
     missing_in_gis: list[str] = field(default_factory=list)
     missing_locally: list[str] = field(default_factory=list)
     status_changed: list[dict[str, str]] = field(default_factory=list)
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"linked": 0, "missing_in_gis": 0, "missing_locally": 0, "status_changed": 0}
+    )
+
+    def add(self, kind: str, item: Any) -> None:
+        """Count a difference and list it while the list is under REPORT_LIST_LIMIT."""
+        self.counts[kind] += 1
+        target: list[Any] = getattr(self, kind)
+        if len(target) < REPORT_LIST_LIMIT:
+            target.append(item)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON form (ids and GUIDs only, no personal data)."""
@@ -405,7 +437,12 @@ class ReconcileReport:
             "missing_in_gis": self.missing_in_gis,
             "missing_locally": self.missing_locally,
             "status_changed": self.status_changed,
+            "counts": dict(self.counts),
         }
+
+
+def _changed(report: ReconcileReport, debt: CourtConfirmedDebt, name: str, local: Any, gis: str) -> None:
+    report.add("status_changed", {"debt_id": str(debt.id), "field": name, "local": str(local), "gis": gis})
 
 
 def reconcile_page(
@@ -433,32 +470,29 @@ def reconcile_page(
                 None,
             )
             if debt is None:
-                report.missing_locally.append(item.debt_guid)
+                report.add("missing_locally", item.debt_guid)
                 continue
-            debt.gis_debt_guid, debt.placement = item.debt_guid, PLACED
+            debt.gis_debt_guid, debt.placement, debt.last_error = item.debt_guid, PLACED, None
             by_guid[item.debt_guid] = debt
-            report.linked.append(str(debt.id))
+            report.add("linked", str(debt.id))
         changed = False
         if debt.gis_status != item.status:
-            report.status_changed.append(
-                {
-                    "debt_id": str(debt.id),
-                    "field": "status",
-                    "local": str(debt.gis_status),
-                    "gis": item.status,
-                }
-            )
+            _changed(report, debt, "status", debt.gis_status, item.status)
             debt.gis_status, changed = item.status, True
+            if item.status == "CANCELLED" and debt.annulled_on is None:
+                # Annulled in GIS (by hand or by another system): the record no longer confirms a debt.
+                annulment = item.annulment
+                debt.annulled_on = annulment.date if annulment and annulment.date else date.today()
+                reason = None
+                if annulment is not None:
+                    reason = annulment.text_reason or (annulment.reason.code if annulment.reason else None)
+                debt.annulment_reason = (reason or "annulled in GIS")[:500]
         if debt.repayment_status != item.repayment.status:
-            report.status_changed.append(
-                {
-                    "debt_id": str(debt.id),
-                    "field": "repayment",
-                    "local": debt.repayment_status,
-                    "gis": item.repayment.status,
-                }
-            )
+            _changed(report, debt, "repayment", debt.repayment_status, item.repayment.status)
             debt.repayment_status, changed = item.repayment.status, True
+            debt.repaid_on = (
+                (item.repayment.placing_date or date.today()) if item.repayment.status == "PAID" else None
+            )
         debt.gis_synced_at = utcnow()
         report.updated += 1 if changed else 0
 
@@ -483,45 +517,77 @@ async def request_reconcile(
     return op
 
 
+async def _records_for_page(
+    session: AsyncSession, organisation_id: uuid.UUID, page: Sequence[m.ExportedDebt]
+) -> list[CourtConfirmedDebt]:
+    """Load the local records one export page can touch: by DebtGUID, and unlinked ones by act number."""
+    guids = [d.debt_guid for d in page]
+    acts = list({d.judicial_act.number for d in page})
+    org = CourtConfirmedDebt.organisation_id == organisation_id
+    rows: dict[uuid.UUID, CourtConfirmedDebt] = {}
+    # IN lists of ≤ 1000 (one page) stay far below SQLite's and asyncpg's bound-parameter limits.
+    for stmt in (
+        select(CourtConfirmedDebt).where(org, CourtConfirmedDebt.gis_debt_guid.in_(guids)),
+        select(CourtConfirmedDebt).where(
+            org, CourtConfirmedDebt.gis_debt_guid.is_(None), CourtConfirmedDebt.act_number.in_(acts)
+        ),
+    ):
+        for row in (await session.scalars(stmt)).all():
+            rows[row.id] = row
+    return list(rows.values())
+
+
 @ops.job(RECONCILE_JOB)
 async def run_reconcile(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
-    """Export GIS's registry page by page until IsLastPage and bring the local records in line."""
+    """Export GIS's registry page by page until IsLastPage and bring the local records in line.
+
+    No transaction stays open while GIS is asked: each page is applied in a short transaction of its own
+    (one page touches at most 1000 records), and the export can take minutes.
+    """
     if ctx.gis is None:
         raise errors.UpstreamUnavailable("The GIS client is not running.")
-    assert op.organisation_id is not None
+    organisation_id = op.organisation_id
+    assert organisation_id is not None
     report = ReconcileReport()
     seen: set[str] = set()
     next_guid: str | None = None
-    async with ctx.sessionmaker() as session, session.begin():
-        local = list(
-            (
-                await session.scalars(
-                    select(CourtConfirmedDebt).where(CourtConfirmedDebt.organisation_id == op.organisation_id)
-                )
-            ).all()
+    started = utcnow()
+    complete = False
+    while report.pages < _EXPORT_PAGE_LIMIT:
+        outcome = await ctx.gis.run(
+            organisation_id=organisation_id,
+            operation="exportDebt",
+            payload=m.ExportDebtQuery(next_page_guid=next_guid),
+            ref_kind="court-registry-export",
+            ref_id=str(op.id),
+            idempotency_key=f"court-registry-export:{op.id}:{report.pages}",
         )
-        while report.pages < _EXPORT_PAGE_LIMIT:
-            outcome = await ctx.gis.run(
-                organisation_id=op.organisation_id,
-                operation="exportDebt",
-                payload=m.ExportDebtQuery(next_page_guid=next_guid),
-                ref_kind="court-registry-export",
-                ref_id=str(op.id),
-                idempotency_key=f"court-registry-export:{op.id}:{report.pages}",
-            )
-            report.pages += 1
-            page = outcome.payload if isinstance(outcome.payload, m.DebtExportPage) else None
-            if page is None:  # INT002012: nothing in the registry
-                break
+        report.pages += 1
+        page = outcome.payload if isinstance(outcome.payload, m.DebtExportPage) else None
+        if page is None:  # INT002012: nothing in the registry
+            complete = True
+            break
+        async with ctx.sessionmaker() as session, session.begin():
+            local = await _records_for_page(session, organisation_id, page.debts)
             reconcile_page(local, page.debts, report, seen)
-            await progress(report.exported)
-            if page.is_last_page or not page.next_page_guid:
-                break
-            next_guid = page.next_page_guid
-        for debt in local:
-            if debt.gis_debt_guid and debt.gis_debt_guid not in seen and debt.gis_status != "CANCELLED":
-                report.missing_in_gis.append(str(debt.id))
-    return report.as_dict()
+        await progress(report.exported)
+        if page.is_last_page or not page.next_page_guid:
+            complete = True
+            break
+        next_guid = page.next_page_guid
+    if complete:
+        # Placed before the export started and not exported: GIS has lost (or never kept) the record.
+        async with ctx.sessionmaker() as session:
+            stmt = select(CourtConfirmedDebt.id, CourtConfirmedDebt.gis_debt_guid).where(
+                CourtConfirmedDebt.organisation_id == organisation_id,
+                CourtConfirmedDebt.gis_debt_guid.is_not(None),
+                or_(CourtConfirmedDebt.gis_status.is_(None), CourtConfirmedDebt.gis_status != "CANCELLED"),
+                or_(CourtConfirmedDebt.gis_synced_at.is_(None), CourtConfirmedDebt.gis_synced_at < started),
+            )
+            for debt_id, guid in (await session.execute(stmt)).all():
+                if guid not in seen:
+                    report.add("missing_in_gis", str(debt_id))
+    return report.as_dict() | {"complete": complete}
 
 
 async def list_debts(

@@ -177,8 +177,13 @@ async def _object(
         )
         return (house_id, None) if house_id is not None else None
     if guid := element_text(obj, "debts:PremiseGUID"):
+        # Only premises of the organisation's own houses, like the house GUIDs above.
         row = (
-            await session.execute(select(Premises.id, Premises.house_id).where(Premises.guid == guid.lower()))
+            await session.execute(
+                select(Premises.id, Premises.house_id)
+                .join(House, House.id == Premises.house_id)
+                .where(Premises.guid == guid.lower(), House.org_id == org.id)
+            )
         ).first()
         return (row[1], row[0]) if row is not None else None
     return None

@@ -3,8 +3,11 @@ driven to "in force" and its debt placed in the stand's registry."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.engine import create_engine, create_sessionmaker
+from app.domain.accounts_import import account_id_for
 from app.domain.penalties import due_date_for
 from app.domain.snils import random_valid_snils
 from app.gis_stand.models import House, Org, Premises, Subrequest
@@ -210,3 +216,46 @@ async def reconcile(gateway: GatewayHandle, org_id: str) -> dict[str, Any]:
     done = await gateway.wait_operation(resp.json())
     result: dict[str, Any] = done["result"]
     return result
+
+
+@contextlib.asynccontextmanager
+async def gateway_db(gateway: GatewayHandle) -> AsyncIterator[AsyncSession]:
+    """A session on the gateway's database in one committed transaction (to stage uncertain states)."""
+    engine = create_engine(gateway.settings.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            yield session
+    finally:
+        await engine.dispose()
+
+
+async def in_force_cases(
+    gateway: GatewayHandle, stand: StandHandle, folder: Path, *, count: int, on: date
+) -> tuple[dict[str, Any], list[str]]:
+    """An organisation known to the stand with `count` ready debtors, each with an order in force."""
+    org = await gateway.new_org(region_code="16")
+    await stand.seed(ppa_guid=org["ppa_guid"], cert_pem=gateway.keys.cert_pem, subrequests=0, accounts=count)
+    flats = await stand_flats(stand, org["ppa_guid"])
+    rng = random.Random(count)
+    rows = [
+        {
+            "account_number": f"R{i:04d}",
+            "payer": person(rng),
+            "premises": flat_premises(flat),
+            "ledger": ledger(months_before(on, 12, skip=1), Decimal(3000)),
+        }
+        for i, flat in enumerate(flats[:count])
+    ]
+    await import_accounts(gateway, org["id"], rows, folder)
+    case_ids: list[str] = []
+    for i in range(count):
+        account = account_id_for(uuid.UUID(org["id"]), f"R{i:04d}")
+        created = await gateway.client.post(
+            "/api/v1/court-cases",
+            json={"organisation_id": org["id"], "account_ids": [str(account)], "on_date": on.isoformat()},
+        )
+        assert created.status_code == 201, created.text
+        case_id = created.json()["id"]
+        await drive_to_in_force(gateway, case_id, on, f"2-{100 + i}/2026")
+        case_ids.append(case_id)
+    return org, case_ids
