@@ -201,6 +201,12 @@ def _register_optional() -> None:
         pass
     else:
         app.add_typer(stand_app, name="stand")
+    try:
+        from app.domain.court_cli import court_app
+    except ImportError:
+        pass
+    else:
+        app.add_typer(court_app, name="court")
 
 
 _register_optional()

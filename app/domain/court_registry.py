@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
@@ -252,23 +252,35 @@ def debtor_data(debt: CourtConfirmedDebt) -> m.Debtor:
 async def _act_attachments(
     ctx: Any, debt: CourtConfirmedDebt, case: CourtCase | None
 ) -> tuple[m.Attachment, ...]:
+    """Return the act file as an attachment, uploading it to the file store first when needed.
+
+    Runs outside any transaction (the upload is an HTTP exchange); the GUID and hash are stored in a short
+    one, unless the file was replaced meanwhile (the case's version changed).
+    """
     if case is None or not case.act_file:
         return ()
-    if case.act_file_guid is None or case.act_file_hash is None:
+    guid, digest = case.act_file_guid, case.act_file_hash
+    if guid is None or digest is None:
         # Upload first, then reference the file by GUID with its GOST R 34.11-94 hash (gis-protocol §12).
-        case.act_file_hash = ctx.gis.attachment_hash(case.act_file)
-        case.act_file_guid = await ctx.gis.upload_file(
+        digest = ctx.gis.attachment_hash(case.act_file)
+        guid = await ctx.gis.upload_file(
             debt.organisation_id,
             ctx.settings.court_file_store_context,
             case.act_file_name or "act.pdf",
             case.act_file,
         )
+        async with ctx.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(CourtCase)
+                .where(CourtCase.id == case.id, CourtCase.version == case.version)
+                .values(act_file_guid=guid, act_file_hash=digest)
+            )
     return (
         m.Attachment(
             name=(case.act_file_name or "act.pdf")[:1024],
             description="Судебный приказ",
-            attachment_guid=case.act_file_guid,
-            hash=case.act_file_hash,
+            attachment_guid=guid,
+            hash=digest,
         ),
     )
 
@@ -349,14 +361,14 @@ async def run_registry_action(op: Operation, progress: ops.Progress, ctx: Any) -
     debt_id = uuid.UUID(params["debt_id"])
     if ctx.gis is None:
         raise errors.UpstreamUnavailable("The GIS client is not running.")
-    async with ctx.sessionmaker() as session, session.begin():
+    async with ctx.sessionmaker() as session:
         debt = await session.get(CourtConfirmedDebt, debt_id)
         if debt is None:
             raise errors.NotFoundError(f"Confirmed debt {debt_id} not found.")
         case = await session.get(CourtCase, debt.case_id) if debt.case_id else None
-        attach = params["action"] == "place" or (params["action"] == "edit" and params.get("attach_act"))
-        attachments = await _act_attachments(ctx, debt, case) if attach else ()
-        operation = _operation(debt, params, attachments)
+    attach = params["action"] == "place" or (params["action"] == "edit" and params.get("attach_act"))
+    attachments = await _act_attachments(ctx, debt, case) if attach else ()
+    operation = _operation(debt, params, attachments)
     transport = str(uuid.uuid5(op.id, "debt"))
     try:
         # The idempotency key ties the exchange to this operation: a re-run after a crash waits for the
