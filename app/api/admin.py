@@ -99,16 +99,15 @@ def _key_read(key: Any) -> dict[str, Any]:
 )
 async def create_api_key(body: ApiKeyCreate, session: SessionDep, principal: Admin) -> ApiKeyCreated:
     """Create an API key; the token is in this answer only (scope `admin`)."""
-    for org_id in body.organisation_ids:
-        principal.require_org(org_id)
-    created = await access.create_key(
+    created = await access.create_key_as(
         session=session,
+        principal=principal,
         name=body.name,
         scopes=body.scopes,
         organisation_ids=body.organisation_ids,
-        all_organisations=body.all_organisations and principal.all_organisations,
+        all_organisations=body.all_organisations,
     )
-    key = next(k for k in await access.list_keys(session=session) if k.id == created.id)
+    key = await access.get_key(session=session, key_id=created.id)
     await audit.record(
         session=session,
         principal=principal,
@@ -121,9 +120,9 @@ async def create_api_key(body: ApiKeyCreate, session: SessionDep, principal: Adm
 
 
 @router.get("/keys", response_model=ApiKeysPage, status_code=200, responses=error_responses(401, 403))
-async def list_api_keys(session: SessionDep, principal: Admin) -> ApiKeysPage:  # noqa: ARG001
-    """List API keys without their secrets (scope `admin`)."""
-    keys = await access.list_keys(session=session)
+async def list_api_keys(session: SessionDep, principal: Admin) -> ApiKeysPage:
+    """List the API keys of this admin's organisations, without their secrets (scope `admin`)."""
+    keys = await access.list_keys(session=session, principal=principal)
     return ApiKeysPage(items=[ApiKeyRead(**_key_read(k)) for k in keys])
 
 
@@ -132,7 +131,7 @@ async def list_api_keys(session: SessionDep, principal: Admin) -> ApiKeysPage:  
 )
 async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, principal: Admin) -> ApiKeyRead:
     """Revoke an API key at once (scope `admin`)."""
-    key = await access.revoke_key(session=session, key_id=key_id)
+    key = await access.revoke_key(session=session, key_id=key_id, principal=principal)
     await audit.record(
         session=session, principal=principal, action="key.revoke", resource_type="api_key", resource_id=key.id
     )

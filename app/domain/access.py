@@ -129,6 +129,45 @@ async def create_key(
     return CreatedKey(id=key.id, token=token, name=name, scopes=scope_list)
 
 
+async def create_key_as(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    name: str,
+    scopes: Iterable[str],
+    organisation_ids: Sequence[uuid.UUID],
+    all_organisations: bool,
+) -> CreatedKey:
+    """Create a key on an admin's behalf: never wider than the admin's own organisations."""
+    if all_organisations and not principal.all_organisations:
+        raise d.PermissionDenied(
+            "Only a key bound to every organisation may create another such key.",
+            errors=[d.FieldProblem("body.all_organisations", "admin_reach", "not allowed for this key")],
+        )
+    if not all_organisations and not organisation_ids:
+        raise d.RuleViolation(
+            "Name the organisations the key may act for (or all_organisations).",
+            errors=[d.FieldProblem("body.organisation_ids", "missing", "at least one organisation")],
+        )
+    for org_id in organisation_ids:
+        principal.require_org(org_id)
+    return await create_key(
+        session=session,
+        name=name,
+        scopes=scopes,
+        organisation_ids=organisation_ids,
+        all_organisations=all_organisations,
+    )
+
+
+async def get_key(*, session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
+    """Load a key by id."""
+    key = await session.get(ApiKey, key_id)
+    if key is None:
+        raise d.NotFoundError(f"API key {key_id} not found.")
+    return key
+
+
 def _split(token: str) -> tuple[str, str]:
     if not token.startswith(KEY_PREFIX) or token.count("_") < 2:
         raise d.AuthenticationRequired("Malformed API key.")
@@ -154,15 +193,25 @@ async def authenticate(*, session: AsyncSession, token: str) -> Principal:
     )
 
 
-async def list_keys(*, session: AsyncSession) -> list[ApiKey]:
-    """Return every key, newest first."""
-    return list((await session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc()))).all())
+def manages(principal: Principal, key: ApiKey) -> bool:
+    """Whether an admin may see and revoke a key: only keys confined to the admin's own organisations."""
+    if principal.all_organisations:
+        return True
+    if key.all_organisations or not key.organisations:
+        return False
+    return all(link.organisation_id in principal.organisation_ids for link in key.organisations)
 
 
-async def revoke_key(*, session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
+async def list_keys(*, session: AsyncSession, principal: Principal = SYSTEM) -> list[ApiKey]:
+    """Return the keys the caller manages, newest first."""
+    keys = (await session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc()))).all()
+    return [k for k in keys if manages(principal, k)]
+
+
+async def revoke_key(*, session: AsyncSession, key_id: uuid.UUID, principal: Principal = SYSTEM) -> ApiKey:
     """Revoke a key; it stops working at once."""
     key = await session.get(ApiKey, key_id)
-    if key is None:
+    if key is None or not manages(principal, key):
         raise d.NotFoundError(f"API key {key_id} not found.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
