@@ -50,7 +50,9 @@ async def create_database(base_url: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-async def run_import(url: str, path: Path) -> tuple[uuid.UUID, str, dict[str, object]]:
+async def run_import(
+    url: str, path: Path, processes: int | None = None, chunk: int = 5000
+) -> tuple[uuid.UUID, str, dict[str, object]]:
     """Import the file; return the organisation, a read key and the figures."""
     engine = create_engine(url)
     sm = create_sessionmaker(engine)
@@ -58,7 +60,9 @@ async def run_import(url: str, path: Path) -> tuple[uuid.UUID, str, dict[str, ob
         org = await make_org(s)
         key = await create_key(session=s, name="bench", scopes=["read"], organisation_ids=[org.id])
     started = time.perf_counter()
-    report = await import_file(sessionmaker=sm, path=path, fmt="jsonl", organisation_id=org.id)
+    report = await import_file(
+        sessionmaker=sm, path=path, fmt="jsonl", organisation_id=org.id, processes=processes, chunk_size=chunk
+    )
     seconds = time.perf_counter() - started
     async with engine.connect() as conn:
         await conn.execute(text("ANALYZE"))
@@ -196,15 +200,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, nargs="+", default=[50, 1])
     parser.add_argument("--database-url", default=os.environ.get("GISGW_TEST_DATABASE_URL"))
+    parser.add_argument("--processes", type=int, default=None, help="parser processes (default: auto)")
+    parser.add_argument("--chunk", type=int, default=5000, help="accounts per transaction")
+    parser.add_argument("--import-only", action="store_true")
     args = parser.parse_args()
     if not args.database_url:
         sys.exit("run under scripts/with-postgres.sh or pass --database-url")
     url = asyncio.run(create_database(args.database_url))
     upgrade(url)
-    org, token, figures = asyncio.run(run_import(url, args.file))
+    org, token, figures = asyncio.run(run_import(url, args.file, args.processes, args.chunk))
     print("## import\n")
     for k, v in figures.items():
         print(f"- {k}: {v}")
+    sys.stdout.flush()
+    if args.import_only:
+        return
     files = asyncio.run(path_sets(url, int(str(figures["accounts"])), REPO_ROOT / "var" / "bench"))
     proc = serve(url, args.port)
     try:

@@ -1,0 +1,96 @@
+"""The PostgreSQL fast path of the accounts import (COPY text built in worker processes) and its encoder."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.models.accounts import Account, LedgerEntry
+from app.domain import accounts_import as imp
+from tests.conftest import DB_BACKEND
+from tests.domain.test_accounts_import import account_row, jsonl
+from tests.factories import make_org
+
+
+@pytest.fixture
+async def db(fresh_database_url: str) -> Any:
+    engine = create_engine(fresh_database_url)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def _org(sm: async_sessionmaker[AsyncSession]) -> uuid.UUID:
+    async with sm() as s, s.begin():
+        return (await make_org(s)).id
+
+
+async def _count(sm: async_sessionmaker[AsyncSession], model: Any) -> int:
+    async with sm() as s:
+        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_copy_text_escapes_and_nulls() -> None:
+    day = date(2025, 1, 1)
+    out = imp.copy_text([("a\tb", None, True, False, day, "back\\slash", "line\nbreak\r")])
+    assert out == b"a\\tb\t\\N\tt\tf\t2025-01-01\tback\\\\slash\tline\\nbreak\\r\n"
+
+
+def test_encode_chunk_counts_and_rejects() -> None:
+    org = uuid.uuid4()
+    lines = jsonl(account_row("1001"), "{bad", account_row("1001"), account_row("1002")).split(b"\n")
+    enc = imp.encode_jsonl_chunk(lines, 10, org)
+    assert (enc.seen, enc.accounts, enc.superseded, enc.ledger_months) == (4, 2, 1, 4)
+    assert [r[0] for r in enc.rejected] == [11]
+    assert enc.copy["imp_ledger"].count(b"\n") == 4
+
+
+@pytest.mark.parametrize("processes", [0, 1])
+async def test_import_file_fast_path(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path, processes: int
+) -> None:
+    org = await _org(db)
+    tricky = account_row("1003")
+    tricky["payer"]["birth_place"] = "г. Москва\\Тверь"  # a backslash must survive COPY
+    path = tmp_path / "a.jsonl"
+    rows = [account_row(f"{1000 + i}") for i in range(7)] + ["{not json", tricky]
+    path.write_bytes(jsonl(*rows) + b"\n\n")
+    kw: dict[str, Any] = {"chunk_size": 3, "processes": processes}
+    report = await imp.import_file(sessionmaker=db, path=path, fmt="jsonl", organisation_id=org, **kw)
+    assert (report.rows, report.applied, report.rejected, report.superseded) == (
+        9,
+        8,
+        1,
+        0,
+    )  # the duplicate is in another chunk
+    assert report.rejected_rows[0]["row"] == 8
+    again = await imp.import_file(sessionmaker=db, path=path, fmt="jsonl", organisation_id=org, **kw)
+    assert again.applied == 8
+    assert await _count(db, Account) == 7
+    assert await _count(db, LedgerEntry) == 14
+    async with db() as s:
+        acc = await s.get(Account, imp.account_id_for(org, "1003"))
+        assert acc is not None and acc.birth_place == "г. Москва\\Тверь"
+
+
+async def test_import_file_database_refusal_rejects_only_the_row(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    if DB_BACKEND != "postgresql":
+        pytest.skip("PostgreSQL refuses NUL characters in text; SQLite stores them")
+    org = await _org(db)
+    bad = account_row("1002")
+    bad["payer"]["birth_place"] = "a\u0000b"
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in (account_row("1001"), bad, account_row("1003"))))
+    report = await imp.import_file(sessionmaker=db, path=path, fmt="jsonl", organisation_id=org, processes=0)
+    assert (report.applied, report.rejected) == (2, 1)
+    assert report.rejected_rows[0]["row"] == 2 and report.rejected_rows[0]["errors"][0]["rule"] == "database"
+    assert await _count(db, Account) == 2
