@@ -165,7 +165,8 @@ def _extra_debts(org_id: int, house_id: int, count: int) -> list[dict[str, Any]]
     today = date.today()
     return [
         {
-            "guid": str(uuid.uuid4()), "org_id": org_id, "house_id": house_id, "surname": "Иванов", "first_name": "Иван",
+            "guid": str(uuid.uuid4()), "org_id": org_id, "house_id": house_id,
+            "surname": "Иванов", "first_name": "Иван",
             "act_number": f"2-{9000 + i}/2025", "act_date": today - timedelta(days=100),
             "act_pronounced": today - timedelta(days=130), "amount": 1000, "status": "PUBLISHED",
             "repayment_status": "UNPAID", "first_published": today, "last_published": today,
