@@ -268,13 +268,13 @@ def gateway_process(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
     def start(values: dict[str, Any]) -> GatewayProcess:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("GISGW_")}
-        env.update({f"GISGW_{k.upper()}": _env_value(v) for k, v in values.items()})
         env.update(
             GISGW_ENV="test",
             GISGW_SCHEMA_DIR=str(SCHEMA_DIR),
             GISGW_LOG_JSON="false",
             GISGW_LOG_LEVEL="WARNING",
         )
+        env.update({f"GISGW_{k.upper()}": _env_value(v) for k, v in values.items()})
         log_path = tmp_path / f"gateway-{len(started)}.log"
         with log_path.open("wb") as log_file:
             proc = subprocess.Popen(  # noqa: S603 - our own entry point with fixed arguments

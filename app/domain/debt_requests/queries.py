@@ -200,6 +200,9 @@ async def refresh_gauges(session: AsyncSession) -> None:
     ).all()
     for org_id, status, count in rows:
         DEBT_REQUESTS.labels(str(org_id), status).set(count)
+        # Every organisation with requests gets both deadline series, zero included (alerts need a value).
+        DEADLINES_OVERDUE.labels(str(org_id)).set(0)
+        DEADLINES_AT_RISK.labels(str(org_id)).set(0)
     overdue = case((DebtSubrequest.response_date < day, 1), else_=0)
     at_risk = case(
         (and_(DebtSubrequest.response_date >= day, DebtSubrequest.response_date <= limit), 1), else_=0
