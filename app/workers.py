@@ -41,7 +41,7 @@ async def _run_one(ctx: AppContext, kinds: list[str]) -> bool:
     log.info("operation %s (%s) started", op.id, op.kind)
     handler = ops.JOB_HANDLERS[op.kind]
     try:
-        result = await handler(op, ops.Progress(sessionmaker, op.id), ctx)
+        result = await handler(op, ops.Progress(sessionmaker, op.id, op.kind), ctx)
         error = None
     except asyncio.CancelledError:
         # Shutdown: leave the row "running" with its lease; another process (or we, after restart) resumes it.

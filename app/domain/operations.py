@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -15,17 +17,30 @@ from app.db.models.core import Operation, Organisation
 from app.domain import errors as d
 from app.domain.access import Principal
 
+log = logging.getLogger(__name__)
+
 PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
 
 
 class Progress:
     """Progress reporter handed to a job: `await progress(done, total)` persists it in its own transaction."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], operation_id: uuid.UUID) -> None:
+    #: Seconds between progress lines in the log (the row is updated on every call).
+    LOG_EVERY = 5.0
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], operation_id: uuid.UUID, kind: str = "job"
+    ) -> None:
         self._sessionmaker = sessionmaker
         self.operation_id = operation_id
+        self.kind = kind
+        self._logged_at = 0.0
 
     async def __call__(self, done: int, total: int | None = None) -> None:
+        now = time.monotonic()
+        if now - self._logged_at >= self.LOG_EVERY or (total is not None and done >= total):
+            self._logged_at = now
+            log.info("operation %s (%s): %d of %s done", self.operation_id, self.kind, done, total or "?")
         values: dict[str, Any] = {"progress_done": done, "lease_until": utcnow() + LEASE}
         if total is not None:
             values["progress_total"] = total
