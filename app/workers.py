@@ -44,7 +44,9 @@ async def _run_one(ctx: AppContext, kinds: list[str]) -> bool:
         result = await handler(op, ops.Progress(sessionmaker, op.id, op.kind), ctx)
         error = None
     except asyncio.CancelledError:
-        # Shutdown: leave the row "running" with its lease; another process (or we, after restart) resumes it.
+        # Graceful shutdown: hand the job back (pending, no lease) so the next process resumes it at once;
+        # jobs are idempotent. After a hard crash the lease simply expires instead.
+        await asyncio.shield(_park(ctx, op.id))
         log.info("operation %s parked at shutdown", op.id)
         raise
     except Exception as exc:
@@ -54,6 +56,14 @@ async def _run_one(ctx: AppContext, kinds: list[str]) -> bool:
         await ops.finish(session, op.id, result=result, error=error)
     log.info("operation %s (%s) finished: %s", op.id, op.kind, "failed" if error else "succeeded")
     return True
+
+
+async def _park(ctx: AppContext, operation_id: Any) -> None:
+    try:
+        async with ctx.sessionmaker() as session, session.begin():
+            await ops.park(session, operation_id)
+    except Exception:
+        log.exception("could not park operation %s; its lease will expire", operation_id)
 
 
 @contextlib.asynccontextmanager

@@ -149,3 +149,12 @@ async def finish(
             lease_until=None,
         )
     )
+
+
+async def park(session: AsyncSession, operation_id: uuid.UUID) -> None:
+    """Give a running operation back to the queue (graceful shutdown): pending again, without a lease."""
+    await session.execute(
+        update(Operation)
+        .where(Operation.id == operation_id, Operation.status == RUNNING)
+        .values(status=PENDING, lease_until=None)
+    )

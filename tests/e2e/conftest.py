@@ -230,9 +230,13 @@ class GatewayProcess:
 
     def kill(self) -> None:
         """Kill the process at once (SIGKILL: no shutdown, no cleanup)."""
+        self.stop(signal.SIGKILL)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 60) -> None:
+        """Send a signal (SIGTERM: graceful shutdown) and wait for the process to end."""
         if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+            os.kill(self.proc.pid, sig)
+            self.proc.wait(timeout=timeout)
 
     async def ready(self, timeout: float = 60.0) -> None:
         """Wait until /healthz answers."""

@@ -1,8 +1,10 @@
-"""Kill -9 the gateway in the middle of sending; after a restart every answer is in GIS exactly once."""
+"""Stop the gateway in the middle of sending (kill -9, or SIGTERM for a graceful shutdown); after a restart
+every answer is in GIS exactly once."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +31,9 @@ async def _wait_op(client: httpx.AsyncClient, op_id: str, timeout: float = 120) 
     raise AssertionError(f"operation {op_id} did not finish")
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
 async def test_kill_mid_send_then_restart_sends_each_answer_once(
+    stop_signal: signal.Signals,
     fresh_database_url: str,
     stand: StandHandle,
     e2e_keys: KeyFiles,
@@ -78,7 +82,7 @@ async def test_kill_mid_send_then_restart_sends_each_answer_once(
             assert sent < N, "the send finished before the kill; slow the stand down further"
             assert time.monotonic() < deadline, "nothing was sent"
             await asyncio.sleep(0.05)
-    first.kill()
+    first.stop(stop_signal)
     await stand.admin.put("/stand/admin/faults", json={"slow": 0.0})
 
     second = gateway_process(values)
