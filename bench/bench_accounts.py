@@ -5,7 +5,9 @@
 
 Needs GISGW_TEST_DATABASE_URL (scripts/with-postgres.sh sets it): a fresh database is created in that
 server, migrated, filled by `import_file` (the code path of the accounts-import operation), and then served by
-uvicorn (1 worker) while wrk (50 connections) drives four search kinds. Prints a Markdown table.
+uvicorn (2 workers, uvloop, httptools) while wrk drives four search kinds with 50 connections: first as
+steady-rate clients (each waits a fixed pause after every response), then closed-loop (saturation). Prints
+Markdown tables.
 """
 
 from __future__ import annotations
@@ -123,8 +125,8 @@ async def path_sets(url: str, n_accounts: int, out_dir: Path, samples: int = 500
     return files
 
 
-def wrk(port: int, paths: Path, token: str, connections: int, seconds: int) -> dict[str, str]:
-    """Run wrk and return its throughput and latency percentiles."""
+def wrk(port: int, paths: Path, token: str, connections: int, seconds: int, pause: int = 0) -> dict[str, str]:
+    """Run wrk (each connection waiting `pause` ms after every response) and return throughput and latency."""
     cmd = [
         "wrk",
         f"-t{min(2, connections)}",
@@ -137,6 +139,7 @@ def wrk(port: int, paths: Path, token: str, connections: int, seconds: int) -> d
         "--",
         str(paths),
         token,
+        str(pause),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
@@ -151,8 +154,8 @@ def wrk(port: int, paths: Path, token: str, connections: int, seconds: int) -> d
     }
 
 
-def serve(url: str, port: int) -> subprocess.Popen[bytes]:
-    """Start the gateway (uvicorn, one worker) against the benchmark database."""
+def serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """Start the gateway (uvicorn with uvloop and httptools) against the benchmark database."""
     env = {
         **os.environ,
         "GISGW_DATABASE_URL": url,
@@ -170,7 +173,11 @@ def serve(url: str, port: int) -> subprocess.Popen[bytes]:
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
             "--no-access-log",
             "--log-level",
             "warning",
@@ -198,7 +205,15 @@ def main() -> None:
     parser.add_argument("file", type=Path)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--connections", type=int, nargs="+", default=[50, 1])
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument(
+        "--pauses",
+        type=int,
+        nargs="+",
+        default=[500, 100, 0],
+        help="ms each connection waits after a response: steady-rate clients; 0 = saturation (closed loop)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--database-url", default=os.environ.get("GISGW_TEST_DATABASE_URL"))
     parser.add_argument("--processes", type=int, default=None, help="parser processes (default: auto)")
     parser.add_argument("--chunk", type=int, default=5000, help="accounts per transaction")
@@ -216,15 +231,17 @@ def main() -> None:
     if args.import_only:
         return
     files = asyncio.run(path_sets(url, int(str(figures["accounts"])), REPO_ROOT / "var" / "bench"))
-    proc = serve(url, args.port)
+    proc = serve(url, args.port, args.workers)
     try:
-        print("\n## search (wrk)\n")
-        print("| search | connections | req/s | p50 | p90 | p99 | non-2xx |")
+        print(f"\n## search (wrk, {args.connections} connections, uvicorn --workers {args.workers})\n")
+        print("| search | pause per client | req/s | p50 | p90 | p99 | non-2xx |")
         print("|---|---|---|---|---|---|---|")
         for name, paths in files.items():
-            for conns in args.connections:
-                r = wrk(args.port, paths, token, conns, args.seconds)
-                cells = [name, conns, r["rps"], r["p50"], r["p90"], r["p99"], r["errors"]]
+            wrk(args.port, paths, token, args.connections, 3)  # warm-up: pools, caches, plans
+            for pause in args.pauses:
+                r = wrk(args.port, paths, token, args.connections, args.seconds, pause)
+                label = f"{pause} ms" if pause else "none (saturation)"
+                cells = [name, label, r["rps"], r["p50"], r["p90"], r["p99"], r["errors"]]
                 print("| " + " | ".join(str(c) for c in cells) + " |")
                 sys.stdout.flush()
     finally:

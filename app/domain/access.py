@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -177,20 +178,44 @@ def _split(token: str) -> tuple[str, str]:
     return prefix, rest
 
 
+#: Seconds an authenticated key is remembered. Every request authenticates, and the key lookup (two queries)
+#: was a large part of a small request's cost. Revocation clears this process's cache at once; other
+#: processes (uvicorn workers) stop accepting a revoked key within this many seconds.
+AUTH_CACHE_SECONDS = 5.0
+_AUTH_CACHE_MAX = 10_000
+_auth_cache: dict[tuple[int, str], tuple[float, Principal]] = {}
+
+
 async def authenticate(*, session: AsyncSession, token: str) -> Principal:
     """Return the principal of a valid, unrevoked key, or raise AuthenticationRequired."""
     prefix, _ = _split(token)
+    digest = _hash(token)
+    # Keyed by the engine too: tests (and tools) talk to several databases from one process.
+    cache_key = (id(session.bind), digest)
+    cached = _auth_cache.get(cache_key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     key = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     # Constant-time comparison even though the prefix lookup already narrowed it: no timing oracle on hashes.
-    if key is None or not hmac.compare_digest(key.secret_hash, _hash(token)) or key.revoked_at is not None:
+    if key is None or not hmac.compare_digest(key.secret_hash, digest) or key.revoked_at is not None:
         raise d.AuthenticationRequired("Unknown or revoked API key.")
-    return Principal(
+    principal = Principal(
         key_id=key.id,
         name=key.name,
         scopes=frozenset(key.scopes),
         organisation_ids=frozenset(link.organisation_id for link in key.organisations),
         all_organisations=key.all_organisations,
     )
+    if AUTH_CACHE_SECONDS > 0:
+        if len(_auth_cache) >= _AUTH_CACHE_MAX:
+            _auth_cache.clear()
+        _auth_cache[cache_key] = (time.monotonic() + AUTH_CACHE_SECONDS, principal)
+    return principal
+
+
+def forget_authenticated_keys() -> None:
+    """Drop every remembered authentication (after a revocation)."""
+    _auth_cache.clear()
 
 
 def manages(principal: Principal, key: ApiKey) -> bool:
@@ -215,4 +240,5 @@ async def revoke_key(*, session: AsyncSession, key_id: uuid.UUID, principal: Pri
         raise d.NotFoundError(f"API key {key_id} not found.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+    forget_authenticated_keys()
     return key

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -275,10 +276,14 @@ class AccountQuery:
 
 @dataclass
 class AccountHit:
-    """One account in a search result, with the premises that matched and (when asked) its debt."""
+    """One account in a search result, with the premises that matched and (when asked) its debt.
 
-    account: Account
-    premises: list[tuple[Premises, House, Decimal | None]] = field(default_factory=list)
+    `account` has the attributes of an `Account` (an ORM object, or a Core row of the accounts table);
+    premises and houses likewise (ORM objects or plain namespaces).
+    """
+
+    account: Any
+    premises: list[tuple[Any, Any, Decimal | None]] = field(default_factory=list)
     quality: MatchQuality | None = None
     summary: LedgerSummary | None = None
 
@@ -362,7 +367,7 @@ async def search_accounts(
     orgs = principal.visible_orgs(query.organisation_id if query.scope == "organisation" else None)
     if query.scope == "address" and query.organisation_id is not None:
         principal.require_org(query.organisation_id)
-    stmt: Select[Any] = select(Account).order_by(Account.id).limit(limit + 1)
+    stmt: Select[Any] = select(*Account.__table__.c).order_by(Account.id).limit(limit + 1)
     if orgs is not None:
         if not orgs:
             return AccountPage(items=[], next_cursor=None)
@@ -370,13 +375,11 @@ async def search_accounts(
     if cursor:
         stmt = stmt.where(Account.id > decode_cursor(cursor))
     stmt = _filter(stmt, query)
-    premises_filter: dict[str, Any] | None = None
+    raw: str | None = None
     if query.fias_house_guid is not None:
-        house_ids = await _house_ids(session, query.fias_house_guid, None)
-        if not house_ids:
-            return AccountPage(items=[], next_cursor=None)
         raw = query.premises.strip() if query.premises is not None else None
-        pcond: Any = Premises.house_id.in_(house_ids)
+        house = select(House.id).where(House.fias_house_guid == query.fias_house_guid).scalar_subquery()
+        pcond: Any = Premises.house_id == house
         if raw is not None:
             if query.exact:
                 pcond = and_(pcond, Premises.number_raw == raw)
@@ -390,23 +393,33 @@ async def search_accounts(
             .where(pcond)
         )
         stmt = stmt.where(Account.id.in_(matching))
-        premises_filter = {"cond": pcond, "raw": raw}
-    accounts = list((await session.scalars(stmt)).all())
-    next_cursor = encode_cursor(accounts[limit - 1].id) if len(accounts) > limit else None
-    accounts = accounts[:limit]
-    hits = {a.id: AccountHit(account=a) for a in accounts}
-    if hits:
-        link_stmt = (
-            select(AccountPremises.account_id, Premises, House, AccountPremises.share_percent)
-            .join(Premises, Premises.id == AccountPremises.premises_id)
-            .join(House, House.id == Premises.house_id)
-            .where(AccountPremises.account_id.in_(list(hits)))
-            .order_by(Premises.number_norm)
+    # One round trip: the page of accounts joined to all their premises and houses (Core rows, no ORM
+    # identity map: a search request is mostly this query's cost).
+    page = stmt.subquery("page")
+    conn = await session.connection()  # Core execution: no ORM compile state for plain column rows
+    rows = (
+        await conn.execute(
+            select(page, *_PREMISES_COLS, AccountPremises.share_percent.label("p_share"))
+            .select_from(page)
+            .outerjoin(AccountPremises, AccountPremises.account_id == page.c.id)
+            .outerjoin(Premises, Premises.id == AccountPremises.premises_id)
+            .outerjoin(House, House.id == Premises.house_id)
+            .order_by(page.c.id, Premises.number_norm)
         )
-        for account_id, prem, house, share in (await session.execute(link_stmt)).all():
-            hits[account_id].premises.append((prem, house, share))
-    if premises_filter is not None:
-        raw = premises_filter["raw"]
+    ).all()
+    hits: dict[uuid.UUID, AccountHit] = {}
+    for row in rows:
+        hit = hits.get(row.id)
+        if hit is None:
+            hit = hits[row.id] = AccountHit(account=row)
+        if row.p_id is not None:
+            hit.premises.append(_premises_of(row))
+    next_cursor = None
+    if len(hits) > limit:
+        last = list(hits)[limit - 1]
+        next_cursor = encode_cursor(last)
+        hits = dict(list(hits.items())[:limit])
+    if query.fias_house_guid is not None:
         for hit in hits.values():
             if raw is None:
                 hit.quality = "house_only"
@@ -418,6 +431,42 @@ async def search_accounts(
         for account_id, summary in (await summaries_for_accounts(session, list(hits), as_of=as_of)).items():
             hits[account_id].summary = summary
     return AccountPage(items=list(hits.values()), next_cursor=next_cursor)
+
+
+_PREMISES_COLS = (
+    Premises.id.label("p_id"),
+    Premises.number_raw.label("p_number_raw"),
+    Premises.number_norm.label("p_number_norm"),
+    Premises.kind.label("p_kind"),
+    Premises.residential.label("p_residential"),
+    Premises.cadastral_number.label("p_cadastral_number"),
+    Premises.gis_premises_guid.label("p_gis_premises_guid"),
+    House.id.label("h_id"),
+    House.fias_house_guid.label("h_fias_house_guid"),
+    House.hm_object_guid.label("h_hm_object_guid"),
+    House.address.label("h_address"),
+    House.region.label("h_region"),
+)
+
+
+def _premises_of(row: Any) -> tuple[Any, Any, Decimal | None]:
+    premises = SimpleNamespace(
+        id=row.p_id,
+        number_raw=row.p_number_raw,
+        number_norm=row.p_number_norm,
+        kind=row.p_kind,
+        residential=row.p_residential,
+        cadastral_number=row.p_cadastral_number,
+        gis_premises_guid=row.p_gis_premises_guid,
+    )
+    house = SimpleNamespace(
+        id=row.h_id,
+        fias_house_guid=row.h_fias_house_guid,
+        hm_object_guid=row.h_hm_object_guid,
+        address=row.h_address,
+        region=row.h_region,
+    )
+    return premises, house, row.p_share
 
 
 def _filter(stmt: Select[Any], q: AccountQuery) -> Select[Any]:
