@@ -33,7 +33,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response is sent, so a client never sees a 2xx (or a 202 operation)
+# that is not yet committed, nor a 2xx for a transaction whose commit then fails.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer gk_…`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key, alternative header")
