@@ -220,16 +220,14 @@ async def _prefill(
     return drafted
 
 
-@ops.job(SEND)
-async def send_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
-    """Send prepared answers in messages of ≤ 100 and wait for GIS results."""
+async def _run_actions(op: Operation, progress: ops.Progress, ctx: AppContext, action: str) -> dict[str, Any]:
     assert op.organisation_id is not None
     params = op.params or {}
     return await sending.run_send(
         sessionmaker=ctx.sessionmaker,
         gateway=gateway_for(ctx),
         organisation_id=op.organisation_id,
-        action="Send",
+        action=action,
         actor=str(params.get("actor", "system")),
         operation_id=op.id,
         subrequest_ids=_ids(params),
@@ -237,25 +235,18 @@ async def send_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> di
         wait_seconds=ctx.settings.debt_send_wait_seconds,
         progress=progress,
     )
+
+
+@ops.job(SEND)
+async def send_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
+    """Send prepared answers in messages of ≤ 100 and wait for GIS results."""
+    return await _run_actions(op, progress, ctx, "Send")
 
 
 @ops.job(REVOKE)
 async def revoke_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Revoke sent answers and wait for GIS results."""
-    assert op.organisation_id is not None
-    params = op.params or {}
-    return await sending.run_send(
-        sessionmaker=ctx.sessionmaker,
-        gateway=gateway_for(ctx),
-        organisation_id=op.organisation_id,
-        action="Revoke",
-        actor=str(params.get("actor", "system")),
-        operation_id=op.id,
-        subrequest_ids=_ids(params),
-        batch_size=ctx.settings.debt_send_batch_size,
-        wait_seconds=ctx.settings.debt_send_wait_seconds,
-        progress=progress,
-    )
+    return await _run_actions(op, progress, ctx, "Revoke")
 
 
 @ops.job(RECONCILE)
