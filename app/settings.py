@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     gis_verify_responses: VerifyMode = Field(
         "log", description="check GIS signatures on getStateResult: off, log (warn) or reject"
     )
+    gis_validate_responses: VerifyMode = Field(
+        "log", description="check finished getStateResult bodies against the XSD: off, log (warn) or reject"
+    )
     gis_versions: dict[str, str] = Field(
         default_factory=dict,
         description='per-operation base:version overrides, JSON, e.g. {"exportDebtSubrequests": "15.3.0.0"}',

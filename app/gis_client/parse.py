@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, cast
@@ -65,19 +66,35 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 # ------------------------------------------------------------------------------------------ XML helpers
 
 
+@functools.lru_cache(maxsize=2048)
+def _clark(path: str) -> tuple[str, tuple[str, ...]]:
+    """Resolve `drs:a/base:b` to Clark notation once: the whole path and its steps."""
+    steps = tuple(
+        f"{{{NS[p]}}}{local}" if sep else p for p, sep, local in (s.partition(":") for s in path.split("/"))
+    )
+    return "/".join(steps), steps
+
+
+# lxml's find(path, namespaces) re-keys its path cache on the sorted namespaces dict at every call, which was
+# most of the cost of parsing a 100-subrequest page; Clark paths resolved once and iterchildren (C) avoid it.
+
+
 def _find(el: etree._Element, path: str) -> etree._Element | None:
-    return el.find(path, NS)
+    full, steps = _clark(path)
+    if len(steps) == 1:
+        return next(el.iterchildren(full), None)
+    return el.find(full)
 
 
 def _need(el: etree._Element, path: str) -> etree._Element:
-    found = el.find(path, NS)
+    found = _find(el, path)
     if found is None:
         raise GisProtocolError(f"missing {path} in {element_path(el)}")
     return found
 
 
 def _text(el: etree._Element, path: str) -> str | None:
-    found = el.find(path, NS)
+    found = _find(el, path)
     return None if found is None else (found.text or "")
 
 
@@ -85,12 +102,54 @@ def _req(el: etree._Element, path: str) -> str:
     return _need(el, path).text or ""
 
 
+def _iter(el: etree._Element, path: str) -> Iterator[etree._Element]:
+    full, steps = _clark(path)
+    return el.iterchildren(full) if len(steps) == 1 else el.iterfind(full)
+
+
 def _all(el: etree._Element, path: str) -> list[etree._Element]:
-    return list(el.iterfind(path, NS))
+    return list(_iter(el, path))
 
 
 def _texts(el: etree._Element, path: str) -> tuple[str, ...]:
-    return tuple(c.text or "" for c in el.iterfind(path, NS))
+    return tuple(c.text or "" for c in _iter(el, path))
+
+
+class _Kids:
+    """The children of one element indexed by tag in a single pass, for parsers reading many of them."""
+
+    # A subrequest is ~40 elements read ~55 times; one pass plus dict lookups is several times cheaper than
+    # one lxml child search per field. Only single-step paths are indexed; longer ones fall back to _find.
+    __slots__ = ("el", "_first")
+
+    def __init__(self, el: etree._Element) -> None:
+        self.el = el
+        first: dict[Any, etree._Element] = {}
+        for child in el:
+            first.setdefault(child.tag, child)
+        self._first = first
+
+    def find(self, path: str) -> etree._Element | None:
+        full, steps = _clark(path)
+        if len(steps) == 1:
+            return self._first.get(full)
+        return self.el.find(full)
+
+    def need(self, path: str) -> etree._Element:
+        found = self.find(path)
+        if found is None:
+            raise GisProtocolError(f"missing {path} in {element_path(self.el)}")
+        return found
+
+    def text(self, path: str) -> str | None:
+        found = self.find(path)
+        return None if found is None else (found.text or "")
+
+    def req(self, path: str) -> str:
+        return self.need(path).text or ""
+
+    def all(self, path: str) -> list[etree._Element]:
+        return _all(self.el, path)
 
 
 def _map(value: str | None, fn: Callable[[str], T]) -> T | None:
@@ -211,21 +270,24 @@ def _payload(body: etree._Element) -> StatePayload:
 
 def parse_nsi_ref(el: etree._Element) -> NsiRef:
     """Parse an nsiRef-typed element."""
-    return NsiRef(_req(el, "nsi-base:Code"), _guid(_req(el, "nsi-base:GUID")), _text(el, "nsi-base:Name"))
+    k = _Kids(el)
+    return NsiRef(k.req("nsi-base:Code"), _guid(k.req("nsi-base:GUID")), k.text("nsi-base:Name"))
 
 
 def parse_attachment(el: etree._Element) -> Attachment:
     """Parse a base:AttachmentType element."""
+    k = _Kids(el)
     return Attachment(
-        name=_req(el, "base:Name"),
-        description=_req(el, "base:Description"),
-        attachment_guid=_guid(_req(el, "base:Attachment/base:AttachmentGUID")),
-        hash=_text(el, "base:AttachmentHASH"),
+        name=k.req("base:Name"),
+        description=k.req("base:Description"),
+        attachment_guid=_guid(k.req("base:Attachment/base:AttachmentGUID")),
+        hash=k.text("base:AttachmentHASH"),
     )
 
 
 def _period(el: etree._Element) -> Period:
-    return Period(to_date(_req(el, "base:startDate")), to_date(_req(el, "base:endDate")))
+    k = _Kids(el)
+    return Period(to_date(k.req("base:startDate")), to_date(k.req("base:endDate")))
 
 
 def parse_common_result(el: etree._Element) -> CommonResult:
@@ -243,46 +305,55 @@ def parse_common_result(el: etree._Element) -> CommonResult:
 
 
 def _executor(el: etree._Element) -> Executor:
-    return Executor(_guid(_req(el, "drs:GUID")), _req(el, "drs:fio"))
+    k = _Kids(el)
+    return Executor(_guid(k.req("drs:GUID")), k.req("drs:fio"))
 
 
 def _person(el: etree._Element) -> Person:
-    doc = _find(el, "drs:document")
+    k = _Kids(el)
+    doc_el = k.find("drs:document")
+    document = None
+    if doc_el is not None:
+        doc = _Kids(doc_el)
+        document = IdentityDocument(
+            parse_nsi_ref(doc.need("drs:type")), doc.req("drs:number"), doc.text("drs:series")
+        )
     return Person(
-        first_name=_req(el, "drs:firstName"),
-        last_name=_req(el, "drs:lastName"),
-        middle_name=_text(el, "drs:middleName"),
-        snils=_text(el, "drs:snils"),
-        document=None
-        if doc is None
-        else IdentityDocument(
-            parse_nsi_ref(_need(doc, "drs:type")), _req(doc, "drs:number"), _text(doc, "drs:series")
-        ),
+        first_name=k.req("drs:firstName"),
+        last_name=k.req("drs:lastName"),
+        middle_name=k.text("drs:middleName"),
+        snils=k.text("drs:snils"),
+        document=document,
     )
 
 
 def _debt_document(el: etree._Element) -> DebtDocument:
-    act = _find(el, "drs:actType")
-    ca = _find(el, "drs:cancelledAddress")
+    k = _Kids(el)
+    act_el = k.find("drs:actType")
+    ca_el = k.find("drs:cancelledAddress")
+    act = None
+    if act_el is not None:
+        a = _Kids(act_el)
+        act = ActInfo(
+            a.req("drs:number"),
+            to_date(a.req("drs:date")),
+            _map(a.text("drs:judicalActDatePronouncing"), to_date),
+        )
+    cancelled = None
+    if ca_el is not None:
+        ca = _Kids(ca_el)
+        cancelled = CancelledAddress(
+            text=ca.req("drs:cancelledAddressText"),
+            hm_object_guid=_guid(ca.req("drs:HMobjectGUID")),
+            fias_house_guid=_map(ca.text("drs:fiasHouseGUID"), _guid),
+            hcs_house_guid=_map(ca.text("drs:HCSHouseGUID"), _guid),
+        )
     return DebtDocument(
-        type=parse_nsi_ref(_need(el, "drs:type")),
-        attachment=parse_attachment(_need(el, "drs:attachment")),
-        debt_guid=_map(_text(el, "drs:debtGUID"), _guid),
-        act=None
-        if act is None
-        else ActInfo(
-            _req(act, "drs:number"),
-            to_date(_req(act, "drs:date")),
-            _map(_text(act, "drs:judicalActDatePronouncing"), to_date),
-        ),
-        cancelled_address=None
-        if ca is None
-        else CancelledAddress(
-            text=_req(ca, "drs:cancelledAddressText"),
-            hm_object_guid=_guid(_req(ca, "drs:HMobjectGUID")),
-            fias_house_guid=_map(_text(ca, "drs:fiasHouseGUID"), _guid),
-            hcs_house_guid=_map(_text(ca, "drs:HCSHouseGUID"), _guid),
-        ),
+        type=parse_nsi_ref(k.need("drs:type")),
+        attachment=parse_attachment(k.need("drs:attachment")),
+        debt_guid=_map(k.text("drs:debtGUID"), _guid),
+        act=act,
+        cancelled_address=cancelled,
     )
 
 
@@ -290,48 +361,50 @@ def parse_debt_info(el: etree._Element) -> DebtInfo:
     """Parse drs:debtInfo (import or export flavour)."""
     return DebtInfo(
         person=_person(_need(el, "drs:person")),
-        documents=tuple(_debt_document(d) for d in _all(el, "drs:document")),
+        documents=tuple(_debt_document(d) for d in _iter(el, "drs:document")),
     )
 
 
 def parse_subrequest(el: etree._Element) -> Subrequest:
     """Parse drs:subrequestData (DSRType)."""
-    info = _need(el, "drs:requestInfo")
-    org = _need(info, "drs:organization")
-    hfo = _need(info, "drs:housingFundObject")
-    response_el = _find(el, "drs:responseData")
+    k = _Kids(el)
+    info = _Kids(k.need("drs:requestInfo"))
+    org = _Kids(info.need("drs:organization"))
+    hfo = _Kids(info.need("drs:housingFundObject"))
+    response_el = k.find("drs:responseData")
     response = None
     if response_el is not None:
+        r = _Kids(response_el)
         response = DSRResponse(
-            has_debt=to_bool(_req(response_el, "drs:hasDebt")),
-            executor=_executor(_need(response_el, "drs:executorInfo")),
-            debt_info=tuple(parse_debt_info(d) for d in _all(response_el, "drs:debtInfo")),
-            additional_files=tuple(parse_attachment(a) for a in _all(response_el, "drs:additionalFile")),
-            description=_text(response_el, "drs:description"),
+            has_debt=to_bool(r.req("drs:hasDebt")),
+            executor=_executor(r.need("drs:executorInfo")),
+            debt_info=tuple(parse_debt_info(d) for d in _iter(response_el, "drs:debtInfo")),
+            additional_files=tuple(parse_attachment(a) for a in _iter(response_el, "drs:additionalFile")),
+            description=r.text("drs:description"),
         )
     return Subrequest(
-        subrequest_guid=_guid(_req(el, "drs:subrequestGUID")),
+        subrequest_guid=_guid(k.req("drs:subrequestGUID")),
         request=DSRRequestInfo(
-            request_guid=_guid(_req(info, "drs:requestGUID")),
-            request_number=_req(info, "drs:requestNumber"),
+            request_guid=_guid(info.req("drs:requestGUID")),
+            request_number=info.req("drs:requestNumber"),
             organization=Organization(
-                _guid(_req(org, "drs:orgRootGUID")), _req(org, "drs:name"), _text(org, "drs:tel")
+                _guid(org.req("drs:orgRootGUID")), org.req("drs:name"), org.text("drs:tel")
             ),
             housing_fund_object=HousingFundObject(
-                address=_req(hfo, "drs:address"),
-                house_guid=_map(_text(hfo, "drs:houseGUID"), _guid),
-                address_details=_text(hfo, "drs:addressDetails"),
-                hm_object_guid=_map(_text(hfo, "drs:HMobjectGUID"), _guid),
-                address_type=_text(hfo, "drs:adressType"),
-                fias_house_guid=_map(_text(hfo, "drs:fiasHouseGUID"), _guid),
+                address=hfo.req("drs:address"),
+                house_guid=_map(hfo.text("drs:houseGUID"), _guid),
+                address_details=hfo.text("drs:addressDetails"),
+                hm_object_guid=_map(hfo.text("drs:HMobjectGUID"), _guid),
+                address_type=hfo.text("drs:adressType"),
+                fias_house_guid=_map(hfo.text("drs:fiasHouseGUID"), _guid),
             ),
-            period=_period(_need(info, "drs:period")),
-            status=cast(Any, _req(info, "drs:status")),
-            sent_date=to_date(_req(info, "drs:sentDate")),
-            response_date=to_date(_req(info, "drs:responseDate")),
-            executor=_executor(_need(info, "drs:executorInfo")),
+            period=_period(info.need("drs:period")),
+            status=cast(Any, info.req("drs:status")),
+            sent_date=to_date(info.req("drs:sentDate")),
+            response_date=to_date(info.req("drs:responseDate")),
+            executor=_executor(info.need("drs:executorInfo")),
         ),
-        response_status=cast(Any, _req(el, "drs:responseStatus")),
+        response_status=cast(Any, k.req("drs:responseStatus")),
         response=response,
     )
 
@@ -340,7 +413,7 @@ def parse_dsr_export(el: etree._Element) -> DSRExportPage:
     """Parse drs:exportDSRsResult (subrequests, notFound, pagedOutput)."""
     paged = _find(el, "drs:pagedOutput")
     return DSRExportPage(
-        subrequests=tuple(parse_subrequest(s) for s in _all(el, "drs:subrequestData")),
+        subrequests=tuple(parse_subrequest(s) for s in _iter(el, "drs:subrequestData")),
         not_found_subrequest_guids=tuple(_guid(g) for g in _texts(el, "drs:notFound/drs:subrequestGUID")),
         not_found_request_numbers=_texts(el, "drs:notFound/drs:requestNumber"),
         next_subrequest_guid=None if paged is None else _map(_text(paged, "drs:nextSubrequestGUID"), _guid),

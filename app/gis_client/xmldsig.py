@@ -352,10 +352,17 @@ class UnusableSignatureError(GostCryptoError):
     """The document has no signature that can be checked at all."""
 
 
+# Only a handful of elements carry Id; XPath finds them in C instead of visiting every element in Python.
+_WITH_ID = etree.XPath("descendant-or-self::*[@Id]")
+
+
 def _ids(root: etree._Element) -> dict[str, etree._Element]:
     ids: dict[str, etree._Element] = {}
     duplicates: set[str] = set()
-    for el in root.iter():
+    found = _WITH_ID(root)
+    for el in found if isinstance(found, list) else ():
+        if not isinstance(el, etree._Element):
+            continue
         value = el.get("Id")
         if value is None:
             continue
@@ -414,8 +421,20 @@ def verify(
     now: datetime | None = None,
 ) -> VerificationReport:
     """Verify the first enveloped XAdES-BES signature of a received document, as received."""
+    return verify_tree(
+        parse_xml(xml_bytes, max_bytes=max_bytes), trusted_certs=trusted_certs, backend=backend, now=now
+    )
+
+
+def verify_tree(
+    root: etree._Element,
+    *,
+    trusted_certs: Iterable[bytes | CertificateInfo] | None = None,
+    backend: GostBackend | None = None,
+    now: datetime | None = None,
+) -> VerificationReport:
+    """Verify like `verify`, on the tree parsed from the received bytes (safexml.parse_xml), unchanged."""
     backend = backend or get_backend("auto")
-    root = parse_xml(xml_bytes, max_bytes=max_bytes)
     signature = next(root.iter(_ds("Signature")), None)
     if signature is None:
         raise UnusableSignatureError("document carries no ds:Signature")
