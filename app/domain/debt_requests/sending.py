@@ -628,7 +628,10 @@ async def run_send(
                     .group_by(DebtSendBatch.status)
                 )
             ).all()
-        pending = sum(r[1] for r in rows if r[0] in IN_PROGRESS)
+        # A RECONCILING batch (import dropped mid-POST) is settled by its own debt-reconcile job, which the
+        # single operation runner starts only after this operation ends: waiting for it here stalled the
+        # send for the whole wait_seconds. The job resends what GIS does not show, in new batches.
+        pending = sum(r[1] for r in rows if r[0] == SUBMITTED)
         finished_items = sum(int(r[2] or 0) for r in rows if r[0] not in IN_PROGRESS)
         if progress is not None:
             await progress(finished_items)
