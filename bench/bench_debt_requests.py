@@ -4,6 +4,11 @@ Run: `.venv/bin/python bench/bench_debt_requests.py [--n 10000] [--delay 0] [--d
 The stand runs as a separate process (`gisgw stand serve`) so the CPU measured here is the gateway's own
 (API, workers, signing, XSD validation, database). `--delay` is the stand's seconds in RequestState 2, i.e.
 how long each getState waits before the result is ready.
+
+`--faults` turns the stand's fault injection on for every GIS call (by default `--exp001000 0.3 --http503 0.1
+--drop 0.02`) and the gateway's back-off down to 0.05..0.5 s (40 attempts); the run then also waits for the
+reconcile jobs of dropped imports and reports the injected faults, the retries counted by the gateway and
+whether every subrequest was answered exactly once.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ configure_openssl()
 
 import httpx  # noqa: E402
 
+from app import metrics  # noqa: E402
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
 from app.domain.access import ALL_SCOPES, create_key  # noqa: E402
@@ -93,8 +99,26 @@ class Phase:
         }
 
 
-async def run(n: int, delay: float, database_url: str | None) -> dict[str, Any]:
+def _retries() -> dict[str, float]:
+    """Return the gateway's retry counter (in this process) by reason."""
+    counts: dict[str, float] = {}
+    for family in metrics.GIS_RETRIES.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                reason = sample.labels["reason"]
+                counts[reason] = counts.get(reason, 0) + sample.value
+    return counts
+
+
+async def run(
+    n: int, delay: float, database_url: str | None, faults: dict[str, float] | None = None
+) -> dict[str, Any]:
     """Run the full cycle once and return the timings."""
+    retry = (
+        {"gis_retry_initial_delay": 0.05, "gis_retry_max_delay": 0.5, "gis_retry_max_attempts": 40}
+        if faults
+        else {}
+    )
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         stand, stand_url = _start_stand(tmp, delay)
@@ -124,6 +148,7 @@ async def run(n: int, delay: float, database_url: str | None) -> dict[str, Any]:
                 log_json=False,
                 log_level="WARNING",
                 debt_send_wait_seconds=3600,
+                **retry,
             )
             app = create_app(settings)
             port = free_port()
@@ -145,6 +170,9 @@ async def run(n: int, delay: float, database_url: str | None) -> dict[str, Any]:
                           "accounts": n},
                 )  # fmt: skip
                 seeded.raise_for_status()
+                if faults:
+                    (await admin.put("/stand/admin/faults", json=faults)).raise_for_status()
+                retries_before = _retries()
                 base = f"/api/v1/organisations/{org['id']}/debt-requests"
                 total_wall, total_cpu = time.perf_counter(), time.process_time()
                 with Phase(results, "fetch"):
@@ -159,11 +187,23 @@ async def run(n: int, delay: float, database_url: str | None) -> dict[str, Any]:
                     mass.raise_for_status()
                 with Phase(results, "send"):
                     sent = await _wait_op(client, (await client.post(f"{base}/send", json={})).json())
+                    # Dropped imports are settled by reconcile jobs after the send operation: wait for them.
+                    while True:
+                        stats = (
+                            await admin.get(
+                                "/stand/admin/answer-stats", params={"org_ppa_guid": org["ppa_guid"]}
+                            )
+                        ).json()
+                        if not faults or stats["by_status"].get("Sent", 0) >= n:
+                            break
+                        await asyncio.sleep(0.2)
                 wall = time.perf_counter() - total_wall
                 cpu = time.process_time() - total_cpu
-                stats = (
-                    await admin.get("/stand/admin/answer-stats", params={"org_ppa_guid": org["ppa_guid"]})
-                ).json()
+                injected = (await admin.get("/stand/admin/faults")).json()["counts"]
+                after = _retries()
+                retries = {
+                    k: v - retries_before.get(k, 0) for k, v in after.items() if v > retries_before.get(k, 0)
+                }
         finally:
             stand.send_signal(signal.SIGTERM)
             stand.wait(timeout=30)
@@ -175,6 +215,8 @@ async def run(n: int, delay: float, database_url: str | None) -> dict[str, Any]:
         "prepared": mass.json()["prepared"],
         "sent": sent["result"],
         "stand": stats,
+        "exactly_once": stats["by_status"] == {"Sent": n} and stats["send_count_histogram"] == {"1": n},
+        "faults": {"config": faults, "injected": injected, "gateway_retries": retries} if faults else None,
         "phases": results,
         "total_wall_s": round(wall, 1),
         "total_cpu_s": round(cpu, 1),
@@ -193,8 +235,19 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default=None, help="gateway database (default: SQLite in a temp dir)"
     )
+    parser.add_argument("--faults", action="store_true", help="inject faults in the stand (shares below)")
+    parser.add_argument("--exp001000", type=float, default=0.3, help="share of SOAP calls failing EXP001000")
+    parser.add_argument("--http503", type=float, default=0.1, help="share of calls answered HTTP 503")
+    parser.add_argument("--drop", type=float, default=0.02, help="share of connections dropped mid-answer")
+    parser.add_argument("--fault-seed", type=int, default=1, help="seed of the stand's fault sequence")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.n, args.delay, args.database_url)), indent=2, ensure_ascii=False))  # noqa: T201
+    faults = (
+        {"exp001000": args.exp001000, "http503": args.http503, "drop": args.drop, "seed": args.fault_seed}
+        if args.faults
+        else None
+    )
+    result = asyncio.run(run(args.n, args.delay, args.database_url, faults))
+    print(json.dumps(result, indent=2, ensure_ascii=False))  # noqa: T201
 
 
 if __name__ == "__main__":
