@@ -22,6 +22,7 @@ install-dev: $(VENV)/.installed-dev
 
 ## make run: migrate the SQLite database, start the embedded GIS stand seeded with demo data, and the gateway
 run: install
+	@scripts/system-deps.sh run
 	$(BIN)/gisgw db upgrade
 	$(BIN)/gisgw demo
 

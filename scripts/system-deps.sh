@@ -2,10 +2,14 @@
 # Install the Debian packages the tests need when they are missing (and we may: root with apt-get):
 # the OpenSSL GOST engine (independent signature checks), and Chromium for the dashboard browser test.
 # PostgreSQL is handled by scripts/with-postgres.sh. Without root, say what is missing and go on.
+# `system-deps.sh run` asks only for the GOST engine (make run: the fast crypto backend; without it gisgw
+# falls back to pure Python, which works but signs in about half a second).
 set -uo pipefail
 need=()
 ls /usr/lib/*/engines-3/gost.so >/dev/null 2>&1 || need+=(libengine-gost-openssl)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ "${1:-test}" != run ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: installing ${need[*]}"
