@@ -81,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return schemas_present, {"path": str(settings.schema_dir), "validation": schemas_present}
 
         app.state.readiness["schemas"] = schema_probe
-        engine = create_engine(settings.database_url, echo=settings.database_echo)
+        engine = create_engine(
+            settings.database_url, echo=settings.database_echo, pool_pre_ping=settings.database_pool_pre_ping
+        )
         ctx = AppContext(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine))
         app.state.ctx = ctx
         app.state.engine = engine

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL; PostgreSQL: postgresql+asyncpg://user:pass@host/db",
     )
     database_echo: bool = Field(False, description="log every SQL statement (development only)")
+    database_pool_pre_ping: bool = Field(
+        False,
+        description="test a pooled PostgreSQL connection with a round trip before every checkout "
+        "(off: a connection killed by a database restart fails one request, then is replaced)",
+    )
 
     # --- GIS ZhKKh formats ---
     schema_dir: Path = Field(

@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_pre_ping: bool = False) -> AsyncEngine:
     """Create an async engine; for SQLite also create the file's folder and enable WAL and foreign keys."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
@@ -19,7 +19,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # No pre-ping by default (GISGW_DATABASE_POOL_PRE_PING): it costs a round trip on every checkout, i.e.
+        # on every request. Without it, a connection killed by a database restart fails the one request that
+        # uses it: asyncpg raises a disconnect error and SQLAlchemy invalidates the connection (and the older
+        # ones of the pool), so the next checkout reconnects.
+        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=pool_pre_ping)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
