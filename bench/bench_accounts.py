@@ -218,9 +218,18 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=None, help="parser processes (default: auto)")
     parser.add_argument("--chunk", type=int, default=5000, help="accounts per transaction")
     parser.add_argument("--import-only", action="store_true")
+    parser.add_argument(
+        "--no-direct-ledger",
+        action="store_true",
+        help="measurement knob: always stage and upsert the ledger (no direct COPY on an initial load)",
+    )
     args = parser.parse_args()
     if not args.database_url:
         sys.exit("run under scripts/with-postgres.sh or pass --database-url")
+    if args.no_direct_ledger:
+        import app.domain.accounts_import as importer
+
+        importer._PG_LEDGER_FRESH = "SELECT false"
     url = asyncio.run(create_database(args.database_url))
     upgrade(url)
     org, token, figures = asyncio.run(run_import(url, args.file, args.processes, args.chunk))

@@ -937,14 +937,33 @@ _COPY_COLUMNS = {
 }
 
 
+#: True when no ledger month of the staged accounts exists yet (an initial load): then no month can conflict.
+_PG_LEDGER_FRESH = (
+    "SELECT NOT EXISTS (SELECT 1 FROM imp_accounts a JOIN ledger_entries l ON l.account_id = a.id)"
+)
+
+
 async def _apply_encoded(conn: AsyncConnection, enc: EncodedChunk) -> None:
     """Upsert an encoded chunk: COPY its text into the staging tables, then the same upserts as above."""
     pg = await _staging(conn)
     for stage, cols in _COPY_COLUMNS.items():
-        if enc.copy[stage]:
+        if enc.copy[stage] and stage != "imp_ledger":
             await pg.copy_to_table(stage, source=io.BytesIO(enc.copy[stage]), columns=cols, format="text")
+    # An initial load (none of the chunk's accounts has a ledger yet) COPYs the months straight into
+    # ledger_entries: no staging copy, no INSERT … SELECT, no conflict handling (twelve rows an account are
+    # most of an import's database work). A concurrent import of the same accounts makes this COPY fail on the
+    # primary key; the chunk is then retried row by row through the upsert path, so the outcome is the same.
+    direct = bool(enc.copy["imp_ledger"]) and bool(await pg.fetchval(_PG_LEDGER_FRESH))
+    if enc.copy["imp_ledger"] and not direct:
+        await pg.copy_to_table(
+            "imp_ledger", source=io.BytesIO(enc.copy["imp_ledger"]), columns=LEDGER_COLS, format="text"
+        )
     for sql in _PG_UPSERTS:
         await pg.execute(sql)
+    if direct:
+        await pg.copy_to_table(
+            "ledger_entries", source=io.BytesIO(enc.copy["imp_ledger"]), columns=LEDGER_COLS, format="text"
+        )
     if enc.copy["account_premises"]:
         await pg.copy_to_table(
             "account_premises",

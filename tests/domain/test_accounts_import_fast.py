@@ -94,3 +94,53 @@ async def test_import_file_database_refusal_rejects_only_the_row(
     assert (report.applied, report.rejected) == (2, 1)
     assert report.rejected_rows[0]["row"] == 2 and report.rejected_rows[0]["errors"][0]["rule"] == "database"
     assert await _count(db, Account) == 2
+
+
+async def _orphan_ledger_rows(sm: async_sessionmaker[AsyncSession]) -> int:
+    async with sm() as s:
+        orphans = select(func.count()).where(LedgerEntry.account_id.not_in(select(Account.id)))
+        return int(await s.scalar(orphans) or 0)
+
+
+async def test_import_never_leaves_ledger_rows_without_their_account(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    # ledger_entries has no foreign key (migration 0006): the import itself must keep the ledger consistent,
+    # for the initial load (direct COPY on PostgreSQL), a re-run (upsert) and rows rejected at any stage.
+    org = await _org(db)
+    bad_period = account_row("2002")
+    bad_period["ledger"][1]["period"] = "2025-02-15"
+    rows: list[Any] = [account_row("2001"), bad_period, "{broken", account_row("2004")]
+    if DB_BACKEND == "postgresql":
+        refused = account_row("2005")
+        refused["payer"]["birth_place"] = "a\u0000b"  # refused by the database, after validation
+        rows.append(refused)
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows))
+    for _run in range(2):
+        report = await imp.import_file(
+            sessionmaker=db, path=path, fmt="jsonl", organisation_id=org, processes=0, chunk_size=10
+        )
+        assert report.applied == 2 and report.rejected == len(rows) - 2
+        assert await _orphan_ledger_rows(db) == 0
+        assert await _count(db, LedgerEntry) == 4
+    async with db() as s:
+        ids = set((await s.scalars(select(LedgerEntry.account_id).distinct())).all())
+    assert ids == {imp.account_id_for(org, "2001"), imp.account_id_for(org, "2004")}
+
+
+async def test_deleting_an_account_deletes_its_ledger(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    from app.db.models.core import Organisation
+
+    org = await _org(db)
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(jsonl(account_row("3001"), account_row("3002")))
+    await imp.import_file(sessionmaker=db, path=path, fmt="jsonl", organisation_id=org, processes=0)
+    async with db() as s, s.begin():
+        await s.execute(Account.__table__.delete().where(Account.id == imp.account_id_for(org, "3001")))
+    assert await _count(db, LedgerEntry) == 2 and await _orphan_ledger_rows(db) == 0
+    async with db() as s, s.begin():  # the organisation's ON DELETE CASCADE reaches the ledger too
+        await s.execute(Organisation.__table__.delete().where(Organisation.id == org))
+    assert await _count(db, LedgerEntry) == 0
