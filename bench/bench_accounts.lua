@@ -15,8 +15,14 @@ function init(args)
   math.randomseed(os.time() + (tonumber(tostring({}):sub(8)) or 0))
 end
 
+-- The pause is drawn uniformly from [0, 2 × PAUSE_MS] (mean PAUSE_MS): with a fixed pause the 50 connections,
+-- started together, stay in lockstep and every round is a burst of 50 simultaneous requests, which is not what
+-- 50 independent clients look like.
 function delay()
-  return pause
+  if pause <= 0 then
+    return 0
+  end
+  return math.random(0, 2 * pause)
 end
 
 function request()

@@ -16,8 +16,8 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
 from app.domain import errors as d
@@ -367,46 +367,36 @@ async def search_accounts(
     orgs = principal.visible_orgs(query.organisation_id if query.scope == "organisation" else None)
     if query.scope == "address" and query.organisation_id is not None:
         principal.require_org(query.organisation_id)
-    stmt: Select[Any] = select(*Account.__table__.c).order_by(Account.id).limit(limit + 1)
+    if orgs is not None and not orgs:
+        return AccountPage(items=[], next_cursor=None)
+    params: dict[str, Any] = {"limit": limit + 1}
     if orgs is not None:
-        if not orgs:
-            return AccountPage(items=[], next_cursor=None)
-        stmt = stmt.where(Account.organisation_id.in_(orgs))
+        params["orgs"] = list(orgs)
     if cursor:
-        stmt = stmt.where(Account.id > decode_cursor(cursor))
-    stmt = _filter(stmt, query)
+        params["cursor"] = decode_cursor(cursor)
+    params.update(_filter_params(query))
     raw: str | None = None
+    premises_mode: str | None = None
     if query.fias_house_guid is not None:
+        params["fias_house_guid"] = query.fias_house_guid
         raw = query.premises.strip() if query.premises is not None else None
-        house = select(House.id).where(House.fias_house_guid == query.fias_house_guid).scalar_subquery()
-        pcond: Any = Premises.house_id == house
         if raw is not None:
-            if query.exact:
-                pcond = and_(pcond, Premises.number_raw == raw)
-            else:
-                pcond = and_(
-                    pcond, or_(Premises.number_norm == normalize_premises(raw), Premises.number_raw == raw)
-                )
-        matching = (
-            select(AccountPremises.account_id)
-            .join(Premises, Premises.id == AccountPremises.premises_id)
-            .where(pcond)
-        )
-        stmt = stmt.where(Account.id.in_(matching))
-    # One round trip: the page of accounts joined to all their premises and houses (Core rows, no ORM
-    # identity map: a search request is mostly this query's cost).
-    page = stmt.subquery("page")
-    conn = await session.connection()  # Core execution: no ORM compile state for plain column rows
-    rows = (
-        await conn.execute(
-            select(page, *_PREMISES_COLS, AccountPremises.share_percent.label("p_share"))
-            .select_from(page)
-            .outerjoin(AccountPremises, AccountPremises.account_id == page.c.id)
-            .outerjoin(Premises, Premises.id == AccountPremises.premises_id)
-            .outerjoin(House, House.id == Premises.house_id)
-            .order_by(page.c.id, Premises.number_norm)
-        )
-    ).all()
+            params["raw"] = raw
+            premises_mode = "exact" if query.exact else "normalised"
+            if not query.exact:
+                params["norm"] = normalize_premises(raw)
+    shape = (
+        orgs is not None,
+        bool(cursor),
+        query.fias_house_guid is not None,
+        premises_mode,
+        *sorted(k for k in params if k in _FILTER_PARAMS),
+    )
+    stmt = _SEARCH_STATEMENTS.get(shape)
+    if stmt is None:
+        stmt = _SEARCH_STATEMENTS[shape] = _search_statement(shape)
+    conn = await _read_connection(session)  # Core execution: no ORM compile state for plain column rows
+    rows = (await conn.execute(stmt, params)).all()
     hits: dict[uuid.UUID, AccountHit] = {}
     for row in rows:
         hit = hits.get(row.id)
@@ -469,23 +459,96 @@ def _premises_of(row: Any) -> tuple[Any, Any, Decimal | None]:
     return premises, house, row.p_share
 
 
-def _filter(stmt: Select[Any], q: AccountQuery) -> Select[Any]:
+async def _read_connection(session: AsyncSession) -> AsyncConnection:
+    """Return the session's connection; on PostgreSQL in autocommit when no transaction has begun yet."""
+    # A search is one SELECT (two with debts): under READ COMMITTED each statement takes its own snapshot even
+    # inside a transaction, so autocommit reads the same data and saves the BEGIN and COMMIT round trips
+    # (two of a search request's three). A request that has already written or read keeps its transaction.
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return await session.connection()
+    return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+#: Bound parameter → the accounts column it filters on (equality).
+_FILTER_PARAMS = {
+    "account_number": Account.account_number,
+    "els": Account.els,
+    "zhku_id": Account.zhku_id,
+    "gis_account_guid": Account.gis_account_guid,
+    "snils": Account.snils,
+    "payer_name_key": Account.payer_name_key,
+    "birth_date": Account.birth_date,
+    "payer_middle_key": Account.payer_middle_key,
+}
+
+
+def _filter_params(q: AccountQuery) -> dict[str, Any]:
+    params: dict[str, Any] = {}
     if q.account_number is not None:
-        stmt = stmt.where(Account.account_number == q.account_number.strip())
+        params["account_number"] = q.account_number.strip()
     if q.els is not None:
-        stmt = stmt.where(Account.els == q.els.strip().upper())
+        params["els"] = q.els.strip().upper()
     if q.zhku_id is not None:
-        stmt = stmt.where(Account.zhku_id == q.zhku_id.strip().upper())
+        params["zhku_id"] = q.zhku_id.strip().upper()
     if q.gis_account_guid is not None:
-        stmt = stmt.where(Account.gis_account_guid == q.gis_account_guid)
+        params["gis_account_guid"] = q.gis_account_guid
     if q.snils is not None:
-        stmt = stmt.where(Account.snils == normalize_snils(q.snils))
+        params["snils"] = normalize_snils(q.snils)
     if q.last_name is not None and q.first_name is not None:
-        stmt = stmt.where(Account.payer_name_key == name_key(q.last_name, q.first_name))
-        stmt = stmt.where(Account.birth_date == q.birth_date)
+        params["payer_name_key"] = name_key(q.last_name, q.first_name)
+        params["birth_date"] = q.birth_date
         if q.middle_name:
-            stmt = stmt.where(Account.payer_middle_key == fold(q.middle_name))
-    return stmt
+            params["payer_middle_key"] = fold(q.middle_name)
+    return params
+
+
+# Building the search statement (a subquery of 26 columns joined to premises and houses) cost about half of
+# a search request's CPU in SQLAlchemy's column proxies (py-spy, docs/benchmarks.md "## Accounts"). Its
+# structure depends only on which criteria are present, so it is built once per shape with bound parameters
+# and reused; SQLAlchemy's compiled cache then hits too. A few dozen shapes at most.
+_SEARCH_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+
+
+def _search_statement(shape: tuple[Any, ...]) -> Select[Any]:
+    has_orgs, has_cursor, has_house, premises_mode, *filters = shape
+    stmt: Select[Any] = select(*Account.__table__.c).order_by(Account.id).limit(bindparam("limit"))
+    if has_orgs:
+        stmt = stmt.where(Account.organisation_id.in_(bindparam("orgs", expanding=True)))
+    if has_cursor:
+        stmt = stmt.where(Account.id > bindparam("cursor", type_=Account.id.type))
+    for name in filters:
+        column = _FILTER_PARAMS[name]
+        stmt = stmt.where(column == bindparam(name, type_=column.type))
+    if has_house:
+        house = (
+            select(House.id)
+            .where(House.fias_house_guid == bindparam("fias_house_guid", type_=House.fias_house_guid.type))
+            .scalar_subquery()
+        )
+        pcond: Any = Premises.house_id == house
+        raw = bindparam("raw", type_=Premises.number_raw.type)
+        if premises_mode == "exact":
+            pcond = and_(pcond, Premises.number_raw == raw)
+        elif premises_mode == "normalised":
+            norm = bindparam("norm", type_=Premises.number_norm.type)
+            pcond = and_(pcond, or_(Premises.number_norm == norm, Premises.number_raw == raw))
+        matching = (
+            select(AccountPremises.account_id)
+            .join(Premises, Premises.id == AccountPremises.premises_id)
+            .where(pcond)
+        )
+        stmt = stmt.where(Account.id.in_(matching))
+    # One round trip: the page of accounts joined to all their premises and houses (Core rows, no ORM
+    # identity map: a search request is mostly this query's cost).
+    page = stmt.subquery("page")
+    return (
+        select(page, *_PREMISES_COLS, AccountPremises.share_percent.label("p_share"))
+        .select_from(page)
+        .outerjoin(AccountPremises, AccountPremises.account_id == page.c.id)
+        .outerjoin(Premises, Premises.id == AccountPremises.premises_id)
+        .outerjoin(House, House.id == Premises.house_id)
+        .order_by(page.c.id, Premises.number_norm)
+    )
 
 
 async def get_account(

@@ -16,7 +16,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.accounts import Account, LedgerEntry
 from app.domain import accounts_import as imp
 from tests.conftest import DB_BACKEND
-from tests.domain.test_accounts_import import account_row, jsonl
+from tests.domain.test_accounts_import import HOUSE, account_row, jsonl
 from tests.factories import make_org
 
 
@@ -144,3 +144,30 @@ async def test_deleting_an_account_deletes_its_ledger(
     async with db() as s, s.begin():  # the organisation's ON DELETE CASCADE reaches the ledger too
         await s.execute(Organisation.__table__.delete().where(Organisation.id == org))
     assert await _count(db, LedgerEntry) == 0
+
+
+async def test_search_on_a_fresh_session_reads_without_a_transaction(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    # On PostgreSQL a search on a session that has not begun a transaction runs in autocommit (no BEGIN and
+    # COMMIT round trips); the result must be the same as inside a transaction, and the session usable after.
+    from app.domain.access import Principal
+    from app.domain.accounts import AccountQuery, search_accounts
+
+    org = await _org(db)
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(jsonl(*(account_row(f"40{i:02d}") for i in range(5))))
+    await imp.import_file(sessionmaker=db, path=path, fmt="jsonl", organisation_id=org, processes=0)
+    principal = Principal(
+        key_id=None, name="t", scopes=frozenset({"read"}), organisation_ids=frozenset({org})
+    )
+    query = AccountQuery(fias_house_guid=uuid.UUID(HOUSE), premises="кв 02")
+    async with db() as s:
+        page = await search_accounts(s, principal=principal, query=query, with_debt=True, limit=1)
+        assert [h.account.account_number for h in page.items] == ["4002"]
+        assert page.items[0].summary is not None and page.items[0].quality == "normalised"
+        await s.commit()
+    async with db() as s, s.begin():
+        await s.scalar(select(func.count()).select_from(Account))  # a transaction is already open
+        again = await search_accounts(s, principal=principal, query=query, limit=1)
+    assert [h.account.id for h in again.items] == [h.account.id for h in page.items]
