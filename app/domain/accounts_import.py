@@ -37,6 +37,7 @@ from typing import (
     NotRequired,  # pydantic needs this TypedDict before Python 3.12
 )
 
+import asyncpg
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -943,7 +944,19 @@ _PG_LEDGER_FRESH = (
 )
 
 
-async def _apply_encoded(conn: AsyncConnection, enc: EncodedChunk) -> None:
+async def _by_index(pg: Any, sql: str) -> Any:
+    """Run a query joining a staging table to a big table, reaching the big table by index only."""
+    # During a bulk load the tables grow faster than autovacuum analyses them: with statistics saying
+    # ledger_entries was empty, the planner probed a 1.2 M-row ledger by sequential scan once per staged
+    # account (one chunk's check ran for minutes). The staging side has no index (scanned whole anyway).
+    await pg.execute("SET LOCAL enable_seqscan = off")
+    try:
+        return await pg.fetchval(sql)
+    finally:
+        await pg.execute("SET LOCAL enable_seqscan = on")
+
+
+async def _apply_encoded(conn: AsyncConnection, enc: EncodedChunk, *, direct_ledger: bool = True) -> None:
     """Upsert an encoded chunk: COPY its text into the staging tables, then the same upserts as above."""
     pg = await _staging(conn)
     for stage, cols in _COPY_COLUMNS.items():
@@ -953,13 +966,13 @@ async def _apply_encoded(conn: AsyncConnection, enc: EncodedChunk) -> None:
     # ledger_entries: no staging copy, no INSERT … SELECT, no conflict handling (twelve rows an account are
     # most of an import's database work). A concurrent import of the same accounts makes this COPY fail on the
     # primary key; the chunk is then retried row by row through the upsert path, so the outcome is the same.
-    direct = bool(enc.copy["imp_ledger"]) and bool(await pg.fetchval(_PG_LEDGER_FRESH))
+    direct = direct_ledger and bool(enc.copy["imp_ledger"]) and bool(await _by_index(pg, _PG_LEDGER_FRESH))
     if enc.copy["imp_ledger"] and not direct:
         await pg.copy_to_table(
             "imp_ledger", source=io.BytesIO(enc.copy["imp_ledger"]), columns=LEDGER_COLS, format="text"
         )
     for sql in _PG_UPSERTS:
-        await pg.execute(sql)
+        await (_by_index(pg, sql) if sql.startswith("DELETE") else pg.execute(sql))
     if direct:
         await pg.copy_to_table(
             "ledger_entries", source=io.BytesIO(enc.copy["imp_ledger"]), columns=LEDGER_COLS, format="text"
@@ -1214,8 +1227,14 @@ async def _apply_encoded_chunk(
     if not enc.accounts:
         return
     try:
-        async with sessionmaker() as session, session.begin():
-            await _apply_encoded(await session.connection(), enc)
+        try:
+            async with sessionmaker() as session, session.begin():
+                await _apply_encoded(await session.connection(), enc)
+        except asyncpg.UniqueViolationError:
+            # The direct ledger COPY met months a concurrent import of the same accounts has just written:
+            # the staged upsert handles that (and a real refusal falls through to the row-by-row retry).
+            async with sessionmaker() as session, session.begin():
+                await _apply_encoded(await session.connection(), enc, direct_ledger=False)
     except Exception as exc:  # noqa: BLE001 - any database refusal: isolate the offending rows
         log.warning(
             "import chunk of %d rows refused (%s); retrying row by row", enc.accounts, type(exc).__name__
