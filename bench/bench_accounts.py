@@ -6,8 +6,8 @@
 Needs GISGW_TEST_DATABASE_URL (scripts/with-postgres.sh sets it): a fresh database is created in that
 server, migrated, filled by `import_file` (the code path of the accounts-import operation), and then served by
 uvicorn (2 workers, uvloop, httptools) while wrk drives four search kinds with 50 connections: first as
-steady-rate clients (each waits a fixed pause after every response), then closed-loop (saturation). Prints
-Markdown tables.
+steady-rate clients (each waits a random pause, PAUSE_MS on average, after every response), then
+closed-loop (saturation). Prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -211,7 +211,8 @@ def main() -> None:
         type=int,
         nargs="+",
         default=[500, 100, 0],
-        help="ms each connection waits after a response: steady-rate clients; 0 = saturation (closed loop)",
+        help="mean ms each connection waits after a response (uniform 0..2x): steady-rate clients; "
+        "0 = saturation (closed loop)",
     )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--database-url", default=os.environ.get("GISGW_TEST_DATABASE_URL"))
