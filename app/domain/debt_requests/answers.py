@@ -28,6 +28,7 @@ from app.domain.debt_requests.common import (
     SENT,
     add_history,
     check_version,
+    chunks,
     get_subrequest_or_raise,
     history_row,
 )
@@ -330,7 +331,7 @@ async def answer_no_debt(
     # Read what the history and audit need before the bulk statements (they may expire these objects).
     previous = [(s.id, s.status, s.organisation_id) for s in selected]
     sel_ids = [s.id for s in selected]
-    for chunk in _chunks(sel_ids, 500):
+    for chunk in chunks(sel_ids, 500):
         await session.execute(delete(DebtAnswer).where(DebtAnswer.subrequest_id.in_(chunk)))
         await session.execute(
             update(DebtSubrequest)
@@ -392,10 +393,6 @@ async def answer_no_debt(
             details={"count": count},
         )
     return NoDebtResult(prepared=len(selected), skipped=skipped, ids=sel_ids)
-
-
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 # ------------------------------------------------------------------------------------------------ documents

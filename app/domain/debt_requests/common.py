@@ -39,6 +39,7 @@ __all__ = [
     "HistoryRow",
     "add_history",
     "calendar_rules",
+    "chunks",
     "get_subrequest_or_raise",
     "require_organisation",
     "today",
@@ -77,6 +78,11 @@ class DsrGateway(Protocol):
     def attachment_hash(self, data: bytes) -> str:
         """Return the AttachmentHASH (GOST R 34.11-94, lower-case hex) of a file."""
         ...
+
+
+def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    """Split a sequence into slices of at most `size` (IN-lists and GIS message limits)."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def today() -> date:

@@ -25,6 +25,7 @@ from app.domain.debt_requests.common import (
     SENT,
     DsrGateway,
     add_history,
+    chunks,
     history_row,
     today,
 )
@@ -258,7 +259,7 @@ async def archive_past_deadline(
     if not rows:
         return 0
     ids = [r.id for r in rows]
-    for chunk in _chunks(ids, 500):
+    for chunk in chunks(ids, 500):
         await session.execute(
             update(DebtSubrequest)
             .where(DebtSubrequest.id.in_(chunk))
@@ -279,10 +280,6 @@ async def archive_past_deadline(
         ),
     )
     return len(rows)
-
-
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 @dataclass(frozen=True)

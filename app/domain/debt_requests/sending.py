@@ -38,6 +38,7 @@ from app.domain.debt_requests.common import (
     SENT,
     DsrGateway,
     add_history,
+    chunks,
     get_subrequest_or_raise,
     history_row,
     today,
@@ -216,7 +217,7 @@ async def create_batches(
     documents: dict[str, DebtDocument] = {}
     if action == "Send":
         ids = [s.id for s in subrequests]
-        for chunk in _chunks(ids, 500):
+        for chunk in chunks(ids, 500):
             for a in await session.scalars(select(DebtAnswer).where(DebtAnswer.subrequest_id.in_(chunk))):
                 answers[a.subrequest_id] = a
         doc_ids = {uuid.UUID(x) for a in answers.values() for x in _referenced_document_ids(a)}
@@ -225,7 +226,7 @@ async def create_batches(
                 documents[str(doc.id)] = doc
     batch_ids: list[uuid.UUID] = []
     now = utcnow()
-    for chunk in _chunks(list(subrequests), size):
+    for chunk in chunks(list(subrequests), size):
         batch = DebtSendBatch(
             id=uuid.uuid4(),
             organisation_id=organisation.id,
@@ -267,10 +268,6 @@ async def create_batches(
         update(Organisation).where(Organisation.id == organisation.id).values(last_send_at=now)
     )
     return batch_ids
-
-
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 # ----------------------------------------------------------------------------------------- applying results
