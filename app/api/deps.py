@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -74,8 +73,3 @@ Answerer = Annotated[Principal, scoped("answer")]
 Sender = Annotated[Principal, scoped("send")]
 CourtUser = Annotated[Principal, scoped("court")]
 Admin = Annotated[Principal, scoped("admin")]
-
-
-def require_org_access(principal: Principal, organisation_id: uuid.UUID) -> None:
-    """Raise unless the caller may act for the organisation (404, so other organisations stay invisible)."""
-    principal.require_org(organisation_id)
