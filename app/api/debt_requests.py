@@ -17,7 +17,7 @@ from app.db.models.debt_requests import DebtAnswer, DebtDocument, DebtRequestHis
 from app.domain import debt_requests as service
 from app.domain.access import Principal
 from app.domain.calendar import deadline_flags
-from app.domain.debt_requests.common import require_organisation, today
+from app.domain.debt_requests.common import OPEN, require_organisation, today
 from app.domain.rules import CalendarRules
 
 router = APIRouter(prefix="/api/v1", tags=["debt-requests"])
@@ -357,7 +357,7 @@ def _rules(settings: Any) -> CalendarRules:
 
 def _request_fields(sub: DebtSubrequest, rules: CalendarRules, on: date) -> dict[str, Any]:
     flags = deadline_flags(on, sub.response_date, rules)
-    waiting = sub.status in ("received", "prepared", "revoked")
+    waiting = sub.status in OPEN
     return {
         "id": sub.id,
         "organisation_id": sub.organisation_id,

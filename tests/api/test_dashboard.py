@@ -33,3 +33,37 @@ async def test_dashboard_page_needs_a_read_key(api: httpx.AsyncClient, session: 
     api.cookies.set("gisgw_dashboard_key", token)
     page = await api.get("/dashboard")
     assert page.status_code == 200 and "УК Видимая" in page.text and 'data-testid="at-risk"' in page.text
+
+
+async def test_dashboard_shows_five_latest_gis_errors_per_org(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.db.models.exchange import Exchange
+
+    org = await make_org(session, name="УК С ошибками")
+    other = await make_org(session, name="УК Без ошибок")
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for i in range(7):
+        session.add(
+            Exchange(
+                organisation_id=org.id,
+                service="debt-requests",
+                operation="importResponses",
+                payload={},
+                status="failed",
+                error_code=f"AUT01100{i}",
+                error_message="отказ",
+                finished_at=start + timedelta(hours=i),
+            )
+        )
+    await session.flush()
+    token = await make_token(session, scopes=["read"], orgs=[org.id, other.id])
+    orgs = {
+        o["name"]: o
+        for o in (await api.get("/api/v1/dashboard", headers=bearer(token))).json()["organisations"]
+    }
+    codes = [e["code"] for e in orgs["УК С ошибками"]["recent_errors"]]
+    assert codes == [f"AUT01100{i}" for i in (6, 5, 4, 3, 2)]
+    assert orgs["УК Без ошибок"]["recent_errors"] == []

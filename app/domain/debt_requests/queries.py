@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.debt_requests import (
@@ -98,19 +98,23 @@ def filtered(
             )
         )
     day = on or today()
+    overdue, at_risk = deadline_conditions(day, rules)
     if f.overdue is not None:
-        cond = and_(DebtSubrequest.status.in_(OPEN), DebtSubrequest.response_date < day)
+        cond = and_(DebtSubrequest.status.in_(OPEN), overdue)
         stmt = stmt.where(cond if f.overdue else ~cond)
     if f.at_risk is not None:
-        # at most one working day left: the deadline is today or the next working day (domain-rules §2).
-        limit = add_working_days(day, 1, rules)
-        cond = and_(
-            DebtSubrequest.status.in_(OPEN),
-            DebtSubrequest.response_date >= day,
-            DebtSubrequest.response_date <= limit,
-        )
+        cond = and_(DebtSubrequest.status.in_(OPEN), at_risk)
         stmt = stmt.where(cond if f.at_risk else ~cond)
     return stmt
+
+
+def deadline_conditions(day: date, rules: CalendarRules) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """SQL conditions (overdue, at risk) on a subrequest's deadline; combine them with an OPEN status."""
+    # At risk: at most one working day left, i.e. the deadline is today or the next working day (§2).
+    limit = add_working_days(day, 1, rules)
+    overdue = DebtSubrequest.response_date < day
+    at_risk = and_(DebtSubrequest.response_date >= day, DebtSubrequest.response_date <= limit)
+    return overdue, at_risk
 
 
 async def list_requests(
@@ -187,7 +191,6 @@ async def get_detail(
 async def refresh_gauges(session: AsyncSession) -> None:
     """Set the debt-request gauges (counts by status, deadlines at risk and overdue) from the database."""
     day = today()
-    limit = add_working_days(day, 1)
     DEBT_REQUESTS.clear()
     DEADLINES_AT_RISK.clear()
     DEADLINES_OVERDUE.clear()
@@ -203,10 +206,9 @@ async def refresh_gauges(session: AsyncSession) -> None:
         # Every organisation with requests gets both deadline series, zero included (alerts need a value).
         DEADLINES_OVERDUE.labels(str(org_id)).set(0)
         DEADLINES_AT_RISK.labels(str(org_id)).set(0)
-    overdue = case((DebtSubrequest.response_date < day, 1), else_=0)
-    at_risk = case(
-        (and_(DebtSubrequest.response_date >= day, DebtSubrequest.response_date <= limit), 1), else_=0
-    )
+    is_overdue, is_at_risk = deadline_conditions(day, CalendarRules())
+    overdue = case((is_overdue, 1), else_=0)
+    at_risk = case((is_at_risk, 1), else_=0)
     open_rows = (
         await session.execute(
             select(DebtSubrequest.organisation_id, func.sum(overdue), func.sum(at_risk))
