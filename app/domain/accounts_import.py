@@ -48,7 +48,7 @@ from pydantic import (
     model_validator,
     with_config,
 )
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from typing_extensions import TypedDict
@@ -1263,11 +1263,6 @@ async def upsert_accounts(
     if len(chunk):
         await apply_chunk(await session.connection(), chunk)
     return list(chunk.accounts)
-
-
-async def existing_account_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Return which of the ids exist (used by tests and the sync)."""
-    return set((await session.scalars(select(Account.id).where(Account.id.in_(ids)))).all())
 
 
 # --- the operation ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ rounds each segment half up to the kopeck exactly as `penalty_for_amount` does (
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -212,11 +212,6 @@ class Assessment:
 def kopecks_to_money(value: int) -> Decimal:
     """Return kopecks as a rouble amount with two decimals."""
     return (Decimal(value) / 100).quantize(_CENT)
-
-
-def money_to_kopecks(value: Decimal | float | int | str) -> int:
-    """Return a rouble amount in kopecks (half up)."""
-    return int((Decimal(str(value)) * 100).quantize(Decimal("1"), rounding="ROUND_HALF_UP"))
 
 
 # ---------------------------------------------------------------------------------------- penalty pricer
@@ -679,15 +674,6 @@ async def _assess_batch(
             assess(CaseInput(tuple(found), ledger, covered), on_date=on_date, rules=rules, pricer=pricer)
         )
     return out
-
-
-def summarise(assessments: Iterable[Assessment]) -> dict[str, int]:
-    """Count cases per blocking rule."""
-    counts: dict[str, int] = {}
-    for a in assessments:
-        for b in a.blockers:
-            counts[b.rule] = counts.get(b.rule, 0) + 1
-    return counts
 
 
 # ------------------------------------------------------------------------------------- persisted runs

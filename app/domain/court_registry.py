@@ -137,14 +137,6 @@ class RegistryRequest:
     repaid_on: date | None = None
 
 
-async def get_debt(session: AsyncSession, *, debt_id: uuid.UUID, principal: Principal) -> CourtConfirmedDebt:
-    """Load a confirmed debt the caller may see."""
-    debt = await session.get(CourtConfirmedDebt, debt_id)
-    if debt is None or not principal.may_access(debt.organisation_id):
-        raise errors.NotFoundError(f"Confirmed debt {debt_id} not found.")
-    return debt
-
-
 async def debt_of_case(
     session: AsyncSession, *, case_id: uuid.UUID, principal: Principal
 ) -> CourtConfirmedDebt:

@@ -488,18 +488,6 @@ def get_backend(name: BackendName | str = "auto") -> GostBackend:
     return backend
 
 
-def available_backends() -> list[str]:
-    """Return the names of the backends that pass their self-test here."""
-    names = []
-    for name in ("openssl", "python"):
-        try:
-            get_backend(name)
-        except BackendUnavailable:
-            continue
-        names.append(name)
-    return names
-
-
 # ----------------------------------------------------------------------------------------------------
 # Test keys and certificates
 

@@ -31,7 +31,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,17 +106,8 @@ def _cached_adapter(tp: Any) -> TypeAdapter[Any]:
 
 
 def _adapter(tp: Any) -> TypeAdapter[Any]:
+    # A plain wrapper so callers may pass `list[X]` aliases: mypy types functools.cache arguments as Hashable.
     return _cached_adapter(tp)
-
-
-def register_builder(operation: str) -> Callable[[Builder], Builder]:
-    """Register the body builder of an operation."""
-
-    def register(fn: Builder) -> Builder:
-        BUILDERS[operation] = fn
-        return fn
-
-    return register
 
 
 def encode_payload(operation: str, request: Any) -> dict[str, Any]:
@@ -233,16 +224,6 @@ CompletionHook = Callable[[AsyncSession, Exchange, Outcome], Awaitable[None]]
 
 #: ref_kind → hook called in the transaction that finishes the exchange (must not commit).
 COMPLETION_HOOKS: dict[str, CompletionHook] = {}
-
-
-def completion_hook(ref_kind: str) -> Callable[[CompletionHook], CompletionHook]:
-    """Register the completion hook of a ref_kind."""
-
-    def register(fn: CompletionHook) -> CompletionHook:
-        COMPLETION_HOOKS[ref_kind] = fn
-        return fn
-
-    return register
 
 
 class ExchangeUncertain(GisError):
@@ -987,8 +968,3 @@ class ExchangeEngine:
             due = [t for t in (row.next_at, row.lease_until) if t is not None and t > now]
             pause = min([interval, *((t - now).total_seconds() for t in due)]) if due else interval
             await asyncio.sleep(max(pause, 0.01))
-
-
-def pending_ids(exchanges: Sequence[Exchange]) -> list[uuid.UUID]:
-    """Return the ids of the open exchanges in a list (helper for owners waiting on a batch)."""
-    return [e.id for e in exchanges if e.status in OPEN_STATUSES]

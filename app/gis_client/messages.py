@@ -579,10 +579,6 @@ class NsiElement:
     fields: tuple[tuple[str, str | None], ...] = ()
     children: tuple[NsiElement, ...] = ()
 
-    def field_value(self, name: str) -> str | None:
-        """Return the first field value with that name."""
-        return next((value for key, value in self.fields if key == name), None)
-
 
 @dataclass(frozen=True, slots=True)
 class NsiItem:

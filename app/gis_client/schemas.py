@@ -110,10 +110,6 @@ class SchemaSet:
             raise SchemaPackageMissing(f"GIS schema package under {root} does not compile: {exc}") from exc
         return cls(root, schema)
 
-    def is_valid(self, element: etree._Element) -> bool:
-        """Return whether the element (validated as its own root) conforms."""
-        return bool(self.schema.validate(element))
-
     def validate(self, element: etree._Element) -> None:
         """Validate one business element in place (body, header, fault detail) or raise GisSchemaError."""
         if self.schema.validate(element):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -26,16 +25,14 @@ from app.gis_client.operations import (
     NS,
     NS_SOAP,
     OPERATIONS,
-    SERVICES,
     SIGNED_ID,
     Operation,
     Service,
     get_state_operation,
-    q,
 )
 from app.gis_client.results_builder import build_ack, build_fault, build_state_result
 from app.gis_client.safexml import XmlParseError, parse_xml
-from app.gis_client.xmldsig import sign_element_sync, verify
+from app.gis_client.xmldsig import sign_element_sync, verify_tree
 from app.gis_stand import codes
 from app.gis_stand.models import Cert, Message, Org
 from app.gis_stand.runtime import StandRuntime
@@ -168,9 +165,8 @@ async def check_signature(rt: StandRuntime, session: AsyncSession, env: Envelope
         raise SoapFault(codes.ACCESS_DENIED, "no certificate of the information system is registered")
     trusted = [p.encode() for p in pems] if pems else None
     try:
-        report = verify(
-            env.raw, trusted_certs=trusted, backend=rt.backend, max_bytes=rt.config.max_body_bytes
-        )
+        # The tree parsed from the received bytes, unchanged since (validation and lookups only read it).
+        report = verify_tree(env.root, trusted_certs=trusted, backend=rt.backend)
     except (GostCryptoError, GisSchemaError) as exc:
         raise SoapFault(codes.BAD_SIGNATURE, f"signature cannot be checked: {exc}") from None
     failed = report.failed()
@@ -323,16 +319,6 @@ def register_processor(name: str) -> Callable[[Processor], Processor]:
     return wrap
 
 
-def service_path(service: Service) -> str:
-    """Return the endpoint path of a service."""
-    return SERVICES[service].path
-
-
-def b64(data: bytes) -> str:
-    """Return base64 text."""
-    return base64.b64encode(data).decode()
-
-
 def element_text(el: etree._Element, path: str) -> str | None:
     """Return stripped text at a prefixed path, or None."""
     value = el.findtext(path, namespaces=NS)
@@ -342,8 +328,3 @@ def element_text(el: etree._Element, path: str) -> str | None:
 def texts(el: etree._Element, path: str) -> list[str]:
     """Return the stripped texts of every match of a prefixed path."""
     return [(e.text or "").strip() for e in el.findall(path, NS)]
-
-
-def qname(prefix: str, local: str) -> str:
-    """Return a Clark name."""
-    return q(prefix, local)
