@@ -18,7 +18,7 @@ from app.api.errors import register_error_mapping
 from app.db.models.core import Organisation
 from app.db.models.exchange import Exchange
 from app.gis_client import exchange as engine_module
-from app.gis_client.crypto import GostBackend
+from app.gis_client.crypto import GostBackend, attachment_hash
 from app.gis_client.errors import (
     GisError,
     GisFaultError,
@@ -132,7 +132,7 @@ class GisClient:
 
     def attachment_hash(self, data: bytes) -> str:
         """Return AttachmentHASH: GOST R 34.11-94 (CryptoPro), lower-case hex in OpenSSL byte order."""
-        return self.backend.gost94_cryptopro(data).hex()
+        return attachment_hash(data, self.backend)
 
     async def _ppa_guid(self, organisation_id: uuid.UUID) -> str:
         async with self.sessionmaker() as session:

@@ -397,6 +397,11 @@ class GostBackend(Protocol):
         """Derive the public key of a private key."""
 
 
+def attachment_hash(data: bytes, backend: GostBackend | None = None) -> str:
+    """Return AttachmentHASH: GOST R 34.11-94 (CryptoPro paramset), lower-case hex, OpenSSL byte order."""
+    return (backend or get_backend("auto")).gost94_cryptopro(data).hex()
+
+
 def self_test(backend: GostBackend) -> None:
     """Check the §7 Streebog vectors; raise BackendUnavailable if the backend computes something else."""
     for data, expected in STREEBOG_VECTORS:

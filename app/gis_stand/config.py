@@ -11,8 +11,6 @@ from app.settings import Settings
 #: exportDSRs pages (gis-protocol.md §9) and exportDebt pages (§11).
 DSR_PAGE_SIZE = 100
 DEBT_PAGE_SIZE = 1000
-#: File-store part size (§12).
-PART_SIZE = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)

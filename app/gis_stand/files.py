@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import email.header
-import hashlib
 import math
 import re
 from collections.abc import Sequence
@@ -15,14 +13,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
+from app.gis_client.client import FILE_STORE_PATH, PART_SIZE, content_md5
+from app.gis_client.crypto import attachment_hash
 from app.gis_client.envelope import new_guid
 from app.gis_client.messages import Attachment
 from app.gis_stand import codes
-from app.gis_stand.config import PART_SIZE
 from app.gis_stand.models import FilePart, Org, StoredFile
 from app.gis_stand.runtime import StandRuntime
 
-PREFIX = "/ext-bus-file-store-service/rest"
+PREFIX = FILE_STORE_PATH.removesuffix("/{context}")
 CONTEXTS = frozenset(
     {"homemanagement", "contentmanagement", "bills", "debtreq", "agreements", "voting", "informing", "rki",
      "inspection", "licenses", "nsi", "appeals", "msp"}
@@ -63,7 +62,7 @@ def _check_md5(request: Request, data: bytes) -> None:
     given = request.headers.get("content-md5")
     if not given:
         raise UploadError("FieldValidation")
-    if base64.b64encode(hashlib.md5(data).digest()).decode() != given.strip():  # noqa: S324 - protocol checksum
+    if content_md5(data) != given.strip():
         raise UploadError("HashConflict")
 
 
@@ -119,11 +118,6 @@ async def file_content(session: AsyncSession, file_id: int) -> bytes:
     return b"".join(parts.all())
 
 
-def gost94_hex(rt: StandRuntime, data: bytes) -> str:
-    """Return AttachmentHASH: GOST R 34.11-94 (CryptoPro paramset), lower-case hex, OpenSSL byte order."""
-    return rt.backend.gost94_cryptopro(data).hex()
-
-
 async def check_attachments(
     session: AsyncSession, org: Org, attachments: Sequence[Attachment]
 ) -> tuple[str, str] | None:
@@ -154,7 +148,8 @@ def build_router(rt: StandRuntime) -> APIRouter:
                 org = await _org(session, request)
                 stored = StoredFile(
                     guid=new_guid(), context=context, org_id=org.id, filename=name, length=len(data),
-                    part_count=1, completed=True, gost94=gost94_hex(rt, data), created_at=utcnow(),
+                    part_count=1, completed=True, gost94=attachment_hash(data, rt.backend),
+                    created_at=utcnow(),
                 )  # fmt: skip
                 session.add(stored)
                 await session.flush()
@@ -234,7 +229,7 @@ def build_router(rt: StandRuntime) -> APIRouter:
                     )
                     if count != stored.part_count:
                         raise UploadError("InvalidStatus")
-                    stored.gost94 = gost94_hex(rt, await file_content(session, stored.id))
+                    stored.gost94 = attachment_hash(await file_content(session, stored.id), rt.backend)
                     stored.completed = True
                     await session.commit()
                 return Response(status_code=200)

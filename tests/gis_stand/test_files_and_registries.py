@@ -8,6 +8,7 @@ from datetime import date
 
 import httpx
 
+from app.gis_client.client import PART_SIZE
 from app.gis_client.crypto import get_backend
 from app.gis_client.envelope import new_guid
 from app.gis_client.messages import (
@@ -36,7 +37,6 @@ from app.gis_client.messages import (
     build_import_dsr_responses,
 )
 from app.gis_client.parse import parse_state
-from app.gis_stand.config import PART_SIZE
 from app.gis_stand.files import encode_filename
 from tests.gis_stand.conftest import GisCaller
 

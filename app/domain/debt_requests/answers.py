@@ -33,6 +33,7 @@ from app.domain.debt_requests.common import (
     history_row,
 )
 from app.domain.snils import is_valid_snils, normalize_snils
+from app.gis_client.crypto import attachment_hash, get_backend
 from app.settings import Settings
 
 MAX_DESCRIPTION = 1000
@@ -398,13 +399,6 @@ async def answer_no_debt(
 # ------------------------------------------------------------------------------------------------ documents
 
 
-def attachment_hash(data: bytes, backend: str = "auto") -> str:
-    """Return AttachmentHASH: GOST R 34.11-94 (CryptoPro paramset), lower-case hex, OpenSSL byte order."""
-    from app.gis_client.crypto import get_backend
-
-    return get_backend(backend).gost94_cryptopro(data).hex()
-
-
 async def add_document(
     *,
     session: AsyncSession,
@@ -452,7 +446,7 @@ async def add_document(
         description=(description or ref.get("name") or clean_name)[:500],
         content_type=content_type,
         size=len(data),
-        gost94_hash=attachment_hash(data, settings.crypto_backend),
+        gost94_hash=attachment_hash(data, get_backend(settings.crypto_backend)),
         data=data,
     )
     session.add(doc)
