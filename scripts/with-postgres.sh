@@ -2,7 +2,8 @@
 # Run a command with GISGW_TEST_DATABASE_URL pointing at a PostgreSQL server.
 # Uses GISGW_TEST_DATABASE_URL when already set; otherwise starts a private throwaway cluster (initdb in a
 # temporary directory, a free port, the server running as the `postgres` user when we are root) and stops it
-# afterwards, even when the command fails.
+# afterwards, even when the command fails. GISGW_PG_OPTIONS adds server settings to that cluster (the accounts
+# benchmark sizes the buffer cache with it: GISGW_PG_OPTIONS="-c shared_buffers=2GB").
 set -euo pipefail
 
 if [ -n "${GISGW_TEST_DATABASE_URL:-}" ]; then
@@ -49,7 +50,7 @@ trap cleanup EXIT INT TERM
 
 "${RUNAS[@]}" "$BINDIR/initdb" -D "$PGTMP/data" -U gisgw --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 "${RUNAS[@]}" "$BINDIR/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 \
-  -o "-p $PORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+  -o "-p $PORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${GISGW_PG_OPTIONS:-}" \
   start >/dev/null
 "${RUNAS[@]}" "$BINDIR/createdb" -h 127.0.0.1 -p "$PORT" -U gisgw gisgw_test
 echo "with-postgres: PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT"
