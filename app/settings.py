@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         description="test a pooled PostgreSQL connection with a round trip before every checkout "
         "(off: a connection killed by a database restart fails one request, then is replaced)",
     )
+    gc_tuning: bool = Field(
+        True,
+        description="freeze the objects built at startup and collect young garbage less often "
+        "(shorter request latency tails; turned off by the test suite)",
+    )
 
     # --- GIS ZhKKh formats ---
     schema_dir: Path = Field(

@@ -117,6 +117,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "log_json": False,
         "workers_enabled": False,
         "fetch_interval_seconds": 0,
+        "gc_tuning": False,
     }
     values.update(overrides)
     return Settings(**values)

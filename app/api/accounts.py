@@ -8,10 +8,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import Answerer, Reader, Sender, SessionDep, SettingsDep
+from app.api.deps import Answerer, Reader, Sender, SessionDep, SettingsDep, query_model, query_parameters
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.accounts import Account
@@ -249,62 +249,75 @@ def _read(hit: service.AccountHit, principal: Principal, as_of: date) -> Account
     )
 
 
+class AccountSearchParams(BaseModel):
+    """Query parameters of the account search; at least one criterion (house, number, ЕЛС, …) is required."""
+
+    fias_house_guid: uuid.UUID | None = Field(None, description="FIAS house GUID")
+    premises: str | None = Field(
+        None, max_length=100, description='premises number, e.g. "кв. 12а" (needs the house)'
+    )
+    exact: bool = Field(False, description="premises written exactly the same (else normalised)")
+    account_number: str | None = Field(None, max_length=30)
+    els: str | None = Field(None, min_length=10, max_length=10, description="ЕЛС")
+    zhku_id: str | None = Field(None, min_length=13, max_length=13, description="ЖКУ id")
+    gis_account_guid: uuid.UUID | None = None
+    snils: str | None = Field(None, max_length=20, description="payer's SNILS (needs scope pii)")
+    last_name: str | None = Field(None, max_length=100)
+    first_name: str | None = Field(None, max_length=100)
+    middle_name: str | None = Field(None, max_length=100)
+    birth_date: date | None = None
+    organisation_id: uuid.UUID | None = None
+    scope: Literal["organisation", "address"] = Field(
+        "address",
+        description="organisation: only organisation_id's accounts; address: any of the key's organisations",
+    )
+    with_debt: bool = Field(False, description="add debt totals")
+    as_of: date | None = Field(None, description="debt on this date (default today)")
+    limit: int = Field(50, ge=1, le=service.MAX_PAGE)
+    cursor: str | None = Field(None, max_length=64)
+
+
 @router.get(
-    "/accounts", response_model=AccountsPage, status_code=200, responses=error_responses(401, 403, 404, 422)
+    "/accounts",
+    response_model=AccountsPage,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 422),
+    openapi_extra=query_parameters(AccountSearchParams),
 )
 async def search_accounts(
     session: SessionDep,
     principal: Reader,
-    fias_house_guid: Annotated[uuid.UUID | None, Query(description="FIAS house GUID")] = None,
-    premises: Annotated[
-        str | None, Query(max_length=100, description='premises number, e.g. "кв. 12а" (needs the house)')
-    ] = None,
-    exact: Annotated[bool, Query(description="premises written exactly the same (else normalised)")] = False,
-    account_number: Annotated[str | None, Query(max_length=30)] = None,
-    els: Annotated[str | None, Query(min_length=10, max_length=10, description="ЕЛС")] = None,
-    zhku_id: Annotated[str | None, Query(min_length=13, max_length=13, description="ЖКУ id")] = None,
-    gis_account_guid: uuid.UUID | None = None,
-    snils: Annotated[str | None, Query(max_length=20, description="payer's SNILS (needs scope pii)")] = None,
-    last_name: Annotated[str | None, Query(max_length=100)] = None,
-    first_name: Annotated[str | None, Query(max_length=100)] = None,
-    middle_name: Annotated[str | None, Query(max_length=100)] = None,
-    birth_date: date | None = None,
-    organisation_id: uuid.UUID | None = None,
-    scope: Annotated[
-        Literal["organisation", "address"],
-        Query(
-            description="organisation: only organisation_id's accounts; "
-            "address: any of the key's organisations"
-        ),
-    ] = "address",
-    with_debt: Annotated[bool, Query(description="add debt totals")] = False,
-    as_of: Annotated[date | None, Query(description="debt on this date (default today)")] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    params: Annotated[AccountSearchParams, Depends(query_model(AccountSearchParams))],
 ) -> AccountsPage:
     """Search accounts by house and premises, number, ЕЛС, ЖКУ id, GIS GUID or payer (scope `read`)."""
-    if snils is not None or last_name is not None:
+    if params.snils is not None or params.last_name is not None:
         # Searching by a person is itself a disclosure of personal data.
         principal.require("pii")
     query = service.AccountQuery(
-        fias_house_guid=fias_house_guid,
-        premises=premises,
-        exact=exact,
-        account_number=account_number,
-        els=els,
-        zhku_id=zhku_id,
-        gis_account_guid=gis_account_guid,
-        snils=snils,
-        last_name=last_name,
-        first_name=first_name,
-        middle_name=middle_name,
-        birth_date=birth_date,
-        organisation_id=organisation_id,
-        scope=scope,
+        fias_house_guid=params.fias_house_guid,
+        premises=params.premises,
+        exact=params.exact,
+        account_number=params.account_number,
+        els=params.els,
+        zhku_id=params.zhku_id,
+        gis_account_guid=params.gis_account_guid,
+        snils=params.snils,
+        last_name=params.last_name,
+        first_name=params.first_name,
+        middle_name=params.middle_name,
+        birth_date=params.birth_date,
+        organisation_id=params.organisation_id,
+        scope=params.scope,
     )
-    day = as_of or date.today()
+    day = params.as_of or date.today()
     page = await service.search_accounts(
-        session, principal=principal, query=query, with_debt=with_debt, limit=limit, cursor=cursor, as_of=day
+        session,
+        principal=principal,
+        query=query,
+        with_debt=params.with_debt,
+        limit=params.limit,
+        cursor=params.cursor,
+        as_of=day,
     )
     return AccountsPage(items=[_read(h, principal, day) for h in page.items], next_cursor=page.next_cursor)
 

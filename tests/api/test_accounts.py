@@ -182,6 +182,28 @@ async def test_search_rejects_missing_criteria_and_bad_cursor(
     assert (await _get(api, s["token"], account_number="1", cursor="!!")).status_code == 422
 
 
+async def test_search_query_string_errors_name_the_parameter(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    s = await seed(session)
+    resp = await _get(api, s["token"], els="short")
+    assert resp.status_code == 422
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert [(e["path"], e["rule"]) for e in resp.json()["errors"]] == [("query.els", "string_too_short")]
+    resp = await _get(api, s["token"], account_number="1", limit="0", exact="maybe")
+    assert {e["path"] for e in resp.json()["errors"]} == {"query.limit", "query.exact"}
+    # Unknown parameters are ignored, as FastAPI ignores them on other routes.
+    assert (await _get(api, s["token"], account_number="1", _="1700000000")).status_code == 200
+
+
+async def test_search_parameters_are_in_the_openapi_spec(api: httpx.AsyncClient) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    params = {p["name"]: p for p in spec["paths"]["/api/v1/accounts"]["get"]["parameters"]}
+    assert {"fias_house_guid", "premises", "els", "limit", "cursor", "with_debt"} <= set(params)
+    assert params["els"]["in"] == "query" and params["els"]["schema"]["anyOf"][0]["minLength"] == 10
+    assert params["limit"]["schema"]["maximum"] == 500 and params["limit"]["required"] is False
+
+
 async def test_search_scope_organisation_checks_access(api: httpx.AsyncClient, session: AsyncSession) -> None:
     s = await seed(session)
     resp = await _get(

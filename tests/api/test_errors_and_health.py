@@ -64,3 +64,18 @@ async def test_method_not_allowed_is_problem_json(api: httpx.AsyncClient) -> Non
     resp = await api.delete("/healthz")
     assert resp.status_code == 405
     assert resp.headers["content-type"] == "application/problem+json"
+
+
+def test_tune_gc_freezes_startup_objects_and_raises_the_young_threshold() -> None:
+    import gc
+
+    from app.main import GC_GEN0_THRESHOLD, tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_threshold() == (GC_GEN0_THRESHOLD, before[1], before[2])
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
