@@ -30,6 +30,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import (
+    TYPE_CHECKING,
     Annotated,
     Any,
     BinaryIO,
@@ -63,6 +64,9 @@ from app.domain.access import SYSTEM, Principal
 from app.domain.penalties import due_date_for
 from app.domain.premises import normalize_premises
 from app.domain.snils import is_valid_snils, normalize_snils
+
+if TYPE_CHECKING:
+    from app.domain.accounts_import_fast import TextChunk
 
 log = logging.getLogger(__name__)
 
@@ -742,40 +746,40 @@ def _keep(table: str, col: str) -> str:
     return f"COALESCE(excluded.{col}, {table}.{col})"
 
 
-_PG_UPSERTS = [
-    _pg_upsert_sql(
-        "imp_houses",
-        "houses",
-        HOUSE_COLS,
-        "id",
-        {c: _keep("houses", c) for c in ("hm_object_guid", "address", "region")},
-    ),
-    _pg_upsert_sql(
-        "imp_premises",
-        "premises",
-        PREMISES_COLS,
-        "id",
-        {
-            "number_raw": "excluded.number_raw",
-            "kind": "excluded.kind",
-            "residential": "excluded.residential",
-            "cadastral_number": _keep("premises", "cadastral_number"),
-            "gis_premises_guid": _keep("premises", "gis_premises_guid"),
-        },
-    ),
-    _pg_upsert_sql(
-        "imp_accounts",
-        "accounts",
-        ACCOUNT_COLS,
-        "id",
-        {
-            c: (_keep("accounts", c) if c in ("els", "zhku_id", "gis_account_guid") else f"excluded.{c}")
-            for c in ACCOUNT_COLS
-            if c not in ("id", "organisation_id", "account_number")
-        },
-    ),
-    "DELETE FROM account_premises WHERE account_id IN (SELECT id FROM imp_accounts)",
-    # Unchanged months are skipped, so re-running an import rewrites (almost) nothing.
+_PG_UPSERT_HOUSES = _pg_upsert_sql(
+    "imp_houses",
+    "houses",
+    HOUSE_COLS,
+    "id",
+    {c: _keep("houses", c) for c in ("hm_object_guid", "address", "region")},
+)
+_PG_UPSERT_PREMISES = _pg_upsert_sql(
+    "imp_premises",
+    "premises",
+    PREMISES_COLS,
+    "id",
+    {
+        "number_raw": "excluded.number_raw",
+        "kind": "excluded.kind",
+        "residential": "excluded.residential",
+        "cadastral_number": _keep("premises", "cadastral_number"),
+        "gis_premises_guid": _keep("premises", "gis_premises_guid"),
+    },
+)
+_PG_UPSERT_ACCOUNTS = _pg_upsert_sql(
+    "imp_accounts",
+    "accounts",
+    ACCOUNT_COLS,
+    "id",
+    {
+        c: (_keep("accounts", c) if c in ("els", "zhku_id", "gis_account_guid") else f"excluded.{c}")
+        for c in ACCOUNT_COLS
+        if c not in ("id", "organisation_id", "account_number")
+    },
+)
+_PG_DELETE_LINKS = "DELETE FROM account_premises WHERE account_id IN (SELECT id FROM imp_accounts)"
+# Unchanged months are skipped, so re-running an import rewrites (almost) nothing.
+_PG_UPSERT_LEDGER = (
     _pg_upsert_sql(
         "imp_ledger",
         "ledger_entries",
@@ -784,7 +788,14 @@ _PG_UPSERTS = [
         {"charged": "excluded.charged", "paid": "excluded.paid", "due_date": "excluded.due_date"},
     )
     + " WHERE (ledger_entries.charged, ledger_entries.paid, ledger_entries.due_date)"
-    " IS DISTINCT FROM (excluded.charged, excluded.paid, excluded.due_date)",
+    " IS DISTINCT FROM (excluded.charged, excluded.paid, excluded.due_date)"
+)
+_PG_UPSERTS = [
+    _PG_UPSERT_HOUSES,
+    _PG_UPSERT_PREMISES,
+    _PG_UPSERT_ACCOUNTS,
+    _PG_DELETE_LINKS,
+    _PG_UPSERT_LEDGER,
 ]
 
 
@@ -850,9 +861,13 @@ def _copy_value(value: Any) -> str:
     return str(value)
 
 
+def _copy_line(row: Sequence[Any]) -> str:
+    return "\t".join(map(_copy_value, row)) + "\n"
+
+
 def copy_text(rows: Iterable[Sequence[Any]]) -> bytes:
     """Encode rows in PostgreSQL's COPY text format (UTF-8)."""
-    return "".join("\t".join(map(_copy_value, r)) + "\n" for r in rows).encode()
+    return "".join(map(_copy_line, rows)).encode()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -865,21 +880,15 @@ def _due_text(period: date) -> str:
     return _due_date(period).isoformat()
 
 
-def _copy_ledger(chunk: _Chunk) -> bytes:
-    # The hot loop of an import (12 months a row): amounts are validated decimal strings and need no escaping,
-    # and the few distinct dates of a file are formatted once.
-    out: list[str] = []
-    append = out.append
-    for account_id, months in chunk.ledger.items():
-        a = str(account_id)
-        for m in months:
-            period = m["period"]
-            due = m.get("due_date")
-            append(
-                f"{a}\t{_date_text(period)}\t{m['charged']}\t{m.get('paid', '0')}\t"
-                f"{_date_text(due) if due else _due_text(period)}\n"
-            )
-    return "".join(out).encode()
+def _ledger_lines(account_id: uuid.UUID, months: Iterable[LedgerMonthIn]) -> str:
+    # Amounts are validated decimal strings and need no escaping; the few distinct dates of a file are
+    # formatted once.
+    a = str(account_id)
+    return "".join(
+        f"{a}\t{_date_text(m['period'])}\t{m['charged']}\t{m.get('paid', '0')}\t"
+        f"{_date_text(due) if (due := m.get('due_date')) else _due_text(m['period'])}\n"
+        for m in months
+    )
 
 
 @dataclass
@@ -894,6 +903,10 @@ class EncodedChunk:
     superseded: int
     accounts: int
     ledger_months: int
+    #: The chunk's account and premises ids as PostgreSQL array literals (`{id,id,…}`): one string each
+    #: pickles and binds far cheaper than thousands of UUID objects.
+    account_ids: str = "{}"
+    premises_ids: str = "{}"
 
 
 def _chunk_of_lines(
@@ -909,33 +922,67 @@ def _chunk_of_lines(
     return chunk, rejected, seen, superseded
 
 
+#: Measurement knob: False validates every line with the pydantic models (the fast path's reference).
+FAST_ENCODER = True
+
+
 def encode_jsonl_chunk(lines: Sequence[bytes], start: int, organisation_id: uuid.UUID) -> EncodedChunk:
     """Validate JSONL lines (the first is line `start`) and encode the valid rows for COPY (any process)."""
-    chunk, rejected, seen, superseded = _chunk_of_lines(lines, start, organisation_id)
+    # Imported here: the fast encoder builds on this module's helpers.
+    from app.domain.accounts_import_fast import TextChunk, encode_line
+
+    chunk = TextChunk()
+    org = str(organisation_id)
+    rejected: list[tuple[int, list[RowProblem], str | None]] = []
+    seen = 0
+    for row_no, line in enumerate(lines, start=start):
+        if not line.strip():
+            continue
+        seen += 1
+        # Most lines take the msgspec fast path; what it cannot vouch for (invalid rows included) is
+        # validated by the models, which also name the row, field and reason of a rejection.
+        if FAST_ENCODER and encode_line(chunk, line, org):
+            continue
+        try:
+            acc = AccountIn.model_validate_json(line)
+        except ValidationError as exc:
+            rejected.append((row_no, _problems(exc), _peek_number(line)))
+            continue
+        _encode_model_row(chunk, organisation_id, row_no, acc)
     return EncodedChunk(
         start=start,
         lines=len(lines),
         copy={
-            "imp_houses": copy_text(chunk.houses.values()),
-            "imp_premises": copy_text(chunk.premises.values()),
-            "imp_accounts": copy_text(chunk.accounts.values()),
-            "imp_ledger": _copy_ledger(chunk),
-            "account_premises": copy_text(lnk for g in chunk.links.values() for lnk in g),
+            "imp_houses": "".join(chunk.houses.values()).encode(),
+            "imp_premises": "".join(chunk.premises.values()).encode(),
+            "imp_accounts": "".join(chunk.accounts.values()).encode(),
+            "imp_ledger": "".join(chunk.ledger.values()).encode(),
+            "account_premises": "".join(chunk.links.values()).encode(),
         },
         rejected=rejected,
         seen=seen,
-        superseded=superseded,
-        accounts=len(chunk),
-        ledger_months=sum(len(g) for g in chunk.ledger.values()),
+        superseded=chunk.superseded,
+        accounts=len(chunk.accounts),
+        ledger_months=sum(chunk.months.values()),
+        account_ids="{" + ",".join(chunk.accounts) + "}",
+        premises_ids="{" + ",".join(chunk.premises) + "}",
     )
 
 
-_COPY_COLUMNS = {
-    "imp_houses": HOUSE_COLS,
-    "imp_premises": PREMISES_COLS,
-    "imp_accounts": ACCOUNT_COLS,
-    "imp_ledger": LEDGER_COLS,
-}
+def _encode_model_row(chunk: TextChunk, organisation_id: uuid.UUID, row_no: int, acc: AccountIn) -> None:
+    """Add a row validated by the models to a text chunk (the reference encoding of the fast path)."""
+    one = _Chunk()
+    _add(one, organisation_id, row_no, acc)
+    (account_id,) = one.accounts
+    aid = str(account_id)
+    if aid in chunk.accounts:
+        chunk.superseded += 1
+    chunk.houses.update((str(k), _copy_line(v)) for k, v in one.houses.items())
+    chunk.premises.update((str(k), _copy_line(v)) for k, v in one.premises.items())
+    chunk.accounts[aid] = _copy_line(one.accounts[account_id])
+    chunk.links[aid] = "".join(map(_copy_line, one.links[account_id]))
+    chunk.ledger[aid] = _ledger_lines(account_id, acc.ledger)
+    chunk.months[aid] = len(acc.ledger)
 
 
 #: True when no ledger month of the staged accounts exists yet (an initial load): then no month can conflict.
@@ -943,47 +990,89 @@ _PG_LEDGER_FRESH = (
     "SELECT NOT EXISTS (SELECT 1 FROM imp_accounts a JOIN ledger_entries l ON l.account_id = a.id)"
 )
 
+#: Whether none of the chunk's accounts, and none of its premises, exists yet; and the transaction's time
+#: (what `now()` gives the staged upserts' created_at/updated_at), for rows COPYed straight into the tables.
+_PG_FRESH = (
+    "SELECT NOT EXISTS (SELECT 1 FROM accounts WHERE id = ANY($1::text::uuid[])),"
+    " NOT EXISTS (SELECT 1 FROM premises WHERE id = ANY($2::text::uuid[])), now()::text"
+)
 
-async def _by_index(pg: Any, sql: str) -> Any:
+#: Measurement knob (and a switch should the direct path ever need turning off): False stages and upserts
+#: every chunk, as for a re-import.
+DIRECT_LOAD = True
+
+
+async def _by_index(pg: Any, sql: str, *args: Any) -> Any:
     """Run a query joining a staging table to a big table, reaching the big table by index only."""
     # During a bulk load the tables grow faster than autovacuum analyses them: with statistics saying
     # ledger_entries was empty, the planner probed a 1.2 M-row ledger by sequential scan once per staged
     # account (one chunk's check ran for minutes). The staging side has no index (scanned whole anyway).
     await pg.execute("SET LOCAL enable_seqscan = off")
     try:
-        return await pg.fetchval(sql)
+        return await pg.fetchrow(sql, *args)
     finally:
         await pg.execute("SET LOCAL enable_seqscan = on")
 
 
-async def _apply_encoded(conn: AsyncConnection, enc: EncodedChunk, *, direct_ledger: bool = True) -> None:
-    """Upsert an encoded chunk: COPY its text into the staging tables, then the same upserts as above."""
+def _stamped(data: bytes, now: bytes) -> bytes:
+    # Append created_at and updated_at to every COPY line: COPY text escapes newlines inside values, so
+    # every raw newline ends a line. One C-level replace instead of re-encoding the rows with the stamps.
+    return data.replace(b"\n", b"\t" + now + b"\t" + now + b"\n")
+
+
+_STAMPS = ("created_at", "updated_at")
+
+
+async def _apply_encoded(conn: AsyncConnection, enc: EncodedChunk, *, direct: bool = True) -> None:
+    """Write an encoded chunk: COPY straight into the tables on an initial load, else stage and upsert.
+
+    A chunk none of whose accounts exists yet (an initial load) is COPYed straight into accounts,
+    ledger_entries and account_premises: nothing can conflict, an absent account has no premises links
+    (ON DELETE CASCADE) and no ledger months (the delete trigger of migration 0006; months are only written
+    with their account), so the upsert, the links' DELETE and the ledger check have nothing to do. Premises
+    none of which exists yet are COPYed straight in too. Otherwise (a re-import, or a chunk mixing new and
+    known accounts) every table goes through its staging table and `INSERT … ON CONFLICT DO UPDATE`.
+
+    A concurrent import of the same accounts or premises makes a direct COPY fail on a unique key (or wait
+    for that import to commit, then fail); the caller then redoes the chunk with `direct=False`, so the
+    outcome is that of the two imports one after the other.
+    """
     pg = await _staging(conn)
-    for stage, cols in _COPY_COLUMNS.items():
-        if enc.copy[stage] and stage != "imp_ledger":
-            await pg.copy_to_table(stage, source=io.BytesIO(enc.copy[stage]), columns=cols, format="text")
-    # An initial load (none of the chunk's accounts has a ledger yet) COPYs the months straight into
-    # ledger_entries: no staging copy, no INSERT … SELECT, no conflict handling (twelve rows an account are
-    # most of an import's database work). A concurrent import of the same accounts makes this COPY fail on the
-    # primary key; the chunk is then retried row by row through the upsert path, so the outcome is the same.
-    direct = direct_ledger and bool(enc.copy["imp_ledger"]) and bool(await _by_index(pg, _PG_LEDGER_FRESH))
-    if enc.copy["imp_ledger"] and not direct:
-        await pg.copy_to_table(
-            "imp_ledger", source=io.BytesIO(enc.copy["imp_ledger"]), columns=LEDGER_COLS, format="text"
+    copy = enc.copy
+
+    async def copy_in(table: str, data: bytes, columns: Sequence[str]) -> None:
+        if data:
+            await pg.copy_to_table(table, source=io.BytesIO(data), columns=columns, format="text")
+
+    fresh_accounts = fresh_premises = False
+    now = b""
+    if direct and DIRECT_LOAD:
+        fresh_accounts, fresh_premises, now_text = await _by_index(
+            pg, _PG_FRESH, enc.account_ids, enc.premises_ids
         )
-    for sql in _PG_UPSERTS:
-        await (_by_index(pg, sql) if sql.startswith("DELETE") else pg.execute(sql))
-    if direct:
-        await pg.copy_to_table(
-            "ledger_entries", source=io.BytesIO(enc.copy["imp_ledger"]), columns=LEDGER_COLS, format="text"
-        )
-    if enc.copy["account_premises"]:
-        await pg.copy_to_table(
-            "account_premises",
-            source=io.BytesIO(enc.copy["account_premises"]),
-            columns=LINK_COLS,
-            format="text",
-        )
+        now = now_text.encode()
+    await copy_in("imp_houses", copy["imp_houses"], HOUSE_COLS)
+    await pg.execute(_PG_UPSERT_HOUSES)
+    if fresh_premises:
+        await copy_in("premises", _stamped(copy["imp_premises"], now), PREMISES_COLS + _STAMPS)
+    else:
+        await copy_in("imp_premises", copy["imp_premises"], PREMISES_COLS)
+        await pg.execute(_PG_UPSERT_PREMISES)
+    if fresh_accounts:
+        await copy_in("accounts", _stamped(copy["imp_accounts"], now), ACCOUNT_COLS + _STAMPS)
+        await copy_in("ledger_entries", copy["imp_ledger"], LEDGER_COLS)
+    else:
+        await copy_in("imp_accounts", copy["imp_accounts"], ACCOUNT_COLS)
+        await pg.execute(_PG_UPSERT_ACCOUNTS)
+        await _by_index(pg, _PG_DELETE_LINKS)
+        # Known accounts may still have no ledger (imported without months): COPY the months straight in
+        # when none of the chunk's accounts has one.
+        if direct and copy["imp_ledger"] and (await _by_index(pg, _PG_LEDGER_FRESH))[0]:
+            await copy_in("ledger_entries", copy["imp_ledger"], LEDGER_COLS)
+        else:
+            await copy_in("imp_ledger", copy["imp_ledger"], LEDGER_COLS)
+            await pg.execute(_PG_UPSERT_LEDGER)
+    await copy_in("account_premises", copy["account_premises"], LINK_COLS)
 
 
 async def apply_chunk(conn: AsyncConnection, chunk: _Chunk) -> None:
@@ -1231,10 +1320,10 @@ async def _apply_encoded_chunk(
             async with sessionmaker() as session, session.begin():
                 await _apply_encoded(await session.connection(), enc)
         except asyncpg.UniqueViolationError:
-            # The direct ledger COPY met months a concurrent import of the same accounts has just written:
+            # A direct COPY met rows a concurrent import of the same accounts or premises has just written:
             # the staged upsert handles that (and a real refusal falls through to the row-by-row retry).
             async with sessionmaker() as session, session.begin():
-                await _apply_encoded(await session.connection(), enc, direct_ledger=False)
+                await _apply_encoded(await session.connection(), enc, direct=False)
     except Exception as exc:  # noqa: BLE001 - any database refusal: isolate the offending rows
         log.warning(
             "import chunk of %d rows refused (%s); retrying row by row", enc.accounts, type(exc).__name__

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.engine import create_engine, create_sessionmaker
-from app.db.models.accounts import Account, LedgerEntry
+from app.db.models.accounts import Account, AccountPremises, LedgerEntry, Premises
 from app.domain import accounts_import as imp
 from tests.conftest import DB_BACKEND
 from tests.domain.test_accounts_import import HOUSE, account_row, jsonl
@@ -171,3 +172,158 @@ async def test_search_on_a_fresh_session_reads_without_a_transaction(
         await s.scalar(select(func.count()).select_from(Account))  # a transaction is already open
         again = await search_accounts(s, principal=principal, query=query, limit=1)
     assert [h.account.id for h in again.items] == [h.account.id for h in page.items]
+
+
+# --- the direct path of an initial load and its fallbacks (PostgreSQL) -------------------------------------
+
+pg_only = pytest.mark.skipif(DB_BACKEND != "postgresql", reason="the COPY paths are PostgreSQL's")
+
+
+async def _state(sm: async_sessionmaker[AsyncSession], org: uuid.UUID) -> dict[str, Any]:
+    """An organisation's accounts, their premises and ledgers, by account number (no ids, no timestamps)."""
+    skip = {"id", "organisation_id", "created_at", "updated_at"}
+    async with sm() as s:
+        accounts = (await s.scalars(select(Account).where(Account.organisation_id == org))).all()
+        out: dict[str, Any] = {}
+        for a in accounts:
+            links = (
+                await s.execute(
+                    select(
+                        Premises.number_raw,
+                        Premises.number_norm,
+                        Premises.kind,
+                        AccountPremises.share_percent,
+                    )
+                    .join(AccountPremises, AccountPremises.premises_id == Premises.id)
+                    .where(AccountPremises.account_id == a.id)
+                    .order_by(Premises.number_norm)
+                )
+            ).all()
+            ledger = (
+                await s.execute(
+                    select(LedgerEntry.period, LedgerEntry.charged, LedgerEntry.paid, LedgerEntry.due_date)
+                    .where(LedgerEntry.account_id == a.id)
+                    .order_by(LedgerEntry.period)
+                )
+            ).all()
+            fields = {c.name: getattr(a, c.key) for c in Account.__table__.columns if c.name not in skip}
+            out[a.account_number] = (fields, [tuple(r) for r in links], [tuple(r) for r in ledger])
+    return out
+
+
+def _no_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def refuse(*_args: Any) -> None:
+        raise AssertionError("a chunk was refused and retried row by row")
+
+    monkeypatch.setattr(imp, "_retry_rows", refuse)
+
+
+async def _import(sm: async_sessionmaker[AsyncSession], tmp_path: Path, org: uuid.UUID, *rows: Any) -> Any:
+    path = tmp_path / f"{uuid.uuid4().hex}.jsonl"
+    path.write_bytes(jsonl(*rows))
+    return await imp.import_file(sessionmaker=sm, path=path, fmt="jsonl", organisation_id=org, processes=0)
+
+
+def _changed(number: str) -> dict[str, Any]:
+    row = account_row(number, els=None)  # an empty GIS identifier never erases a stored one
+    row["payer"]["last_name"] = "Сидоров"
+    row["premises"] = [{"fias_house_guid": HOUSE, "number": f"пом. {number[-2:]}", "kind": "non_residential"}]
+    row["ledger"] = [
+        {"period": "2025-02-01", "charged": "120.00", "paid": "0"},
+        {"period": "2025-03-01", "charged": "100.00", "paid": "0", "due_date": "2025-04-20"},
+    ]
+    return row
+
+
+@pg_only
+async def test_initial_load_copies_straight_into_the_tables(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = await _org(db)
+    _no_row_by_row(monkeypatch)
+    for name in ("_PG_UPSERT_ACCOUNTS", "_PG_UPSERT_PREMISES", "_PG_DELETE_LINKS", "_PG_UPSERT_LEDGER"):
+        monkeypatch.setattr(imp, name, "SELECT 1/0")  # the direct path never runs them
+    report = await _import(db, tmp_path, org, *(account_row(f"50{i:02d}") for i in range(5)))
+    assert (report.applied, report.rejected, report.ledger_months) == (5, 0, 10)
+    state = await _state(db, org)
+    assert state["5003"][0]["els"] == "00АА005003" and state["5003"][0]["payer_name_key"] == "иванов иван"
+    assert state["5003"][1] == [("кв. 03", "3", "apartment", Decimal("100.00"))]
+    assert [m[0] for m in state["5003"][2]] == [date(2025, 1, 1), date(2025, 2, 1)]
+    async with db() as s:
+        stamps = (await s.execute(select(Account.created_at, Account.updated_at))).all()
+    assert all(c == u and c is not None for c, u in stamps)
+
+
+@pg_only
+@pytest.mark.parametrize("fresh", ["true, true", "true, false", "false, true"])
+async def test_direct_copy_meeting_existing_rows_is_redone_through_the_upsert(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: str
+) -> None:
+    # What a concurrent import of the same accounts does: it commits them between this chunk's check and its
+    # COPY. Forcing the check to say "fresh" reproduces that: the COPY fails on a unique key, the chunk is
+    # redone staged, and the outcome is that of the two imports one after the other.
+    org, reference = await _org(db), await _org(db)
+    first = [account_row(f"60{i:02d}") for i in range(4)]
+    second = [_changed(f"60{i:02d}") for i in range(4)]
+    for o in (org, reference):
+        await _import(db, tmp_path, o, *first)
+    assert (await _import(db, tmp_path, reference, *second)).applied == 4
+    _no_row_by_row(monkeypatch)
+    # "accounts fresh, premises fresh": both, or either alone (the other through the upsert).
+    monkeypatch.setattr(imp, "_PG_FRESH", f"SELECT {fresh}, now()::text WHERE $1::text <> $2::text")
+    report = await _import(db, tmp_path, org, *second)
+    assert (report.applied, report.rejected, report.ledger_months) == (4, 0, 8)
+    state = await _state(db, org)
+    assert state == await _state(db, reference)
+    fields, links, ledger = state["6001"]
+    assert fields["last_name"] == "Сидоров" and fields["els"] == "00АА006001"
+    assert links == [("пом. 01", "1Н", "non_residential", None)]
+    assert [(m[0].month, m[1]) for m in ledger] == [
+        (1, Decimal("100")),
+        (2, Decimal("120")),
+        (3, Decimal("100")),
+    ]
+
+
+@pg_only
+async def test_chunk_mixing_new_and_known_accounts_is_upserted(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = await _org(db)
+    await _import(db, tmp_path, org, account_row("7001"), account_row("7002"))
+    _no_row_by_row(monkeypatch)
+    report = await _import(db, tmp_path, org, _changed("7002"), account_row("7003"), account_row("7004"))
+    assert (report.applied, report.rejected) == (3, 0)
+    state = await _state(db, org)
+    assert sorted(state) == ["7001", "7002", "7003", "7004"]
+    assert state["7002"][1] == [("пом. 02", "2Н", "non_residential", None)]  # premises replaced
+    assert [m[1] for m in state["7002"][2]] == [Decimal("100"), Decimal("120"), Decimal("100")]
+    assert state["7003"][1] == [("кв. 03", "3", "apartment", Decimal("100.00"))]
+    assert await _orphan_ledger_rows(db) == 0
+
+
+@pg_only
+async def test_direct_and_staged_paths_and_both_encoders_store_the_same(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows: list[Any] = [account_row(f"80{i:02d}") for i in range(6)]
+    rows[1]["payer"] |= {"middle_name": " Ёлкин ", "snils": "112-233-445 95", "birth_place": "a\\b\tc"}
+    rows[2]["premises"].append({"fias_house_guid": str(uuid.uuid4()), "number": "пом. 1", "region": "77"})
+    rows[3]["closed_on"] = "2025-06-30"
+    rows[4] = {**rows[4], "payer": {"kind": "organisation", "name": "ООО «Ромашка»", "inn": "7701234567"}}
+    rows.append(dict(rows[0], els="00ББ000001"))  # supersedes the first row
+    direct, staged = await _org(db), await _org(db)
+    _no_row_by_row(monkeypatch)
+    report = await _import(db, tmp_path, direct, *rows)
+    monkeypatch.setattr(imp, "FAST_ENCODER", False)
+    monkeypatch.setattr(imp, "DIRECT_LOAD", False)
+    assert (await _import(db, tmp_path, staged, *rows)).as_dict() == report.as_dict()
+    assert report.superseded == 1
+    state = await _state(db, direct)
+    assert state == await _state(db, staged)
+    assert state["8000"][0]["els"] == "00ББ000001" and state["8003"][0]["closed"] is True
+    # and a re-run changes nothing
+    monkeypatch.setattr(imp, "FAST_ENCODER", True)
+    monkeypatch.setattr(imp, "DIRECT_LOAD", True)
+    assert (await _import(db, tmp_path, direct, *rows)).applied == 6
+    assert await _state(db, direct) == state
