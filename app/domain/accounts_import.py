@@ -285,6 +285,17 @@ class ImportReport:
                 }
             )
 
+    def add(self, part: ImportReport) -> None:
+        """Add the report of a later part of the file (a chunk written concurrently with others)."""
+        self.rows += part.rows
+        self.applied += part.applied
+        self.rejected += part.rejected
+        self.superseded += part.superseded
+        self.ledger_months += part.ledger_months
+        self.rejected_by_rule.update(part.rejected_by_rule)
+        room = max(self.max_reported - len(self.rejected_rows), 0)
+        self.rejected_rows.extend(part.rejected_rows[:room])
+
     def as_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data (the operation's result); no personal data in it."""
         return {
@@ -990,11 +1001,13 @@ _PG_LEDGER_FRESH = (
     "SELECT NOT EXISTS (SELECT 1 FROM imp_accounts a JOIN ledger_entries l ON l.account_id = a.id)"
 )
 
-#: Whether none of the chunk's accounts, and none of its premises, exists yet; and the transaction's time
-#: (what `now()` gives the staged upserts' created_at/updated_at), for rows COPYed straight into the tables.
-_PG_FRESH = (
-    "SELECT NOT EXISTS (SELECT 1 FROM accounts WHERE id = ANY($1::text::uuid[])),"
-    " NOT EXISTS (SELECT 1 FROM premises WHERE id = ANY($2::text::uuid[])), now()::text"
+#: Whether none of the chunk's accounts (premises) exists yet; and the transaction's time (what `now()` gives
+#: the staged upserts' created_at/updated_at), for rows COPYed straight into the tables.
+_PG_FRESH_ACCOUNTS = (
+    "SELECT NOT EXISTS (SELECT 1 FROM accounts WHERE id = ANY($1::text::uuid[])), now()::text"
+)
+_PG_FRESH_PREMISES = (
+    "SELECT NOT EXISTS (SELECT 1 FROM premises WHERE id = ANY($1::text::uuid[])), now()::text"
 )
 
 #: Measurement knob (and a switch should the direct path ever need turning off): False stages and upserts
@@ -1023,7 +1036,9 @@ def _stamped(data: bytes, now: bytes) -> bytes:
 _STAMPS = ("created_at", "updated_at")
 
 
-async def _apply_encoded(conn: AsyncConnection, enc: EncodedChunk, *, direct: bool = True) -> None:
+async def _apply_encoded(
+    conn: AsyncConnection, enc: EncodedChunk, *, direct: bool = True, after: asyncio.Event | None = None
+) -> None:
     """Write an encoded chunk: COPY straight into the tables on an initial load, else stage and upsert.
 
     A chunk none of whose accounts exists yet (an initial load) is COPYed straight into accounts,
@@ -1036,30 +1051,25 @@ async def _apply_encoded(conn: AsyncConnection, enc: EncodedChunk, *, direct: bo
     A concurrent import of the same accounts or premises makes a direct COPY fail on a unique key (or wait
     for that import to commit, then fail); the caller then redoes the chunk with `direct=False`, so the
     outcome is that of the two imports one after the other.
+
+    The work comes in two phases. The first writes only the chunk's own rows (its accounts, their links'
+    removal, their ledger), which no other chunk of the import touches (chunks sharing an account are never
+    in flight together), so it may run while the previous chunk is still being written on another
+    connection. The second writes what chunks share (houses, premises) and the links to them; it starts once
+    `after` is set (the previous chunk's transaction has ended), so a later row's values win as in a
+    sequential import, and no two chunks ever wait for each other's locks in both directions.
     """
     pg = await _staging(conn)
     copy = enc.copy
+    fast = direct and DIRECT_LOAD
 
     async def copy_in(table: str, data: bytes, columns: Sequence[str]) -> None:
         if data:
             await pg.copy_to_table(table, source=io.BytesIO(data), columns=columns, format="text")
 
-    fresh_accounts = fresh_premises = False
-    now = b""
-    if direct and DIRECT_LOAD:
-        fresh_accounts, fresh_premises, now_text = await _by_index(
-            pg, _PG_FRESH, enc.account_ids, enc.premises_ids
-        )
-        now = now_text.encode()
-    await copy_in("imp_houses", copy["imp_houses"], HOUSE_COLS)
-    await pg.execute(_PG_UPSERT_HOUSES)
-    if fresh_premises:
-        await copy_in("premises", _stamped(copy["imp_premises"], now), PREMISES_COLS + _STAMPS)
-    else:
-        await copy_in("imp_premises", copy["imp_premises"], PREMISES_COLS)
-        await pg.execute(_PG_UPSERT_PREMISES)
-    if fresh_accounts:
-        await copy_in("accounts", _stamped(copy["imp_accounts"], now), ACCOUNT_COLS + _STAMPS)
+    fresh, now = (await _by_index(pg, _PG_FRESH_ACCOUNTS, enc.account_ids)) if fast else (False, "")
+    if fresh:
+        await copy_in("accounts", _stamped(copy["imp_accounts"], now.encode()), ACCOUNT_COLS + _STAMPS)
         await copy_in("ledger_entries", copy["imp_ledger"], LEDGER_COLS)
     else:
         await copy_in("imp_accounts", copy["imp_accounts"], ACCOUNT_COLS)
@@ -1072,6 +1082,16 @@ async def _apply_encoded(conn: AsyncConnection, enc: EncodedChunk, *, direct: bo
         else:
             await copy_in("imp_ledger", copy["imp_ledger"], LEDGER_COLS)
             await pg.execute(_PG_UPSERT_LEDGER)
+    if after is not None:
+        await after.wait()
+    await copy_in("imp_houses", copy["imp_houses"], HOUSE_COLS)
+    await pg.execute(_PG_UPSERT_HOUSES)
+    fresh, now = (await _by_index(pg, _PG_FRESH_PREMISES, enc.premises_ids)) if fast else (False, "")
+    if fresh:
+        await copy_in("premises", _stamped(copy["imp_premises"], now.encode()), PREMISES_COLS + _STAMPS)
+    else:
+        await copy_in("imp_premises", copy["imp_premises"], PREMISES_COLS)
+        await pg.execute(_PG_UPSERT_PREMISES)
     await copy_in("account_premises", copy["account_premises"], LINK_COLS)
 
 
@@ -1195,6 +1215,10 @@ def _single(chunk: _Chunk, account_id: uuid.UUID) -> _Chunk:
     )
 
 
+#: Chunks written at once on PostgreSQL, each on its own connection (see `_apply_encoded`): one writes the
+#: shared rows of its chunk while the next one writes its accounts and ledger.
+WRITERS = 2
+
 #: Below this size an import is parsed in the event loop's thread pool: starting processes would cost more.
 PROCESS_MIN_BYTES = 32 << 20
 
@@ -1279,9 +1303,19 @@ async def _import_jsonl_postgres(
             next_line += len(lines)
             return True
 
+        # Chunks being written, oldest first, each on its own connection, with its accounts' ids.
+        writing: collections.deque[tuple[asyncio.Task[ImportReport], frozenset[str]]] = collections.deque()
+        previous: asyncio.Event | None = None
+
+        async def settle_oldest() -> None:
+            task, _ids = writing.popleft()
+            report.add(await task)  # in file order, so the report is that of a sequential import
+            if progress is not None:
+                await progress(report.rows, None)
+
         try:
             more = True
-            # Keep every parser busy and one chunk ready while the database applies the current one.
+            # Keep every parser busy and one chunk ready while the database applies the current ones.
             while more and len(pending) < processes + 1:
                 more = await submit()
             while pending:
@@ -1289,12 +1323,27 @@ async def _import_jsonl_postgres(
                 enc = await future
                 if more:
                     more = await submit()
-                await _apply_encoded_chunk(sessionmaker, enc, lines, organisation_id, report)
-                if progress is not None:
-                    await progress(report.rows, None)
+                ids = frozenset(enc.account_ids[1:-1].split(","))
+                # A later row of an account must be written after the earlier one: a chunk sharing an
+                # account with a chunk being written waits for it (see _apply_encoded's two phases).
+                while writing and (
+                    len(writing) >= WRITERS or any(not ids.isdisjoint(other) for _task, other in writing)
+                ):
+                    await settle_oldest()
+                done = asyncio.Event()
+                work = _apply_encoded_chunk(
+                    sessionmaker, enc, lines, organisation_id, max_reported, after=previous, done=done
+                )
+                writing.append((asyncio.create_task(work), ids))
+                previous = done
+            while writing:
+                await settle_oldest()
         finally:
             for _lines, future in pending:
                 future.cancel()
+            for task, _ids in writing:
+                task.cancel()
+            await asyncio.gather(*(task for task, _ids in writing), return_exceptions=True)
             if executor is not None:
                 executor.shutdown(wait=False, cancel_futures=True)
     if progress is not None:
@@ -1307,32 +1356,44 @@ async def _apply_encoded_chunk(
     enc: EncodedChunk,
     lines: list[bytes],
     organisation_id: uuid.UUID,
-    report: ImportReport,
-) -> None:
-    report.rows += enc.seen
-    report.superseded += enc.superseded
+    max_reported: int,
+    *,
+    after: asyncio.Event | None = None,
+    done: asyncio.Event | None = None,
+) -> ImportReport:
+    """Write one encoded chunk (after `after` for what chunks share); return its part of the report."""
+    part = ImportReport(max_reported=max_reported)
+    part.rows += enc.seen
+    part.superseded += enc.superseded
     for row_no, problems, number in enc.rejected:
-        report.reject(row_no, problems, number)
-    if not enc.accounts:
-        return
+        part.reject(row_no, problems, number)
     try:
+        if not enc.accounts:
+            return part
         try:
-            async with sessionmaker() as session, session.begin():
-                await _apply_encoded(await session.connection(), enc)
-        except asyncpg.UniqueViolationError:
-            # A direct COPY met rows a concurrent import of the same accounts or premises has just written:
-            # the staged upsert handles that (and a real refusal falls through to the row-by-row retry).
-            async with sessionmaker() as session, session.begin():
-                await _apply_encoded(await session.connection(), enc, direct=False)
-    except Exception as exc:  # noqa: BLE001 - any database refusal: isolate the offending rows
-        log.warning(
-            "import chunk of %d rows refused (%s); retrying row by row", enc.accounts, type(exc).__name__
-        )
-        chunk = (await asyncio.to_thread(_chunk_of_lines, lines, enc.start, organisation_id))[0]
-        await _retry_rows(sessionmaker, chunk, report)
-        return
-    report.applied += enc.accounts
-    report.ledger_months += enc.ledger_months
+            try:
+                async with sessionmaker() as session, session.begin():
+                    await _apply_encoded(await session.connection(), enc, after=after)
+            except asyncpg.UniqueViolationError:
+                # A direct COPY met rows a concurrent import of the same accounts or premises has just
+                # written: the staged upsert handles that (a real refusal falls through to the row retry).
+                async with sessionmaker() as session, session.begin():
+                    await _apply_encoded(await session.connection(), enc, direct=False, after=after)
+        except Exception as exc:  # noqa: BLE001 - any database refusal: isolate the offending rows
+            log.warning(
+                "import chunk of %d rows refused (%s); retrying row by row", enc.accounts, type(exc).__name__
+            )
+            chunk = (await asyncio.to_thread(_chunk_of_lines, lines, enc.start, organisation_id))[0]
+            if after is not None:
+                await after.wait()  # the rows write houses and premises too: in file order
+            await _retry_rows(sessionmaker, chunk, part)
+            return part
+        part.applied += enc.accounts
+        part.ledger_months += enc.ledger_months
+        return part
+    finally:
+        if done is not None:
+            done.set()
 
 
 def read_text_rows(data: bytes, fmt: ImportFormat) -> Iterator[ParsedRow]:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.engine import create_engine, create_sessionmaker
-from app.db.models.accounts import Account, AccountPremises, LedgerEntry, Premises
+from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
 from app.domain import accounts_import as imp
 from tests.conftest import DB_BACKEND
 from tests.domain.test_accounts_import import HOUSE, account_row, jsonl
@@ -255,9 +255,12 @@ async def test_initial_load_copies_straight_into_the_tables(
 
 
 @pg_only
-@pytest.mark.parametrize("fresh", ["true, true", "true, false", "false, true"])
+@pytest.mark.parametrize("fresh", [("true", "true"), ("true", "false"), ("false", "true")])
 async def test_direct_copy_meeting_existing_rows_is_redone_through_the_upsert(
-    db: async_sessionmaker[AsyncSession], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: str
+    db: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh: tuple[str, str],
 ) -> None:
     # What a concurrent import of the same accounts does: it commits them between this chunk's check and its
     # COPY. Forcing the check to say "fresh" reproduces that: the COPY fails on a unique key, the chunk is
@@ -269,8 +272,9 @@ async def test_direct_copy_meeting_existing_rows_is_redone_through_the_upsert(
         await _import(db, tmp_path, o, *first)
     assert (await _import(db, tmp_path, reference, *second)).applied == 4
     _no_row_by_row(monkeypatch)
-    # "accounts fresh, premises fresh": both, or either alone (the other through the upsert).
-    monkeypatch.setattr(imp, "_PG_FRESH", f"SELECT {fresh}, now()::text WHERE $1::text <> $2::text")
+    # Accounts and premises claimed fresh: both, or either alone (the other through the upsert).
+    for name, claim in zip(("_PG_FRESH_ACCOUNTS", "_PG_FRESH_PREMISES"), fresh, strict=True):
+        monkeypatch.setattr(imp, name, f"SELECT {claim}, now()::text WHERE $1::text <> ''")
     report = await _import(db, tmp_path, org, *second)
     assert (report.applied, report.rejected, report.ledger_months) == (4, 0, 8)
     state = await _state(db, org)
@@ -327,3 +331,64 @@ async def test_direct_and_staged_paths_and_both_encoders_store_the_same(
     monkeypatch.setattr(imp, "DIRECT_LOAD", True)
     assert (await _import(db, tmp_path, direct, *rows)).applied == 6
     assert await _state(db, direct) == state
+
+
+@pg_only
+async def test_chunks_written_side_by_side_keep_the_file_order(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two chunks are written at once (imp.WRITERS); a later row must still win over an earlier one for an
+    # account (its chunk waits), for a shared premises and a shared house (written in file order), and the
+    # report must list rejections in file order.
+    house = str(uuid.uuid4())
+    flat = {"fias_house_guid": house, "number": "кв. 1", "address": "ул. Первая, 1"}
+    refused = account_row("9005")
+    refused["payer"]["birth_place"] = "a\u0000b"  # refused by the database
+    bad = account_row("9006")
+    bad["ledger"][0]["period"] = "2025-01-02"
+    rows: list[Any] = [  # chunks of two rows
+        account_row("9001", premises=[flat]),
+        account_row("9002"),
+        account_row("9003", premises=[{**flat, "number": "кв 1", "address": "ул. Первая, д. 1"}]),
+        account_row("9004"),
+        _changed("9001"),  # an account of a chunk that may still be being written
+        refused,
+        bad,
+        account_row("9007"),
+        "{not json",
+    ]
+    org, sequential = await _org(db), await _org(db)
+    report = await imp.import_file(
+        sessionmaker=db,
+        path=_write(tmp_path, rows),
+        fmt="jsonl",
+        organisation_id=org,
+        processes=0,
+        chunk_size=2,
+    )
+    async with db() as s:
+        premises = await s.get(Premises, imp.premises_id_for(imp.house_id_for(uuid.UUID(house)), "1"))
+        assert premises is not None and premises.number_raw == "кв 1"
+        house_row = await s.get(House, imp.house_id_for(uuid.UUID(house)))
+        assert house_row is not None and house_row.address == "ул. Первая, д. 1"
+    state = await _state(db, org)
+    assert state["9001"][0]["last_name"] == "Сидоров"
+    assert sorted(state) == ["9001", "9002", "9003", "9004", "9007"]
+    monkeypatch.setattr(imp, "WRITERS", 1)
+    again = await imp.import_file(
+        sessionmaker=db,
+        path=_write(tmp_path, rows),
+        fmt="jsonl",
+        organisation_id=sequential,
+        processes=0,
+        chunk_size=2,
+    )
+    assert report.as_dict() == again.as_dict()
+    assert [r["row"] for r in report.rejected_rows] == [6, 7, 9]
+    assert (report.applied, report.superseded) == (6, 0)
+
+
+def _write(tmp_path: Path, rows: list[Any]) -> Path:
+    path = tmp_path / f"{uuid.uuid4().hex}.jsonl"
+    path.write_bytes(jsonl(*rows))
+    return path
