@@ -236,11 +236,13 @@ def _changed(number: str) -> dict[str, Any]:
 
 
 @pg_only
+@pytest.mark.parametrize("probe_first", [False, True])
 async def test_initial_load_copies_straight_into_the_tables(
-    db: async_sessionmaker[AsyncSession], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: async_sessionmaker[AsyncSession], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe_first: bool
 ) -> None:
     org = await _org(db)
     _no_row_by_row(monkeypatch)
+    monkeypatch.setattr(imp, "PROBE_FIRST", probe_first)
     for name in ("_PG_UPSERT_ACCOUNTS", "_PG_UPSERT_PREMISES", "_PG_DELETE_LINKS", "_PG_UPSERT_LEDGER"):
         monkeypatch.setattr(imp, name, "SELECT 1/0")  # the direct path never runs them
     report = await _import(db, tmp_path, org, *(account_row(f"50{i:02d}") for i in range(5)))
@@ -255,16 +257,17 @@ async def test_initial_load_copies_straight_into_the_tables(
 
 
 @pg_only
-@pytest.mark.parametrize("fresh", [("true", "true"), ("true", "false"), ("false", "true")])
+@pytest.mark.parametrize("fresh", [None, ("true", "true"), ("true", "false"), ("false", "true")])
 async def test_direct_copy_meeting_existing_rows_is_redone_through_the_upsert(
     db: async_sessionmaker[AsyncSession],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    fresh: tuple[str, str],
+    fresh: tuple[str, str] | None,
 ) -> None:
-    # What a concurrent import of the same accounts does: it commits them between this chunk's check and its
-    # COPY. Forcing the check to say "fresh" reproduces that: the COPY fails on a unique key, the chunk is
-    # redone staged, and the outcome is that of the two imports one after the other.
+    # An import COPYs straight in without checking first (None: the rows exist, the COPY fails on a unique
+    # key, the chunk is redone staged). With the checks on, what a concurrent import of the same accounts
+    # does (commit them between this chunk's check and its COPY) is reproduced by forcing the check to say
+    # "fresh". Either way the outcome is that of the two imports one after the other.
     org, reference = await _org(db), await _org(db)
     first = [account_row(f"60{i:02d}") for i in range(4)]
     second = [_changed(f"60{i:02d}") for i in range(4)]
@@ -272,9 +275,10 @@ async def test_direct_copy_meeting_existing_rows_is_redone_through_the_upsert(
         await _import(db, tmp_path, o, *first)
     assert (await _import(db, tmp_path, reference, *second)).applied == 4
     _no_row_by_row(monkeypatch)
-    # Accounts and premises claimed fresh: both, or either alone (the other through the upsert).
-    for name, claim in zip(("_PG_FRESH_ACCOUNTS", "_PG_FRESH_PREMISES"), fresh, strict=True):
-        monkeypatch.setattr(imp, name, f"SELECT {claim}, now()::text WHERE $1::text <> ''")
+    if fresh is not None:  # accounts and premises claimed fresh: both, or either alone
+        monkeypatch.setattr(imp, "PROBE_FIRST", True)
+        for name, claim in zip(("_PG_FRESH_ACCOUNTS", "_PG_FRESH_PREMISES"), fresh, strict=True):
+            monkeypatch.setattr(imp, name, f"SELECT {claim}, now()::text WHERE $1::text <> ''")
     report = await _import(db, tmp_path, org, *second)
     assert (report.applied, report.rejected, report.ledger_months) == (4, 0, 8)
     state = await _state(db, org)
@@ -392,3 +396,50 @@ def _write(tmp_path: Path, rows: list[Any]) -> Path:
     path = tmp_path / f"{uuid.uuid4().hex}.jsonl"
     path.write_bytes(jsonl(*rows))
     return path
+
+
+@pg_only
+async def test_reimport_in_many_chunks_turns_the_checks_on_and_matches_the_upserts(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Premises known from another organisation's import, then a re-import of the same accounts, in chunks of
+    # two written side by side: the first direct COPYs fail, the checks turn on, the outcome is the upserts'.
+    org, other, reference = await _org(db), await _org(db), await _org(db)
+    first = [account_row(f"95{i:02d}") for i in range(6)]
+    second = [_changed(f"95{i:02d}") for i in range(6)] + [account_row("9599")]
+    await _import(db, tmp_path, other, *first)
+    monkeypatch.setattr(imp, "DIRECT_LOAD", False)
+    for rows in (first, second):
+        await _import(db, tmp_path, reference, *rows)
+    monkeypatch.setattr(imp, "DIRECT_LOAD", True)
+    _no_row_by_row(monkeypatch)
+    failed: list[str | None] = []
+    original = imp._Probes.failed
+
+    def spy(self: Any, table: str | None) -> None:
+        failed.append(table)
+        original(self, table)
+
+    monkeypatch.setattr(imp._Probes, "failed", spy)
+    for rows in (first, second):
+        report = await imp.import_file(
+            sessionmaker=db, path=_write(tmp_path, rows), fmt="jsonl", organisation_id=org, chunk_size=2
+        )
+        assert report.rejected == 0 and report.applied == len(rows)
+    assert await _state(db, org) == await _state(db, reference)
+    # One failed COPY into premises per import at most, and into accounts once, on the re-import;
+    # two chunks in flight may both meet the same table before the first failure turns the check on.
+    assert 1 <= failed.count("premises") <= 4 and 1 <= failed.count("accounts") <= 2
+    assert set(failed) == {"premises", "accounts"}
+
+
+def test_probes_turn_on_for_the_table_that_failed() -> None:
+    probes = imp._Probes()
+    probes.failed("premises")
+    assert (probes.accounts, probes.premises) == (False, True)
+    probes = imp._Probes()
+    probes.failed("ledger_entries")
+    assert (probes.accounts, probes.premises) == (True, False)
+    probes = imp._Probes()
+    probes.failed(None)
+    assert (probes.accounts, probes.premises) == (True, True)
