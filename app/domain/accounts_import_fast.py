@@ -108,7 +108,9 @@ _INN = re.compile(r"[0-9]{10}(?:[0-9]{2})?")
 _OGRN = re.compile(r"[0-9]{13}(?:[0-9]{2})?")
 _PREMISES_KINDS = frozenset({"apartment", "non_residential", "room", "house_block"})
 
-#: Memo of checked values: a file has few distinct dates and amounts. Bounded: cleared when full.
+#: Memo of checked values: a file has few distinct dates and amounts. Bounded: cleared when full. Imports
+#: running in threads of one process share them: single dict operations only (a clear between a membership
+#: test and a lookup would raise), a lost entry is merely checked again.
 _MEMO_MAX = 200_000
 _dates: dict[str, bool] = {}
 _periods: dict[str, str | None] = {}
@@ -142,8 +144,9 @@ def _valid_date(value: str) -> bool:
 
 def _period_due(value: str) -> str | None:
     """Return the statutory due date's text of a valid first-of-month period, else None."""
-    if value in _periods:
-        return _periods[value]
+    due = _periods.get(value, "")
+    if due != "":
+        return due
     due = _due_text(date.fromisoformat(value)) if _valid_date(value) and value.endswith("-01") else None
     if len(_periods) >= _MEMO_MAX:
         _periods.clear()
