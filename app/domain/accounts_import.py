@@ -810,6 +810,33 @@ _PG_UPSERTS = [
 ]
 
 
+def _staging_sql() -> str:
+    # A chunk's commit is durable once any later commit is (the WAL is sequential), and the operation's own
+    # final commit is synchronous: waiting for the disk on every chunk buys nothing.
+    # No JIT: with sequential scans disabled (_by_index) the staging table's scan is costed above JIT's
+    # thresholds, and compiling took ≈ 45 ms a statement: 0.9 s of the links' DELETE on a 100k re-import
+    # (and of the fresh-ledger check) for statements that run a few ms.
+    sql = ["SET LOCAL synchronous_commit = off", "SET LOCAL jit = off"]
+    for stage, (table, cols) in _PG_STAGE.items():
+        # ON COMMIT DELETE ROWS: the staging tables live as long as the pooled connection, empty per chunk.
+        select_cols = (
+            ", ".join(_STAGE_TEXT.get(c, c) for c in cols) if stage == "imp_ledger" else ", ".join(cols)
+        )
+        sql.append(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+            f"SELECT {select_cols} FROM {table} WITH NO DATA"
+        )
+    # Empty unless an outer transaction (tests, upsert_accounts) spans several chunks without a commit.
+    # DELETE, not TRUNCATE: on the usual empty table it does nothing, where TRUNCATE of a table created by an
+    # earlier transaction gives it new files (0.9 s of a 1 M import's 200 chunks).
+    sql += [f"DELETE FROM {stage}" for stage in _PG_STAGE]
+    return ";\n".join(sql)
+
+
+#: One round trip per chunk (simple query protocol: several statements, no parameters).
+_PG_STAGING_SQL = _staging_sql()
+
+
 async def _staging(conn: AsyncConnection) -> Any:
     """Return the raw asyncpg connection inside the caller's transaction, with empty staging tables."""
     # SQLAlchemy's asyncpg adapter opens its transaction lazily, on the first statement it runs itself;
@@ -819,24 +846,7 @@ async def _staging(conn: AsyncConnection) -> Any:
     pg: Any = raw.driver_connection
     if not pg.is_in_transaction():
         raise RuntimeError("bulk import must run inside a transaction")
-    # A chunk's commit is durable once any later commit is (the WAL is sequential), and the operation's own
-    # final commit is synchronous: waiting for the disk on every chunk buys nothing.
-    await pg.execute("SET LOCAL synchronous_commit = off")
-    # No JIT: with sequential scans disabled (_by_index) the staging table's scan is costed above JIT's
-    # thresholds, and compiling took ≈ 45 ms a statement: 0.9 s of the links' DELETE on a 100k re-import
-    # (and of the fresh-ledger check) for statements that run a few ms.
-    await pg.execute("SET LOCAL jit = off")
-    for stage, (table, cols) in _PG_STAGE.items():
-        # ON COMMIT DELETE ROWS: the staging tables live as long as the pooled connection, empty per chunk.
-        select_cols = (
-            ", ".join(_STAGE_TEXT.get(c, c) for c in cols) if stage == "imp_ledger" else ", ".join(cols)
-        )
-        await pg.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-            f"SELECT {select_cols} FROM {table} WITH NO DATA"
-        )
-    # Empty unless an outer transaction (tests, upsert_accounts) spans several chunks without a commit.
-    await pg.execute(f"TRUNCATE {', '.join(_PG_STAGE)}")
+    await pg.execute(_PG_STAGING_SQL)
     return pg
 
 
@@ -1111,7 +1121,9 @@ async def _apply_encoded(
 
     async def copy_in(table: str, data: bytes, columns: Sequence[str]) -> None:
         if data:
-            await pg.copy_to_table(table, source=io.BytesIO(data), columns=columns, format="text")
+            # A buffer, not a file: asyncpg reads a file in its executor's threads, 512 KiB a hop. A
+            # memoryview, not the bytes: asyncpg takes bytes for a file name (they are path-like).
+            await pg.copy_to_table(table, source=memoryview(data), columns=columns, format="text")
 
     probes = probes or _Probes(accounts=True, premises=True)
     fresh, now = await _fresh(pg, fast, probes.accounts, _PG_FRESH_ACCOUNTS, enc.account_ids)
