@@ -6,8 +6,10 @@ either applied as a whole (account + premises + ledger, in one transaction with 
 its row number, field paths and reasons. Re-running an import (e.g. after a crash) is harmless: every write is
 an upsert keyed by deterministic ids (uuid5 of the natural keys), so no lookups are needed either.
 
-On PostgreSQL the chunks go through COPY into temporary staging tables and `INSERT … ON CONFLICT DO UPDATE`;
-elsewhere (SQLite) through executemany upserts.
+On PostgreSQL, JSON Lines are encoded as COPY text (`encode_jsonl_chunk`, with the msgspec fast path of
+`app.domain.accounts_import_fast`); an initial load's chunks are COPYed straight into the tables, other
+chunks go through temporary staging tables and `INSERT … ON CONFLICT DO UPDATE`, two chunks at a time
+(`_apply_encoded`). Elsewhere (SQLite, CSV) the chunks go through executemany upserts.
 """
 
 from __future__ import annotations
