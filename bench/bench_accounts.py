@@ -1,7 +1,8 @@
 """Accounts benchmark: bulk import on PostgreSQL, then search latency through the HTTP API with wrk.
 
     .venv/bin/python bench/bench_accounts_gen.py var/bench/accounts-1m.jsonl --accounts 1000000
-    scripts/with-postgres.sh .venv/bin/python bench/bench_accounts.py var/bench/accounts-1m.jsonl
+    GISGW_PG_OPTIONS="-c shared_buffers=2GB" scripts/with-postgres.sh \
+        .venv/bin/python bench/bench_accounts.py var/bench/accounts-1m.jsonl
 
 Needs GISGW_TEST_DATABASE_URL (scripts/with-postgres.sh sets it): a fresh database is created in that
 server, migrated, filled by `import_file` (the code path of the accounts-import operation), and then served by
@@ -216,21 +217,33 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--database-url", default=os.environ.get("GISGW_TEST_DATABASE_URL"))
-    parser.add_argument("--processes", type=int, default=None, help="parser processes (default: auto)")
+    parser.add_argument(
+        "--processes", type=int, default=None, help="parser processes (default: auto; 0 = a thread)"
+    )
+    parser.add_argument("--writers", type=int, default=None, help="chunks written at once (default: 2)")
     parser.add_argument("--chunk", type=int, default=5000, help="accounts per transaction")
     parser.add_argument("--import-only", action="store_true")
     parser.add_argument(
-        "--no-direct-ledger",
+        "--staged",
         action="store_true",
-        help="measurement knob: always stage and upsert the ledger (no direct COPY on an initial load)",
+        help="measurement knob: always stage and upsert (no direct COPY on an initial load)",
+    )
+    parser.add_argument(
+        "--models-encoder",
+        action="store_true",
+        help="measurement knob: validate every line with the pydantic models (no msgspec fast path)",
     )
     args = parser.parse_args()
     if not args.database_url:
         sys.exit("run under scripts/with-postgres.sh or pass --database-url")
-    if args.no_direct_ledger:
-        import app.domain.accounts_import as importer
+    import app.domain.accounts_import as importer
 
-        importer._PG_LEDGER_FRESH = "SELECT false"
+    if args.staged:
+        importer.DIRECT_LOAD = False
+    if args.models_encoder:
+        importer.FAST_ENCODER = False
+    if args.writers is not None:
+        importer.WRITERS = args.writers
     url = asyncio.run(create_database(args.database_url))
     upgrade(url)
     org, token, figures = asyncio.run(run_import(url, args.file, args.processes, args.chunk))
