@@ -67,9 +67,13 @@ async def run_import(
         sessionmaker=sm, path=path, fmt="jsonl", organisation_id=org.id, processes=processes, chunk_size=chunk
     )
     seconds = time.perf_counter() - started
+    # What a bulk load is followed by in production too: VACUUM sets the visibility map (index-only scans) and
+    # ANALYZE the statistics, so autovacuum does not wake up on 12 M new rows in the middle of the searches.
+    vacuum_started = time.perf_counter()
     async with engine.connect() as conn:
-        await conn.execute(text("ANALYZE"))
-        await conn.commit()
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("VACUUM (ANALYZE)"))
+        vacuum_seconds = time.perf_counter() - vacuum_started
         size = await conn.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
     await engine.dispose()
     figures = {
@@ -80,6 +84,7 @@ async def run_import(
         "accounts_per_s": round(report.applied / seconds),
         "ledger_rows_per_s": round(report.ledger_months / seconds),
         "database_size": size,
+        "vacuum_analyze_seconds": round(vacuum_seconds, 1),
     }
     return org.id, key.token, figures
 
