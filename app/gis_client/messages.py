@@ -395,15 +395,6 @@ class DebtObject:
 
 
 @dataclass(frozen=True, slots=True)
-class DebtorIdentityDocument:
-    """Identity document of a debtor (type NSI 95)."""
-
-    type: NsiRef
-    number: str = field(repr=False)
-    series: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
 class Debtor:
     """Citizen owing a court-confirmed debt. Personal data: excluded from repr."""
 
@@ -412,7 +403,7 @@ class Debtor:
     patronymic: str | None = field(default=None, repr=False)
     inn: str | None = field(default=None, repr=False)
     snils: str | None = field(default=None, repr=False)
-    document: DebtorIdentityDocument | None = field(default=None, repr=False)
+    document: IdentityDocument | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,7 +489,7 @@ class ExportDebtQuery:
     judicial_act_number: str | None = None
     debtor_inn: str | None = field(default=None, repr=False)
     debtor_snils: str | None = field(default=None, repr=False)
-    debtor_document: DebtorIdentityDocument | None = field(default=None, repr=False)
+    debtor_document: IdentityDocument | None = field(default=None, repr=False)
     next_page_guid: Guid | None = None
 
 
@@ -880,7 +871,17 @@ def build_debt_object(parent: etree._Element, local: str, obj: DebtObject) -> No
     sub_opt(el, "debts", "RoomGUID", obj.room_guid)
 
 
-def build_identity_document(parent: etree._Element, doc: DebtorIdentityDocument) -> None:
+def build_judicial_act(parent: etree._Element, act: JudicialAct, pronouncing: str) -> None:
+    """Append debts:JudicalAct; `pronouncing` names the date element (…Import or …Export)."""
+    el = sub(parent, "debts", "JudicalAct")
+    sub(el, "debts", "JudicalActNumber", act.number)
+    sub(el, "debts", "JudicalActDate", act.date)
+    sub_opt(el, "debts", pronouncing, act.date_pronouncing)
+    for att in act.attachments:
+        build_attachment(el, "debts", "JudicalActAttachment", att)
+
+
+def build_identity_document(parent: etree._Element, doc: IdentityDocument) -> None:
     """Append debts:IdentityDocument."""
     el = sub(parent, "debts", "IdentityDocument")
     build_nsi_ref(el, "debts", "Type", doc.type)
@@ -919,12 +920,7 @@ def build_import_debt(items: Sequence[DebtImportItem]) -> etree._Element:
             p = sub(el, "debts", "PlacingDebt")
             build_debt_object(p, "DebtObject", op.debt_object)
             build_debtor(p, "DebtorData", op.debtor)
-            act = sub(p, "debts", "JudicalAct")
-            sub(act, "debts", "JudicalActNumber", op.judicial_act.number)
-            sub(act, "debts", "JudicalActDate", op.judicial_act.date)
-            sub(act, "debts", "JudicalActDatePronouncingImport", op.judicial_act.date_pronouncing)
-            for att in op.judicial_act.attachments:
-                build_attachment(act, "debts", "JudicalActAttachment", att)
+            build_judicial_act(p, op.judicial_act, "JudicalActDatePronouncingImport")
             for att in op.acts:
                 build_attachment(p, "debts", "Act", att)
             sub_opt(p, "debts", "AdditionalInfo", op.additional_info)

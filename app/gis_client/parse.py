@@ -27,7 +27,6 @@ from app.gis_client.messages import (
     DebtExportPage,
     DebtInfo,
     Debtor,
-    DebtorIdentityDocument,
     DSRExportPage,
     DSRRequestInfo,
     DSRResponse,
@@ -504,7 +503,7 @@ def _debtor(el: etree._Element) -> Debtor:
         snils=_text(el, "debts:SNILS"),
         document=None
         if doc is None
-        else DebtorIdentityDocument(
+        else IdentityDocument(
             parse_nsi_ref(_need(doc, "debts:Type")), _req(doc, "debts:Number"), _text(doc, "debts:Series")
         ),
     )

@@ -21,6 +21,7 @@ from app.gis_client.messages import (
     build_attachment,
     build_debt_info,
     build_debtor,
+    build_judicial_act,
     build_nsi_ref,
     build_period,
 )
@@ -266,12 +267,7 @@ def build_exported_debt(d: ExportedDebt) -> etree._Element:
     if o.annulled_reason is not None:
         build_nsi_ref(obj, "debts", "ObjectAnnuledReason", o.annulled_reason)
     build_debtor(el, "Debtor", d.debtor)
-    act = sub(el, "debts", "JudicalAct")
-    sub(act, "debts", "JudicalActNumber", d.judicial_act.number)
-    sub(act, "debts", "JudicalActDate", d.judicial_act.date)
-    sub_opt(act, "debts", "JudicalActDatePronouncingExport", d.judicial_act.date_pronouncing)
-    for att in d.judicial_act.attachments:
-        build_attachment(act, "debts", "JudicalActAttachment", att)
+    build_judicial_act(el, d.judicial_act, "JudicalActDatePronouncingExport")
     for att in d.acts:
         build_attachment(el, "debts", "Act", att)
     for att in d.additional_attachments:

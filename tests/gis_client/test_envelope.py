@@ -15,7 +15,6 @@ from app.gis_client.messages import (
     DebtImportItem,
     DebtObject,
     Debtor,
-    DebtorIdentityDocument,
     DSRAction,
     DSRResponseData,
     EditDebt,
@@ -24,6 +23,7 @@ from app.gis_client.messages import (
     ExportDSRsQuery,
     ExportNsiItemQuery,
     HMObject,
+    IdentityDocument,
     JudicialAct,
     OpenPeriod,
     Period,
@@ -184,7 +184,7 @@ def test_build_export_account_variants_and_limits() -> None:
 
 
 def _debt_items() -> list[DebtImportItem]:
-    doc = DebtorIdentityDocument(nsi(), "123456", "4510")
+    doc = IdentityDocument(nsi(), "123456", "4510")
     placing = PlacingDebt(
         DebtObject(fias_house_guid=g()),
         Debtor("Иванов", "Иван", "Иванович", "123456789012", "12345678901", doc),
@@ -229,7 +229,7 @@ def test_build_export_debt_validates() -> None:
         judicial_act_number="2-1/2025",
         debtor_inn="123456789012",
         debtor_snils="12345678901",
-        debtor_document=DebtorIdentityDocument(nsi(), "1"),
+        debtor_document=IdentityDocument(nsi(), "1"),
         next_page_guid=g(),
     )
     _envelope("exportDebt", build_export_debt(query))
