@@ -31,6 +31,7 @@ from app.domain.debt_requests.common import (
     chunks,
     get_subrequest_or_raise,
     history_row,
+    set_status,
 )
 from app.domain.snils import is_valid_snils, normalize_snils
 from app.gis_client.crypto import attachment_hash, get_backend
@@ -233,23 +234,9 @@ async def set_answer(
             prepared_by=principal.actor,
         )
     )
-    previous = sub.status
-    sub.status = PREPARED
     sub.last_error_code = None
     sub.last_error_text = None
-    await session.flush()
-    await add_history(
-        session,
-        [
-            history_row(
-                sub.id,
-                actor=principal.actor,
-                from_status=previous,
-                to_status=PREPARED,
-                reason=f"answer drafted ({source})",
-            )
-        ],
-    )
+    await set_status(session, sub, PREPARED, actor=principal.actor, reason=f"answer drafted ({source})")
     await audit.record(
         session=session,
         principal=principal,

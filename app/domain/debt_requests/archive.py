@@ -14,11 +14,10 @@ from app.domain import errors as d
 from app.domain.access import Principal
 from app.domain.debt_requests.common import (
     ARCHIVED,
-    add_history,
     check_version,
     get_subrequest_or_raise,
-    history_row,
     require_organisation,
+    set_status,
 )
 
 CONFIRM_WORD = "DELETE"
@@ -47,20 +46,8 @@ async def archive(
             rule="request_in_flight",
             errors=[d.FieldProblem("debt_request_id", "request_in_flight", "exchange in progress")],
         )
-    previous = sub.status
-    sub.status = ARCHIVED
-    await session.flush()
-    await add_history(
-        session,
-        [
-            history_row(
-                sub.id,
-                actor=principal.actor,
-                from_status=previous,
-                to_status=ARCHIVED,
-                reason=reason or "archived by hand",
-            )
-        ],
+    previous = await set_status(
+        session, sub, ARCHIVED, actor=principal.actor, reason=reason or "archived by hand"
     )
     await audit.record(
         session=session,

@@ -130,6 +130,19 @@ async def add_history(session: AsyncSession, rows: Iterable[HistoryRow]) -> None
         await session.execute(insert(DebtRequestHistory), batch)
 
 
+async def set_status(
+    session: AsyncSession, sub: DebtSubrequest, to_status: str, *, actor: str, reason: str
+) -> str:
+    """Move one request to `to_status`, record the transition in its history; return the previous status."""
+    previous = sub.status
+    sub.status = to_status
+    await session.flush()
+    await add_history(
+        session, [history_row(sub.id, actor=actor, from_status=previous, to_status=to_status, reason=reason)]
+    )
+    return previous
+
+
 async def require_organisation(
     session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
 ) -> Organisation:
