@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 from lxml import etree
 
-from app.gis_client.errors import GisFaultError, GisTimeoutError, GisTransportError
+from app.gis_client.errors import GisError, GisFaultError, GisTimeoutError, GisTransportError
 from app.gis_client.operations import NS_SOAP
 from app.gis_client.parse import body_element, parse_fault
 from app.gis_client.safexml import XmlParseError, parse_xml
@@ -130,15 +130,8 @@ class Transport:
                         )
                     chunks.append(chunk)
                 status = response.status_code
-        except httpx.ConnectTimeout:
-            raise GisConnectTimeout(f"connecting to GIS timed out ({path})") from None
-        except httpx.TimeoutException as exc:
-            raise GisTimeoutError(f"GIS did not answer in time ({type(exc).__name__}, {path})") from None
-        except httpx.ConnectError as exc:
-            raise GisConnectError(f"cannot connect to GIS ({type(exc).__name__}, {path})") from None
         except httpx.HTTPError as exc:
-            # RemoteProtocolError (dropped connection), ReadError, WriteError, proxy errors...
-            raise GisTransportError(f"HTTP exchange with GIS failed ({type(exc).__name__}, {path})") from None
+            raise _transport_error(exc, path) from None
         return HttpReply(status, b"".join(chunks), int((time.perf_counter() - started) * 1000))
 
     def interpret(self, reply: HttpReply) -> etree._Element:
@@ -169,14 +162,8 @@ class Transport:
         """Send a small non-SOAP request (file store, probes); raise only GisError subclasses."""
         try:
             response = await self.client.request(method, path, headers=headers, content=content)
-        except httpx.ConnectTimeout:
-            raise GisConnectTimeout(f"connecting to GIS timed out ({path})") from None
-        except httpx.TimeoutException as exc:
-            raise GisTimeoutError(f"GIS did not answer in time ({type(exc).__name__}, {path})") from None
-        except httpx.ConnectError as exc:
-            raise GisConnectError(f"cannot connect to GIS ({type(exc).__name__}, {path})") from None
         except httpx.HTTPError as exc:
-            raise GisTransportError(f"HTTP exchange with GIS failed ({type(exc).__name__}, {path})") from None
+            raise _transport_error(exc, path) from None
         if len(response.content) > self.max_response_bytes:
             raise GisResponseTooLarge(f"GIS answer exceeds the {self.max_response_bytes}-byte limit")
         return response
@@ -184,3 +171,16 @@ class Transport:
     async def call(self, path: str, soap_action: str, data: bytes) -> etree._Element:
         """POST and interpret in one step (callers that do not journal the raw answer)."""
         return self.interpret(await self.post(path, soap_action, data))
+
+
+def _transport_error(exc: httpx.HTTPError, path: str) -> GisError:
+    """Map an httpx failure to the GisError the retry policy understands (never leak httpx upward)."""
+    name = type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return GisConnectTimeout(f"connecting to GIS timed out ({path})")
+    if isinstance(exc, httpx.TimeoutException):
+        return GisTimeoutError(f"GIS did not answer in time ({name}, {path})")
+    if isinstance(exc, httpx.ConnectError):
+        return GisConnectError(f"cannot connect to GIS ({name}, {path})")
+    # RemoteProtocolError (dropped connection), ReadError, WriteError, proxy errors...
+    return GisTransportError(f"HTTP exchange with GIS failed ({name}, {path})")
