@@ -79,3 +79,21 @@ async def make_subrequest(session: AsyncSession, org: Organisation, **overrides:
     session.add(sub)
     await session.flush()
     return sub
+
+
+#: One court (Kazan, region 16) for court-order tests: the `court_courts` setting's shape.
+COURTS = [
+    {
+        "region": "16",
+        "court": {
+            "name": "Судебный участок № 3 по Советскому судебному району г. Казани",
+            "district": "3",
+            "address": "г. Казань, ул. Правосудия, д. 2",
+            "payee": {
+                "name": "УФК по Республике Татарстан",
+                "inn": "1654000000",
+                "kbk": "18210803010011050110",
+            },
+        },
+    }
+]

@@ -24,24 +24,9 @@ from app.domain.penalties import due_date_for
 from app.domain.snils import random_valid_snils
 from app.main import create_app
 from tests.conftest import make_settings
-from tests.factories import bearer, make_org, make_token
+from tests.factories import COURTS, bearer, make_org, make_token
 
 ON = date(2025, 11, 20)
-COURTS = [
-    {
-        "region": "16",
-        "court": {
-            "name": "Судебный участок № 3 по Советскому судебному району г. Казани",
-            "district": "3",
-            "address": "г. Казань, ул. Правосудия, д. 2",
-            "payee": {
-                "name": "УФК по Республике Татарстан",
-                "inn": "1654000000",
-                "kbk": "18210803010011050110",
-            },
-        },
-    }
-]
 
 
 @pytest.fixture

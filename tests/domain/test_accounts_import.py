@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
 from app.domain import accounts_import as imp
 from app.domain.snils import random_valid_snils
@@ -41,13 +40,6 @@ def account_row(number: str, **overrides: Any) -> dict[str, Any]:
 
 def jsonl(*rows: dict[str, Any] | str) -> bytes:
     return "\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows).encode()
-
-
-@pytest.fixture
-async def db(fresh_database_url: str) -> Any:
-    engine = create_engine(fresh_database_url)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def _org(sm: async_sessionmaker[AsyncSession]) -> uuid.UUID:

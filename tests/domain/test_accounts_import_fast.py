@@ -13,29 +13,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
 from app.domain import accounts_import as imp
 from tests.conftest import DB_BACKEND
-from tests.domain.test_accounts_import import HOUSE, account_row, jsonl
-from tests.factories import make_org
-
-
-@pytest.fixture
-async def db(fresh_database_url: str) -> Any:
-    engine = create_engine(fresh_database_url)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
-
-
-async def _org(sm: async_sessionmaker[AsyncSession]) -> uuid.UUID:
-    async with sm() as s, s.begin():
-        return (await make_org(s)).id
-
-
-async def _count(sm: async_sessionmaker[AsyncSession], model: Any) -> int:
-    async with sm() as s:
-        return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+from tests.domain.test_accounts_import import HOUSE, _count, _org, account_row, jsonl
 
 
 def test_copy_text_escapes_and_nulls() -> None:

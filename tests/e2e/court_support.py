@@ -24,21 +24,6 @@ from app.domain.snils import random_valid_snils
 from app.gis_stand.models import House, Org, Premises, Subrequest
 from tests.e2e.conftest import GatewayHandle, StandHandle
 
-COURTS = [
-    {
-        "region": "16",
-        "court": {
-            "name": "Судебный участок № 3 по Советскому судебному району г. Казани",
-            "district": "3",
-            "address": "г. Казань, ул. Правосудия, д. 2",
-            "payee": {
-                "name": "УФК по Республике Татарстан",
-                "inn": "1654000000",
-                "kbk": "18210803010011050110",
-            },
-        },
-    }
-]
 #: NSI 365 «Причина аннулирования» / NSI 366 (repayment annulment): codes and GUIDs as the caller sends them.
 NSI_365 = {"reason_code": "1", "reason_guid": "3f1c3b0e-0b6a-4a0a-9d55-5d1e6f6a0001", "reason_text": "Ошибка"}
 NSI_366 = {"reason_code": "2", "reason_guid": "3f1c3b0e-0b6a-4a0a-9d55-5d1e6f6a0002", "reason_text": "Ошибка"}

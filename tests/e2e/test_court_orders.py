@@ -19,7 +19,6 @@ from app.domain.accounts_import import account_id_for
 from app.gis_stand.models import Debt
 from tests.e2e.conftest import GatewayHandle, StandHandle
 from tests.e2e.court_support import (
-    COURTS,
     drive_to_in_force,
     flat_premises,
     import_accounts,
@@ -32,6 +31,7 @@ from tests.e2e.court_support import (
     stand_flats,
     subrequest_premises,
 )
+from tests.factories import COURTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -16,7 +16,6 @@ from app.db.models.court import CourtCase, CourtConfirmedDebt
 from app.gis_stand.models import Debt, House, Org, StoredFile
 from tests.e2e.conftest import GatewayHandle, StandHandle
 from tests.e2e.court_support import (
-    COURTS,
     NSI_365,
     NSI_366,
     gateway_db,
@@ -25,6 +24,7 @@ from tests.e2e.court_support import (
     reconcile,
     registry_action,
 )
+from tests.factories import COURTS
 
 pytestmark = [pytest.mark.e2e]
 
