@@ -134,6 +134,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.readiness = {}
     install_error_handlers(app)
+    if settings.accounts_search_fast_path:
+        # Innermost of the middlewares: request ids and metrics see the searches it answers.
+        app.add_middleware(accounts.AccountSearchFastPath)
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     routers = (

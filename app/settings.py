@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         description="test a pooled PostgreSQL connection with a round trip before every checkout "
         "(off: a connection killed by a database restart fails one request, then is replaced)",
     )
+    accounts_search_fast_path: bool = Field(
+        True,
+        description="answer valid account searches without FastAPI's routing and dependency machinery "
+        "(same responses; off: every search goes through the route)",
+    )
     gc_tuning: bool = Field(
         True,
         description="freeze the objects built at startup and collect young garbage less often "

@@ -9,7 +9,14 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.routing import APIRoute
+from fastapi.security.utils import get_authorization_scheme_param
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.deps import Answerer, Reader, Sender, SessionDep, SettingsDep, query_model, query_parameters
 from app.api.errors import error_responses
@@ -18,7 +25,7 @@ from app.db.models.accounts import Account
 from app.domain import accounts as service
 from app.domain import accounts_import as importer
 from app.domain import accounts_sync as syncer
-from app.domain.access import Principal
+from app.domain.access import Principal, authenticate
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -290,6 +297,11 @@ async def search_accounts(
     params: Annotated[AccountSearchParams, Depends(query_model(AccountSearchParams))],
 ) -> AccountsPage:
     """Search accounts by house and premises, number, ЕЛС, ЖКУ id, GIS GUID or payer (scope `read`)."""
+    return await _search(session, principal, params)
+
+
+async def _search(session: AsyncSession, principal: Principal, params: AccountSearchParams) -> AccountsPage:
+    """The search itself, shared by the route and `AccountSearchFastPath`."""
     if params.snils is not None or params.last_name is not None:
         # Searching by a person is itself a disclosure of personal data.
         principal.require("pii")
@@ -431,3 +443,94 @@ async def sync_accounts(body: AccountSyncCreate, session: SessionDep, principal:
         values=values,
     )
     return OperationRead.model_validate(op)
+
+
+# --- the search without the framework's per-request machinery --------------------------------------------
+
+SEARCH_PATH = router.prefix + "/accounts"
+_PAGE = TypeAdapter(AccountsPage)
+
+
+class AccountSearchFastPath:
+    """Answer `GET /api/v1/accounts` without FastAPI's routing and dependency solving: the happy path only.
+
+    Profiles of the lookup benchmark (docs/benchmarks.md "## Accounts") put more of a request's CPU into
+    route matching, dependency solving and the response's re-validation than into the search itself. This
+    pure ASGI middleware answers the common case — a valid API key holding `read`, a query the parameter
+    model accepts — through the route's own `_search`, with the bytes the route would send (pydantic's
+    JSON of `AccountsPage`). Anything else (no key, a bad or revoked key, a missing scope, a refused query,
+    a domain or database error) goes on untouched to the app, whose route gives the usual answer or
+    problem+json; nothing has been sent by then, and a search writes nothing. It sits inside the request-id
+    and metrics middlewares, so both still see every request (under this route's template). Turned off by
+    `GISGW_ACCOUNTS_SEARCH_FAST_PATH=false`; a test checks that both give the same bytes.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._route: BaseRoute | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"] == SEARCH_PATH
+            # Dependency overrides (tests) apply to the route only: with any set, the route answers.
+            and not scope["app"].dependency_overrides
+        ):
+            body = await self._answer(scope)
+            if body is not None:
+                scope["route"] = self._search_route(scope["app"])
+                length = str(len(body)).encode()
+                headers = [(b"content-length", length), (b"content-type", b"application/json")]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope) -> bytes | None:
+        token = _api_key(scope["headers"])
+        if token is None:
+            return None
+        try:
+            # What `query_model` does with the route's request: the same parser, the same model.
+            params = AccountSearchParams.model_validate(dict(QueryParams(scope["query_string"])))
+        except ValidationError:
+            return None
+        state = scope["app"].state
+        try:
+            async with state.sessionmaker() as session:
+                principal = await authenticate(session=session, token=token)
+                principal.require("read")
+                page = await _search(session, principal, params)
+                await session.commit()
+        except Exception:  # noqa: BLE001 - the route will meet the same error and answer it properly
+            return None
+        scope.setdefault("state", {})["principal"] = principal
+        return _PAGE.dump_json(page, by_alias=True)
+
+    def _search_route(self, app: Starlette) -> BaseRoute | None:
+        if self._route is None:
+            self._route = next(
+                (
+                    r
+                    for r in app.routes
+                    if isinstance(r, APIRoute) and r.path == SEARCH_PATH and "GET" in (r.methods or ())
+                ),
+                None,
+            )
+        return self._route
+
+
+def _api_key(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The key as `get_principal` reads it: a Bearer credential, else `X-API-Key` (first header of a name)."""
+    authorization = api_key = None
+    for name, value in headers:
+        if name == b"authorization" and authorization is None:
+            authorization = value.decode("latin-1")
+        elif name == b"x-api-key" and api_key is None:
+            api_key = value.decode("latin-1")
+    if authorization:
+        scheme, credentials = get_authorization_scheme_param(authorization)
+        if scheme.lower() == "bearer" and credentials:
+            return credentials
+    return api_key or None

@@ -7,11 +7,17 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.accounts import AccountSearchFastPath
+from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.core import Operation
 from app.domain.accounts_import import upsert_accounts
 from app.domain.snils import random_valid_snils
+from app.main import create_app
+from tests.conftest import make_settings
 from tests.factories import bearer, make_org, make_token
 
 HOUSE = uuid.UUID("0c5b2444-70a0-4932-980c-b4dc0d3f02b5")
@@ -313,3 +319,91 @@ async def test_sync_queues_operation_or_explains(api: httpx.AsyncClient, session
         headers=bearer(sender),
     )
     assert both.status_code == 422
+
+
+async def test_search_fast_path_answers_like_the_route(
+    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search fast path answers valid searches with the route's bytes; anything else reaches the route.
+
+    Needs committed data: the fast path opens its own session (it steps aside when dependencies are
+    overridden, as the `api` fixture does), so this test seeds a fresh database and runs two apps on it, one
+    with the fast path and one without.
+    """
+    engine = create_engine(fresh_database_url)
+    async with create_sessionmaker(engine)() as session, session.begin():
+        s = await seed(session)
+        stranger = await make_token(session, scopes=["read"], orgs=[s["other"].id])
+        no_read = await make_token(session, scopes=["answer"], orgs=[s["org"].id])
+    await engine.dispose()
+    answered: list[int] = []
+    answer = AccountSearchFastPath._answer
+
+    async def counting(self: AccountSearchFastPath, scope: Any) -> bytes | None:
+        body = await answer(self, scope)
+        answered.append(body is not None)
+        return body
+
+    monkeypatch.setattr(AccountSearchFastPath, "_answer", counting)
+    org, other = str(s["org"].id), str(s["other"].id)
+    token, masked = s["token"], s["masked"]
+    requests: list[tuple[str | None, dict[str, Any], bool]] = [
+        # (token, query, answered by the fast path)
+        (token, {"fias_house_guid": str(HOUSE), "premises": "кв. 12А", "exact": "true"}, True),
+        (token, {"fias_house_guid": str(HOUSE), "premises": "12 A"}, True),
+        (
+            token,
+            {"fias_house_guid": str(HOUSE), "with_debt": "true", "as_of": "2025-06-01", "limit": "2"},
+            True,
+        ),
+        (masked, {"account_number": "1"}, True),
+        (token, {"els": "00АА000002"}, True),
+        (token, {"zhku_id": "00АА000002-01"}, True),
+        (token, {"gis_account_guid": str(uuid.uuid4())}, True),
+        (token, {"snils": SNILS}, True),
+        (token, {"last_name": "ёжиков", "first_name": "Пётр", "birth_date": "1970-05-06"}, True),
+        (token, {"account_number": "1", "scope": "organisation", "organisation_id": org}, True),
+        (token, {"account_number": "1", "_": "1700000000"}, True),
+        (masked, {"snils": SNILS}, False),  # 403: no pii
+        (no_read, {"account_number": "1"}, False),  # 403: no read
+        (stranger, {"account_number": "1", "scope": "organisation", "organisation_id": org}, False),
+        (token, {"account_number": "1", "organisation_id": other, "scope": "organisation"}, False),
+        (token, {}, False),  # 422: no criterion
+        (token, {"els": "short"}, False),  # 422 from the query model
+        (token, {"account_number": "1", "cursor": "!!"}, False),
+        (None, {"account_number": "1"}, False),  # 401
+        ("gk_nope_nope", {"account_number": "1"}, False),  # 401
+    ]
+    apps = [
+        create_app(make_settings(fresh_database_url, accounts_search_fast_path=flag))
+        for flag in (True, False)
+    ]
+    async with LifespanManager(apps[0]) as fast, LifespanManager(apps[1]) as plain:
+        clients = [
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=m.app), base_url="http://gisgw.test")
+            for m in (fast, plain)
+        ]
+        for tok, params, expected in requests:
+            answered.clear()
+            headers = bearer(tok) if tok else {}
+            got, want = [await c.get("/api/v1/accounts", params=params, headers=headers) for c in clients]
+            assert answered[:1] == [expected], params
+            assert (got.status_code, got.headers["content-type"]) == (
+                want.status_code,
+                want.headers["content-type"],
+            )
+            if got.status_code == 200:
+                assert got.content == want.content, params
+                assert got.json()["items"] or params.get("gis_account_guid")
+            else:
+                assert {**got.json(), "request_id": None} == {**want.json(), "request_id": None}
+        # The other way of passing a key, and the metrics label of the answered searches.
+        got = await clients[0].get(
+            "/api/v1/accounts", params={"account_number": "1"}, headers={"X-API-Key": token}
+        )
+        assert got.status_code == 200 and answered[-1]
+        # Counted under the route's template like any request (the registry is shared by both apps).
+        metrics = (await clients[0].get("/metrics")).text
+        assert 'gisgw_http_requests_total{method="GET",route="/api/v1/accounts",status="200"}' in metrics
+        for c in clients:
+            await c.aclose()
