@@ -24,10 +24,11 @@ from sqlalchemy import insert
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade
-from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Organisation
 from app.domain.court_readiness import create_run, execute_run
 from app.domain.court_rules import court_rules
+from app.domain.ledger import encode_months
 from app.domain.penalties import due_date_for
 from app.domain.snils import random_valid_snils
 from app.settings import Settings
@@ -82,18 +83,18 @@ async def seed(url: str, accounts: int, months: int) -> uuid.UUID:
             })  # fmt: skip
             links.append({"account_id": aid, "premises_id": pid})
             big = 0.2 <= kind < 0.22  # over the 500,000 ₽ limit
+            months = []
             for p, due in zip(periods, dues, strict=True):
                 charged = Decimal(rng.randrange(150000, 600000) / 100) * (10 if big else 1)
                 paid = charged if rng.random() < 0.6 else Decimal(0)
-                ledger.append(
-                    {"account_id": aid, "period": p, "charged": charged, "paid": paid, "due_date": due}
-                )
+                months.append((p, charged, paid, due))
+            ledger.append({"account_id": aid, "months": encode_months(months)})
         async with engine.begin() as conn:
             await conn.execute(insert(House), houses)
             await conn.execute(insert(Premises), flats)
             await conn.execute(insert(Account), accs)
             await conn.execute(insert(AccountPremises), links)
-            await conn.execute(insert(LedgerEntry), ledger)
+            await conn.execute(insert(AccountLedger), ledger)
     await engine.dispose()
     return org_id
 

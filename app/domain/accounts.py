@@ -19,10 +19,11 @@ from typing import Any, Literal
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.domain import errors as d
 from app.domain.access import Principal
 from app.domain.accounts_import import fold, name_key
+from app.domain.ledger import LedgerRecord, decode_months
 from app.domain.premises import normalize_premises
 from app.domain.snils import is_valid_snils, normalize_snils
 
@@ -59,7 +60,7 @@ class LedgerSummary:
     months: tuple[LedgerMonth, ...]
 
 
-def summarise_ledger(entries: Iterable[LedgerEntry | LedgerMonth], as_of: date) -> LedgerSummary:
+def summarise_ledger(entries: Iterable[LedgerRecord | LedgerMonth], as_of: date) -> LedgerSummary:
     """Compute outstanding amounts per month and the debt on `as_of` from charged/paid months.
 
     Each month's payment goes to that month first (the ledger records payments by billing period); any
@@ -120,16 +121,14 @@ async def ledger_for_accounts(
 ) -> dict[uuid.UUID, list[LedgerMonth]]:
     """Return each account's ledger months, oldest first, with outstanding amounts and ages on `as_of`."""
     as_of = as_of or date.today()
-    grouped: dict[uuid.UUID, list[LedgerEntry]] = {a: [] for a in account_ids}
+    grouped: dict[uuid.UUID, list[LedgerRecord]] = {a: [] for a in account_ids}
     ids = list(grouped)
     for start in range(0, len(ids), 500):
-        stmt = (
-            select(LedgerEntry)
-            .where(LedgerEntry.account_id.in_(ids[start : start + 500]))
-            .order_by(LedgerEntry.account_id, LedgerEntry.period)
+        stmt = select(AccountLedger.account_id, AccountLedger.months).where(
+            AccountLedger.account_id.in_(ids[start : start + 500])
         )
-        for entry in (await session.scalars(stmt)).all():
-            grouped[entry.account_id].append(entry)
+        for account_id, months in await session.execute(stmt):
+            grouped[account_id] = decode_months(months)
     return {a: list(summarise_ledger(rows, as_of).months) for a, rows in grouped.items()}
 
 

@@ -4,7 +4,9 @@ Format: docs/accounts-import.md. One logical row = one account with its premises
 line, or a run of consecutive CSV lines with the same account number). A row is validated as a whole and
 either applied as a whole (account + premises + ledger, in one transaction with its chunk) or rejected with
 its row number, field paths and reasons. Re-running an import (e.g. after a crash) is harmless: every write is
-an upsert keyed by deterministic ids (uuid5 of the natural keys), so no lookups are needed either.
+an upsert keyed by deterministic ids (uuid5 of the natural keys), so no lookups are needed either. An
+account's ledger is one row (`app.domain.ledger`): a re-import replaces the months the row carries and keeps
+the account's other months.
 
 On PostgreSQL, JSON Lines are encoded as COPY text (`encode_jsonl_chunk`, with the msgspec fast path of
 `app.domain.accounts_import_fast`); an initial load's chunks are COPYed straight into the tables, other
@@ -51,18 +53,19 @@ from pydantic import (
     model_validator,
     with_config,
 )
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from typing_extensions import TypedDict
 
 from app.db.base import utcnow
-from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Operation, Organisation
 from app.domain import audit
 from app.domain import errors as d
 from app.domain import operations as ops
 from app.domain.access import SYSTEM, Principal
+from app.domain.ledger import encode_months, merge_months
 from app.domain.penalties import due_date_for
 from app.domain.premises import normalize_premises
 from app.domain.snils import is_valid_snils, normalize_snils
@@ -516,18 +519,19 @@ class _Chunk:
     def __len__(self) -> int:
         return len(self.accounts)
 
-    def ledger_records(self) -> Iterator[tuple[uuid.UUID, date, str, str, date]]:
-        """Yield (account_id, period, charged, paid, due_date) of every ledger month in the chunk."""
+    def ledger_records(self) -> Iterator[tuple[uuid.UUID, str]]:
+        """Yield (account_id, stored months) of every account of the chunk that has ledger months."""
         for account_id, months in self.ledger.items():
-            for m in months:
-                period = m["period"]
-                yield (
-                    account_id,
-                    period,
-                    m["charged"],
-                    m.get("paid", "0"),
-                    m.get("due_date") or _due_date(period),
-                )
+            if months:
+                yield account_id, _months_text(months)
+
+
+def _months_text(months: Iterable[LedgerMonthIn]) -> str:
+    """Return validated months in their stored form (`app.domain.ledger`), with statutory due dates."""
+    return encode_months(
+        (m["period"], m["charged"], m.get("paid", "0"), m.get("due_date") or _due_date(m["period"]))
+        for m in months
+    )
 
 
 HOUSE_COLS = ("id", "fias_house_guid", "hm_object_guid", "address", "region")
@@ -570,7 +574,7 @@ ACCOUNT_COLS = (
     "org_ogrn",
 )
 LINK_COLS = ("account_id", "premises_id", "share_percent")
-LEDGER_COLS = ("account_id", "period", "charged", "paid", "due_date")
+LEDGER_COLS = ("account_id", "months")
 
 
 def _add(chunk: _Chunk, organisation_id: uuid.UUID, row_no: int, acc: AccountIn) -> bool:
@@ -701,22 +705,26 @@ async def _apply_portable(conn: AsyncConnection, chunk: _Chunk) -> None:
     links = _dicts(LINK_COLS, (link for group in chunk.links.values() for link in group))
     if links:
         await conn.execute(insert(AccountPremises), links)
-    ledger = _dicts(
-        LEDGER_COLS,
-        ((a, p, Decimal(c), Decimal(pd), due) for a, p, c, pd, due in chunk.ledger_records()),
-    )
-    if ledger:
-        stmt = insert(LedgerEntry)
+    ledgers = dict(chunk.ledger_records())
+    # Months absent from the row are kept: merge with the stored ledger (read in this transaction, and on
+    # SQLite, the one backend this path serves in production, the only writer).
+    stored: dict[uuid.UUID, str] = {}
+    ids = list(ledgers)
+    for start in range(0, len(ids), 500):
+        stmt_stored = select(AccountLedger.account_id, AccountLedger.months).where(
+            AccountLedger.account_id.in_(ids[start : start + 500])
+        )
+        stored.update((await conn.execute(stmt_stored)).all())
+    changed = []
+    for account_id, months in ledgers.items():
+        merged = merge_months(stored.get(account_id), months)
+        if merged != stored.get(account_id):  # an unchanged ledger is not rewritten
+            changed.append({"account_id": account_id, "months": merged})
+    if changed:
+        stmt = insert(AccountLedger)
         await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["account_id", "period"],
-                set_={
-                    "charged": stmt.excluded.charged,
-                    "paid": stmt.excluded.paid,
-                    "due_date": stmt.excluded.due_date,
-                },
-            ),
-            ledger,
+            stmt.on_conflict_do_update(index_elements=["account_id"], set_={"months": stmt.excluded.months}),
+            changed,
         )
 
 
@@ -730,21 +738,14 @@ _PG_STAGE = {
     "imp_houses": ("houses", HOUSE_COLS),
     "imp_premises": ("premises", PREMISES_COLS),
     "imp_accounts": ("accounts", ACCOUNT_COLS),
-    "imp_ledger": ("ledger_entries", LEDGER_COLS),
+    "imp_ledger": ("account_ledgers", LEDGER_COLS),
 }
 
 
-#: Ledger amounts are staged as text (they arrive as validated decimal strings) and cast set-wise.
-_STAGE_TEXT = {"charged": "charged::text AS charged", "paid": "paid::text AS paid"}
-_STAGE_CAST = {"charged": "charged::numeric", "paid": "paid::numeric"}
-
-
 def _pg_upsert_sql(stage: str, table: str, cols: Sequence[str], conflict: str, update: dict[str, str]) -> str:
-    stamps = table != "ledger_entries"
+    stamps = table != "account_ledgers"
     target_cols = list(cols) + (["created_at", "updated_at"] if stamps else [])
-    select_cols = [_STAGE_CAST.get(c, c) if not stamps else c for c in cols] + (
-        ["now()", "now()"] if stamps else []
-    )
+    select_cols = list(cols) + (["now()", "now()"] if stamps else [])
     sets = dict(update)
     if stamps:
         sets["updated_at"] = "excluded.updated_at"
@@ -791,17 +792,25 @@ _PG_UPSERT_ACCOUNTS = _pg_upsert_sql(
     },
 )
 _PG_DELETE_LINKS = "DELETE FROM account_premises WHERE account_id IN (SELECT id FROM imp_accounts)"
-# Unchanged months are skipped, so re-running an import rewrites (almost) nothing.
+# A re-imported account's months replace its stored months of the same periods and the others are kept
+# (`app.domain.ledger.merge_months` elsewhere). The merge runs inside ON CONFLICT DO UPDATE, on the latest
+# committed ledger, so two imports of the same account never lose each other's months.
+_PG_MERGE_MONTHS = """(
+    SELECT '[' || string_agg(m, ',' ORDER BY p) || ']' FROM (
+        SELECT DISTINCT ON (p) m, p FROM (
+            SELECT e::text AS m, e->>0 AS p, 0 AS o FROM json_array_elements(excluded.months::json) AS e
+            UNION ALL
+            SELECT e::text, e->>0, 1 FROM json_array_elements(account_ledgers.months::json) AS e
+        ) AS months ORDER BY p, o
+    ) AS merged
+)"""
+# A ledger already holding every imported month as it is stays untouched, so re-running an import rewrites
+# (almost) nothing. Months are stored in one canonical text form, and a month's text ("[" + period …) can only
+# match at the start of a month, so finding each imported month's text in the stored text is that test.
 _PG_UPSERT_LEDGER = (
-    _pg_upsert_sql(
-        "imp_ledger",
-        "ledger_entries",
-        LEDGER_COLS,
-        "account_id, period",
-        {"charged": "excluded.charged", "paid": "excluded.paid", "due_date": "excluded.due_date"},
-    )
-    + " WHERE (ledger_entries.charged, ledger_entries.paid, ledger_entries.due_date)"
-    " IS DISTINCT FROM (excluded.charged, excluded.paid, excluded.due_date)"
+    _pg_upsert_sql("imp_ledger", "account_ledgers", LEDGER_COLS, "account_id", {"months": _PG_MERGE_MONTHS})
+    + " WHERE EXISTS (SELECT FROM json_array_elements_text(excluded.months::json) AS m"
+    " WHERE strpos(account_ledgers.months, m) = 0)"
 )
 _PG_UPSERTS = [
     _PG_UPSERT_HOUSES,
@@ -821,12 +830,9 @@ def _staging_sql() -> str:
     sql = ["SET LOCAL synchronous_commit = off", "SET LOCAL jit = off"]
     for stage, (table, cols) in _PG_STAGE.items():
         # ON COMMIT DELETE ROWS: the staging tables live as long as the pooled connection, empty per chunk.
-        select_cols = (
-            ", ".join(_STAGE_TEXT.get(c, c) for c in cols) if stage == "imp_ledger" else ", ".join(cols)
-        )
         sql.append(
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-            f"SELECT {select_cols} FROM {table} WITH NO DATA"
+            f"SELECT {', '.join(cols)} FROM {table} WITH NO DATA"
         )
     # Empty unless an outer transaction (tests, upsert_accounts) spans several chunks without a commit.
     # DELETE, not TRUNCATE: on the usual empty table it does nothing, where TRUNCATE of a table created by an
@@ -898,24 +904,13 @@ def copy_text(rows: Iterable[Sequence[Any]]) -> bytes:
 
 
 @functools.lru_cache(maxsize=4096)
-def _date_text(day: date) -> str:
-    return day.isoformat()
-
-
-@functools.lru_cache(maxsize=4096)
 def _due_text(period: date) -> str:
     return _due_date(period).isoformat()
 
 
-def _ledger_lines(account_id: uuid.UUID, months: Iterable[LedgerMonthIn]) -> str:
-    # Amounts are validated decimal strings and need no escaping; the few distinct dates of a file are
-    # formatted once.
-    a = str(account_id)
-    return "".join(
-        f"{a}\t{_date_text(m['period'])}\t{m['charged']}\t{m.get('paid', '0')}\t"
-        f"{_date_text(due) if (due := m.get('due_date')) else _due_text(m['period'])}\n"
-        for m in months
-    )
+def _ledger_line(account_id: uuid.UUID, months: Sequence[LedgerMonthIn]) -> str:
+    # The stored JSON has only dates and plain decimals: nothing to escape for COPY. No months, no row.
+    return f"{account_id}\t{_months_text(months)}\n" if months else ""
 
 
 @dataclass
@@ -1008,13 +1003,13 @@ def _encode_model_row(chunk: TextChunk, organisation_id: uuid.UUID, row_no: int,
     chunk.premises.update((str(k), _copy_line(v)) for k, v in one.premises.items())
     chunk.accounts[aid] = _copy_line(one.accounts[account_id])
     chunk.links[aid] = "".join(map(_copy_line, one.links[account_id]))
-    chunk.ledger[aid] = _ledger_lines(account_id, acc.ledger)
+    chunk.ledger[aid] = _ledger_line(account_id, acc.ledger)
     chunk.months[aid] = len(acc.ledger)
 
 
-#: True when no ledger month of the staged accounts exists yet (an initial load): then no month can conflict.
+#: True when none of the staged accounts has a ledger yet (an initial load): then no ledger can conflict.
 _PG_LEDGER_FRESH = (
-    "SELECT NOT EXISTS (SELECT 1 FROM imp_accounts a JOIN ledger_entries l ON l.account_id = a.id)"
+    "SELECT NOT EXISTS (SELECT 1 FROM imp_accounts a JOIN account_ledgers l ON l.account_id = a.id)"
 )
 
 #: Whether none of the chunk's accounts (premises) exists yet; and the transaction's time (what `now()` gives
@@ -1038,7 +1033,7 @@ PROBE_FIRST = False
 async def _by_index(pg: Any, sql: str, *args: Any) -> Any:
     """Run a query joining a staging table to a big table, reaching the big table by index only."""
     # During a bulk load the tables grow faster than autovacuum analyses them: with statistics saying
-    # ledger_entries was empty, the planner probed a 1.2 M-row ledger by sequential scan once per staged
+    # the ledger was empty, the planner probed a 1.2 M-row ledger by sequential scan once per staged
     # account (one chunk's check ran for minutes). The staging side has no index (scanned whole anyway).
     await pg.execute("SET LOCAL enable_seqscan = off")
     try:
@@ -1074,7 +1069,7 @@ class _Probes:
         """Turn the check on for the table a direct COPY failed on (both when unknown)."""
         if table != "premises":
             self.accounts = True
-        if table not in ("accounts", "ledger_entries"):
+        if table not in ("accounts", "account_ledgers"):
             self.premises = True
 
 
@@ -1099,11 +1094,11 @@ async def _apply_encoded(
     """Write an encoded chunk: COPY straight into the tables on an initial load, else stage and upsert.
 
     A chunk none of whose accounts exists yet (an initial load) is COPYed straight into accounts,
-    ledger_entries and account_premises: nothing can conflict, an absent account has no premises links
-    (ON DELETE CASCADE) and no ledger months (the delete trigger of migration 0006; months are only written
-    with their account), so the upsert, the links' DELETE and the ledger check have nothing to do. Premises
-    none of which exists yet are COPYed straight in too. Otherwise (a re-import, or a chunk mixing new and
-    known accounts) every table goes through its staging table and `INSERT … ON CONFLICT DO UPDATE`.
+    account_ledgers and account_premises: nothing can conflict, an absent account has no premises links
+    (ON DELETE CASCADE) and no ledger (the delete trigger of migrations 0006 and 0007; ledgers are only
+    written with their account), so the upsert, the links' DELETE and the ledger merge have nothing to do.
+    Premises none of which exists yet are COPYed straight in too. Otherwise (a re-import, or a chunk mixing
+    new and known accounts) every table goes through its staging table and `INSERT … ON CONFLICT DO UPDATE`.
 
     A concurrent import of the same accounts or premises makes a direct COPY fail on a unique key (or wait
     for that import to commit, then fail); the caller then redoes the chunk with `direct=False`, so the
@@ -1131,7 +1126,7 @@ async def _apply_encoded(
     fresh, now = await _fresh(pg, fast, probes.accounts, _PG_FRESH_ACCOUNTS, enc.account_ids)
     if fresh:
         await copy_in("accounts", _stamped(copy["imp_accounts"], now.encode()), ACCOUNT_COLS + _STAMPS)
-        await copy_in("ledger_entries", copy["imp_ledger"], LEDGER_COLS)
+        await copy_in("account_ledgers", copy["imp_ledger"], LEDGER_COLS)
     else:
         await copy_in("imp_accounts", copy["imp_accounts"], ACCOUNT_COLS)
         await pg.execute(_PG_UPSERT_ACCOUNTS)
@@ -1139,7 +1134,7 @@ async def _apply_encoded(
         # Known accounts may still have no ledger (imported without months): COPY the months straight in
         # when none of the chunk's accounts has one.
         if direct and copy["imp_ledger"] and (await _by_index(pg, _PG_LEDGER_FRESH))[0]:
-            await copy_in("ledger_entries", copy["imp_ledger"], LEDGER_COLS)
+            await copy_in("account_ledgers", copy["imp_ledger"], LEDGER_COLS)
         else:
             await copy_in("imp_ledger", copy["imp_ledger"], LEDGER_COLS)
             await pg.execute(_PG_UPSERT_LEDGER)

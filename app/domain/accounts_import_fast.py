@@ -27,6 +27,7 @@ from app.domain.accounts_import import (
     fold,
     premises_norm,
 )
+from app.domain.ledger import money_text
 from app.domain.snils import is_valid_snils, normalize_snils
 
 # --- decoding: plain structs, every scalar as the JSON type the fast path accepts -------------------------
@@ -114,17 +115,19 @@ _PREMISES_KINDS = frozenset({"apartment", "non_residential", "room", "house_bloc
 _MEMO_MAX = 200_000
 _dates: dict[str, bool] = {}
 _periods: dict[str, str | None] = {}
-_amounts: dict[str, bool] = {}
-_paid: dict[str, bool] = {}
+#: Amount text → its stored form (`money_text`), "" when the fast path declines it.
+_amounts: dict[str, str] = {}
+_paid: dict[str, str] = {}
 
 
-def _memo(cache: dict[str, bool], pattern: re.Pattern[str], value: str) -> bool:
-    ok = cache.get(value)
-    if ok is None:
+def _money(cache: dict[str, str], pattern: re.Pattern[str], value: str) -> str:
+    """Return the stored form of an amount the pattern accepts, else "" (memoised)."""
+    stored = cache.get(value)
+    if stored is None:
         if len(cache) >= _MEMO_MAX:
             cache.clear()
-        ok = cache[value] = pattern.fullmatch(value) is not None
-    return ok
+        stored = cache[value] = money_text(value) if pattern.fullmatch(value) else ""
+    return stored
 
 
 def _valid_date(value: str) -> bool:
@@ -317,26 +320,39 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
         links[premises_id] = f"{account_id}\t{premises_id}\t{p.share_percent or _N}\n"
 
     months: list[str] = []
-    seen: set[str] = set()
+    previous = ""
+    ordered = True
     # The hot loop (12 months a row): memo lookups inline, the checks only for values not seen yet.
     periods, amounts, paid_amounts = _periods, _amounts, _paid
     for m in acc.ledger:
         period = m.period
         due = periods.get(period) or _period_due(period)
-        if due is None or period in seen:
+        if due is None:
             return False
-        seen.add(period)
-        charged = m.charged
-        paid = "0" if m.paid is msgspec.UNSET else m.paid
-        if not (amounts.get(charged) or _memo(amounts, _MONEY, charged)) or not (
-            paid_amounts.get(paid) or _memo(paid_amounts, _PAID, paid)
-        ):
+        charged = amounts.get(m.charged) or _money(amounts, _MONEY, m.charged)
+        paid = (
+            "0.00"
+            if m.paid is msgspec.UNSET
+            else paid_amounts.get(m.paid) or _money(paid_amounts, _PAID, m.paid)
+        )
+        if not charged or not paid:
             return False
         if m.due_date is not None:
             if not _valid_date(m.due_date):
                 return False
             due = m.due_date
-        months.append(f"{account_id}\t{period}\t{charged}\t{paid}\t{due}\n")
+        # The stored ledger (app.domain.ledger.encode_months): canonical ISO dates and plain decimals need no
+        # JSON escaping, and they sort as text as they do as dates.
+        months.append(f'["{period}","{charged}","{paid}","{due}"]')
+        if period <= previous:
+            ordered = False
+        previous = period
+    if not ordered:
+        # Billing sends months in order; otherwise sort them (a month's text starts with its period) and
+        # decline repeated periods (strictly increasing periods cannot repeat).
+        months.sort()
+        if len({m[:14] for m in months}) != len(months):
+            return False
 
     # Accepted: from here on nothing can refuse the row.
     last, first, middle = payer.last_name, payer.first_name, payer.middle_name
@@ -378,6 +394,6 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
         + "\n"
     )
     chunk.links[account_id] = "".join(links.values())
-    chunk.ledger[account_id] = "".join(months)
+    chunk.ledger[account_id] = f"{account_id}\t[{','.join(months)}]\n" if months else ""
     chunk.months[account_id] = len(months)
     return True

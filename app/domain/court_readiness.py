@@ -25,11 +25,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, String, cast, delete, func, insert, select, type_coerce
+from sqlalchemy import String, delete, func, insert, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Operation
 from app.db.models.court import DRAFT, CourtCase, CourtReadinessResult, CourtReadinessRun
 from app.domain import audit, errors
@@ -37,6 +37,7 @@ from app.domain import operations as ops
 from app.domain.access import Principal
 from app.domain.court_rules import Court, CourtRules, court_rules
 from app.domain.duty import court_order_duty
+from app.domain.ledger import decode_months, kopecks
 from app.domain.limitation import is_time_barred
 from app.domain.penalties import penalty_for_amount
 from app.domain.snils import is_valid_snils
@@ -552,20 +553,17 @@ async def load_ledgers(
     ids = list(account_ids)
     conn = await session.connection()
     sqlite = conn.dialect.name == "sqlite"
-    # Hot path (millions of rows per run): skip the ORM, compute kopecks in SQL, and on SQLite read the
-    # account id as its stored hex text instead of parsing a UUID per row; asyncpg decodes UUIDs natively.
-    account_col: Any = type_coerce(LedgerEntry.account_id, String) if sqlite else LedgerEntry.account_id
-    stmt = select(
-        account_col,
-        LedgerEntry.period,
-        cast(func.round(LedgerEntry.charged * 100), Integer),
-        cast(func.round(LedgerEntry.paid * 100), Integer),
-        LedgerEntry.due_date,
-    ).where(LedgerEntry.account_id.in_(ids))
+    # Hot path (millions of months per run): skip the ORM, and on SQLite read the account id as its stored
+    # hex text instead of parsing a UUID per row; asyncpg decodes UUIDs natively.
+    account_col: Any = type_coerce(AccountLedger.account_id, String) if sqlite else AccountLedger.account_id
+    stmt = select(account_col, AccountLedger.months).where(AccountLedger.account_id.in_(ids))
     out: dict[uuid.UUID, list[LedgerRow]] = {a: [] for a in ids}
     by_key: dict[Any, list[LedgerRow]] = {(a.hex if sqlite else a): out[a] for a in ids}
-    for key, period, charged, paid, due in (await conn.execute(stmt)).all():
-        by_key[key].append(LedgerRow(period, charged, paid, due))
+    for key, months in (await conn.execute(stmt)).all():
+        by_key[key].extend(
+            LedgerRow(m.period, kopecks(m.charged), kopecks(m.paid), m.due_date)
+            for m in decode_months(months)
+        )
     return out
 
 

@@ -16,10 +16,11 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import get_session
-from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Operation
 from app.domain.court_packages import application_data, cases_of_operation, run_packages_job
 from app.domain.court_registry import confirmed_debts_for_accounts
+from app.domain.ledger import encode_months
 from app.domain.penalties import due_date_for
 from app.domain.snils import random_valid_snils
 from app.main import create_app
@@ -95,16 +96,8 @@ async def seed_account(
     session.add(account)
     await session.flush()
     session.add(AccountPremises(account_id=account.id, premises_id=flat.id))
-    for period in _months(months):
-        session.add(
-            LedgerEntry(
-                account_id=account.id,
-                period=period,
-                charged=Decimal(amount),
-                paid=Decimal("0"),
-                due_date=due_date_for(period),
-            )
-        )
+    ledger = [(period, Decimal(amount), 0, due_date_for(period)) for period in _months(months)]
+    session.add(AccountLedger(account_id=account.id, months=encode_months(ledger)))
     await session.flush()
     return account.id
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.domain import accounts_import as imp
+from app.domain.ledger import LedgerRecord, decode_months
 from app.domain.snils import random_valid_snils
 from app.settings import REPO_ROOT
 from tests.factories import make_org
@@ -52,6 +52,18 @@ async def _count(sm: async_sessionmaker[AsyncSession], model: Any) -> int:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
+async def _ledgers(sm: async_sessionmaker[AsyncSession]) -> dict[uuid.UUID, list[LedgerRecord]]:
+    """Every stored ledger, decoded, by account."""
+    async with sm() as s:
+        rows = (await s.execute(select(AccountLedger.account_id, AccountLedger.months))).all()
+    return {account_id: decode_months(months) for account_id, months in rows}
+
+
+async def _months(sm: async_sessionmaker[AsyncSession]) -> int:
+    """How many ledger months are stored."""
+    return sum(len(months) for months in (await _ledgers(sm)).values())
+
+
 async def _run(
     sm: async_sessionmaker[AsyncSession], org: uuid.UUID, data: bytes, fmt: str = "jsonl", **kw: Any
 ):
@@ -71,13 +83,16 @@ async def test_import_valid_rows_creates_everything(db: async_sessionmaker[Async
     assert await _count(db, House) == 1
     assert await _count(db, Premises) == 2
     assert await _count(db, AccountPremises) == 2
-    assert await _count(db, LedgerEntry) == 4
+    assert await _months(db) == 4
     async with db() as s:
         acc = await s.get(Account, imp.account_id_for(org, "1001"))
         assert acc is not None and acc.payer_name_key == "иванов иван"
-        entry = await s.get(LedgerEntry, (acc.id, date(2025, 1, 1)))
-        # Due date defaults to the statutory 10th of the next month (ЖК РФ ст. 155 ч. 1).
-        assert entry is not None and entry.due_date == date(2025, 2, 10)
+    # Due date defaults to the statutory 10th of the next month (ЖК РФ ст. 155 ч. 1); amounts are stored
+    # with two decimals.
+    assert (await _ledgers(db))[acc.id] == [
+        LedgerRecord(date(2025, 1, 1), "100.00", "0.00", date(2025, 2, 10)),
+        LedgerRecord(date(2025, 2, 1), "100.00", "50.00", date(2025, 3, 10)),
+    ]
 
 
 async def test_import_twice_is_idempotent_and_updates(db: async_sessionmaker[AsyncSession]) -> None:
@@ -88,10 +103,11 @@ async def test_import_twice_is_idempotent_and_updates(db: async_sessionmaker[Asy
     assert report.applied == 2
     assert await _count(db, Account) == 2
     # Months absent from a re-import are kept: billing may send only recent months.
-    assert await _count(db, LedgerEntry) == 4
-    async with db() as s:
-        entry = await s.get(LedgerEntry, (imp.account_id_for(org, "1001"), date(2025, 1, 1)))
-        assert entry is not None and entry.paid == Decimal("100.00")
+    assert await _months(db) == 4
+    assert (await _ledgers(db))[imp.account_id_for(org, "1001")] == [
+        LedgerRecord(date(2025, 1, 1), "100.00", "100.00", date(2025, 2, 10)),
+        LedgerRecord(date(2025, 2, 1), "100.00", "50.00", date(2025, 3, 10)),
+    ]
 
 
 async def test_import_malformed_rows_are_reported_not_fatal(db: async_sessionmaker[AsyncSession]) -> None:
@@ -123,7 +139,7 @@ async def test_import_malformed_rows_are_reported_not_fatal(db: async_sessionmak
     assert by_row[6]["account_number"] == "1005"
     # Nothing of a rejected row was applied.
     assert await _count(db, Account) == 2
-    assert await _count(db, LedgerEntry) == 4
+    assert await _months(db) == 4
 
 
 async def test_import_duplicate_in_file_last_wins(db: async_sessionmaker[AsyncSession]) -> None:
@@ -131,7 +147,7 @@ async def test_import_duplicate_in_file_last_wins(db: async_sessionmaker[AsyncSe
     second = account_row("1001", ledger=[{"period": "2025-03-01", "charged": "7.00", "paid": "0"}])
     report = await _run(db, org, jsonl(account_row("1001"), second), chunk_size=10)
     assert report.superseded == 1 and report.applied == 1
-    assert await _count(db, LedgerEntry) == 1
+    assert await _months(db) == 1
 
 
 async def test_import_in_small_chunks_reports_progress(db: async_sessionmaker[AsyncSession]) -> None:

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.domain import accounts_import as imp
+from app.domain.ledger import LedgerRecord
 from tests.conftest import DB_BACKEND
-from tests.domain.test_accounts_import import HOUSE, _count, _org, account_row, jsonl
+from tests.domain.test_accounts_import import HOUSE, _count, _ledgers, _months, _org, account_row, jsonl
 
 
 def test_copy_text_escapes_and_nulls() -> None:
@@ -31,7 +32,7 @@ def test_encode_chunk_counts_and_rejects() -> None:
     enc = imp.encode_jsonl_chunk(lines, 10, org)
     assert (enc.seen, enc.accounts, enc.superseded, enc.ledger_months) == (4, 2, 1, 4)
     assert [r[0] for r in enc.rejected] == [11]
-    assert enc.copy["imp_ledger"].count(b"\n") == 4
+    assert enc.copy["imp_ledger"].count(b"\n") == 2  # one ledger row per account
 
 
 @pytest.mark.parametrize("processes", [0, 1])
@@ -56,7 +57,7 @@ async def test_import_file_fast_path(
     again = await imp.import_file(sessionmaker=db, path=path, fmt="jsonl", organisation_id=org, **kw)
     assert again.applied == 8
     assert await _count(db, Account) == 7
-    assert await _count(db, LedgerEntry) == 14
+    assert await _months(db) == 14
     async with db() as s:
         acc = await s.get(Account, imp.account_id_for(org, "1003"))
         assert acc is not None and acc.birth_place == "г. Москва\\Тверь"
@@ -80,14 +81,14 @@ async def test_import_file_database_refusal_rejects_only_the_row(
 
 async def _orphan_ledger_rows(sm: async_sessionmaker[AsyncSession]) -> int:
     async with sm() as s:
-        orphans = select(func.count()).where(LedgerEntry.account_id.not_in(select(Account.id)))
+        orphans = select(func.count()).where(AccountLedger.account_id.not_in(select(Account.id)))
         return int(await s.scalar(orphans) or 0)
 
 
 async def test_import_never_leaves_ledger_rows_without_their_account(
     db: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    # ledger_entries has no foreign key (migration 0006): the import itself must keep the ledger consistent,
+    # account_ledgers has no foreign key (migrations 0006, 0007): the import must keep the ledger consistent,
     # for the initial load (direct COPY on PostgreSQL), a re-run (upsert) and rows rejected at any stage.
     org = await _org(db)
     bad_period = account_row("2002")
@@ -105,10 +106,8 @@ async def test_import_never_leaves_ledger_rows_without_their_account(
         )
         assert report.applied == 2 and report.rejected == len(rows) - 2
         assert await _orphan_ledger_rows(db) == 0
-        assert await _count(db, LedgerEntry) == 4
-    async with db() as s:
-        ids = set((await s.scalars(select(LedgerEntry.account_id).distinct())).all())
-    assert ids == {imp.account_id_for(org, "2001"), imp.account_id_for(org, "2004")}
+        assert await _months(db) == 4
+    assert set(await _ledgers(db)) == {imp.account_id_for(org, "2001"), imp.account_id_for(org, "2004")}
 
 
 async def test_deleting_an_account_deletes_its_ledger(
@@ -122,10 +121,10 @@ async def test_deleting_an_account_deletes_its_ledger(
     await imp.import_file(sessionmaker=db, path=path, fmt="jsonl", organisation_id=org, processes=0)
     async with db() as s, s.begin():
         await s.execute(Account.__table__.delete().where(Account.id == imp.account_id_for(org, "3001")))
-    assert await _count(db, LedgerEntry) == 2 and await _orphan_ledger_rows(db) == 0
+    assert await _count(db, AccountLedger) == 1 and await _orphan_ledger_rows(db) == 0
     async with db() as s, s.begin():  # the organisation's ON DELETE CASCADE reaches the ledger too
         await s.execute(Organisation.__table__.delete().where(Organisation.id == org))
-    assert await _count(db, LedgerEntry) == 0
+    assert await _count(db, AccountLedger) == 0
 
 
 async def test_search_on_a_fresh_session_reads_without_a_transaction(
@@ -163,6 +162,7 @@ pg_only = pytest.mark.skipif(DB_BACKEND != "postgresql", reason="the COPY paths 
 async def _state(sm: async_sessionmaker[AsyncSession], org: uuid.UUID) -> dict[str, Any]:
     """An organisation's accounts, their premises and ledgers, by account number (no ids, no timestamps)."""
     skip = {"id", "organisation_id", "created_at", "updated_at"}
+    ledgers = await _ledgers(sm)
     async with sm() as s:
         accounts = (await s.scalars(select(Account).where(Account.organisation_id == org))).all()
         out: dict[str, Any] = {}
@@ -180,15 +180,9 @@ async def _state(sm: async_sessionmaker[AsyncSession], org: uuid.UUID) -> dict[s
                     .order_by(Premises.number_norm)
                 )
             ).all()
-            ledger = (
-                await s.execute(
-                    select(LedgerEntry.period, LedgerEntry.charged, LedgerEntry.paid, LedgerEntry.due_date)
-                    .where(LedgerEntry.account_id == a.id)
-                    .order_by(LedgerEntry.period)
-                )
-            ).all()
+            ledger = ledgers.get(a.id, [])
             fields = {c.name: getattr(a, c.key) for c in Account.__table__.columns if c.name not in skip}
-            out[a.account_number] = (fields, [tuple(r) for r in links], [tuple(r) for r in ledger])
+            out[a.account_number] = (fields, [tuple(r) for r in links], ledger)
     return out
 
 
@@ -267,10 +261,10 @@ async def test_direct_copy_meeting_existing_rows_is_redone_through_the_upsert(
     fields, links, ledger = state["6001"]
     assert fields["last_name"] == "Сидоров" and fields["els"] == "00АА006001"
     assert links == [("пом. 01", "1Н", "non_residential", None)]
-    assert [(m[0].month, m[1]) for m in ledger] == [
-        (1, Decimal("100")),
-        (2, Decimal("120")),
-        (3, Decimal("100")),
+    assert ledger == [  # the re-imported months replaced, January kept
+        LedgerRecord(date(2025, 1, 1), "100.00", "0.00", date(2025, 2, 10)),
+        LedgerRecord(date(2025, 2, 1), "120.00", "0.00", date(2025, 3, 10)),
+        LedgerRecord(date(2025, 3, 1), "100.00", "0.00", date(2025, 4, 20)),
     ]
 
 
@@ -286,7 +280,7 @@ async def test_chunk_mixing_new_and_known_accounts_is_upserted(
     state = await _state(db, org)
     assert sorted(state) == ["7001", "7002", "7003", "7004"]
     assert state["7002"][1] == [("пом. 02", "2Н", "non_residential", None)]  # premises replaced
-    assert [m[1] for m in state["7002"][2]] == [Decimal("100"), Decimal("120"), Decimal("100")]
+    assert [m.charged for m in state["7002"][2]] == ["100.00", "120.00", "100.00"]
     assert state["7003"][1] == [("кв. 03", "3", "apartment", Decimal("100.00"))]
     assert await _orphan_ledger_rows(db) == 0
 
@@ -419,8 +413,30 @@ def test_probes_turn_on_for_the_table_that_failed() -> None:
     probes.failed("premises")
     assert (probes.accounts, probes.premises) == (False, True)
     probes = imp._Probes()
-    probes.failed("ledger_entries")
+    probes.failed("account_ledgers")
     assert (probes.accounts, probes.premises) == (True, False)
     probes = imp._Probes()
     probes.failed(None)
     assert (probes.accounts, probes.premises) == (True, True)
+
+
+@pg_only
+async def test_reimport_rewrites_only_the_ledgers_it_changes(
+    db: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    org = await _org(db)
+    rows = [account_row(f"96{i:02d}") for i in range(3)]
+    await _import(db, tmp_path, org, *rows)
+
+    async def versions() -> dict[uuid.UUID, str]:
+        async with db() as s:
+            return dict((await s.execute(text("SELECT account_id, xmin::text FROM account_ledgers"))).all())
+
+    before = await versions()
+    rows[1]["ledger"][1]["paid"] = "60"  # changed
+    rows[2]["ledger"] = rows[2]["ledger"][:1]  # a month as stored: nothing to write
+    report = await _import(db, tmp_path, org, *rows)
+    assert report.applied == 3
+    after = await versions()
+    assert {a for a in before if after[a] != before[a]} == {imp.account_id_for(org, "9601")}
+    assert [m.paid for m in (await _ledgers(db))[imp.account_id_for(org, "9601")]] == ["0.00", "60.00"]

@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from app.db.engine import create_engine, create_sessionmaker
-from app.db.models.accounts import Account, LedgerEntry
+from app.db.models.accounts import Account, AccountLedger
 from app.domain.court_cli import readiness_summary
+from app.domain.ledger import encode_months
 from app.domain.penalties import due_date_for
 from tests.conftest import make_settings
 from tests.factories import make_org
@@ -31,12 +32,8 @@ async def test_readiness_summary_counts_blockers(fresh_database_url: str) -> Non
                 session.add(account)
                 await session.flush()
                 period = date(2025, 3, 1)
-                session.add(
-                    LedgerEntry(
-                        account_id=account.id, period=period, charged=Decimal("1000"), paid=Decimal(0),
-                        due_date=due_date_for(period),
-                    )
-                )  # fmt: skip
+                months = encode_months([(period, Decimal("1000"), 0, due_date_for(period))])
+                session.add(AccountLedger(account_id=account.id, months=months))
             org_id = org.id
     finally:
         await engine.dispose()

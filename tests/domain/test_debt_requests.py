@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.engine import create_engine, create_sessionmaker
-from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Organisation
 from app.db.models.debt_requests import DebtRequestHistory, DebtSendBatch, DebtSubrequest
 from app.domain import errors as d
 from app.domain.access import SYSTEM
 from app.domain.debt_requests import answers, archive, fetch, matching, sending
 from app.domain.debt_requests.common import today
+from app.domain.ledger import encode_months
 from app.domain.premises import normalize_premises
 from app.domain.snils import random_valid_snils
 from app.gis_client.messages import (
@@ -522,18 +523,10 @@ async def test_matching_exact_normalised_and_debt(session: AsyncSession) -> None
         await session.flush()
         session.add(AccountPremises(account_id=acc.id, premises_id=prem.id))
         accounts_by_flat[raw] = acc.id
-    session.add_all(
-        [
-            LedgerEntry(
-                account_id=accounts_by_flat["12"],
-                period=date(2024, m, 1),
-                charged=Decimal("1000.00"),
-                paid=Decimal("400.00"),
-                due_date=date(2024, m, 10) + timedelta(days=31),
-            )  # fmt: skip
-            for m in (1, 2, 3)
-        ]
-    )
+    months = [
+        (date(2024, m, 1), "1000.00", "400.00", date(2024, m, 10) + timedelta(days=31)) for m in (1, 2, 3)
+    ]
+    session.add(AccountLedger(account_id=accounts_by_flat["12"], months=encode_months(months)))
     await session.flush()
     gis_rows = [
         make_gis_subrequest(1, fias=fias, flat="12"),

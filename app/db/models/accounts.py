@@ -1,4 +1,4 @@
-"""Personal-account registry: houses, premises, accounts with their payer, account ↔ premises, monthly ledger.
+"""Personal-account registry: houses, premises, accounts with their payer, account ↔ premises, ledgers.
 
 Ids of houses, premises and accounts are deterministic (uuid5 of their natural keys, see
 `app.domain.accounts_import`), so a bulk import can compute every id client-side and upsert without lookups.
@@ -10,12 +10,10 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, TimestampMixin
-
-MONEY = Numeric(14, 2)
 
 PREMISES_KINDS = ("apartment", "non_residential", "room", "house_block")
 PAYER_KINDS = ("person", "organisation")
@@ -110,21 +108,18 @@ class AccountPremises(Base):
     share_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
 
 
-class LedgerEntry(Base):
-    """One billing month of an account: charged, paid, due date; debt and ages follow from these."""
+class AccountLedger(Base):
+    """The billing months of an account (charged, paid, due date): debt and ages follow from these."""
 
-    __tablename__ = "ledger_entries"
+    __tablename__ = "account_ledgers"
 
-    # The composite primary key is the one index: lookups are always by account (and period).
-    # No foreign key to accounts (migration 0006): its per-row check was ~70 % of the bulk import's
-    # ledger upsert (12 checks per account). Integrity is kept instead by (1) the writer: ledger rows are
-    # written only by the accounts import (`app.domain.accounts_import`), in the same transaction as their
-    # account, with the account id derived from the same validated row, so a rejected or rolled-back row
-    # leaves neither; and (2) a trigger on accounts (`trg_accounts_delete_ledger`, migration 0006) that
-    # deletes an account's ledger when the account goes, also through the organisation's ON DELETE CASCADE.
+    # One row per account, not per month (migration 0007): see `app.domain.ledger`, which writes and reads
+    # `months`. No foreign key to accounts (migration 0006): its per-row check was ~70 % of the bulk import's
+    # ledger upsert. Integrity is kept instead by (1) the writer: ledgers are written only by the accounts
+    # import (`app.domain.accounts_import`), in the same transaction as their account, with the account id
+    # derived from the same validated row, so a rejected or rolled-back row leaves neither; and (2) a trigger
+    # on accounts (`trg_accounts_delete_ledger`, migrations 0006 and 0007) that deletes an account's ledger
+    # when the account goes, also through the organisation's ON DELETE CASCADE.
     account_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    #: First day of the billing month.
-    period: Mapped[date] = mapped_column(Date, primary_key=True)
-    charged: Mapped[Decimal] = mapped_column(MONEY)
-    paid: Mapped[Decimal] = mapped_column(MONEY)
-    due_date: Mapped[date] = mapped_column(Date)
+    #: The months as compact JSON text, sorted by period (`app.domain.ledger.encode_months`).
+    months: Mapped[str] = mapped_column(Text)

@@ -19,9 +19,10 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models.accounts import Account, AccountPremises, House, LedgerEntry, Premises
+from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.debt_requests import DebtSubrequest
 from app.domain.debt_requests.common import OPEN
+from app.domain.ledger import decode_months, kopecks
 from app.domain.premises import normalize_premises
 
 Quality = Literal["exact", "normalised", "house_only", "review", "none"]
@@ -168,20 +169,17 @@ async def _debts(
         return {}
     start = min(p[1] for p in pairs.values())
     end = max(p[2] for p in pairs.values())
-    rows = (
-        await session.execute(
-            select(LedgerEntry.account_id, LedgerEntry.period, LedgerEntry.charged - LedgerEntry.paid).where(
-                LedgerEntry.account_id.in_(accounts),
-                LedgerEntry.period >= date(start.year, start.month, 1),
-                LedgerEntry.period <= end,
-                LedgerEntry.due_date < on,
-                LedgerEntry.charged > LedgerEntry.paid,
-            )
-        )
-    ).all()
+    first_period = date(start.year, start.month, 1)
+    ledgers = select(AccountLedger.account_id, AccountLedger.months)
+    stmt = ledgers.where(AccountLedger.account_id.in_(accounts))
     by_account: dict[uuid.UUID, list[tuple[date, Decimal]]] = defaultdict(list)
-    for account_id, period, amount in rows:
-        by_account[account_id].append((period, Decimal(amount)))
+    for account_id, stored in await session.execute(stmt):
+        # Months of the asked periods already due with something unpaid.
+        by_account[account_id] = [
+            (m.period, Decimal(m.charged) - Decimal(m.paid))
+            for m in decode_months(stored)
+            if first_period <= m.period <= end and m.due_date < on and kopecks(m.charged) > kopecks(m.paid)
+        ]
     result: dict[uuid.UUID, tuple[Decimal, int]] = {}
     for sub_id, (ids, p_from, p_to) in pairs.items():
         total = Decimal("0.00")
