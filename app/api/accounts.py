@@ -501,8 +501,8 @@ class AccountSearchFastPath:
             async with state.sessionmaker() as session:
                 principal = await authenticate(session=session, token=token)
                 principal.require("read")
+                # No commit: a search writes nothing, and closing the session ends its read.
                 page = await _search(session, principal, params)
-                await session.commit()
         except Exception:  # noqa: BLE001 - the route will meet the same error and answer it properly
             return None
         scope.setdefault("state", {})["principal"] = principal

@@ -20,6 +20,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
+from app.db.rows import fetch_rows
 from app.domain import errors as d
 from app.domain.access import Principal
 from app.domain.accounts_import import fold, name_key
@@ -394,8 +395,8 @@ async def search_accounts(
     stmt = _SEARCH_STATEMENTS.get(shape)
     if stmt is None:
         stmt = _SEARCH_STATEMENTS[shape] = _search_statement(shape)
-    conn = await _read_connection(session)  # Core execution: no ORM compile state for plain column rows
-    rows = (await conn.execute(stmt, params)).all()
+    conn, autocommit = await _read_connection(session)
+    rows = await fetch_rows(conn, stmt, params, autocommit=autocommit)
     hits: dict[uuid.UUID, AccountHit] = {}
     for row in rows:
         hit = hits.get(row.id)
@@ -458,14 +459,15 @@ def _premises_of(row: Any) -> tuple[Any, Any, Decimal | None]:
     return premises, house, row.p_share
 
 
-async def _read_connection(session: AsyncSession) -> AsyncConnection:
-    """Return the session's connection; on PostgreSQL in autocommit when no transaction has begun yet."""
+async def _read_connection(session: AsyncSession) -> tuple[AsyncConnection, bool]:
+    """Return the session's connection, on PostgreSQL in autocommit when no transaction has begun yet, and
+    whether it is in autocommit."""
     # A search is one SELECT (two with debts): under READ COMMITTED each statement takes its own snapshot even
     # inside a transaction, so autocommit reads the same data and saves the BEGIN and COMMIT round trips
     # (two of a search request's three). A request that has already written or read keeps its transaction.
     if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
-        return await session.connection()
-    return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        return await session.connection(), False
+    return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}), True
 
 
 #: Bound parameter → the accounts column it filters on (equality).
