@@ -186,15 +186,25 @@ _AUTH_CACHE_MAX = 10_000
 _auth_cache: dict[tuple[int, str], tuple[float, Principal]] = {}
 
 
+def _remembered(cache_key: tuple[int, str]) -> Principal | None:
+    cached = _auth_cache.get(cache_key)
+    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+
+def remembered_principal(bind: object, token: str) -> Principal | None:
+    """The principal `authenticate` remembered for this token with a session on `bind` (None: not now)."""
+    return _remembered((id(bind), _hash(token)))
+
+
 async def authenticate(*, session: AsyncSession, token: str) -> Principal:
     """Return the principal of a valid, unrevoked key, or raise AuthenticationRequired."""
     prefix, _ = _split(token)
     digest = _hash(token)
     # Keyed by the engine too: tests (and tools) talk to several databases from one process.
     cache_key = (id(session.bind), digest)
-    cached = _auth_cache.get(cache_key)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    remembered = _remembered(cache_key)
+    if remembered is not None:
+        return remembered
     key = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     # Constant-time comparison even though the prefix lookup already narrowed it: no timing oracle on hashes.
     if key is None or not hmac.compare_digest(key.secret_hash, digest) or key.revoked_at is not None:

@@ -33,6 +33,11 @@ _ZERO = Decimal("0.00")
 MAX_PAGE = 500
 
 
+#: What the read functions below accept: a session, or a connection (the search fast path reads with an
+#: autocommit connection, without a session's bookkeeping).
+DbReader = AsyncSession | AsyncConnection
+
+
 # --- ledger ----------------------------------------------------------------------------------------------
 
 
@@ -118,7 +123,7 @@ def summarise_ledger(entries: Iterable[LedgerRecord | LedgerMonth], as_of: date)
 
 
 async def ledger_for_accounts(
-    session: AsyncSession, account_ids: Sequence[uuid.UUID], *, as_of: date | None = None
+    session: DbReader, account_ids: Sequence[uuid.UUID], *, as_of: date | None = None
 ) -> dict[uuid.UUID, list[LedgerMonth]]:
     """Return each account's ledger months, oldest first, with outstanding amounts and ages on `as_of`."""
     as_of = as_of or date.today()
@@ -134,7 +139,7 @@ async def ledger_for_accounts(
 
 
 async def summaries_for_accounts(
-    session: AsyncSession, account_ids: Sequence[uuid.UUID], *, as_of: date | None = None
+    session: DbReader, account_ids: Sequence[uuid.UUID], *, as_of: date | None = None
 ) -> dict[uuid.UUID, LedgerSummary]:
     """Return the ledger summary (debt, months in debt) of each account."""
     as_of = as_of or date.today()
@@ -350,7 +355,7 @@ def _criteria_problems(q: AccountQuery) -> list[d.FieldProblem]:
 
 
 async def search_accounts(
-    session: AsyncSession,
+    session: DbReader,
     *,
     principal: Principal,
     query: AccountQuery,
@@ -459,9 +464,13 @@ def _premises_of(row: Any) -> tuple[Any, Any, Decimal | None]:
     return premises, house, row.p_share
 
 
-async def _read_connection(session: AsyncSession) -> tuple[AsyncConnection, bool]:
+async def _read_connection(session: DbReader) -> tuple[AsyncConnection, bool]:
     """Return the session's connection, on PostgreSQL in autocommit when no transaction has begun yet, and
-    whether it is in autocommit."""
+    whether it is in autocommit (a connection given instead of a session is used as it is)."""
+    if isinstance(session, AsyncConnection):
+        assert session.sync_connection is not None
+        options = session.sync_connection.get_execution_options()
+        return session, options.get("isolation_level") == "AUTOCOMMIT"
     # A search is one SELECT (two with debts): under READ COMMITTED each statement takes its own snapshot even
     # inside a transaction, so autocommit reads the same data and saves the BEGIN and COMMIT round trips
     # (two of a search request's three). A request that has already written or read keeps its transaction.
