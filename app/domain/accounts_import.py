@@ -1094,9 +1094,9 @@ async def _apply_encoded(
     """Write an encoded chunk: COPY straight into the tables on an initial load, else stage and upsert.
 
     A chunk none of whose accounts exists yet (an initial load) is COPYed straight into accounts,
-    account_ledgers and account_premises: nothing can conflict, an absent account has no premises links
-    (ON DELETE CASCADE) and no ledger (the delete trigger of migrations 0006 and 0007; ledgers are only
-    written with their account), so the upsert, the links' DELETE and the ledger merge have nothing to do.
+    account_ledgers and account_premises: nothing can conflict, an absent account has no premises links and
+    no ledger (the delete triggers of migrations 0006-0008; both are only written with their account), so
+    the upsert, the links' DELETE and the ledger merge have nothing to do.
     Premises none of which exists yet are COPYed straight in too. Otherwise (a re-import, or a chunk mixing
     new and known accounts) every table goes through its staging table and `INSERT … ON CONFLICT DO UPDATE`.
 

@@ -85,6 +85,15 @@ async def _orphan_ledger_rows(sm: async_sessionmaker[AsyncSession]) -> int:
         return int(await s.scalar(orphans) or 0)
 
 
+async def _orphan_links(sm: async_sessionmaker[AsyncSession]) -> int:
+    async with sm() as s:
+        orphans = select(func.count()).where(
+            AccountPremises.account_id.not_in(select(Account.id))
+            | AccountPremises.premises_id.not_in(select(Premises.id))
+        )
+        return int(await s.scalar(orphans) or 0)
+
+
 async def test_import_never_leaves_ledger_rows_without_their_account(
     db: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -105,26 +114,39 @@ async def test_import_never_leaves_ledger_rows_without_their_account(
             sessionmaker=db, path=path, fmt="jsonl", organisation_id=org, processes=0, chunk_size=10
         )
         assert report.applied == 2 and report.rejected == len(rows) - 2
-        assert await _orphan_ledger_rows(db) == 0
-        assert await _months(db) == 4
+        assert await _orphan_ledger_rows(db) == 0 and await _orphan_links(db) == 0
+        assert await _months(db) == 4 and await _count(db, AccountPremises) == 2
     assert set(await _ledgers(db)) == {imp.account_id_for(org, "2001"), imp.account_id_for(org, "2004")}
 
 
-async def test_deleting_an_account_deletes_its_ledger(
+async def test_deleting_an_account_or_premises_deletes_its_ledger_and_links(
     db: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
+    # account_ledgers and account_premises have no foreign keys (migrations 0006-0008): triggers do what
+    # ON DELETE CASCADE did, for direct deletes and for the organisation's and the house's cascades.
     from app.db.models.core import Organisation
 
     org = await _org(db)
     path = tmp_path / "a.jsonl"
-    path.write_bytes(jsonl(account_row("3001"), account_row("3002")))
+    other_house = str(uuid.uuid4())
+    rows = [account_row("3001"), account_row("3002"), account_row("3003")]
+    rows[2]["premises"].append({"fias_house_guid": other_house, "number": "1"})
+    path.write_bytes(jsonl(*rows))
     await imp.import_file(sessionmaker=db, path=path, fmt="jsonl", organisation_id=org, processes=0)
+    assert (await _count(db, AccountLedger), await _count(db, AccountPremises)) == (3, 4)
     async with db() as s, s.begin():
         await s.execute(Account.__table__.delete().where(Account.id == imp.account_id_for(org, "3001")))
-    assert await _count(db, AccountLedger) == 1 and await _orphan_ledger_rows(db) == 0
-    async with db() as s, s.begin():  # the organisation's ON DELETE CASCADE reaches the ledger too
+    assert (await _count(db, AccountLedger), await _count(db, AccountPremises)) == (2, 3)
+    async with db() as s, s.begin():  # a premises, through its house's cascade
+        await s.execute(House.__table__.delete().where(House.id == imp.house_id_for(uuid.UUID(other_house))))
+    async with db() as s:
+        links = (await s.execute(select(AccountPremises.account_id))).scalars().all()
+    assert sorted(links) == sorted(imp.account_id_for(org, n) for n in ("3002", "3003"))
+    assert await _orphan_ledger_rows(db) == 0 and await _orphan_links(db) == 0
+    async with db() as s, s.begin():  # the organisation's ON DELETE CASCADE reaches ledgers and links too
         await s.execute(Organisation.__table__.delete().where(Organisation.id == org))
-    assert await _count(db, AccountLedger) == 0
+    assert (await _count(db, AccountLedger), await _count(db, AccountPremises)) == (0, 0)
+    assert await _count(db, Premises) == 3  # premises are not the organisation's
 
 
 async def test_search_on_a_fresh_session_reads_without_a_transaction(
