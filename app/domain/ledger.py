@@ -84,6 +84,9 @@ def decode_months(text: str) -> list[LedgerRecord]:
 
 def kopecks(amount: str) -> int:
     """Return a stored amount ("1234.50", always two decimals) in kopecks (123450)."""
+    # Dropping the point is exact only with two decimals: refuse anything else rather than misread it.
+    if amount[-3:-2] != ".":
+        raise ValueError(f"not a stored ledger amount: {amount!r}")
     return int(amount.replace(".", "", 1))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -63,3 +64,9 @@ def test_merge_months_replaces_the_periods_given_and_keeps_the_others() -> None:
 @given(st.decimals(min_value=-(10**12) + 1, max_value=10**12 - 1, places=2))
 def test_kopecks_of_stored_amounts(amount: Decimal) -> None:
     assert kopecks(money_text(amount)) == int(amount * 100)
+
+
+@pytest.mark.parametrize("amount", ["100", "100.5", "1.005", ""])
+def test_kopecks_refuses_what_is_not_a_stored_amount(amount: str) -> None:
+    with pytest.raises(ValueError):
+        kopecks(amount)
