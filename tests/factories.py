@@ -51,11 +51,12 @@ def bearer(token: str) -> dict[str, str]:
 
 async def make_subrequest(session: AsyncSession, org: Organisation, **overrides: Any) -> Any:
     """Add a debt subrequest as a fetch would store it."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from app.db.models.debt_requests import DebtSubrequest
+    from app.domain.calendar import moscow_today
 
-    today = date.today()
+    today = moscow_today()  # as the gateway counts deadlines
     values: dict[str, Any] = {
         "organisation_id": org.id,
         "subrequest_guid": uuid.uuid4(),

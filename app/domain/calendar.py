@@ -8,9 +8,10 @@ An override table in `CalendarRules` wins over the library for decrees it does n
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from holidays import HolidayBase, country_holidays
 
@@ -18,6 +19,15 @@ from app.domain.rules import CalendarRules, ObjectionRules
 
 DEFAULT_CALENDAR = CalendarRules()
 _ONE_DAY = timedelta(days=1)
+
+
+#: GIS counts calendar days (deadlines, request dates) in Moscow time.
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def moscow_today() -> date:
+    """Return today's date in Moscow (UTC and most servers' local time flip the day three hours later)."""
+    return datetime.now(MOSCOW).date()
 
 
 @cache

@@ -16,6 +16,7 @@ from functools import partial
 import httpx
 from lxml import etree
 
+from app.domain.calendar import moscow_today
 from app.gis_client.envelope import build_envelope, build_get_state, new_guid, serialize
 from app.gis_client.errors import GisError, GisFaultError
 from app.gis_client.messages import (
@@ -155,7 +156,7 @@ class Driver:
 
 async def fetch_and_answer(driver: Driver, *, days: int = 30) -> DriverStats:
     """Fetch every unanswered subrequest of the last `days` days and answer each "no debt" once."""
-    today = date.today()
+    today = moscow_today()  # the stand dates subrequests in Moscow time
     guids = await driver.fetch_unanswered(Period(date.fromordinal(today.toordinal() - days), today))
     await driver.answer_no_debt(guids, new_guid())
     return driver.stats

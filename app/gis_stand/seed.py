@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.domain.calendar import add_working_days
+from app.domain.calendar import add_working_days, moscow_today
 from app.domain.snils import random_valid_snils
 from app.gis_stand.models import Account, Cert, Debt, DebtRequest, House, Org, Premises, Subrequest
 
@@ -167,7 +167,7 @@ async def seed(
     started = time.perf_counter()
     rng = random.Random(seed)
     names = Names(rng)
-    today = today or date.today()
+    today = today or moscow_today()
     summary = SeedSummary()
     org_table: Table = Org.__table__  # type: ignore[assignment]
     org_id0 = await _next_id(engine, org_table)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.db.engine import create_engine, create_sessionmaker
+from app.domain.calendar import moscow_today
 from app.main import create_app
 from tests.conftest import make_settings, new_database
 from tests.factories import make_org, make_subrequest, make_token
@@ -26,7 +27,7 @@ pytestmark = [
 async def _seed(tmp_path: Path) -> tuple[str, str]:
     url = await new_database(tmp_path)
     engine = create_engine(url)
-    today = date.today()
+    today = moscow_today()  # the dashboard counts deadlines in Moscow days
     async with create_sessionmaker(engine)() as session:
         org = await make_org(session, name="ООО «УК Браузерная»")
         for _ in range(4):

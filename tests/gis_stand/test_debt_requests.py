@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import httpx
 from lxml import etree
 
+from app.domain.calendar import moscow_today
 from app.gis_client.envelope import new_guid
 from app.gis_client.messages import (
     DSRAction,
@@ -27,7 +28,7 @@ from tests.gis_stand.conftest import GisCaller, make_caller
 
 
 def _period(days: int = 60) -> Period:
-    today = date.today()
+    today = moscow_today()
     return Period(today - timedelta(days=days), today + timedelta(days=1))
 
 

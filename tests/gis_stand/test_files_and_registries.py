@@ -8,6 +8,7 @@ from datetime import date
 
 import httpx
 
+from app.domain.calendar import moscow_today
 from app.gis_client.client import PART_SIZE
 from app.gis_client.crypto import get_backend
 from app.gis_client.envelope import new_guid
@@ -62,7 +63,7 @@ async def _upload(caller: GisCaller, data: bytes, name: str = "Судебный 
 
 
 async def _subrequests(caller: GisCaller) -> DSRExportPage:
-    today = date.today()
+    today = moscow_today()
     query = ExportDSRsQuery(period=Period(date.fromordinal(today.toordinal() - 30), today))
     page = parse_state(await caller.call("exportDebtSubrequests", build_export_dsrs(query))).payload
     assert isinstance(page, DSRExportPage)

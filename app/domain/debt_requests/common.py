@@ -23,6 +23,7 @@ from app.db.models.debt_requests import (
 )
 from app.domain import errors as d
 from app.domain.access import Principal
+from app.domain.calendar import moscow_today
 from app.domain.rules import CalendarRules
 from app.gis_client.messages import DSRAction, DSRExportPage, ExportDSRsQuery
 from app.settings import Settings
@@ -88,9 +89,7 @@ def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 def today() -> date:
     """Return today's date in Moscow, where GIS deadlines are counted."""
     # responseDate is a calendar date in GIS (Moscow time); UTC would flip the day three hours early.
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Europe/Moscow")).date()
+    return moscow_today()
 
 
 def calendar_rules(settings: Settings) -> CalendarRules:
