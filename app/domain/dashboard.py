@@ -6,7 +6,6 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,12 +14,11 @@ from app.db.models.debt_requests import DebtRequestHistory, DebtSubrequest
 from app.db.models.exchange import Exchange
 from app.domain import organisations
 from app.domain.access import Principal
+from app.domain.calendar import MOSCOW  # deadlines and "answers per day" are Moscow days, like GIS's
 from app.domain.debt_requests.common import OPEN, SENT
 from app.domain.debt_requests.queries import deadline_conditions
 from app.domain.rules import CalendarRules
 
-#: Deadlines and "answers per day" are counted in Moscow time, like GIS's own dates.
-MOSCOW = ZoneInfo("Europe/Moscow")
 #: Exchange statuses that are still in progress.
 PENDING_EXCHANGE_STATUSES = ("pending", "sending", "acked", "uncertain")
 STATUSES = ("received", "prepared", "sent", "revoked", "archived")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-#: GIS works in Moscow time: deadlines (responseDate) are Moscow calendar days.
-MOSCOW = ZoneInfo("Europe/Moscow")
+# GIS works in Moscow time: deadlines (responseDate) are Moscow calendar days.
+from app.domain.calendar import MOSCOW
 
 
 class Clock:

@@ -8,10 +8,10 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.calendar import MOSCOW
 from app.gis_client.messages import Accommodation, Account, ErrorInfo, IndividualPayer, Payer
 from app.gis_client.results_builder import build_account
 from app.gis_stand import codes
-from app.gis_stand.clock import MOSCOW
 from app.gis_stand.models import Account as AccountRow
 from app.gis_stand.models import House, Message, Org, Premises
 from app.gis_stand.runtime import StandRuntime
