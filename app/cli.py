@@ -126,7 +126,7 @@ def keys_create(
     all_orgs: Annotated[bool, typer.Option("--all-orgs", help="bind to every organisation")] = False,
 ) -> None:
     """Create an API key and print it once."""
-    from app.domain.access import create_key
+    from app.domain.kernel.access import create_key
 
     async def run() -> str:
         async with _session() as session:
@@ -146,7 +146,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (never their secrets)."""
-    from app.domain.access import list_keys
+    from app.domain.kernel.access import list_keys
 
     async def run() -> list[str]:
         async with _session() as session:
@@ -163,7 +163,7 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="key id from `gisgw keys list`")]) -> None:
     """Revoke a key."""
-    from app.domain.access import revoke_key
+    from app.domain.kernel.access import revoke_key
 
     async def run() -> None:
         async with _session() as session:

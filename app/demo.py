@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.core import ApiKey, Operation, Organisation
-from app.domain.access import ALL_SCOPES, SYSTEM, create_key
+from app.domain.kernel.access import ALL_SCOPES, SYSTEM, create_key
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

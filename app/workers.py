@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from app.context import AppContext
-from app.domain import operations as ops
+from app.domain.kernel import operations as ops
 
 log = logging.getLogger(__name__)
 

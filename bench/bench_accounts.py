@@ -30,8 +30,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
-from app.domain.access import create_key  # noqa: E402
 from app.domain.accounts_import import import_file  # noqa: E402
+from app.domain.kernel.access import create_key  # noqa: E402
 from app.settings import REPO_ROOT  # noqa: E402
 from bench.bench_accounts_gen import account_number, els  # noqa: E402
 from tests.factories import make_org  # noqa: E402

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.domain.snils import snils_check_digits  # noqa: E402
+from app.domain.kernel.snils import snils_check_digits  # noqa: E402
 
 PER_HOUSE = 100
 HOUSE_NS = uuid.UUID("6f1c1a52-3c1e-4c55-9d0c-7d0b2a1e9b11")

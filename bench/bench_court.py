@@ -28,9 +28,9 @@ from app.db.models.accounts import Account, AccountLedger, AccountPremises, Hous
 from app.db.models.core import Organisation
 from app.domain.court_readiness import create_run, execute_run
 from app.domain.court_rules import court_rules
+from app.domain.kernel.snils import random_valid_snils
 from app.domain.ledger import encode_months
 from app.domain.penalties import due_date_for
-from app.domain.snils import random_valid_snils
 from app.settings import Settings
 
 ON = date(2025, 11, 20)

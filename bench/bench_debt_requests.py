@@ -34,7 +34,7 @@ import httpx  # noqa: E402
 from app import metrics  # noqa: E402
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
-from app.domain.access import ALL_SCOPES, create_key  # noqa: E402
+from app.domain.kernel.access import ALL_SCOPES, create_key  # noqa: E402
 from app.gis_client.crypto import generate_test_key  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402

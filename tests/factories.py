@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Organisation
-from app.domain.access import ALL_SCOPES, create_key
+from app.domain.kernel.access import ALL_SCOPES, create_key
 
 
 async def make_org(session: AsyncSession, **overrides: Any) -> Organisation:
@@ -54,7 +54,7 @@ async def make_subrequest(session: AsyncSession, org: Organisation, **overrides:
     from datetime import timedelta
 
     from app.db.models.debt_requests import DebtSubrequest
-    from app.domain.calendar import moscow_today
+    from app.domain.kernel.calendar import moscow_today
 
     today = moscow_today()  # as the gateway counts deadlines
     values: dict[str, Any] = {

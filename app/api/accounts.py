@@ -25,7 +25,7 @@ from app.db.models.accounts import Account
 from app.domain import accounts as service
 from app.domain import accounts_import as importer
 from app.domain import accounts_sync as syncer
-from app.domain.access import Principal, remembered_principal
+from app.domain.kernel.access import Principal, remembered_principal
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import Admin, SessionDep
 from app.api.errors import error_responses
-from app.domain import access, audit
-from app.domain.access import Scope
+from app.domain.kernel import access, audit
+from app.domain.kernel.access import Scope
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 

@@ -22,10 +22,10 @@ from app.domain import court_eligibility as eligibility
 from app.domain import court_packages as packages
 from app.domain import court_readiness as readiness
 from app.domain import court_registry as registry
-from app.domain import errors
-from app.domain import operations as ops
-from app.domain.access import Principal
 from app.domain.court_rules import court_rules
+from app.domain.kernel import errors
+from app.domain.kernel import operations as ops
+from app.domain.kernel.access import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["court-orders"])
 

@@ -15,10 +15,10 @@ from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.debt_requests import DebtAnswer, DebtDocument, DebtRequestHistory, DebtSubrequest
 from app.domain import debt_requests as service
-from app.domain.access import Principal
-from app.domain.calendar import deadline_flags
 from app.domain.debt_requests.common import OPEN, require_organisation, today
-from app.domain.rules import CalendarRules
+from app.domain.kernel.access import Principal
+from app.domain.kernel.calendar import deadline_flags
+from app.domain.kernel.rules import CalendarRules
 
 router = APIRouter(prefix="/api/v1", tags=["debt-requests"])
 

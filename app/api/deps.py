@@ -11,8 +11,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain import errors as d
-from app.domain.access import Principal, Scope, authenticate
+from app.domain.kernel import errors as d
+from app.domain.kernel.access import Principal, Scope, authenticate
 from app.settings import Settings
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.domain import errors as d
+from app.domain.kernel import errors as d
 
 log = logging.getLogger(__name__)
 

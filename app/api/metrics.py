@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app import metrics
 from app.api.deps import SessionDep, SettingsDep
-from app.domain import errors as d
+from app.domain.kernel import errors as d
 
 router = APIRouter(tags=["ops"])
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import Reader, SessionDep
 from app.api.errors import error_responses
-from app.domain import operations as service
+from app.domain.kernel import operations as service
 
 router = APIRouter(prefix="/api/v1/operations", tags=["operations"])
 

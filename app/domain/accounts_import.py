@@ -61,14 +61,14 @@ from typing_extensions import TypedDict
 from app.db.base import utcnow
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Operation, Organisation
-from app.domain import audit
-from app.domain import errors as d
-from app.domain import operations as ops
-from app.domain.access import SYSTEM, Principal
+from app.domain.kernel import audit
+from app.domain.kernel import errors as d
+from app.domain.kernel import operations as ops
+from app.domain.kernel.access import SYSTEM, Principal
+from app.domain.kernel.snils import is_valid_snils, normalize_snils
 from app.domain.ledger import encode_months, merge_months
 from app.domain.penalties import due_date_for
 from app.domain.premises import normalize_premises
-from app.domain.snils import is_valid_snils, normalize_snils
 
 if TYPE_CHECKING:
     from app.domain.accounts_import_fast import TextChunk

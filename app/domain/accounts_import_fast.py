@@ -27,8 +27,8 @@ from app.domain.accounts_import import (
     fold,
     premises_norm,
 )
+from app.domain.kernel.snils import is_valid_snils, normalize_snils
 from app.domain.ledger import money_text
-from app.domain.snils import is_valid_snils, normalize_snils
 
 # --- decoding: plain structs, every scalar as the JSON type the fast path accepts -------------------------
 # Dates and UUIDs are decoded as strings and checked for their canonical form below: then the text that goes
@@ -169,7 +169,7 @@ def _opt(value: str | None, max_length: int) -> bool:
 
 
 _SNILS_WEIGHTS = tuple(range(9, 0, -1))
-_LAST_UNCHECKED_SNILS = 1001998  # app.domain.snils: numbers issued before the checksum existed
+_LAST_UNCHECKED_SNILS = 1001998  # app.domain.kernel.snils: numbers issued before the checksum existed
 
 
 def _plain_snils(value: str) -> bool:

@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models.accounts import Account, AccountPremises, House, Premises
 from app.db.models.core import Operation
-from app.domain import audit
-from app.domain import errors as d
-from app.domain import operations as ops
-from app.domain.access import Principal
 from app.domain.accounts_import import fold
+from app.domain.kernel import audit
+from app.domain.kernel import errors as d
+from app.domain.kernel import operations as ops
+from app.domain.kernel.access import Principal
 from app.gis_client import messages as m
 
 SYNC_JOB = "accounts-sync"

@@ -29,10 +29,10 @@ from app.db.models.court import (
     CourtCaseEvent,
     CourtConfirmedDebt,
 )
-from app.domain import audit, errors
-from app.domain.access import Principal
-from app.domain.calendar import deadline_flags, objection_deadline
 from app.domain.court_rules import CourtRules
+from app.domain.kernel import audit, errors
+from app.domain.kernel.access import Principal
+from app.domain.kernel.calendar import deadline_flags, objection_deadline
 
 EventType = Literal[
     "submitted", "issued", "received", "objection", "cancelled", "in_force", "enforcement", "returned"

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Organisation
-from app.domain import errors as d
 from app.domain.accounts import premises_stats
 from app.domain.court_rules import CourtRules
+from app.domain.kernel import errors as d
 
 try:
     GATEWAY_VERSION = metadata.version("gisgw")

@@ -32,15 +32,15 @@ from app.db.base import utcnow
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Operation
 from app.db.models.court import DRAFT, CourtCase, CourtReadinessResult, CourtReadinessRun
-from app.domain import audit, errors
-from app.domain import operations as ops
-from app.domain.access import Principal
 from app.domain.court_rules import Court, CourtRules, court_rules
 from app.domain.duty import court_order_duty
+from app.domain.kernel import audit, errors
+from app.domain.kernel import operations as ops
+from app.domain.kernel.access import Principal
+from app.domain.kernel.snils import is_valid_snils
 from app.domain.ledger import decode_months, kopecks
 from app.domain.limitation import is_time_barred
 from app.domain.penalties import penalty_for_amount
-from app.domain.snils import is_valid_snils
 
 _ZERO = Decimal("0")
 _CENT = Decimal("0.01")

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.base import utcnow
 from app.db.models.core import Operation
 from app.db.models.court import PLACE_FAILED, PLACED, PLACING, CourtCase, CourtConfirmedDebt
-from app.domain import audit, errors
-from app.domain import operations as ops
-from app.domain.access import Principal
-from app.domain.snils import is_valid_snils
+from app.domain.kernel import audit, errors
+from app.domain.kernel import operations as ops
+from app.domain.kernel.access import Principal
+from app.domain.kernel.snils import is_valid_snils
 from app.gis_client import messages as m
 
 

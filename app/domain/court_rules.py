@@ -1,7 +1,7 @@
 """Court-order rule configuration built from settings in one place, and the address → court table.
 
 Every item marked [U] in domain-rules §3-§7 is a `GISGW_COURT_*` setting; `court_rules(settings)` turns them
-into the frozen dataclasses of `app.domain.rules` that the pure calculations take.
+into the frozen dataclasses of `app.domain.kernel.rules` that the pure calculations take.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.domain.rules import (
+from app.domain.kernel.rules import (
     CalendarRules,
     DateRange,
     DutyRules,

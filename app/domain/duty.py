@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from app.domain.errors import RuleViolation
-from app.domain.rules import DutyRules
+from app.domain.kernel.errors import RuleViolation
+from app.domain.kernel.rules import DutyRules
 
 DEFAULT_DUTY_RULES = DutyRules()
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Protocol, TypeVar
 
-from app.domain.rules import LimitationRules
+from app.domain.kernel.rules import LimitationRules
 
 DEFAULT_LIMITATION = LimitationRules()
 

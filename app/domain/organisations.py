@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Organisation
-from app.domain import errors as d
-from app.domain.access import Principal
+from app.domain.kernel import errors as d
+from app.domain.kernel.access import Principal
 
 OrgType = Literal[
     "management_company",  # управляющая организация

@@ -56,8 +56,8 @@ from app.db.models.exchange import (
     UNCERTAIN,
     Exchange,
 )
-from app.domain import audit
-from app.domain.access import SYSTEM
+from app.domain.kernel import audit
+from app.domain.kernel.access import SYSTEM
 from app.gis_client import journal
 from app.gis_client import messages as m
 from app.gis_client.crypto import GostBackend

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models.exchange import Exchange, JournalEntry
-from app.domain.access import Principal
-from app.domain.errors import NotFoundError
+from app.domain.kernel.access import Principal
+from app.domain.kernel.errors import NotFoundError
 
 OUT, IN = "out", "in"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 # GIS works in Moscow time: deadlines (responseDate) are Moscow calendar days.
-from app.domain.calendar import MOSCOW
+from app.domain.kernel.calendar import MOSCOW
 
 
 class Clock:

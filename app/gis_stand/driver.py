@@ -16,7 +16,7 @@ from functools import partial
 import httpx
 from lxml import etree
 
-from app.domain.calendar import moscow_today
+from app.domain.kernel.calendar import moscow_today
 from app.gis_client.envelope import build_envelope, build_get_state, new_guid, serialize
 from app.gis_client.errors import GisError, GisFaultError
 from app.gis_client.messages import (

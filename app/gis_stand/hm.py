@@ -8,7 +8,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.calendar import MOSCOW
+from app.domain.kernel.calendar import MOSCOW
 from app.gis_client.messages import Accommodation, Account, ErrorInfo, IndividualPayer, Payer
 from app.gis_client.results_builder import build_account
 from app.gis_stand import codes

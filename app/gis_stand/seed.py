@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.domain.calendar import add_working_days, moscow_today
-from app.domain.snils import random_valid_snils
+from app.domain.kernel.calendar import add_working_days, moscow_today
+from app.domain.kernel.snils import random_valid_snils
 from app.gis_stand.models import Account, Cert, Debt, DebtRequest, House, Org, Premises, Subrequest
 
 CHUNK = 5000

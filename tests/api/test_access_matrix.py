@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cli import render_openapi
 from app.db.models.court import CourtCase, CourtReadinessRun
 from app.db.models.exchange import Exchange
-from app.domain import operations as ops
-from app.domain.access import ALL_SCOPES, SYSTEM
 from app.domain.accounts_import import upsert_accounts
+from app.domain.kernel import operations as ops
+from app.domain.kernel.access import ALL_SCOPES, SYSTEM
 from tests.factories import bearer, make_org, make_subrequest, make_token
 
 SPEC = __import__("json").loads(render_openapi())
@@ -95,7 +95,7 @@ async def _other_org_resources(session: AsyncSession) -> dict[str, str]:
     key_token = await make_token(session, scopes=["read"], orgs=[other.id], name="other-org-key")
     session.add_all([run, case, exchange])
     await session.flush()
-    from app.domain.access import authenticate
+    from app.domain.kernel.access import authenticate
 
     other_key = await authenticate(session=session, token=key_token)
     return {

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain import errors as d
 from app.domain.accounts import LedgerMonth, find_accounts_for_premises, ledger_for_accounts, summarise_ledger
 from app.domain.accounts_import import upsert_accounts
+from app.domain.kernel import errors as d
 from tests.factories import make_org
 
 HOUSE = uuid.UUID("0c5b2444-70a0-4932-980c-b4dc0d3f02b5")

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.domain import accounts_import as imp
+from app.domain.kernel.snils import random_valid_snils
 from app.domain.ledger import LedgerRecord, decode_months
-from app.domain.snils import random_valid_snils
 from app.settings import REPO_ROOT
 from tests.factories import make_org
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from app.domain import accounts_import as imp
 from app.domain import accounts_import_fast as fast
-from app.domain.snils import is_valid_snils, random_valid_snils
+from app.domain.kernel.snils import is_valid_snils, random_valid_snils
 from tests.domain.test_accounts_import import account_row, jsonl
 
 ORG = uuid.UUID("0b6f7c1e-3a52-4c1e-9d0e-7f1f2f0c9a11")

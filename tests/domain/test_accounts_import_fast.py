@@ -154,8 +154,8 @@ async def test_search_on_a_fresh_session_reads_without_a_transaction(
 ) -> None:
     # On PostgreSQL a search on a session that has not begun a transaction runs in autocommit (no BEGIN and
     # COMMIT round trips); the result must be the same as inside a transaction, and the session usable after.
-    from app.domain.access import Principal
     from app.domain.accounts import AccountQuery, search_accounts
+    from app.domain.kernel.access import Principal
 
     org = await _org(db)
     path = tmp_path / "a.jsonl"

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.accounts import Account
-from app.domain import errors as d
 from app.domain.accounts_import import account_id_for, upsert_accounts
 from app.domain.accounts_sync import (
     BillingAccount,
@@ -21,6 +20,7 @@ from app.domain.accounts_sync import (
     export_queries,
     fill_gis_identifiers,
 )
+from app.domain.kernel import errors as d
 from app.gis_client import messages as m
 from tests.factories import make_org
 

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.calendar import (
+from app.domain.kernel.calendar import (
     add_working_days,
     deadline_flags,
     is_working_day,
     objection_deadline,
     working_days_between,
 )
-from app.domain.rules import CalendarRules, ObjectionRules
+from app.domain.kernel.rules import CalendarRules, ObjectionRules
 
 FIXTURE = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "ru-production-calendar.json"
 YEARS = (2024, 2025, 2026)

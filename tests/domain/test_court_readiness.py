@@ -21,9 +21,9 @@ from app.domain.court_readiness import (
 )
 from app.domain.court_rules import CourtRules, parse_court_table
 from app.domain.duty import court_order_duty
+from app.domain.kernel.snils import random_valid_snils
 from app.domain.limitation import is_time_barred
 from app.domain.penalties import due_date_for, penalty_for_amount
-from app.domain.snils import random_valid_snils
 
 ON = date(2025, 11, 20)
 COURTS = parse_court_table(

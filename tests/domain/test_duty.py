@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.duty import claim_duty, court_order_duty
-from app.domain.errors import RuleViolation
-from app.domain.rules import DutyRules
+from app.domain.kernel.errors import RuleViolation
+from app.domain.kernel.rules import DutyRules
 
 NEW = date(2025, 3, 1)
 OLD = date(2024, 6, 1)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.errors import RuleViolation
-from app.domain.snils import (
+from app.domain.kernel.errors import RuleViolation
+from app.domain.kernel.snils import (
     format_snils,
     is_valid_snils,
     normalize_snils,

@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from app.db.engine import create_engine, create_sessionmaker
-from app.domain.access import ALL_SCOPES, create_key
+from app.domain.kernel.access import ALL_SCOPES, create_key
 from app.gis_client.crypto import generate_test_key
 from app.gis_stand.app import create_stand_app
 from app.gis_stand.config import FaultConfig, StandConfig

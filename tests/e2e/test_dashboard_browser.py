@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.db.engine import create_engine, create_sessionmaker
-from app.domain.calendar import moscow_today
+from app.domain.kernel.calendar import moscow_today
 from app.main import create_app
 from tests.conftest import make_settings, new_database
 from tests.factories import make_org, make_subrequest, make_token

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from app.domain.debt_requests.common import today
-from app.domain.snils import random_valid_snils
+from app.domain.kernel.snils import random_valid_snils
 from tests.e2e.conftest import GatewayHandle, StandHandle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.demo import billing_rows
 from app.domain.debt_requests.common import today
-from app.domain.snils import format_snils, random_valid_snils
+from app.domain.kernel.snils import format_snils, random_valid_snils
 from app.gis_stand.models import Account, House, Org, Premises
 from tests.e2e.conftest import KeyFiles, StandHandle, admin_token, gateway_settings
 

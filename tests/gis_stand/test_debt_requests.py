@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import httpx
 from lxml import etree
 
-from app.domain.calendar import moscow_today
+from app.domain.kernel.calendar import moscow_today
 from app.gis_client.envelope import new_guid
 from app.gis_client.messages import (
     DSRAction,

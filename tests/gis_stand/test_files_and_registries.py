@@ -8,7 +8,7 @@ from datetime import date
 
 import httpx
 
-from app.domain.calendar import moscow_today
+from app.domain.kernel.calendar import moscow_today
 from app.gis_client.client import PART_SIZE
 from app.gis_client.crypto import get_backend
 from app.gis_client.envelope import new_guid

@@ -18,9 +18,6 @@ from app.db.models.debt_requests import (
     DebtDocument,
     DebtSubrequest,
 )
-from app.domain import audit
-from app.domain import errors as d
-from app.domain.access import Principal
 from app.domain.debt_requests.common import (
     ANSWERABLE,
     ARCHIVED,
@@ -33,7 +30,10 @@ from app.domain.debt_requests.common import (
     history_row,
     set_status,
 )
-from app.domain.snils import is_valid_snils, normalize_snils
+from app.domain.kernel import audit
+from app.domain.kernel import errors as d
+from app.domain.kernel.access import Principal
+from app.domain.kernel.snils import is_valid_snils, normalize_snils
 from app.gis_client.crypto import attachment_hash, get_backend
 from app.settings import Settings
 

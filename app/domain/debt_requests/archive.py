@@ -9,9 +9,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.debt_requests import DebtSubrequest
-from app.domain import audit
-from app.domain import errors as d
-from app.domain.access import Principal
 from app.domain.debt_requests.common import (
     ARCHIVED,
     check_version,
@@ -19,6 +16,9 @@ from app.domain.debt_requests.common import (
     require_organisation,
     set_status,
 )
+from app.domain.kernel import audit
+from app.domain.kernel import errors as d
+from app.domain.kernel.access import Principal
 
 CONFIRM_WORD = "DELETE"
 

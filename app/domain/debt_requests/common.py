@@ -21,10 +21,10 @@ from app.db.models.debt_requests import (
     DebtRequestHistory,
     DebtSubrequest,
 )
-from app.domain import errors as d
-from app.domain.access import Principal
-from app.domain.calendar import moscow_today
-from app.domain.rules import CalendarRules
+from app.domain.kernel import errors as d
+from app.domain.kernel.access import Principal
+from app.domain.kernel.calendar import moscow_today
+from app.domain.kernel.rules import CalendarRules
 from app.gis_client.messages import DSRAction, DSRExportPage, ExportDSRsQuery
 from app.settings import Settings
 

@@ -16,13 +16,13 @@ from app import metrics, workers
 from app.context import AppContext
 from app.db.models.core import Operation, Organisation
 from app.db.models.debt_requests import RECEIVED, DebtSubrequest
-from app.domain import audit
-from app.domain import operations as ops
-from app.domain.access import SYSTEM, Principal
 from app.domain.debt_requests import answers, fetch, matching, sending
 from app.domain.debt_requests.common import require_organisation, today
 from app.domain.debt_requests.gateway import gateway_for, register_hook
 from app.domain.debt_requests.queries import refresh_gauges
+from app.domain.kernel import audit
+from app.domain.kernel import operations as ops
+from app.domain.kernel.access import SYSTEM, Principal
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ async def queue_fetch(
     """Queue a fetch of an organisation's subrequests (incremental unless a period is given)."""
     await require_organisation(session, principal, organisation_id)
     if date_from and date_to and date_to < date_from:
-        from app.domain import errors as d
+        from app.domain.kernel import errors as d
 
         raise d.RuleViolation(
             "The period ends before it starts.",

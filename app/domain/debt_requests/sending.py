@@ -29,9 +29,6 @@ from app.db.models.debt_requests import (
     DebtSendItem,
     DebtSubrequest,
 )
-from app.domain import audit
-from app.domain import errors as d
-from app.domain.access import SYSTEM, Principal
 from app.domain.debt_requests.common import (
     PREPARED,
     REVOKED,
@@ -43,6 +40,9 @@ from app.domain.debt_requests.common import (
     history_row,
     today,
 )
+from app.domain.kernel import audit
+from app.domain.kernel import errors as d
+from app.domain.kernel.access import SYSTEM, Principal
 from app.gis_client.messages import (
     MAX_DSR_ACTIONS,
     Attachment,
@@ -368,7 +368,7 @@ async def mark_uncertain(session: AsyncSession, *, batch_id: uuid.UUID) -> bool:
     if batch is None or batch.status != SUBMITTED:
         return False
     batch.status = RECONCILING
-    from app.domain import operations as ops
+    from app.domain.kernel import operations as ops
 
     await ops.create(
         session=session,
@@ -475,7 +475,7 @@ async def queue_send(
     subrequest_ids: Sequence[uuid.UUID] | None = None,
 ) -> Any:
     """Queue the sending of an organisation's prepared answers (all, or the ids given)."""
-    from app.domain import operations as ops
+    from app.domain.kernel import operations as ops
 
     params: dict[str, Any] = {"actor": principal.actor}
     if subrequest_ids is not None:
@@ -519,7 +519,7 @@ async def queue_revoke(
     reason: str | None = None,
 ) -> Any:
     """Check that a sent answer may be revoked and queue the Revoke."""
-    from app.domain import operations as ops
+    from app.domain.kernel import operations as ops
 
     sub = await get_subrequest_or_raise(session, principal, subrequest_id)
     path = "debt_request_id"

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from holidays import HolidayBase, country_holidays
 
-from app.domain.rules import CalendarRules, ObjectionRules
+from app.domain.kernel.rules import CalendarRules, ObjectionRules
 
 DEFAULT_CALENDAR = CalendarRules()
 _ONE_DAY = timedelta(days=1)

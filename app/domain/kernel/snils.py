@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 
-from app.domain.errors import RuleViolation
+from app.domain.kernel.errors import RuleViolation
 
 _SEPARATORS = re.compile(r"[\s\-‐-―]+")  # spaces (incl. NBSP) and ASCII/Unicode dashes
 _LAST_UNCHECKED = 1001998

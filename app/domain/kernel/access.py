@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models.core import ApiKey, ApiKeyOrganisation, Organisation
-from app.domain import errors as d
+from app.domain.kernel import errors as d
 
 Scope = Literal["read", "answer", "send", "court", "admin", "pii"]
 ALL_SCOPES: tuple[Scope, ...] = get_args(Scope)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import AuditEvent
-from app.domain.access import Principal
+from app.domain.kernel.access import Principal
 from app.logs import request_id_var
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
 from app.db.models.core import Operation, Organisation
-from app.domain import errors as d
-from app.domain.access import Principal
+from app.domain.kernel import errors as d
+from app.domain.kernel.access import Principal
 
 log = logging.getLogger(__name__)
 

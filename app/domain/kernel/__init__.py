@@ -1,0 +1,1 @@
+"""The shared kernel of the domain: calendar, SNILS, access, audit, operations, errors, rules."""
