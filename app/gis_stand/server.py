@@ -33,7 +33,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 @contextlib.asynccontextmanager
 async def serving(app: FastAPI, host: str, port: int) -> AsyncIterator[EmbeddedServer]:
     """Serve `app` over real HTTP on host:port until the block exits."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    # A long keep-alive: server and clients often share one event loop here (embedded stand, e2e tests), and
+    # after a CPU-heavy stretch uvicorn's 5 s default can close a connection just as a client reuses it
+    # ("Server disconnected without sending a response").
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="on", timeout_keep_alive=75
+    )
     server = EmbeddedServer(config)
     task = asyncio.create_task(server.serve(), name=f"gis-stand:{port}")
     try:
