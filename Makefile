@@ -32,6 +32,7 @@ test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@echo "================ pytest on SQLite ================"
 	GISGW_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	@echo "================ pytest on PostgreSQL ================"
@@ -41,6 +42,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 openapi: install
 	$(BIN)/gisgw openapi

@@ -45,11 +45,11 @@ def serve(
     from app.main import create_app
 
     settings = get_settings()
-    configure_logging(settings.log_level, json_logs=settings.log_json)
+    configure_logging(settings.log.level, json_logs=settings.log.json_logs)
     uvicorn.run(
         create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
         log_config=None,
         timeout_graceful_shutdown=30,
     )
@@ -69,9 +69,9 @@ def demo(
     from app.demo import seed_all
 
     token = asyncio.run(seed_all(settings))
-    base = f"http://{settings.host}:{port or settings.port}"
+    base = f"http://{settings.server.host}:{port or settings.server.port}"
     typer.echo(
-        f"\n  gisgw demo: gateway {base}  (GIS stand on http://{settings.stand_host}:{settings.stand_port})\n"
+        f"\n  gisgw demo: gateway {base}  (GIS stand on http://{settings.stand.host}:{settings.stand.port})\n"
         f"  demo API key (all scopes): {token}\n"
         f"  try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/organisations\n"
         f"  dashboard: {base}/dashboard   API docs: {base}/docs\n"
@@ -84,7 +84,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
     """Apply migrations up to REVISION (default: the latest)."""
     from app.db.migrate import upgrade
 
-    upgrade(get_settings().database_url, revision)
+    upgrade(get_settings().database.url, revision)
     typer.echo(f"database at {revision}")
 
 
@@ -93,16 +93,16 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, 
     """Revert migrations down to REVISION."""
     from app.db.migrate import downgrade
 
-    downgrade(get_settings().database_url, revision)
+    downgrade(get_settings().database.url, revision)
     typer.echo(f"database at {revision}")
 
 
 def render_openapi() -> str:
     """Return the app's OpenAPI document as stable, pretty JSON."""
     from app.main import create_app
-    from app.settings import Settings
+    from app.settings import Settings, WorkersSettings
 
-    spec = create_app(Settings(workers_enabled=False)).openapi()
+    spec = create_app(Settings(workers=WorkersSettings(enabled=False))).openapi()
     return json.dumps(spec, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
@@ -179,7 +179,7 @@ async def _session() -> AsyncIterator[AsyncSession]:
     """Open an async session on the configured database for one CLI command."""
     from app.db.engine import create_engine, create_sessionmaker
 
-    engine = create_engine(get_settings().database_url)
+    engine = create_engine(get_settings().database.url)
     try:
         async with create_sessionmaker(engine)() as session:
             yield session

@@ -118,10 +118,10 @@ async def seed_all(settings: Settings) -> str:
     from app.gis_stand.models import Account, House, Org, Premises, StandBase
     from app.gis_stand.seed import seed as seed_stand
 
-    _key_path, cert_path = ensure_development_key(get_backend(settings.crypto_backend))
+    _key_path, cert_path = ensure_development_key(get_backend(settings.signing.crypto_backend))
     today = date.today()
 
-    stand_engine = create_engine(settings.stand_database_url)
+    stand_engine = create_engine(settings.stand.database_url)
     try:
         async with stand_engine.begin() as conn:
             await conn.run_sync(StandBase.metadata.create_all)
@@ -158,7 +158,7 @@ async def seed_all(settings: Settings) -> str:
     finally:
         await stand_engine.dispose()
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.url)
     try:
         async with create_sessionmaker(engine)() as session:
             org, token = await seed_gateway(session)

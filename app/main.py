@@ -57,11 +57,11 @@ def _operation_id(route: APIRoute) -> str:
 
 def check_schema_package(settings: Settings) -> bool:
     """Warn (development) or refuse to start (production) when the GIS format package is missing."""
-    present = (settings.schema_dir / "lib" / "hcs-base.xsd").is_file()
+    present = (settings.gis.schema_dir / "lib" / "hcs-base.xsd").is_file()
     if present:
         return True
     message = (
-        f"GIS ZhKKh format package not found at {settings.schema_dir} (GISGW_SCHEMA_DIR). "
+        f"GIS ZhKKh format package not found at {settings.gis.schema_dir} (GISGW_SCHEMA_DIR). "
         "Take it from the GIS ZhKKh operator's published regulations."
     )
     if settings.env == "production":
@@ -81,7 +81,7 @@ def tune_gc() -> None:
     young collection ran every third request and a full one (93 ms, over every object of the loaded app)
     every few hundred: most of a request's p99 (docs/benchmarks.md "## Accounts"). Freezing what startup
     built keeps it out of every later collection, and a higher young threshold lets requests free their
-    objects by reference counting before a collection is due. Not applied in tests (`gc_tuning`), where
+    objects by reference counting before a collection is due. Not applied in tests (`server.gc_tuning`), where
     apps are built and thrown away by the hundred and frozen objects are never collected.
     """
     gc.collect()
@@ -99,11 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schemas_present = check_schema_package(settings)
 
         async def schema_probe() -> tuple[bool, dict[str, Any]]:
-            return schemas_present, {"path": str(settings.schema_dir), "validation": schemas_present}
+            return schemas_present, {"path": str(settings.gis.schema_dir), "validation": schemas_present}
 
         app.state.readiness["schemas"] = schema_probe
         engine = create_engine(
-            settings.database_url, echo=settings.database_echo, pool_pre_ping=settings.database_pool_pre_ping
+            settings.database.url, echo=settings.database.echo, pool_pre_ping=settings.database.pool_pre_ping
         )
         ctx = AppContext(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine))
         app.state.ctx = ctx
@@ -113,11 +113,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with contextlib.AsyncExitStack() as stack:
                 for component in COMPONENTS:
                     await stack.enter_async_context(component(ctx, app))
-                if settings.workers_enabled:
+                if settings.workers.enabled:
                     await stack.enter_async_context(
-                        running_workers(ctx, interval=settings.worker_poll_interval)
+                        running_workers(ctx, interval=settings.workers.poll_interval)
                     )
-                if settings.gc_tuning:
+                if settings.server.gc_tuning:
                     tune_gc()
                 yield {}
         finally:
@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.readiness = {}
     install_error_handlers(app)
-    if settings.accounts_search_fast_path:
+    if settings.accounts.search_fast_path:
         # Innermost of the middlewares: request ids and metrics see the searches it answers.
         app.add_middleware(accounts.AccountSearchFastPath)
     app.add_middleware(HttpMetricsMiddleware)

@@ -108,7 +108,7 @@ def _now():  # noqa: ANN202
 async def run(url: str, org_id: uuid.UUID, chunk: int) -> tuple[float, dict[str, object]]:
     """Time one readiness run over every account of the organisation."""
     courts = [{"region": "16", "court": {"name": "Участок № 1", "district": "1", "address": "г. Казань"}}]
-    settings = Settings(_env_file=None, database_url=url, court_courts=courts)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database={"url": url}, court={"courts": courts})  # type: ignore[call-arg]
     rules = court_rules(settings)
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)

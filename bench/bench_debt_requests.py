@@ -114,11 +114,7 @@ async def run(
     n: int, delay: float, database_url: str | None, faults: dict[str, float] | None = None
 ) -> dict[str, Any]:
     """Run the full cycle once and return the timings."""
-    retry = (
-        {"gis_retry_initial_delay": 0.05, "gis_retry_max_delay": 0.5, "gis_retry_max_attempts": 40}
-        if faults
-        else {}
-    )
+    retry = {"retry_initial_delay": 0.05, "retry_max_delay": 0.5, "retry_max_attempts": 40} if faults else {}
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         stand, stand_url = _start_stand(tmp, delay)
@@ -138,17 +134,12 @@ async def run(
             settings = Settings(
                 _env_file=None,  # type: ignore[call-arg]
                 env="test",
-                database_url=url,
-                gis_base_url=stand_url,
-                signing_key_path=tmp / "key.pem",
-                signing_cert_path=tmp / "cert.pem",
-                worker_poll_interval=0.02,
-                gis_poll_schedule=[0.1] if delay == 0 else [delay, 0.5],
-                fetch_interval_seconds=0,
-                log_json=False,
-                log_level="WARNING",
-                debt_send_wait_seconds=3600,
-                **retry,
+                database={"url": url},
+                gis={"base_url": stand_url, "poll_schedule": [0.1] if delay == 0 else [delay, 0.5], **retry},
+                signing={"key_path": tmp / "key.pem", "cert_path": tmp / "cert.pem"},
+                workers={"poll_interval": 0.02},
+                debt={"fetch_interval_seconds": 0, "send_wait_seconds": 3600},
+                log={"json_logs": False, "level": "WARNING"},
             )
             app = create_app(settings)
             port = free_port()

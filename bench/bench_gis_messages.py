@@ -58,14 +58,16 @@ class Fixture:
 
     def __init__(self, backend: GostBackend, schemas: SchemaSet, actions: int, subrequests: int) -> None:
         settings = Settings(
-            env="test", database_url="sqlite+aiosqlite://", schema_dir=schema_dir(), log_json=False,
-            crypto_backend=backend.name,  # type: ignore[arg-type]
-            gis_verify_responses="reject", gis_validate_responses="reject",
-        )  # fmt: skip
+            env="test",
+            database={"url": "sqlite+aiosqlite://"},
+            log={"json_logs": False},
+            signing={"crypto_backend": backend.name},
+            gis={"schema_dir": schema_dir(), "verify_responses": "reject", "validate_responses": "reject"},
+        )
         key_pem, cert_pem = generate_test_key("/CN=bench/O=gisgw", "A", backend=backend)
         signer = LocalKeySigner(key_pem, cert_pem, backend)
         # The HTTP client is never used: both pipelines stop before/after the POST.
-        transport = Transport(httpx.AsyncClient(), max_response_bytes=settings.gis_max_response_bytes)
+        transport = Transport(httpx.AsyncClient(), max_response_bytes=settings.gis.max_response_bytes)
         self.engine = ExchangeEngine(
             settings=settings, transport=transport, signer=signer, backend=backend, schemas=schemas
         )

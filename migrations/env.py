@@ -17,7 +17,7 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return str(config.attributes.get("database_url") or get_settings().database_url)
+    return str(config.attributes.get("database_url") or get_settings().database.url)
 
 
 def run_migrations_offline() -> None:

@@ -28,6 +28,7 @@ from app.db.engine import create_engine
 from app.db.migrate import upgrade
 from app.main import create_app
 from app.settings import REPO_ROOT, Settings
+from tests.factories import settings_values
 
 DB_BACKEND = os.environ.get("GISGW_TEST_DB", "sqlite")
 SCHEMA_DIR = (REPO_ROOT / ".." / "shared" / "gis-schemas" / "16.3.0.0").resolve()
@@ -120,7 +121,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "gc_tuning": False,
     }
     values.update(overrides)
-    return Settings(**values)
+    return Settings(**settings_values(values))
 
 
 @pytest.fixture

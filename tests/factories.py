@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Organisation
 from app.domain.kernel.access import ALL_SCOPES, create_key
+from app.settings import Settings
+
+
+def settings_values(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Nest flat setting names (a `GISGW_*` variable without the prefix, lower case) into Settings' groups."""
+    paths = {variable.removeprefix("GISGW_").lower(): path for variable, path in Settings.variables()}
+    nested: dict[str, Any] = {}
+    for name, value in flat.items():
+        if name.startswith("_"):  # pydantic-settings' own arguments, such as _env_file
+            nested[name] = value
+            continue
+        *groups, field = paths[name].split(".")
+        target = nested
+        for group in groups:
+            target = target.setdefault(group, {})
+        target[field] = value
+    return nested
 
 
 async def make_org(session: AsyncSession, **overrides: Any) -> Organisation:

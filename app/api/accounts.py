@@ -378,9 +378,9 @@ async def import_accounts(
     path = await asyncio.to_thread(
         importer.store_upload,
         file.file,
-        settings.upload_dir,
+        settings.accounts.upload_dir,
         fmt,
-        max_bytes=settings.accounts_import_max_bytes,
+        max_bytes=settings.accounts.import_max_bytes,
     )
     try:
         op = await importer.queue_import(

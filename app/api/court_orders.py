@@ -214,8 +214,8 @@ async def post_readiness(
         on_date=body.on_date or date.today(),
         group_by=body.group_by,
         rules=court_rules(settings),
-        inline_limit=settings.court_readiness_inline_limit,
-        chunk=settings.court_readiness_chunk,
+        inline_limit=settings.court.readiness_inline_limit,
+        chunk=settings.court.readiness_chunk,
     )
     await session.flush()
     await session.refresh(run)

@@ -670,7 +670,7 @@ async def upload_document(
     description: Annotated[str | None, Form(max_length=500)] = None,
 ) -> DocumentRead:
     """Attach a file to a request's answer; it goes to the GIS file store when sent (scope `answer`)."""
-    data = await file.read(settings.debt_document_max_bytes + 1)
+    data = await file.read(settings.debt.document_max_bytes + 1)
     doc = await service.add_document(
         session=session,
         principal=principal,
@@ -781,7 +781,7 @@ async def revoke_debt_answer(
         session=session,
         principal=principal,
         subrequest_id=debt_request_id,
-        revoke_after_deadline=settings.debt_revoke_after_deadline,
+        revoke_after_deadline=settings.debt.revoke_after_deadline,
         reason=(body.reason if body else None),
     )
     return OperationRead.model_validate(op)

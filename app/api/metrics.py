@@ -22,9 +22,9 @@ router = APIRouter(tags=["ops"])
 )
 async def scrape_metrics(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """Expose metrics in the Prometheus text format (bearer GISGW_METRICS_TOKEN when that is set)."""
-    if settings.metrics_token is not None:
+    if settings.metrics.token is not None:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), settings.metrics_token.get_secret_value().encode()):
+        if not hmac.compare_digest(given.encode(), settings.metrics.token.get_secret_value().encode()):
             raise d.AuthenticationRequired("This endpoint needs the metrics token.")
     await metrics.refresh(session)
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -25,7 +25,7 @@ async def readiness_summary(
     settings: Settings, organisation_id: uuid.UUID, on_date: date, group_by: Literal["account", "debtor"]
 ) -> dict[str, Any]:
     """Run (and store) a readiness run over every account of the organisation; return its counts."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.url)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             if await session.get(Organisation, organisation_id) is None:
@@ -34,7 +34,7 @@ async def readiness_summary(
                 session, organisation_id=organisation_id, on_date=on_date, group_by=group_by, account_ids=None
             )
             await execute_run(
-                session, run=run, rules=court_rules(settings), chunk=settings.court_readiness_chunk
+                session, run=run, rules=court_rules(settings), chunk=settings.court.readiness_chunk
             )
             return {
                 "run_id": str(run.id),

@@ -333,7 +333,7 @@ async def run_packages_job(op: Operation, progress: ops.Progress, ctx: Any) -> d
             cases=cases,
             on_date=on_date,
             rules=rules,
-            chunk=min(ctx.settings.court_readiness_chunk, 500),
+            chunk=min(ctx.settings.court.readiness_chunk, 500),
         ):
             for assessment in batch:
                 if assessment.ready:

@@ -887,7 +887,7 @@ async def run_readiness_job(op: Operation, progress: ops.Progress, ctx: Any) -> 
             await progress(done, total)
 
         await execute_run(
-            session, run=run, rules=rules, chunk=ctx.settings.court_readiness_chunk, on_chunk=on_chunk
+            session, run=run, rules=rules, chunk=ctx.settings.court.readiness_chunk, on_chunk=on_chunk
         )
         await session.commit()
         return {

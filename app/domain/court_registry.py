@@ -257,7 +257,7 @@ async def _act_attachments(
         digest = ctx.gis.attachment_hash(case.act_file)
         guid = await ctx.gis.upload_file(
             debt.organisation_id,
-            ctx.settings.court_file_store_context,
+            ctx.settings.court.file_store_context,
             case.act_file_name or "act.pdf",
             case.act_file,
         )

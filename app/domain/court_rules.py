@@ -169,11 +169,11 @@ def _load_court_file(path: Path, mtime: float) -> CourtTable:  # noqa: ARG001 - 
 def court_table(settings: Settings) -> CourtTable:
     """Return the court table: the file's rows (GISGW_COURT_COURTS_FILE) followed by inline rows."""
     rules: list[CourtRule] = []
-    if settings.court_courts_file is not None:
-        path = settings.court_courts_file
+    if settings.court.courts_file is not None:
+        path = settings.court.courts_file
         path = path if path.is_absolute() else REPO_ROOT / path
         rules.extend(_load_court_file(path, path.stat().st_mtime).rules)
-    rules.extend(parse_court_table(settings.court_courts).rules)
+    rules.extend(parse_court_table(settings.court.courts).rules)
     return CourtTable(tuple(rules))
 
 
@@ -211,36 +211,36 @@ def court_rules(settings: Settings) -> CourtRules:
             DateRange(_need_date(m, "start"), _need_date(m, "end")),
             debts_before=m.get("debts_before"),
         )
-        for m in settings.court_moratoria
+        for m in settings.court.moratoria
     )
     penalty = PenaltyRules(
-        cap_rate=settings.court_penalty_cap_rate,
-        cap_periods=tuple(DateRange(a, b) for a, b in settings.court_penalty_cap_periods),
+        cap_rate=settings.court.penalty_cap_rate,
+        cap_periods=tuple(DateRange(a, b) for a, b in settings.court.penalty_cap_periods),
         moratoria=moratoria,
-        moratorium_end_inclusive=settings.court_moratorium_end_inclusive,
-        feb_2026_due_day=settings.court_feb_2026_due_day,
+        moratorium_end_inclusive=settings.court.moratorium_end_inclusive,
+        feb_2026_due_day=settings.court.feb_2026_due_day,
     )
     duty = DutyRules(
-        effective_date=settings.court_duty_effective_date,
-        rounding=settings.court_duty_rounding,
-        court_order_limit=settings.court_claim_limit,
+        effective_date=settings.court.duty_effective_date,
+        rounding=settings.court.duty_rounding,
+        court_order_limit=settings.court.claim_limit,
     )
     return CourtRules(
         penalty=penalty,
         duty=duty,
         limitation=LimitationRules(),
-        objection=ObjectionRules(mode=settings.court_objection_mode, days=settings.court_objection_days),
-        calendar=CalendarRules(overrides=settings.calendar_overrides),
-        key_rate=settings.court_key_rate,
-        claim_limit=settings.court_claim_limit,
-        claim_limit_includes_penalties=settings.court_claim_limit_includes_penalties,
-        min_claim=settings.court_min_claim if settings.court_min_claim_enabled else None,
-        bankruptcy_mode=settings.court_bankruptcy_mode,
-        experiment=DateRange(settings.court_experiment_start, settings.court_experiment_end),
-        pilot_regions=frozenset(settings.court_pilot_regions),
-        thresholds=dict(settings.court_participant_thresholds),
-        premises_year=settings.court_premises_year,
-        capabilities=frozenset(settings.court_capabilities),
+        objection=ObjectionRules(mode=settings.court.objection_mode, days=settings.court.objection_days),
+        calendar=CalendarRules(overrides=settings.calendar.overrides),
+        key_rate=settings.court.key_rate,
+        claim_limit=settings.court.claim_limit,
+        claim_limit_includes_penalties=settings.court.claim_limit_includes_penalties,
+        min_claim=settings.court.min_claim if settings.court.min_claim_enabled else None,
+        bankruptcy_mode=settings.court.bankruptcy_mode,
+        experiment=DateRange(settings.court.experiment_start, settings.court.experiment_end),
+        pilot_regions=frozenset(settings.court.pilot_regions),
+        thresholds=dict(settings.court.participant_thresholds),
+        premises_year=settings.court.premises_year,
+        capabilities=frozenset(settings.court.capabilities),
         courts=court_table(settings),
     )
 

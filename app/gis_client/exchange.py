@@ -407,8 +407,8 @@ class ExchangeEngine:
         self.worker_id = worker_id or default_worker_id()
         self.clock = clock
         # A lease must outlive one HTTP call (connect + read) with margin; a crash frees the row after it.
-        self.lease = timedelta(seconds=settings.gis_connect_timeout + settings.gis_read_timeout + 30)
-        self.issuer_style: Any = "der" if settings.gis_issuer_style == "der" else "server"
+        self.lease = timedelta(seconds=settings.gis.connect_timeout + settings.gis.read_timeout + 30)
+        self.issuer_style: Any = "der" if settings.gis.issuer_style == "der" else "server"
         # Outcomes finished by this engine, handed to `wait` as parsed (no JSON round trip needed).
         self._finished: dict[uuid.UUID, Outcome] = {}
 
@@ -530,7 +530,7 @@ class ExchangeEngine:
             direction=direction,
             operation=operation,
             data=data,
-            max_bytes=self.settings.journal_max_bytes,
+            max_bytes=self.settings.journal.max_bytes,
             exchange_id=exchange.id,
             organisation_id=exchange.organisation_id,
             message_guid=message_guid,
@@ -563,7 +563,7 @@ class ExchangeEngine:
 
     async def build_message(self, exchange: Exchange, org: Organisation) -> tuple[Operation, str, bytes]:
         """Build, validate and sign the request of an exchange; return (operation, MessageGUID, bytes)."""
-        op = get_operation(exchange.operation, self.settings.gis_versions)
+        op = get_operation(exchange.operation, self.settings.gis.versions)
         builder = BUILDERS.get(exchange.operation)
         if builder is None:
             raise GisSchemaError(f"no builder registered for {exchange.operation}")
@@ -689,7 +689,7 @@ class ExchangeEngine:
             )
 
     def _poll_delay(self, poll_count: int) -> float:
-        schedule = self.settings.gis_poll_schedule or [10.0]
+        schedule = self.settings.gis.poll_schedule or [10.0]
         return schedule[min(poll_count, len(schedule) - 1)]
 
     async def _poll(
@@ -697,8 +697,8 @@ class ExchangeEngine:
     ) -> None:
         """Ask getState once; reschedule, finish, or go back to a rebuilt resend."""
         now = self.clock()
-        if exchange.acked_at and (now - exchange.acked_at).total_seconds() > self.settings.gis_give_up_after:
-            error = GisTimeoutError(f"no result from GIS within {self.settings.gis_give_up_after:.0f} s")
+        if exchange.acked_at and (now - exchange.acked_at).total_seconds() > self.settings.gis.give_up_after:
+            error = GisTimeoutError(f"no result from GIS within {self.settings.gis.give_up_after:.0f} s")
             await self._finish(sessionmaker, exchange, Outcome(FAILED, error=error), code="gave_up")
             return
         op = get_state_operation(exchange.service)
@@ -755,7 +755,7 @@ class ExchangeEngine:
         return state
 
     def _check_result_schema(self, exchange: Exchange, document: etree._Element) -> None:
-        mode = self.settings.gis_validate_responses
+        mode = self.settings.gis.validate_responses
         if mode == "off" or self.schemas is None:
             return
         try:
@@ -770,7 +770,7 @@ class ExchangeEngine:
             )  # fmt: skip
 
     def _check_signature(self, exchange: Exchange, document: etree._Element) -> None:
-        mode = self.settings.gis_verify_responses
+        mode = self.settings.gis.verify_responses
         if mode == "off":
             return
         try:
@@ -800,7 +800,7 @@ class ExchangeEngine:
         if not is_retryable(exc):
             await self._finish(sessionmaker, exchange, Outcome(FAILED, error=exc), reply=reply, op=op)
             return
-        # getState is idempotent: keep asking (backing off) until gis_give_up_after.
+        # getState is idempotent: keep asking (backing off) until gis.give_up_after.
         now = self.clock()
         delay = float(self.policy.wait(self.policy._state(exchange.failures + 1, exc, 0.0)))
         _observe("GIS_RETRIES", "getState", retry_reason(exc))
@@ -945,7 +945,7 @@ class ExchangeEngine:
         interval: float | None = None,
     ) -> Outcome:
         """Drive (or wait for another driver to finish) one exchange; return its outcome or raise."""
-        interval = interval if interval is not None else self.settings.worker_poll_interval
+        interval = interval if interval is not None else self.settings.workers.poll_interval
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout is not None else None
         while True:

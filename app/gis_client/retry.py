@@ -92,12 +92,12 @@ class RetryPolicy:
     def from_settings(cls, settings: Settings) -> RetryPolicy:
         """Read the policy from `GISGW_GIS_RETRY_*` and `GISGW_GIS_MAINTENANCE_DELAY`."""
         return cls(
-            max_attempts=settings.gis_retry_max_attempts,
-            max_seconds=settings.gis_retry_max_seconds,
-            initial_delay=settings.gis_retry_initial_delay,
-            max_delay=settings.gis_retry_max_delay,
-            maintenance_delay=settings.gis_maintenance_delay,
-            jitter=min(settings.gis_retry_initial_delay, 1.0),
+            max_attempts=settings.gis.retry_max_attempts,
+            max_seconds=settings.gis.retry_max_seconds,
+            initial_delay=settings.gis.retry_initial_delay,
+            max_delay=settings.gis.retry_max_delay,
+            maintenance_delay=settings.gis.maintenance_delay,
+            jitter=min(settings.gis.retry_initial_delay, 1.0),
         )
 
     @property

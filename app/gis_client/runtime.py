@@ -35,11 +35,11 @@ _JOURNAL_CLEANUP_EVERY = 3600.0
 def load_schemas(settings: Settings) -> SchemaSet | None:
     """Compile the official XSD set once; None (with a warning) outside production when it is missing."""
     try:
-        return SchemaSet.load(settings.schema_dir)
+        return SchemaSet.load(settings.gis.schema_dir)
     except SchemaPackageMissing:
         if settings.env == "production":
             raise
-        log.warning("GIS XSD package missing at %s: messages will NOT be validated", settings.schema_dir)
+        log.warning("GIS XSD package missing at %s: messages will NOT be validated", settings.gis.schema_dir)
         return None
 
 
@@ -57,18 +57,22 @@ def ensure_development_key(backend: GostBackend | None = None) -> tuple[Path, Pa
 
 def build_signer(settings: Settings, backend: GostBackend, http_client: httpx.AsyncClient) -> Signer:
     """Return the signer: local key, remote service, or (development/test only) an ephemeral test key."""
-    if settings.remote_signer_url:
-        if settings.signing_cert_path is None:
+    if settings.signing.remote_signer_url:
+        if settings.signing.cert_path is None:
             raise RuntimeError(
                 "GISGW_REMOTE_SIGNER_URL needs GISGW_SIGNING_CERT_PATH (the certificate to embed)"
             )
-        token = settings.remote_signer_token.get_secret_value() if settings.remote_signer_token else None
-        return RemoteSigner(
-            settings.remote_signer_url, settings.signing_cert_path.read_bytes(), http_client, token
+        token = (
+            settings.signing.remote_signer_token.get_secret_value()
+            if settings.signing.remote_signer_token
+            else None
         )
-    if settings.signing_key_path is not None and settings.signing_cert_path is not None:
+        return RemoteSigner(
+            settings.signing.remote_signer_url, settings.signing.cert_path.read_bytes(), http_client, token
+        )
+    if settings.signing.key_path is not None and settings.signing.cert_path is not None:
         return LocalKeySigner(
-            settings.signing_key_path.read_bytes(), settings.signing_cert_path.read_bytes(), backend
+            settings.signing.key_path.read_bytes(), settings.signing.cert_path.read_bytes(), backend
         )
     if settings.env == "production":
         raise RuntimeError("no signing key: set GISGW_SIGNING_KEY_PATH/CERT_PATH or GISGW_REMOTE_SIGNER_URL")
@@ -84,7 +88,7 @@ def build_signer(settings: Settings, backend: GostBackend, http_client: httpx.As
 async def exchange_loop(ctx: AppContext, stop: asyncio.Event) -> None:
     """Drive GIS exchanges (and clean the journal hourly) until `stop` is set."""
     client = ctx.gis
-    if not isinstance(client, GisClient) or not ctx.settings.workers_enabled:
+    if not isinstance(client, GisClient) or not ctx.settings.workers.enabled:
         return
     loop = asyncio.get_running_loop()
     next_cleanup = loop.time()
@@ -94,7 +98,7 @@ async def exchange_loop(ctx: AppContext, stop: asyncio.Event) -> None:
             try:
                 async with ctx.sessionmaker() as session, session.begin():
                     removed = await journal.cleanup(
-                        session, retention_days=ctx.settings.journal_retention_days
+                        session, retention_days=ctx.settings.journal.retention_days
                     )
                     await collect_pending(session)
                 if removed:
@@ -108,7 +112,7 @@ async def exchange_loop(ctx: AppContext, stop: asyncio.Event) -> None:
             log.exception("exchange driver failed; retrying")
         if not handled:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=ctx.settings.worker_poll_interval)
+                await asyncio.wait_for(stop.wait(), timeout=ctx.settings.workers.poll_interval)
 
 
 @contextlib.asynccontextmanager
@@ -116,7 +120,7 @@ async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
     """Build the GIS client once (schemas, crypto, signer, shared transport), publish it, close it on exit."""
     settings = ctx.settings
     schemas = await asyncio.to_thread(load_schemas, settings)
-    backend = get_backend(settings.crypto_backend)
+    backend = get_backend(settings.signing.crypto_backend)
     http_client = build_http_client(settings)
     transport = Transport.from_settings(settings, http_client)
     try:
@@ -153,10 +157,10 @@ async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
             try:
                 response = await http_client.get("/", timeout=2.0)
             except httpx.HTTPError as exc:
-                detail = {"url": settings.gis_base_url, "reachable": False, "error": type(exc).__name__}
+                detail = {"url": settings.gis.base_url, "reachable": False, "error": type(exc).__name__}
                 return settings.env != "production", detail
             return True, {
-                "url": settings.gis_base_url,
+                "url": settings.gis.base_url,
                 "reachable": True,
                 "http_status": response.status_code,
             }

@@ -28,7 +28,7 @@ class GisConnectTimeout(GisTimeoutError):
 
 
 class GisResponseTooLarge(GisTransportError):
-    """The answer exceeded `gis_max_response_bytes`; reading was aborted."""
+    """The answer exceeded `gis.max_response_bytes`; reading was aborted."""
 
 
 def not_delivered(exc: BaseException) -> bool:
@@ -58,21 +58,21 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
     """Build the process-wide httpx client for GIS (timeouts, Basic auth, Host override from settings)."""
     # Separate connect and read timeouts: connecting should fail fast, GIS answers can take minutes.
     timeout = httpx.Timeout(
-        connect=settings.gis_connect_timeout,
-        read=settings.gis_read_timeout,
-        write=settings.gis_read_timeout,
-        pool=settings.gis_connect_timeout,
+        connect=settings.gis.connect_timeout,
+        read=settings.gis.read_timeout,
+        write=settings.gis.read_timeout,
+        pool=settings.gis.connect_timeout,
     )
     auth: httpx.BasicAuth | None = None
-    if settings.gis_basic_user:
-        password = settings.gis_basic_password.get_secret_value() if settings.gis_basic_password else ""
-        auth = httpx.BasicAuth(settings.gis_basic_user, password)
+    if settings.gis.basic_user:
+        password = settings.gis.basic_password.get_secret_value() if settings.gis.basic_password else ""
+        auth = httpx.BasicAuth(settings.gis.basic_user, password)
     headers = {"User-Agent": "gisgw"}
-    if settings.gis_host_header:
+    if settings.gis.host_header:
         # Behind a stunnel sidecar the app speaks plain HTTP to localhost but GIS routes by its own Host.
-        headers["Host"] = settings.gis_host_header
+        headers["Host"] = settings.gis.host_header
     return httpx.AsyncClient(
-        base_url=settings.gis_base_url,
+        base_url=settings.gis.base_url,
         timeout=timeout,
         auth=auth,
         headers=headers,
@@ -100,8 +100,8 @@ class Transport:
         """Build a transport (and its client unless given) from settings."""
         return cls(
             client or build_http_client(settings),
-            max_response_bytes=settings.gis_max_response_bytes,
-            retryable_codes=settings.gis_retryable_codes,
+            max_response_bytes=settings.gis.max_response_bytes,
+            retryable_codes=settings.gis.retryable_codes,
         )
 
     async def aclose(self) -> None:

@@ -40,11 +40,11 @@ def serve(
     from app.logs import configure_logging
 
     settings = get_settings()
-    configure_logging(settings.log_level, json_logs=settings.log_json)
+    configure_logging(settings.log.level, json_logs=settings.log.json_logs)
     uvicorn.run(
         create_stand_app(StandConfig.from_settings(settings)),
-        host=host or settings.stand_host,
-        port=port or settings.stand_port,
+        host=host or settings.stand.host,
+        port=port or settings.stand.port,
         log_config=None,
     )
 
@@ -64,7 +64,7 @@ def seed_command(
     from app.gis_stand.seed import seed as run_seed
 
     async def run() -> dict[str, object]:
-        engine = create_engine(get_settings().stand_database_url)
+        engine = create_engine(get_settings().stand.database_url)
         try:
             async with engine.begin() as conn:
                 await conn.run_sync(StandBase.metadata.create_all)

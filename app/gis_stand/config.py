@@ -55,24 +55,16 @@ class StandConfig:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> StandConfig:
         """Build the stand configuration from `GISGW_STAND_*` settings."""
-        delays = list(settings.stand_state_delays) + [0.0, 0.0]
+        delays = list(settings.stand.state_delays) + [0.0, 0.0]
         values: dict[str, object] = {
-            "database_url": settings.stand_database_url,
-            "schema_dir": settings.schema_dir,
+            "database_url": settings.stand.database_url,
+            "schema_dir": settings.gis.schema_dir,
             "state_delays": (float(delays[0]), float(delays[1])),
-            "trust_any_signature": settings.stand_trust_any_signature,
-            "key_path": settings.stand_key_path,
-            "cert_path": settings.stand_cert_path,
-            "crypto_backend": settings.crypto_backend,
-            "faults": FaultConfig(
-                exp001000=settings.stand_fault_exp001000,
-                http503=settings.stand_fault_http503,
-                drop=settings.stand_fault_drop,
-                slow=settings.stand_fault_slow,
-                slow_seconds=settings.stand_fault_slow_seconds,
-                stuck=settings.stand_fault_stuck,
-                seed=settings.stand_fault_seed,
-            ),
+            "trust_any_signature": settings.stand.trust_any_signature,
+            "key_path": settings.stand.key_path,
+            "cert_path": settings.stand.cert_path,
+            "crypto_backend": settings.signing.crypto_backend,
+            "faults": FaultConfig(**settings.stand.faults.model_dump()),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

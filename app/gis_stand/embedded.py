@@ -12,9 +12,9 @@ from app.context import AppContext
 
 @contextlib.asynccontextmanager
 async def stand_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
-    """Start the stand on stand_host:stand_port when GISGW_STAND_ENABLED; its runtime goes to ctx.extras."""
+    """Start the stand on stand.host:stand.port when GISGW_STAND_ENABLED; its runtime goes to ctx.extras."""
     settings = ctx.settings
-    if not settings.stand_enabled:
+    if not settings.stand.enabled:
         yield
         return
     from app.gis_stand.app import create_stand_app
@@ -22,11 +22,11 @@ async def stand_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
     from app.gis_stand.server import serving
 
     stand = create_stand_app(StandConfig.from_settings(settings))
-    async with serving(stand, settings.stand_host, settings.stand_port):
+    async with serving(stand, settings.stand.host, settings.stand.port):
         ctx.extras["stand"] = stand.state.stand
 
         async def stand_probe() -> tuple[bool, dict[str, object]]:
-            return True, {"url": f"http://{settings.stand_host}:{settings.stand_port}"}
+            return True, {"url": f"http://{settings.stand.host}:{settings.stand.port}"}
 
         app.state.readiness["stand"] = stand_probe
         yield

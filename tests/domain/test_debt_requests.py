@@ -215,7 +215,7 @@ def test_premises_from_address(address: str, details: str | None, expected: str 
 
 
 def _nsi95() -> dict[str, dict[str, str]]:
-    return Settings(_env_file=None).debt_nsi95  # type: ignore[call-arg]
+    return Settings(_env_file=None).debt.nsi95  # type: ignore[call-arg]
 
 
 def test_validate_answer_names_each_broken_rule() -> None:

@@ -206,7 +206,7 @@ async def reconcile(gateway: GatewayHandle, org_id: str) -> dict[str, Any]:
 @contextlib.asynccontextmanager
 async def gateway_db(gateway: GatewayHandle) -> AsyncIterator[AsyncSession]:
     """A session on the gateway's database in one committed transaction (to stage uncertain states)."""
-    engine = create_engine(gateway.settings.database_url)
+    engine = create_engine(gateway.settings.database.url)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             yield session

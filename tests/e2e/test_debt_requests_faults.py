@@ -101,7 +101,7 @@ async def test_thousand_subrequests_answered_exactly_once_under_faults(
     assert injected.get("exp001000", 0) > 0 and injected.get("http503", 0) > 0, injected
     # Every injected EXP001000 or 503 was answered by a rebuilt resend (drops too, except on an import).
     assert retries_total() - retries_before >= injected["exp001000"] + injected["http503"]
-    engine = create_engine(gateway.settings.database_url)
+    engine = create_engine(gateway.settings.database.url)
     try:
         async with create_sessionmaker(engine)() as session:
             resent = await session.scalar(

@@ -21,16 +21,21 @@ from app.gis_client.signer import LocalKeySigner
 from app.gis_client.transport import HttpReply, Transport
 from app.gis_client.xmldsig import sign_element_sync
 from app.settings import Settings
+from tests.factories import settings_values
 from tests.gis_client.samples.data import dsr_page, schema_dir, schemas
 
 
 def _engine(**overrides: Any) -> ExchangeEngine:
     backend = get_backend("auto")
     key, cert = generate_test_key("/CN=t/O=gisgw", "A", backend=backend)
-    settings = Settings(
-        env="test", database_url="sqlite+aiosqlite://", schema_dir=schema_dir(), log_json=False, **overrides
-    )
-    transport = Transport(httpx.AsyncClient(), max_response_bytes=settings.gis_max_response_bytes)
+    values = {
+        "env": "test",
+        "database_url": "sqlite+aiosqlite://",
+        "schema_dir": schema_dir(),
+        "log_json": False,
+    }
+    settings = Settings(**settings_values({**values, **overrides}))
+    transport = Transport(httpx.AsyncClient(), max_response_bytes=settings.gis.max_response_bytes)
     signer = LocalKeySigner(key, cert, backend)
     return ExchangeEngine(
         settings=settings, transport=transport, signer=signer, backend=backend, schemas=schemas()

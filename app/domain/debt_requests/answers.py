@@ -210,7 +210,7 @@ async def set_answer(
             f"Debt request {sub.id}: {problem.message}.", rule=problem.rule, errors=[problem]
         )
     documents = await documents_of(session, sub.id)
-    problems = validate_answer(data, path="body", documents=documents, nsi95=settings.debt_nsi95)
+    problems = validate_answer(data, path="body", documents=documents, nsi95=settings.debt.nsi95)
     if problems:
         raise d.RuleViolation(
             f"The answer to debt request {sub.id} breaks {len(problems)} rule(s): "
@@ -227,7 +227,7 @@ async def set_answer(
             has_debt=data.has_debt,
             description=data.description,
             executor_guid=executor,
-            defendants=[_defendant_json(p, settings.debt_nsi95) for p in data.defendants],
+            defendants=[_defendant_json(p, settings.debt.nsi95) for p in data.defendants],
             debt_guids=[str(g) for g in data.debt_guids],
             additional_document_ids=[str(x) for x in data.additional_document_ids],
             source=source,
@@ -406,14 +406,14 @@ async def add_document(
             f"Debt request {sub.id}: {problem.message}.", rule=problem.rule, errors=[problem]
         )
     problems: list[d.FieldProblem] = []
-    ref = settings.debt_nsi358.get(nsi_code)
+    ref = settings.debt.nsi358.get(nsi_code)
     if ref is None:
         problems.append(d.FieldProblem("body.type_code", "nsi358_code", "unknown document type (NSI 358)"))
     if not data:
         problems.append(d.FieldProblem("body.file", "file_empty", "the file is empty"))
-    if len(data) > settings.debt_document_max_bytes:
+    if len(data) > settings.debt.document_max_bytes:
         problems.append(
-            d.FieldProblem("body.file", "file_too_large", f"at most {settings.debt_document_max_bytes} bytes")
+            d.FieldProblem("body.file", "file_too_large", f"at most {settings.debt.document_max_bytes} bytes")
         )
     clean_name = "".join(ch for ch in file_name if ch not in '<>?:|*%"\\/').strip()
     if not clean_name:
@@ -433,7 +433,7 @@ async def add_document(
         description=(description or ref.get("name") or clean_name)[:500],
         content_type=content_type,
         size=len(data),
-        gost94_hash=attachment_hash(data, get_backend(settings.crypto_backend)),
+        gost94_hash=attachment_hash(data, get_backend(settings.signing.crypto_backend)),
         data=data,
     )
     session.add(doc)

@@ -94,7 +94,7 @@ def today() -> date:
 
 def calendar_rules(settings: Settings) -> CalendarRules:
     """Build the production-calendar rules from the settings' override table."""
-    return CalendarRules(overrides=settings.calendar_overrides)
+    return CalendarRules(overrides=settings.calendar.overrides)
 
 
 HistoryRow = dict[str, Any]

@@ -128,9 +128,9 @@ async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
         organisation_id=op.organisation_id,
         date_from=_day(params.get("date_from")),
         date_to=_day(params.get("date_to")),
-        only_unanswered=ctx.settings.debt_fetch_only_unanswered if only is None else bool(only),
-        initial_days=ctx.settings.debt_fetch_initial_days,
-        overlap_days=ctx.settings.debt_fetch_overlap_days,
+        only_unanswered=ctx.settings.debt.fetch_only_unanswered if only is None else bool(only),
+        initial_days=ctx.settings.debt.fetch_initial_days,
+        overlap_days=ctx.settings.debt.fetch_overlap_days,
     )
 
 
@@ -141,7 +141,7 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
     params = op.params or {}
     settings = ctx.settings
     ids = _ids(params)
-    prefill = settings.debt_prefill if params.get("prefill") is None else bool(params["prefill"])
+    prefill = settings.debt.prefill if params.get("prefill") is None else bool(params["prefill"])
     provider = answers.confirmed_debts_provider() if prefill else None
     actor = Principal(key_id=op.key_id, name=str(params.get("actor", "system")).removeprefix("key:"),
                       scopes=SYSTEM.scopes, all_organisations=True)  # fmt: skip
@@ -168,8 +168,8 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
                 session,
                 organisation_id=op.organisation_id,
                 subs=chunk,
-                scope=settings.debt_match_scope,
-                exact_only=settings.debt_match_exact_only,
+                scope=settings.debt.match_scope,
+                exact_only=settings.debt.match_exact_only,
                 on=on,
             )
             await matching.store_matches(session, results)
@@ -199,7 +199,7 @@ async def _prefill(
         if not r.account_ids or sub.status != RECEIVED or sub.send_batch_id is not None:
             continue
         debts = await provider(session, organisation_id=sub.organisation_id, account_ids=list(r.account_ids))
-        draft = answers.draft_from_debts(debts, agreement_answer=ctx.settings.debt_agreement_answer)
+        draft = answers.draft_from_debts(debts, agreement_answer=ctx.settings.debt.agreement_answer)
         if draft is None:
             continue
         try:
@@ -231,8 +231,8 @@ async def _run_actions(op: Operation, progress: ops.Progress, ctx: AppContext, a
         actor=str(params.get("actor", "system")),
         operation_id=op.id,
         subrequest_ids=_ids(params),
-        batch_size=ctx.settings.debt_send_batch_size,
-        wait_seconds=ctx.settings.debt_send_wait_seconds,
+        batch_size=ctx.settings.debt.send_batch_size,
+        wait_seconds=ctx.settings.debt.send_wait_seconds,
         progress=progress,
     )
 
@@ -257,7 +257,7 @@ async def reconcile_job(op: Operation, progress: ops.Progress, ctx: AppContext) 
         sessionmaker=ctx.sessionmaker,
         gateway=gateway_for(ctx),
         batch_id=batch_id,
-        batch_size=ctx.settings.debt_send_batch_size,
+        batch_size=ctx.settings.debt.send_batch_size,
     )
 
 
@@ -286,7 +286,7 @@ async def queue_scheduled_fetches(session: AsyncSession) -> int:
 
 async def fetch_loop(ctx: AppContext, stop: asyncio.Event) -> None:
     """Queue fetches for every organisation every `fetch_interval_seconds` (0 = off)."""
-    interval = ctx.settings.fetch_interval_seconds
+    interval = ctx.settings.debt.fetch_interval_seconds
     if interval <= 0:
         return
     while not stop.is_set():
