@@ -18,7 +18,7 @@ from app.api.errors import register_error_mapping
 from app.db.models.core import Organisation
 from app.db.models.exchange import Exchange
 from app.gis_client import exchange as engine_module
-from app.gis_client.crypto import GostBackend, attachment_hash
+from app.gis_client.crypto.backend import GostBackend, attachment_hash
 from app.gis_client.errors import (
     GisError,
     GisFaultError,
@@ -28,7 +28,7 @@ from app.gis_client.errors import (
     GisTimeoutError,
 )
 from app.gis_client.exchange import ExchangeEngine, ExchangeUncertain, Outcome
-from app.gis_client.transport import MAINTENANCE_CODE, GisHttpStatusError, Transport
+from app.gis_client.wire.transport import MAINTENANCE_CODE, GisHttpStatusError, Transport
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -60,8 +60,9 @@ from app.domain.kernel import audit
 from app.domain.kernel.access import SYSTEM
 from app.gis_client import journal
 from app.gis_client import messages as m
-from app.gis_client.crypto import GostBackend
-from app.gis_client.envelope import build_envelope, build_get_state, new_guid, serialize
+from app.gis_client.crypto.backend import GostBackend
+from app.gis_client.crypto.signer import Signer
+from app.gis_client.crypto.xmldsig import sign_element, verify_tree
 from app.gis_client.errors import (
     GisError,
     GisFaultError,
@@ -74,10 +75,9 @@ from app.gis_client.errors import (
 from app.gis_client.operations import Operation, get_operation, get_state_operation
 from app.gis_client.parse import body_element, error_to_fault, parse_ack, parse_state
 from app.gis_client.retry import RetryPolicy, is_empty_result, is_retryable, retry_reason
-from app.gis_client.schemas import SchemaSet
-from app.gis_client.signer import Signer
-from app.gis_client.transport import HttpReply, Transport, not_delivered
-from app.gis_client.xmldsig import sign_element, verify_tree
+from app.gis_client.wire.envelope import build_envelope, build_get_state, new_guid, serialize
+from app.gis_client.wire.schemas import SchemaSet
+from app.gis_client.wire.transport import HttpReply, Transport, not_delivered
 from app.settings import Settings
 
 try:  # the ops engineer's Prometheus module; the engine works without it

@@ -11,9 +11,9 @@ from typing import Literal
 
 from lxml import etree
 
-from app.gis_client.envelope import new_body, sub, sub_many, sub_opt
 from app.gis_client.errors import GisLimitError
 from app.gis_client.operations import OPERATIONS
+from app.gis_client.wire.envelope import new_body, sub, sub_many, sub_opt
 
 Guid = str
 Day = date  # alias: dataclasses below have a field named `date`, which shadows the type

@@ -52,7 +52,7 @@ from app.gis_client.messages import (
     Subrequest,
 )
 from app.gis_client.operations import NS, NS_SOAP, q
-from app.gis_client.schemas import element_path
+from app.gis_client.wire.schemas import element_path
 
 T = TypeVar("T")
 

@@ -16,13 +16,13 @@ from app import workers
 from app.context import AppContext
 from app.gis_client import journal
 from app.gis_client.client import GisClient
-from app.gis_client.crypto import GostBackend, generate_test_key, get_backend, self_test
+from app.gis_client.crypto.backend import GostBackend, generate_test_key, get_backend, self_test
+from app.gis_client.crypto.signer import LocalKeySigner, RemoteSigner, Signer
 from app.gis_client.errors import GisError, SchemaPackageMissing
 from app.gis_client.exchange import ExchangeEngine, collect_pending
 from app.gis_client.retry import RetryPolicy
-from app.gis_client.schemas import SchemaSet
-from app.gis_client.signer import LocalKeySigner, RemoteSigner, Signer
-from app.gis_client.transport import Transport, build_http_client
+from app.gis_client.wire.schemas import SchemaSet
+from app.gis_client.wire.transport import Transport, build_http_client
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

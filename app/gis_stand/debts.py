@@ -11,7 +11,6 @@ from lxml import etree
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.gis_client.envelope import new_guid
 from app.gis_client.messages import (
     Attachment,
     CommonResult,
@@ -27,11 +26,12 @@ from app.gis_client.messages import (
 )
 from app.gis_client.operations import NS, Service
 from app.gis_client.parse import parse_attachment
-from app.gis_client.results_builder import build_common_results, build_debt_export
+from app.gis_client.wire.envelope import new_guid
 from app.gis_stand import codes
 from app.gis_stand.config import DEBT_PAGE_SIZE
 from app.gis_stand.files import check_attachments
 from app.gis_stand.models import Debt, House, Message, Org, Premises
+from app.gis_stand.results_builder import build_common_results, build_debt_export
 from app.gis_stand.runtime import StandRuntime
 from app.gis_stand.soap import Outcome, element_text, register_processor, texts
 

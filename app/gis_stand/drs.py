@@ -34,11 +34,11 @@ from app.gis_client.messages import (
 from app.gis_client.messages import Subrequest as SubrequestData
 from app.gis_client.operations import BASE_VERSION_ATTR, NS, Service
 from app.gis_client.parse import parse_attachment, parse_debt_info
-from app.gis_client.results_builder import build_common_results, build_dsr_export
 from app.gis_stand import codes
 from app.gis_stand.config import DSR_PAGE_SIZE
 from app.gis_stand.files import check_attachments
 from app.gis_stand.models import AnswerEvent, Debt, DebtRequest, House, Message, Org, Premises, Subrequest
+from app.gis_stand.results_builder import build_common_results, build_dsr_export
 from app.gis_stand.runtime import StandRuntime, sweep_overdue
 from app.gis_stand.soap import Outcome, element_text, format_fault, register_processor, texts
 

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.kernel.calendar import MOSCOW
 from app.gis_client.messages import Accommodation, Account, ErrorInfo, IndividualPayer, Payer
-from app.gis_client.results_builder import build_account
 from app.gis_stand import codes
 from app.gis_stand.models import Account as AccountRow
 from app.gis_stand.models import House, Message, Org, Premises
+from app.gis_stand.results_builder import build_account
 from app.gis_stand.runtime import StandRuntime
 from app.gis_stand.soap import Outcome, element_text, register_processor, texts
 

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.gis_client.crypto import GostCryptoError, load_certificate
-from app.gis_client.envelope import new_guid, serialize
+from app.gis_client.crypto.backend import GostCryptoError, load_certificate
+from app.gis_client.crypto.xmldsig import sign_element_sync, verify_tree
 from app.gis_client.errors import GisSchemaError
 from app.gis_client.messages import ErrorInfo
 from app.gis_client.operations import (
@@ -30,11 +30,11 @@ from app.gis_client.operations import (
     Service,
     get_state_operation,
 )
-from app.gis_client.results_builder import build_ack, build_fault, build_state_result
-from app.gis_client.safexml import XmlParseError, parse_xml
-from app.gis_client.xmldsig import sign_element_sync, verify_tree
+from app.gis_client.wire.envelope import new_guid, serialize
+from app.gis_client.wire.safexml import XmlParseError, parse_xml
 from app.gis_stand import codes
 from app.gis_stand.models import Cert, Message, Org
+from app.gis_stand.results_builder import build_ack, build_fault, build_state_result
 from app.gis_stand.runtime import StandRuntime
 
 log = logging.getLogger(__name__)

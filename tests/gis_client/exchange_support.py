@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.gis_client.crypto import GostBackend, generate_test_key, get_backend
+from app.gis_client.crypto.backend import GostBackend, generate_test_key, get_backend
+from app.gis_client.crypto.signer import LocalKeySigner
 from app.gis_client.exchange import ExchangeEngine, encode_payload
 from app.gis_client.messages import DSRAction, DSRResponseData, ExportDSRsQuery, Period
 from app.gis_client.retry import RetryPolicy
-from app.gis_client.schemas import SchemaSet
-from app.gis_client.signer import LocalKeySigner
-from app.gis_client.transport import Transport
+from app.gis_client.wire.schemas import SchemaSet
+from app.gis_client.wire.transport import Transport
 from tests.conftest import SCHEMA_DIR, make_settings
 from tests.factories import make_org
 

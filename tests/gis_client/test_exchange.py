@@ -15,11 +15,11 @@ from app.db.base import utcnow
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.exchange import ACKED, DONE, FAILED, PENDING, SENDING, UNCERTAIN, Exchange, JournalEntry
 from app.gis_client import exchange as ex
-from app.gis_client import results_builder as rb
-from app.gis_client.envelope import serialize
+from app.gis_client.crypto.xmldsig import verify
 from app.gis_client.errors import GisFaultError, GisSchemaError
 from app.gis_client.messages import DSRExportPage, ErrorInfo
-from app.gis_client.xmldsig import verify
+from app.gis_client.wire.envelope import serialize
+from app.gis_stand import results_builder as rb
 from tests.gis_client.exchange_support import export_payload, import_payload, make_engine, new_org, signer
 from tests.gis_client.scripted_gis import DROP, ScriptedGis
 

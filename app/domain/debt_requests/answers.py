@@ -34,7 +34,7 @@ from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
 from app.domain.kernel.snils import is_valid_snils, normalize_snils
-from app.gis_client.crypto import attachment_hash, get_backend
+from app.gis_client.crypto.backend import attachment_hash, get_backend
 from app.settings import Settings
 
 MAX_DESCRIPTION = 1000

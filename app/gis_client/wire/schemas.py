@@ -48,7 +48,7 @@ def default_schema_dir() -> Path:
     env = os.environ.get("GISGW_SCHEMA_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / ".." / "shared" / "gis-schemas" / SCHEMA_SET_VERSION
+    return Path(__file__).resolve().parents[3] / ".." / "shared" / "gis-schemas" / SCHEMA_SET_VERSION
 
 
 def _short(tag: str) -> str:
