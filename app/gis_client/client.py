@@ -1,4 +1,4 @@
-"""GisClient: the one GIS ZhKKh client of the process, implementing the domain's GisPort."""
+"""GisClient: the one GIS ZhKKh client of the process, implementing the domain's GisPort (kernel/gis_port)."""
 
 from __future__ import annotations
 
@@ -7,27 +7,34 @@ import hashlib
 import logging
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.api.errors import register_error_mapping
 from app.db.models.core import Organisation
 from app.db.models.exchange import Exchange
 from app.gis_client import exchange as engine_module
 from app.gis_client.crypto.backend import GostBackend, attachment_hash
 from app.gis_client.errors import (
-    GisError,
     GisFaultError,
-    GisLimitError,
     GisProtocolError,
     GisSchemaError,
-    GisTimeoutError,
 )
-from app.gis_client.exchange import ExchangeEngine, ExchangeUncertain, Outcome
+from app.gis_client.exchange import ExchangeEngine, Outcome
+from app.gis_client.messages import (
+    Account,
+    CommonResult,
+    DebtExportPage,
+    DebtImportItem,
+    DSRAction,
+    DSRExportPage,
+    ExportAccountQuery,
+    ExportDebtQuery,
+    ExportDSRsQuery,
+)
 from app.gis_client.wire.transport import MAINTENANCE_CODE, GisHttpStatusError, Transport
 from app.settings import Settings
 
@@ -37,13 +44,6 @@ FILE_STORE_PATH = "/ext-bus-file-store-service/rest/{context}"
 #: gis-protocol.md §12: files up to one part go in a single PUT; larger ones in parts of exactly this size.
 PART_SIZE = 5_242_880
 _FILENAME_FORBIDDEN = set('<>?:\\|*%"')
-
-# Upstream failures are 502, timeouts 504 (house-style); a GIS-side limit or schema error is our request's
-# fault and stays 422 through the domain's RuleViolation, so only these are mapped here.
-register_error_mapping(GisError, 502, "gis-upstream")
-register_error_mapping(GisTimeoutError, 504, "gis-timeout")
-register_error_mapping(GisLimitError, 422, "gis-limit")
-register_error_mapping(ExchangeUncertain, 409, "gis-uncertain")
 
 
 class GisFileStoreError(GisFaultError):
@@ -127,6 +127,113 @@ class GisClient:
             idempotency_key=idempotency_key,
             timeout=timeout,
         )
+
+    async def resolve_uncertain(self, session: AsyncSession, exchange_id: uuid.UUID, *, resend: bool) -> bool:
+        """Resend (rebuilt) or close an uncertain exchange in the caller's transaction; False if settled."""
+        try:
+            await engine_module.resolve_uncertain(session, exchange_id, resend=resend)
+        except ValueError:
+            return False  # settled already
+        return True
+
+    # --- typed operations (the domain's port) --------------------------------------------------------
+
+    async def export_subrequests(
+        self, *, organisation_id: uuid.UUID, query: ExportDSRsQuery
+    ) -> DSRExportPage:
+        """Run one exportDSRs call to completion; nothing found (INT002012) is an empty last page."""
+        outcome = await self.run(
+            organisation_id=organisation_id, operation="exportDebtSubrequests", payload=query
+        )
+        page = outcome.payload
+        if page is None:
+            return DSRExportPage(subrequests=(), last_page=True)
+        assert isinstance(page, DSRExportPage)
+        return page
+
+    async def submit_responses(
+        self,
+        session: AsyncSession,
+        *,
+        organisation_id: uuid.UUID,
+        actions: Sequence[DSRAction],
+        ref_kind: str,
+        ref_id: str,
+        idempotency_key: str,
+    ) -> uuid.UUID | None:
+        """Queue a durable importDSRResponses exchange in the caller's transaction; return its id."""
+        exchange = await self.submit(
+            session,
+            organisation_id=organisation_id,
+            operation="importResponses",
+            payload=list(actions),
+            ref_kind=ref_kind,
+            ref_id=ref_id,
+            idempotency_key=idempotency_key,
+        )
+        return exchange.id
+
+    async def import_debts(
+        self,
+        *,
+        organisation_id: uuid.UUID,
+        items: Sequence[DebtImportItem],
+        ref_kind: str,
+        ref_id: str,
+        idempotency_key: str,
+    ) -> tuple[CommonResult, ...]:
+        """Run one importDebt to completion (one key, one exchange); return the per-item results."""
+        outcome = await self.run(
+            organisation_id=organisation_id,
+            operation="importDebt",
+            payload=list(items),
+            ref_kind=ref_kind,
+            ref_id=ref_id,
+            idempotency_key=idempotency_key,
+        )
+        results = outcome.payload if isinstance(outcome.payload, tuple) else ()
+        return tuple(r for r in results if isinstance(r, CommonResult))
+
+    async def export_debts(
+        self,
+        *,
+        organisation_id: uuid.UUID,
+        query: ExportDebtQuery,
+        ref_kind: str,
+        ref_id: str,
+        idempotency_key: str,
+    ) -> DebtExportPage | None:
+        """Run one exportDebt page to completion; None when GIS has nothing to export (INT002012)."""
+        outcome = await self.run(
+            organisation_id=organisation_id,
+            operation="exportDebt",
+            payload=query,
+            ref_kind=ref_kind,
+            ref_id=ref_id,
+            idempotency_key=idempotency_key,
+        )
+        return outcome.payload if isinstance(outcome.payload, DebtExportPage) else None
+
+    async def export_accounts(
+        self,
+        *,
+        organisation_id: uuid.UUID,
+        query: ExportAccountQuery,
+        ref_kind: str,
+        ref_id: str | None,
+        idempotency_key: str | None,
+    ) -> tuple[Account, ...]:
+        """Run one exportAccountData to completion; return the accounts found (none on INT002012)."""
+        outcome = await self.run(
+            organisation_id=organisation_id,
+            operation="exportAccountData",
+            payload=query,
+            ref_kind=ref_kind,
+            ref_id=ref_id,
+            idempotency_key=idempotency_key,
+        )
+        payload = outcome.payload if isinstance(outcome.payload, tuple) else ()
+        return tuple(a for a in payload if isinstance(a, Account))
 
     # --- file store ----------------------------------------------------------------------------------
 

@@ -56,14 +56,13 @@ from app.db.models.exchange import (
     UNCERTAIN,
     Exchange,
 )
-from app.domain.kernel import audit
-from app.domain.kernel.access import SYSTEM
 from app.gis_client import journal
 from app.gis_client import messages as m
 from app.gis_client.crypto.backend import GostBackend
 from app.gis_client.crypto.signer import Signer
 from app.gis_client.crypto.xmldsig import sign_element, verify_tree
 from app.gis_client.errors import (
+    ExchangeUncertain,
     GisError,
     GisFaultError,
     GisProtocolError,
@@ -220,14 +219,9 @@ class Outcome:
         return self.status == UNCERTAIN
 
 
+#: Called in the transaction that finishes an exchange (must not commit). The composition root hands the
+#: engine a mapping ref_kind → hook (each domain area exports its own) and one audit hook for every exchange.
 CompletionHook = Callable[[AsyncSession, Exchange, Outcome], Awaitable[None]]
-
-#: ref_kind → hook called in the transaction that finishes the exchange (must not commit).
-COMPLETION_HOOKS: dict[str, CompletionHook] = {}
-
-
-class ExchangeUncertain(GisError):
-    """An import may or may not have reached GIS; its owner must reconcile before resending."""
 
 
 _ERROR_TYPES: dict[str, type[GisError]] = {
@@ -397,8 +391,12 @@ class ExchangeEngine:
         policy: RetryPolicy | None = None,
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        hooks: Mapping[str, CompletionHook] | None = None,
+        audit: CompletionHook | None = None,
     ) -> None:
         self.settings = settings
+        self.hooks: Mapping[str, CompletionHook] = dict(hooks or {})
+        self.audit = audit
         self.transport = transport
         self.signer = signer
         self.backend = backend
@@ -850,25 +848,11 @@ class ExchangeEngine:
                 await self._update(session, exchange.id, **self._release(**values))
                 row = await session.get(Exchange, exchange.id, populate_existing=True)
                 assert row is not None
-                hook = COMPLETION_HOOKS.get(row.ref_kind or "")
+                hook = self.hooks.get(row.ref_kind or "")
                 if hook is not None:
                     await hook(session, row, outcome)
-                await audit.record(
-                    session=session,
-                    principal=SYSTEM,
-                    action=f"gis.exchange.{outcome.status}",
-                    resource_type="gis_exchange",
-                    resource_id=row.id,
-                    organisation_id=row.organisation_id,
-                    outcome="ok" if outcome.status == DONE else outcome.status,
-                    exchange_id=row.id,
-                    details={
-                        "operation": row.operation,
-                        "attempts": row.attempts,
-                        "error_code": values.get("error_code"),
-                        "empty": outcome.empty,
-                    },
-                )
+                if self.audit is not None:
+                    await self.audit(session, row, outcome)
         except LeaseLost:
             raise
         except Exception as exc:
