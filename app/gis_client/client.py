@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import logging
-import math
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,11 +13,7 @@ from app.db.models.core import Organisation
 from app.db.models.exchange import Exchange
 from app.gis_client import exchange as engine_module
 from app.gis_client.crypto.backend import GostBackend, attachment_hash
-from app.gis_client.errors import (
-    GisFaultError,
-    GisProtocolError,
-    GisSchemaError,
-)
+from app.gis_client.errors import GisProtocolError, GisSchemaError
 from app.gis_client.exchange import ExchangeEngine, Outcome
 from app.gis_client.messages import (
     Account,
@@ -35,32 +26,12 @@ from app.gis_client.messages import (
     ExportDebtQuery,
     ExportDSRsQuery,
 )
-from app.gis_client.wire.transport import MAINTENANCE_CODE, GisHttpStatusError, Transport
+from app.gis_client.services import debt_requests as drs
+from app.gis_client.services import debts
+from app.gis_client.services import house_management as hm
+from app.gis_client.services.file_store import FileStore
+from app.gis_client.wire.transport import Transport
 from app.settings import Settings
-
-log = logging.getLogger(__name__)
-
-FILE_STORE_PATH = "/ext-bus-file-store-service/rest/{context}"
-#: gis-protocol.md §12: files up to one part go in a single PUT; larger ones in parts of exactly this size.
-PART_SIZE = 5_242_880
-_FILENAME_FORBIDDEN = set('<>?:\\|*%"')
-
-
-class GisFileStoreError(GisFaultError):
-    """The file store answered `X-Upload-Error` (FieldValidation, FileVirusInfection, HashConflict...)."""
-
-
-def encode_filename(filename: str) -> str:
-    """Return X-Upload-Filename: forbidden characters stripped, RFC 2047 UTF-8 base64 encoded-word."""
-    cleaned = "".join(c for c in filename if c not in _FILENAME_FORBIDDEN).strip() or "file"
-    # Hand-built because email.header folds long names into several encoded-words separated by CRLF+space,
-    # which is not a valid single HTTP header value.
-    return "=?UTF-8?B?" + base64.b64encode(cleaned.encode("utf-8")).decode("ascii") + "?="
-
-
-def content_md5(data: bytes) -> str:
-    """Return the Content-MD5 header value (base64 of the MD5 digest, RFC 1864)."""
-    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
 
 
 class GisClient:
@@ -143,7 +114,7 @@ class GisClient:
     ) -> DSRExportPage:
         """Run one exportDSRs call to completion; nothing found (INT002012) is an empty last page."""
         outcome = await self.run(
-            organisation_id=organisation_id, operation="exportDebtSubrequests", payload=query
+            organisation_id=organisation_id, operation=drs.EXPORT_DSRS.name, payload=query
         )
         page = outcome.payload
         if page is None:
@@ -165,7 +136,7 @@ class GisClient:
         exchange = await self.submit(
             session,
             organisation_id=organisation_id,
-            operation="importResponses",
+            operation=drs.IMPORT_RESPONSES.name,
             payload=list(actions),
             ref_kind=ref_kind,
             ref_id=ref_id,
@@ -185,7 +156,7 @@ class GisClient:
         """Run one importDebt to completion (one key, one exchange); return the per-item results."""
         outcome = await self.run(
             organisation_id=organisation_id,
-            operation="importDebt",
+            operation=debts.IMPORT_DEBT.name,
             payload=list(items),
             ref_kind=ref_kind,
             ref_id=ref_id,
@@ -206,7 +177,7 @@ class GisClient:
         """Run one exportDebt page to completion; None when GIS has nothing to export (INT002012)."""
         outcome = await self.run(
             organisation_id=organisation_id,
-            operation="exportDebt",
+            operation=debts.EXPORT_DEBT.name,
             payload=query,
             ref_kind=ref_kind,
             ref_id=ref_id,
@@ -226,7 +197,7 @@ class GisClient:
         """Run one exportAccountData to completion; return the accounts found (none on INT002012)."""
         outcome = await self.run(
             organisation_id=organisation_id,
-            operation="exportAccountData",
+            operation=hm.EXPORT_ACCOUNT_DATA.name,
             payload=query,
             ref_kind=ref_kind,
             ref_id=ref_id,
@@ -250,68 +221,9 @@ class GisClient:
             raise GisProtocolError(f"organisation {organisation_id} is not registered in the gateway")
         return str(ppa)
 
-    async def _file_request(
-        self, method: str, path: str, headers: dict[str, str], content: bytes | None = None
-    ) -> httpx.Response:
-        """One file-store call with the retry policy (transport errors, 5xx, INT002029)."""
-        async for attempt in self.engine.policy.retrying():
-            with attempt:
-                response = await self.transport.request(method, path, headers=headers, content=content)
-                error = response.headers.get("X-Upload-Error")
-                if error:
-                    code = error.strip()
-                    raise GisFileStoreError(
-                        code, f"file store refused: {code}", retryable=code == MAINTENANCE_CODE
-                    )
-                if response.status_code >= 400:
-                    raise GisHttpStatusError(
-                        response.status_code, f"file store answered HTTP {response.status_code}"
-                    )
-                return response
-        raise AssertionError("unreachable")  # pragma: no cover - reraise=True
-
     async def upload_file(self, organisation_id: uuid.UUID, context: str, filename: str, data: bytes) -> str:
         """Upload a file to the GIS file store; return its AttachmentGUID."""
         if not context.isidentifier():
             raise GisSchemaError(f"invalid file-store context {context!r}")
-        base = FILE_STORE_PATH.format(context=context)
-        common = {
-            "X-Upload-OrgPPAGUID": await self._ppa_guid(organisation_id),
-            "X-Upload-Filename": encode_filename(filename),
-        }
-        if len(data) <= PART_SIZE:
-            response = await self._file_request(
-                "PUT", base, {**common, "Content-MD5": content_md5(data)}, data
-            )
-            return self._upload_id(response)
-        parts = math.ceil(len(data) / PART_SIZE)
-        opened = await self._file_request(
-            "POST",
-            base + "/?upload",
-            {**common, "X-Upload-Length": str(len(data)), "X-Upload-Part-Count": str(parts)},
-        )
-        upload_id = self._upload_id(opened)
-        for number in range(1, parts + 1):
-            part = data[(number - 1) * PART_SIZE : number * PART_SIZE]
-            await self._file_request(
-                "PUT",
-                f"{base}/{upload_id}",
-                {
-                    "X-Upload-OrgPPAGUID": common["X-Upload-OrgPPAGUID"],
-                    "X-Upload-Partnumber": str(number),
-                    "Content-MD5": content_md5(part),
-                },
-                part,
-            )
-        await self._file_request(
-            "POST", f"{base}/{upload_id}?completed", {"X-Upload-OrgPPAGUID": common["X-Upload-OrgPPAGUID"]}
-        )
-        log.info("uploaded %d bytes in %d parts to file store %s", len(data), parts, context)
-        return upload_id
-
-    @staticmethod
-    def _upload_id(response: httpx.Response) -> str:
-        upload_id = str(response.headers.get("X-Upload-UploadID", "")).strip()
-        if not upload_id:
-            raise GisProtocolError("file store answer has no X-Upload-UploadID")
-        return upload_id
+        store = FileStore(self.transport, self.engine.policy)
+        return await store.upload(await self._ppa_guid(organisation_id), context, filename, data)

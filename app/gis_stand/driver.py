@@ -30,8 +30,9 @@ from app.gis_client.messages import (
     build_export_dsrs,
     build_import_dsr_responses,
 )
-from app.gis_client.operations import OPERATIONS, Operation, get_state_operation
+from app.gis_client.operations import Operation, get_state_operation
 from app.gis_client.parse import parse_ack, parse_state, raise_for_fault
+from app.gis_client.services import OPERATIONS
 from app.gis_client.wire.envelope import build_envelope, build_get_state, new_guid, serialize
 from app.gis_client.wire.safexml import parse_xml
 

@@ -18,7 +18,8 @@ from typing import Any
 from lxml import etree
 
 from app.gis_client.messages import CommonResult, ErrorInfo
-from app.gis_client.operations import NS, OPERATIONS, Service
+from app.gis_client.operations import NS, Service
+from app.gis_client.services import OPERATIONS
 from app.gis_client.wire.envelope import serialize
 from app.gis_stand import results_builder as rb
 from tests.gis_client.samples.data import dsr_page

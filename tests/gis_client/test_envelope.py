@@ -35,7 +35,8 @@ from app.gis_client.messages import (
     build_import_debt,
     build_import_dsr_responses,
 )
-from app.gis_client.operations import NS, SIGNED_ID, Service, get_operation
+from app.gis_client.operations import NS, SIGNED_ID, Service
+from app.gis_client.services import get_operation
 from app.gis_client.wire.envelope import build_envelope, build_get_state, serialize
 from tests.gis_client.samples.data import MSK, attachment, g, nsi, schemas, send_action
 
