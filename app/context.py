@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.domain.kernel.gis_port import GisPort
 from app.settings import Settings
 
 
@@ -17,7 +18,7 @@ class AppContext:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    #: The GIS client (app.gis_client); None until its runtime has started.
-    gis: Any = None
+    #: The GIS port (app.gis_client.client.GisClient, or a test's fake); None until its runtime has started.
+    gis: GisPort | None = None
     #: Other long-lived components by name (signer, stand handle, metrics).
     extras: dict[str, Any] = field(default_factory=dict)

@@ -113,7 +113,7 @@ async def seed_all(settings: Settings) -> str:
     """Seed the stand and the gateway for the demo (idempotent); return the demo API key."""
     from app.domain.accounts_import import upsert_accounts
     from app.domain.debt_requests.jobs import queue_fetch
-    from app.gis_client.crypto import get_backend
+    from app.gis_client.crypto.backend import get_backend
     from app.gis_client.runtime import ensure_development_key
     from app.gis_stand.models import Account, House, Org, Premises, StandBase
     from app.gis_stand.seed import seed as seed_stand

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from app import workers
 from app.api import (
     accounts,
     admin,
@@ -28,7 +29,10 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
-from app.gis_client.runtime import gis_component
+from app.domain.debt_requests.gateway import COMPLETION_HOOKS as DEBT_REQUEST_HOOKS
+from app.domain.exchanges.audit import record_finished_exchange
+from app.gis_client.exchange import CompletionHook
+from app.gis_client.runtime import exchange_loop, open_gis
 from app.gis_stand.embedded import stand_component
 from app.metrics import HttpMetricsMiddleware
 from app.settings import Settings, get_settings
@@ -37,6 +41,28 @@ from app.workers import running_workers
 log = logging.getLogger(__name__)
 
 Component = Callable[[AppContext, FastAPI], AbstractAsyncContextManager[None]]
+
+#: ref_kind → the hook applying a finished exchange, from every area that owns exchanges.
+COMPLETION_HOOKS: dict[str, CompletionHook] = {**DEBT_REQUEST_HOOKS}
+
+
+@contextlib.asynccontextmanager
+async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
+    """Open the GIS client with the areas' completion hooks and the exchange audit; publish it while open."""
+    async with open_gis(
+        ctx.settings, ctx.sessionmaker, hooks=COMPLETION_HOOKS, audit=record_finished_exchange
+    ) as gis:
+        ctx.gis = gis.client
+        ctx.extras["signer"] = gis.signer
+        app.state.readiness["crypto"] = gis.crypto_probe
+        app.state.readiness["gis"] = gis.gis_probe
+        workers.LOOPS["gis-exchanges"] = lambda _ctx, stop: exchange_loop(gis.client, stop)
+        try:
+            yield
+        finally:
+            workers.LOOPS.pop("gis-exchanges", None)
+            ctx.gis = None
+
 
 #: Started in order after the database, stopped in reverse; the stand first so the GIS client can reach it.
 COMPONENTS: list[Component] = [stand_component, gis_component]

@@ -14,21 +14,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.gis_client.crypto import configure_openssl  # noqa: E402
+from app.gis_client.crypto.backend import configure_openssl  # noqa: E402
 
 configure_openssl()
 
 from lxml import etree  # noqa: E402
 
-from app.gis_client.crypto import (  # noqa: E402
+from app.gis_client.crypto.backend import (  # noqa: E402
     BackendUnavailable,
     GostBackend,
     generate_test_key,
     get_backend,
     load_private_key,
 )
-from app.gis_client.signer import LocalKeySigner  # noqa: E402
-from app.gis_client.xmldsig import sign_element_sync, verify  # noqa: E402
+from app.gis_client.crypto.signer import LocalKeySigner  # noqa: E402
+from app.gis_client.crypto.xmldsig import sign_element_sync, verify  # noqa: E402
 
 ACTION = (
     "<drs:action><base:TransportGUID>6f1c1e2a-0000-4000-8000-{n:012d}</base:TransportGUID>"

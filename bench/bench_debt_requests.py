@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.gis_client.crypto import configure_openssl
+from app.gis_client.crypto.backend import configure_openssl
 
 configure_openssl()
 
@@ -35,7 +35,7 @@ from app import metrics  # noqa: E402
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
 from app.domain.kernel.access import ALL_SCOPES, create_key  # noqa: E402
-from app.gis_client.crypto import generate_test_key  # noqa: E402
+from app.gis_client.crypto.backend import generate_test_key  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import REPO_ROOT, Settings  # noqa: E402

@@ -16,12 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lxml import etree  # noqa: E402
 
-from app.gis_client.envelope import build_envelope, serialize  # noqa: E402
 from app.gis_client.messages import build_import_dsr_responses  # noqa: E402
-from app.gis_client.operations import get_operation  # noqa: E402
 from app.gis_client.parse import body_element, parse_state  # noqa: E402
-from app.gis_client.results_builder import build_dsr_export, build_state_result  # noqa: E402
-from app.gis_client.schemas import SERVICE_SCHEMAS, SchemaSet  # noqa: E402
+from app.gis_client.services import get_operation  # noqa: E402
+from app.gis_client.wire.envelope import build_envelope, serialize  # noqa: E402
+from app.gis_client.wire.schemas import SERVICE_SCHEMAS, SchemaSet  # noqa: E402
+from app.gis_stand.results_builder import build_dsr_export, build_state_result  # noqa: E402
 from tests.gis_client.samples.data import dsr_page, g, schema_dir, send_action  # noqa: E402
 
 

@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.gis_client.crypto import configure_openssl  # noqa: E402
+from app.gis_client.crypto.backend import configure_openssl  # noqa: E402
 
 configure_openssl()
 
@@ -38,15 +38,15 @@ import httpx  # noqa: E402
 
 from app.db.models.core import Organisation  # noqa: E402
 from app.db.models.exchange import Exchange  # noqa: E402
-from app.gis_client.crypto import BackendUnavailable, GostBackend, generate_test_key, get_backend  # noqa: E402
-from app.gis_client.envelope import serialize  # noqa: E402
+from app.gis_client.crypto.backend import BackendUnavailable, GostBackend, generate_test_key, get_backend  # noqa: E402
+from app.gis_client.crypto.signer import LocalKeySigner  # noqa: E402
+from app.gis_client.crypto.xmldsig import sign_element_sync  # noqa: E402
 from app.gis_client.exchange import ExchangeEngine, encode_payload  # noqa: E402
 from app.gis_client.operations import NS_SOAP  # noqa: E402
-from app.gis_client.results_builder import build_dsr_export, build_state_result  # noqa: E402
-from app.gis_client.schemas import SchemaSet  # noqa: E402
-from app.gis_client.signer import LocalKeySigner  # noqa: E402
-from app.gis_client.transport import HttpReply, Transport  # noqa: E402
-from app.gis_client.xmldsig import sign_element_sync  # noqa: E402
+from app.gis_client.wire.envelope import serialize  # noqa: E402
+from app.gis_client.wire.schemas import SchemaSet  # noqa: E402
+from app.gis_client.wire.transport import HttpReply, Transport  # noqa: E402
+from app.gis_stand.results_builder import build_dsr_export, build_state_result  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from tests.gis_client.samples.data import dsr_page, schema_dir, send_action  # noqa: E402
 

@@ -11,15 +11,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.gis_client.crypto import configure_openssl
+from app.gis_client.crypto.backend import configure_openssl
 
 configure_openssl()
 
 import httpx  # noqa: E402
 
-from app.gis_client.crypto import generate_test_key, get_backend  # noqa: E402
-from app.gis_client.envelope import new_guid  # noqa: E402
-from app.gis_client.signer import LocalKeySigner  # noqa: E402
+from app.gis_client.crypto.backend import generate_test_key, get_backend  # noqa: E402
+from app.gis_client.crypto.signer import LocalKeySigner  # noqa: E402
+from app.gis_client.wire.envelope import new_guid  # noqa: E402
 from app.gis_stand.app import create_stand_app  # noqa: E402
 from app.gis_stand.config import StandConfig  # noqa: E402
 from app.gis_stand.driver import Driver, fetch_and_answer  # noqa: E402

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain.kernel import errors as d
+from app.gis_client.errors import ExchangeUncertain, GisError, GisLimitError, GisTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class Problem(BaseModel):
     errors: list[FieldError] = Field(default_factory=list)
 
 
-# Domain exception → (status, problem type slug). The most specific class wins (checked in MRO order).
+# Domain and GIS exceptions → (status, problem type slug); the most specific class wins (MRO order).
 ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     d.NotFoundError: (404, "not-found"),
     d.ConflictError: (409, "conflict"),
@@ -48,12 +49,13 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     d.PermissionDenied: (403, "forbidden"),
     d.AuthenticationRequired: (401, "unauthenticated"),
     d.UpstreamUnavailable: (502, "upstream-unavailable"),
+    # Upstream failures are 502, timeouts 504 (house-style); a GIS-side limit or schema error is our
+    # request's fault and stays 422 through the domain's RuleViolation, so only these are mapped.
+    GisError: (502, "gis-upstream"),
+    GisTimeoutError: (504, "gis-timeout"),
+    GisLimitError: (422, "gis-limit"),
+    ExchangeUncertain: (409, "gis-uncertain"),
 }
-
-
-def register_error_mapping(exc_type: type[Exception], status: int, slug: str) -> None:
-    """Map another exception type (e.g. the GIS client's errors) to a status and problem type."""
-    ERROR_TABLE[exc_type] = (status, slug)
 
 
 def problem_response(

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import Admin, SessionDep
 from app.api.errors import error_responses
+from app.domain.exchanges import journal
 from app.domain.kernel import errors as d
-from app.gis_client import journal
 
 router = APIRouter(prefix="/api/v1", tags=["exchanges"])
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.context import AppContext
 from app.db.models.accounts import Account, AccountPremises, House, Premises
 from app.db.models.core import Operation
 from app.domain.accounts_import import fold
@@ -24,6 +25,7 @@ from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
+from app.domain.kernel.gis_port import HouseManagementGis
 from app.gis_client import messages as m
 
 SYNC_JOB = "accounts-sync"
@@ -291,7 +293,7 @@ async def queue_sync(
 async def sync_accounts(
     *,
     sessionmaker: async_sessionmaker[AsyncSession],
-    gis: Any,
+    gis: HouseManagementGis,
     organisation_id: uuid.UUID,
     selector: Selector,
     values: Sequence[str],
@@ -300,17 +302,15 @@ async def sync_accounts(
     """Export the accounts from GIS, diff them with billing, fill in GIS identifiers; return the report."""
     gis_accounts: list[m.Account] = []
     for i, query in enumerate(export_queries(selector, values)):
-        outcome = await gis.run(
+        found = await gis.export_accounts(
             organisation_id=organisation_id,
-            operation="exportAccountData",
-            payload=query,
+            query=query,
             ref_kind=SYNC_JOB,
             ref_id=str(operation_id) if operation_id else None,
             # The same key on a re-run after a crash reuses the finished exchange instead of asking again.
             idempotency_key=f"{operation_id}:{i}" if operation_id else None,
         )
-        if outcome.payload:
-            gis_accounts.extend(a for a in outcome.payload if isinstance(a, m.Account))
+        gis_accounts.extend(found)
     async with sessionmaker() as session, session.begin():
         billing = await billing_accounts(
             session, organisation_id=organisation_id, selector=selector, values=values
@@ -321,16 +321,17 @@ async def sync_accounts(
 
 
 @ops.job(SYNC_JOB)
-async def run_sync_job(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
+async def run_sync_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Run a queued sync (idempotent: exchanges are keyed by the operation, identifier fills are upserts)."""
-    if ctx.gis is None:
+    gis = ctx.gis
+    if gis is None:
         raise d.UpstreamUnavailable("The GIS client is not running.")
     params = op.params or {}
     await progress(0, None)
     assert op.organisation_id is not None
     report = await sync_accounts(
         sessionmaker=ctx.sessionmaker,
-        gis=ctx.gis,
+        gis=gis,
         organisation_id=op.organisation_id,
         selector=params["selector"],
         values=params["values"],

@@ -17,12 +17,14 @@ from typing import Any, Literal
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.context import AppContext
 from app.db.base import utcnow
 from app.db.models.core import Operation
 from app.db.models.court import PLACE_FAILED, PLACED, PLACING, CourtCase, CourtConfirmedDebt
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
+from app.domain.kernel.gis_port import FileStoreGis
 from app.domain.kernel.snils import is_valid_snils
 from app.gis_client import messages as m
 
@@ -242,7 +244,7 @@ def debtor_data(debt: CourtConfirmedDebt) -> m.Debtor:
 
 
 async def _act_attachments(
-    ctx: Any, debt: CourtConfirmedDebt, case: CourtCase | None
+    ctx: AppContext, gis: FileStoreGis, debt: CourtConfirmedDebt, case: CourtCase | None
 ) -> tuple[m.Attachment, ...]:
     """Return the act file as an attachment, uploading it to the file store first when needed.
 
@@ -254,8 +256,8 @@ async def _act_attachments(
     guid, digest = case.act_file_guid, case.act_file_hash
     if guid is None or digest is None:
         # Upload first, then reference the file by GUID with its GOST R 34.11-94 hash (gis-protocol §12).
-        digest = ctx.gis.attachment_hash(case.act_file)
-        guid = await ctx.gis.upload_file(
+        digest = gis.attachment_hash(case.act_file)
+        guid = await gis.upload_file(
             debt.organisation_id,
             ctx.settings.court.file_store_context,
             case.act_file_name or "act.pdf",
@@ -347,11 +349,12 @@ def _apply_result(debt: CourtConfirmedDebt, params: dict[str, Any], result: m.Co
 
 
 @ops.job(REGISTRY_JOB)
-async def run_registry_action(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
+async def run_registry_action(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Send one registry action (importDebt) and apply GIS's answer to the local record."""
     params = dict(op.params or {})
     debt_id = uuid.UUID(params["debt_id"])
-    if ctx.gis is None:
+    gis = ctx.gis
+    if gis is None:
         raise errors.UpstreamUnavailable("The GIS client is not running.")
     async with ctx.sessionmaker() as session:
         debt = await session.get(CourtConfirmedDebt, debt_id)
@@ -359,16 +362,16 @@ async def run_registry_action(op: Operation, progress: ops.Progress, ctx: Any) -
             raise errors.NotFoundError(f"Confirmed debt {debt_id} not found.")
         case = await session.get(CourtCase, debt.case_id) if debt.case_id else None
     attach = params["action"] == "place" or (params["action"] == "edit" and params.get("attach_act"))
-    attachments = await _act_attachments(ctx, debt, case) if attach else ()
+    attachments = await _act_attachments(ctx, gis, debt, case) if attach else ()
     operation = _operation(debt, params, attachments)
     transport = str(uuid.uuid5(op.id, "debt"))
     try:
         # The idempotency key ties the exchange to this operation: a re-run after a crash waits for the
         # same exchange instead of placing the debt twice.
-        outcome = await ctx.gis.run(
+        assert op.organisation_id is not None
+        results = await gis.import_debts(
             organisation_id=op.organisation_id,
-            operation="importDebt",
-            payload=[m.DebtImportItem(transport_guid=transport, operation=operation)],
+            items=[m.DebtImportItem(transport_guid=transport, operation=operation)],
             ref_kind="court-registry",
             ref_id=str(debt_id),
             idempotency_key=f"court-registry:{op.id}",
@@ -381,8 +384,7 @@ async def run_registry_action(op: Operation, progress: ops.Progress, ctx: Any) -
                 if params["action"] == "place":
                     debt.placement = PLACE_FAILED
         raise
-    results = outcome.payload if isinstance(outcome.payload, tuple) else ()
-    mine = next((r for r in results if isinstance(r, m.CommonResult) and r.transport_guid == transport), None)
+    mine = next((r for r in results if r.transport_guid == transport), None)
     async with ctx.sessionmaker() as session, session.begin():
         debt = await session.get(CourtConfirmedDebt, debt_id)
         assert debt is not None
@@ -542,13 +544,14 @@ async def _records_for_page(
 
 
 @ops.job(RECONCILE_JOB)
-async def run_reconcile(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
+async def run_reconcile(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Export GIS's registry page by page until IsLastPage and bring the local records in line.
 
     No transaction stays open while GIS is asked: each page is applied in a short transaction of its own
     (one page touches at most 1000 records), and the export can take minutes.
     """
-    if ctx.gis is None:
+    gis = ctx.gis
+    if gis is None:
         raise errors.UpstreamUnavailable("The GIS client is not running.")
     organisation_id = op.organisation_id
     assert organisation_id is not None
@@ -558,16 +561,14 @@ async def run_reconcile(op: Operation, progress: ops.Progress, ctx: Any) -> dict
     started = utcnow()
     complete = False
     while report.pages < _EXPORT_PAGE_LIMIT:
-        outcome = await ctx.gis.run(
+        page = await gis.export_debts(
             organisation_id=organisation_id,
-            operation="exportDebt",
-            payload=m.ExportDebtQuery(next_page_guid=next_guid),
+            query=m.ExportDebtQuery(next_page_guid=next_guid),
             ref_kind="court-registry-export",
             ref_id=str(op.id),
             idempotency_key=f"court-registry-export:{op.id}:{report.pages}",
         )
         report.pages += 1
-        page = outcome.payload if isinstance(outcome.payload, m.DebtExportPage) else None
         if page is None:  # INT002012: nothing in the registry
             complete = True
             break

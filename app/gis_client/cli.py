@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.gis_client.crypto import configure_openssl
+from app.gis_client.crypto.backend import configure_openssl
 
 configure_openssl()  # OPENSSL_CONF must be set before anything below initialises OpenSSL
 
@@ -13,7 +13,7 @@ from typing import Annotated  # noqa: E402
 import typer  # noqa: E402
 from lxml import etree  # noqa: E402
 
-from app.gis_client.crypto import (  # noqa: E402
+from app.gis_client.crypto.backend import (  # noqa: E402
     GostCryptoError,
     IssuerStyle,
     generate_test_key,
@@ -21,9 +21,14 @@ from app.gis_client.crypto import (  # noqa: E402
     load_certificate,
     load_private_key,
 )
+from app.gis_client.crypto.xmldsig import (  # noqa: E402
+    DEFAULT_CONTAINER_ID,
+    UnusableSignatureError,
+    sign_element_sync,
+    verify,
+)
 from app.gis_client.errors import GisError  # noqa: E402
-from app.gis_client.safexml import XmlParseError, parse_xml  # noqa: E402
-from app.gis_client.xmldsig import DEFAULT_CONTAINER_ID, UnusableSignatureError, sign_element_sync, verify  # noqa: E402
+from app.gis_client.wire.safexml import XmlParseError, parse_xml  # noqa: E402
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 MAX_INPUT = 64 * 1024 * 1024
@@ -149,7 +154,7 @@ def validate(
 ) -> None:
     """Validate a message against the official GIS XSD; exit 0 valid, 1 invalid, 2 unusable."""
     try:
-        from app.gis_client.schemas import SchemaSet
+        from app.gis_client.wire.schemas import SchemaSet
     except ImportError:
         typer.echo("schema validation not available", err=True)
         raise typer.Exit(2) from None

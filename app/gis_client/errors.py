@@ -74,3 +74,7 @@ class GisLimitError(GisSchemaError, ValueError):
     def __init__(self, message: str, *, limit: str) -> None:
         super().__init__(message, rule=limit)
         self.limit = limit
+
+
+class ExchangeUncertain(GisError):
+    """An import may or may not have reached GIS; its owner must reconcile before resending."""

@@ -20,27 +20,28 @@ Life of a `gis_exchanges` row (models/exchange.py)::
 * Rows are claimed with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL plus a conditional update that also
   serialises SQLite), so several gateway processes share the work without doing any exchange twice.
 * Every attempt REBUILDS the message from `payload` (new MessageGUID, Date, SigningTime, signature).
+
+Size: ~700 lines because the engine is one state machine over one row: claiming, sending, recovering,
+polling and finishing share the lease and the status transitions above, and split apart they would have to
+expose those invariants to each other. What is not the state machine lives beside it: the row's life outside
+the engine (`exchange_rows`), outcomes and stored JSON (`outcome`), and each operation's declaration
+(`services/`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from lxml import etree
-from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
-from pydantic_core import to_jsonable_python
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
@@ -56,28 +57,37 @@ from app.db.models.exchange import (
     UNCERTAIN,
     Exchange,
 )
-from app.domain.kernel import audit
-from app.domain.kernel.access import SYSTEM
 from app.gis_client import journal
-from app.gis_client import messages as m
-from app.gis_client.crypto import GostBackend
-from app.gis_client.envelope import build_envelope, build_get_state, new_guid, serialize
+from app.gis_client.crypto.backend import GostBackend
+from app.gis_client.crypto.signer import Signer
+from app.gis_client.crypto.xmldsig import sign_element, verify_tree
 from app.gis_client.errors import (
+    ExchangeUncertain,
     GisError,
-    GisFaultError,
     GisProtocolError,
     GisSchemaError,
     GisSignatureError,
     GisTimeoutError,
-    GisTransportError,
 )
-from app.gis_client.operations import Operation, get_operation, get_state_operation
+from app.gis_client.exchange_rows import collect_pending, resolve_uncertain, submit
+from app.gis_client.operations import Operation, get_state_operation
+from app.gis_client.outcome import (
+    CompletionHook,
+    Outcome,
+    decode_result,
+    encode_payload,
+    encode_result,
+    error_code_of,
+    is_import,
+    outcome_of,
+)
 from app.gis_client.parse import body_element, error_to_fault, parse_ack, parse_state
 from app.gis_client.retry import RetryPolicy, is_empty_result, is_retryable, retry_reason
-from app.gis_client.schemas import SchemaSet
-from app.gis_client.signer import Signer
-from app.gis_client.transport import HttpReply, Transport, not_delivered
-from app.gis_client.xmldsig import sign_element, verify_tree
+from app.gis_client.services import get_operation
+from app.gis_client.services.common import StateResult
+from app.gis_client.wire.envelope import build_envelope, build_get_state, new_guid, serialize
+from app.gis_client.wire.schemas import SchemaSet
+from app.gis_client.wire.transport import HttpReply, Transport, not_delivered
 from app.settings import Settings
 
 try:  # the ops engineer's Prometheus module; the engine works without it
@@ -87,274 +97,18 @@ except ImportError:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-# ----------------------------------------------------------------------------------------------- payloads
-
-Builder = Callable[[Mapping[str, Any], Organisation], etree._Element]
-
-#: operation name → function(payload JSON, organisation) → request body element (from messages.py).
-BUILDERS: dict[str, Builder] = {}
-
-_DEBT_OPERATIONS: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (m.PlacingDebt, m.EditDebt, m.AnnulmentDebt, m.PlacingDebtRepayment, m.AnnulmentDebtRepayment)
-}
-
-
-@functools.cache
-def _cached_adapter(tp: Any) -> TypeAdapter[Any]:
-    return TypeAdapter(tp)
-
-
-def _adapter(tp: Any) -> TypeAdapter[Any]:
-    # A plain wrapper so callers may pass `list[X]` aliases: mypy types functools.cache arguments as Hashable.
-    return _cached_adapter(tp)
-
-
-def encode_payload(operation: str, request: Any) -> dict[str, Any]:
-    """Turn the typed request of messages.py into the JSON payload stored on the exchange row."""
-    if operation == "importResponses":
-        return {"actions": _adapter(list[m.DSRAction]).dump_python(list(request), mode="json")}
-    if operation == "importDebt":
-        # DebtOperation is a union of look-alike dataclasses (EditDebt vs PlacingDebtRepayment): tag the kind.
-        items = [
-            {
-                "transport_guid": item.transport_guid,
-                "kind": type(item.operation).__name__,
-                "operation": _adapter(type(item.operation)).dump_python(item.operation, mode="json"),
-            }
-            for item in request
-        ]
-        return {"items": items}
-    data: dict[str, Any] = _adapter(type(request)).dump_python(request, mode="json")
-    return data
-
-
-def _decode_debt_items(payload: Mapping[str, Any]) -> list[m.DebtImportItem]:
-    items = []
-    for raw in payload["items"]:
-        cls = _DEBT_OPERATIONS.get(raw["kind"])
-        if cls is None:
-            raise ValueError(f"unknown debt operation kind {raw['kind']!r}")
-        operation = _adapter(cls).validate_python(raw["operation"])
-        items.append(m.DebtImportItem(transport_guid=raw["transport_guid"], operation=operation))
-    return items
-
-
-BUILDERS.update(
-    {
-        "exportDebtSubrequests": lambda p, _o: m.build_export_dsrs(
-            _adapter(m.ExportDSRsQuery).validate_python(p)
-        ),
-        "importResponses": lambda p, _o: m.build_import_dsr_responses(
-            _adapter(list[m.DSRAction]).validate_python(p["actions"])
-        ),
-        "exportAccountData": lambda p, _o: m.build_export_account(
-            _adapter(m.ExportAccountQuery).validate_python(p)
-        ),
-        "importDebt": lambda p, _o: m.build_import_debt(_decode_debt_items(p)),
-        "exportDebt": lambda p, _o: m.build_export_debt(_adapter(m.ExportDebtQuery).validate_python(p)),
-        "exportNsiItem": lambda p, _o: m.build_export_nsi_item(
-            _adapter(m.ExportNsiItemQuery).validate_python(p)
-        ),
-    }
-)
-
-# Result payload types per operation, so a stored JSON result can be turned back into typed objects.
-_RESULT_TYPES: dict[str, Any] = {
-    "exportDebtSubrequests": m.DSRExportPage,
-    "importResponses": tuple[m.CommonResult, ...],
-    "exportAccountData": tuple[m.Account, ...],
-    "importDebt": tuple[m.CommonResult, ...],
-    "exportDebt": m.DebtExportPage,
-    "exportNsiItem": m.NsiItem,
-}
-
-
-def encode_result(operation: str, payload: m.StatePayload, *, empty: bool = False) -> dict[str, Any]:
-    """Return the JSON stored in `gis_exchanges.result` for a parsed payload."""
-    if payload is None:
-        return {"empty": empty, "data": None}
-    tp = _RESULT_TYPES.get(operation, type(payload))
-    try:
-        data = _adapter(tp).dump_python(payload, mode="json")
-    except (PydanticSchemaGenerationError, TypeError):
-        # A result dataclass pydantic cannot describe (e.g. a field named like its type under slots=True):
-        # store it schema-less; the live outcome still reaches hooks and `run` callers.
-        data = to_jsonable_python(payload)
-    return {"empty": empty, "data": data}
-
-
-def decode_result(operation: str, result: Mapping[str, Any] | None) -> m.StatePayload:
-    """Turn a stored JSON result back into the typed payload of messages.py."""
-    if not result or result.get("data") is None:
-        return None
-    try:
-        payload: m.StatePayload = _adapter(_RESULT_TYPES[operation]).validate_python(result["data"])
-    except (PydanticSchemaGenerationError, ValidationError, TypeError) as exc:
-        raise GisProtocolError(f"stored {operation} result cannot be decoded: {type(exc).__name__}") from None
-    return payload
-
-
-def is_import(operation: str) -> bool:
-    """Return whether an operation changes data in GIS (resending it blindly could apply it twice)."""
-    return operation.startswith("import")
-
-
-# ------------------------------------------------------------------------------------------------ outcome
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a completion hook (and `run`) gets: the final status and the typed result or the error."""
-
-    status: str
-    """done | failed | uncertain"""
-    payload: m.StatePayload = None
-    error: GisError | None = None
-    empty: bool = False
-    """True when GIS answered INT002012 (nothing to export): done with no payload."""
-
-    @property
-    def reconcile(self) -> bool:
-        """Whether the owner must check GIS before anything is sent again (an `uncertain` import)."""
-        return self.status == UNCERTAIN
-
-
-CompletionHook = Callable[[AsyncSession, Exchange, Outcome], Awaitable[None]]
-
-#: ref_kind → hook called in the transaction that finishes the exchange (must not commit).
-COMPLETION_HOOKS: dict[str, CompletionHook] = {}
-
-
-class ExchangeUncertain(GisError):
-    """An import may or may not have reached GIS; its owner must reconcile before resending."""
-
-
-_ERROR_TYPES: dict[str, type[GisError]] = {
-    "timeout": GisTimeoutError,
-    "gave_up": GisTimeoutError,
-    "transport": GisTransportError,
-    "schema": GisSchemaError,
-    "signature": GisSignatureError,
-    "protocol": GisProtocolError,
-    "uncertain": ExchangeUncertain,
-}
-
-
-def error_code_of(exc: BaseException) -> str:
-    """Return the value stored in `error_code`: the GIS code, or the error class."""
-    if isinstance(exc, GisFaultError) and exc.code:
-        return exc.code
-    for code, cls in (
-        ("timeout", GisTimeoutError),
-        ("transport", GisTransportError),
-        ("signature", GisSignatureError),
-        ("protocol", GisProtocolError),
-        ("schema", GisSchemaError),
-    ):
-        if isinstance(exc, cls):
-            return code
-    return "error"
-
-
-def error_of(exchange: Exchange) -> GisError:
-    """Rebuild the typed error of a failed exchange from its row."""
-    code = exchange.error_code or "error"
-    message = exchange.error_message or code
-    cls = _ERROR_TYPES.get(code)
-    if cls is GisSchemaError:
-        return GisSchemaError(message)
-    if cls is not None:
-        return cls(message)
-    return GisFaultError(code, message)
-
-
-def outcome_of(exchange: Exchange) -> Outcome:
-    """Return the outcome of a finished exchange from its stored row."""
-    if exchange.status == DONE:
-        empty = bool((exchange.result or {}).get("empty"))
-        return Outcome(DONE, decode_result(exchange.operation, exchange.result), empty=empty)
-    if exchange.status == UNCERTAIN:
-        reason = exchange.error_message or "delivery unknown"
-        return Outcome(UNCERTAIN, error=ExchangeUncertain(f"reconcile with GIS before resending ({reason})"))
-    return Outcome(exchange.status, error=error_of(exchange))
-
-
-# ------------------------------------------------------------------------------------------------ submit
-
-
-async def submit(
-    session: AsyncSession,
-    *,
-    organisation_id: uuid.UUID,
-    operation: str,
-    payload: Mapping[str, Any] | Any,
-    ref_kind: str | None = None,
-    ref_id: str | None = None,
-    idempotency_key: str | None = None,
-) -> Exchange:
-    """Add a pending exchange (committed by the caller's transaction); same idempotency key → same row."""
-    op = get_operation(operation)
-    data = dict(payload) if isinstance(payload, Mapping) else encode_payload(operation, payload)
-    if idempotency_key is not None:
-        existing = await session.scalar(select(Exchange).where(Exchange.idempotency_key == idempotency_key))
-        if existing is not None:
-            return existing
-    exchange = Exchange(
-        organisation_id=organisation_id,
-        service=op.service.value,
-        operation=operation,
-        status=PENDING,
-        payload=data,
-        ref_kind=ref_kind,
-        ref_id=ref_id,
-        idempotency_key=idempotency_key,
-        attempts=0,
-        failures=0,
-        poll_count=0,
-        next_at=utcnow(),
-    )
-    try:
-        async with session.begin_nested():
-            session.add(exchange)
-    except IntegrityError:
-        # A concurrent submit with the same key won the race: return its row.
-        if idempotency_key is None:
-            raise
-        existing = await session.scalar(select(Exchange).where(Exchange.idempotency_key == idempotency_key))
-        if existing is None:
-            raise
-        return existing
-    return exchange
-
-
-async def resolve_uncertain(session: AsyncSession, exchange_id: uuid.UUID, *, resend: bool) -> Exchange:
-    """After reconciling an `uncertain` import: resend it (rebuilt) or close it as done."""
-    exchange = await session.get(Exchange, exchange_id, with_for_update=True)
-    if exchange is None or exchange.status != UNCERTAIN:
-        raise ValueError(f"exchange {exchange_id} is not uncertain")
-    if resend:
-        exchange.status, exchange.next_at, exchange.finished_at = PENDING, utcnow(), None
-        exchange.error_code = exchange.error_message = None
-    else:
-        exchange.status = DONE
-    await session.flush()
-    return exchange
-
-
-async def collect_pending(session: AsyncSession) -> dict[str, int]:
-    """Count open exchanges by status and publish them to the pending gauge."""
-    rows = await session.execute(
-        select(Exchange.status, func.count())
-        .where(Exchange.status.in_((*OPEN_STATUSES, UNCERTAIN)))
-        .group_by(Exchange.status)
-    )
-    counts = dict.fromkeys((*OPEN_STATUSES, UNCERTAIN), 0)
-    counts.update({status: int(n) for status, n in rows.all()})
-    if _metrics is not None and hasattr(_metrics, "GIS_PENDING"):
-        for status, n in counts.items():
-            _metrics.GIS_PENDING.labels(status).set(n)
-    return counts
+__all__ = [
+    "CompletionHook",
+    "ExchangeEngine",
+    "ExchangeUncertain",
+    "Outcome",
+    "collect_pending",
+    "decode_result",
+    "encode_payload",
+    "encode_result",
+    "resolve_uncertain",
+    "submit",
+]
 
 
 def _observe(name: str, *labels: str, value: float | None = None) -> None:
@@ -397,8 +151,12 @@ class ExchangeEngine:
         policy: RetryPolicy | None = None,
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        hooks: Mapping[str, CompletionHook] | None = None,
+        audit: CompletionHook | None = None,
     ) -> None:
         self.settings = settings
+        self.hooks: Mapping[str, CompletionHook] = dict(hooks or {})
+        self.audit = audit
         self.transport = transport
         self.signer = signer
         self.backend = backend
@@ -564,11 +322,10 @@ class ExchangeEngine:
     async def build_message(self, exchange: Exchange, org: Organisation) -> tuple[Operation, str, bytes]:
         """Build, validate and sign the request of an exchange; return (operation, MessageGUID, bytes)."""
         op = get_operation(exchange.operation, self.settings.gis.versions)
-        builder = BUILDERS.get(exchange.operation)
-        if builder is None:
-            raise GisSchemaError(f"no builder registered for {exchange.operation}")
+        if op.build is None:
+            raise GisSchemaError(f"no builder declared for {exchange.operation}")
         try:
-            body = builder(exchange.payload, org)
+            body = op.build_body(exchange.payload)
         except GisError:
             raise
         except (ValueError, KeyError, TypeError) as exc:
@@ -743,7 +500,7 @@ class ExchangeEngine:
             return
         await self._finish(sessionmaker, exchange, Outcome(DONE, payload=state.payload), reply=reply, op=op)
 
-    def read_state(self, exchange: Exchange, reply: HttpReply) -> m.StateResult:
+    def read_state(self, exchange: Exchange, reply: HttpReply) -> StateResult:
         """Turn a getState answer into its state: parsed once, result validated and its signature checked."""
         # One tree serves validation, parsing and verification (the signature is checked on the tree parsed
         # from the received bytes, which is what "as received" means; nothing here mutates it).
@@ -800,7 +557,7 @@ class ExchangeEngine:
         if not is_retryable(exc):
             await self._finish(sessionmaker, exchange, Outcome(FAILED, error=exc), reply=reply, op=op)
             return
-        # getState is idempotent: keep asking (backing off) until gis.give_up_after.
+        # getState is idempotent: keep asking (backing off) until gis_give_up_after.
         now = self.clock()
         delay = float(self.policy.wait(self.policy._state(exchange.failures + 1, exc, 0.0)))
         _observe("GIS_RETRIES", "getState", retry_reason(exc))
@@ -850,25 +607,11 @@ class ExchangeEngine:
                 await self._update(session, exchange.id, **self._release(**values))
                 row = await session.get(Exchange, exchange.id, populate_existing=True)
                 assert row is not None
-                hook = COMPLETION_HOOKS.get(row.ref_kind or "")
+                hook = self.hooks.get(row.ref_kind or "")
                 if hook is not None:
                     await hook(session, row, outcome)
-                await audit.record(
-                    session=session,
-                    principal=SYSTEM,
-                    action=f"gis.exchange.{outcome.status}",
-                    resource_type="gis_exchange",
-                    resource_id=row.id,
-                    organisation_id=row.organisation_id,
-                    outcome="ok" if outcome.status == DONE else outcome.status,
-                    exchange_id=row.id,
-                    details={
-                        "operation": row.operation,
-                        "attempts": row.attempts,
-                        "error_code": values.get("error_code"),
-                        "empty": outcome.empty,
-                    },
-                )
+                if self.audit is not None:
+                    await self.audit(session, row, outcome)
         except LeaseLost:
             raise
         except Exception as exc:

@@ -1,12 +1,20 @@
-"""Table of the GIS ZhKKh operations gisgw calls: endpoint, SOAPAction, body/result elements, base:version."""
+"""What a GIS operation is (`Operation`, `declare`), the services' endpoints and namespaces, and getState.
+
+Each operation is declared once, in the module of its GIS service (`app/gis_client/services/<svc>.py`): name,
+service, SOAPAction, base:version, request type and builder, result element, parser and type, import or
+export. The engine, the client and the parser read those declarations (`services.OPERATIONS`).
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
+
+from lxml import etree
+from pydantic import TypeAdapter
 
 NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 NS_BASE = "http://dom.gosuslugi.ru/schema/integration/base/"
@@ -104,9 +112,23 @@ SERVICES: dict[Service, ServiceInfo] = {
 }
 
 
+@functools.cache
+def _cached_adapter(tp: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(tp)
+
+
+def adapter(tp: Any) -> TypeAdapter[Any]:
+    """Return the (cached) pydantic adapter of a request or result type."""
+    # A plain wrapper so callers may pass `list[X]` aliases: mypy types functools.cache arguments as Hashable.
+    return _cached_adapter(tp)
+
+
+Kind = Literal["import", "export", "state"]
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One SOAP operation: where to send it, what it wraps and which base:version it carries."""
+    """One SOAP operation: where it goes, what it wraps, its base:version, and how to build and read it."""
 
     name: str
     service: Service
@@ -119,6 +141,19 @@ class Operation:
     version_fixed: bool
     """True where the XSD fixes the value: overriding it would only earn HTTP 400."""
     signed: bool = True
+    kind: Kind = "state"
+    """import changes data in GIS (resending it blindly could apply it twice); export only reads."""
+    request_type: Any = None
+    """Type of the request (the builder's argument); pydantic stores it as the exchange's JSON payload."""
+    build: Callable[[Any], etree._Element] | None = None
+    """Typed request → request body element (protocol limits checked first)."""
+    parse: Callable[[etree._Element], object] | None = None
+    """getStateResult element → typed result (called when the result element is present)."""
+    result_type: Any = None
+    """Type of the parsed result, so a stored JSON result turns back into typed objects."""
+    encode_request: Callable[[Any], dict[str, Any]] | None = None
+    """Custom JSON of the request where pydantic's own would be ambiguous (a union of look-alikes)."""
+    decode_request: Callable[[Mapping[str, Any]], Any] | None = None
 
     @property
     def info(self) -> ServiceInfo:
@@ -135,95 +170,72 @@ class Operation:
         """Return the SOAPAction HTTP header value; GIS expects it quoted."""
         return f'"{self.soap_action}"'
 
+    @property
+    def is_import(self) -> bool:
+        """Return whether the operation changes data in GIS."""
+        return self.kind == "import"
 
-def _op(
+    def encode(self, request: Any) -> dict[str, Any]:
+        """Turn the typed request into the JSON payload stored on the exchange row."""
+        if self.encode_request is not None:
+            return self.encode_request(request)
+        data: dict[str, Any] = adapter(type(request)).dump_python(request, mode="json")
+        return data
+
+    def decode(self, payload: Mapping[str, Any]) -> Any:
+        """Turn a stored JSON payload back into the typed request."""
+        if self.decode_request is not None:
+            return self.decode_request(payload)
+        return adapter(self.request_type).validate_python(payload)
+
+    def build_body(self, payload: Mapping[str, Any]) -> etree._Element:
+        """Build the request body element from a stored JSON payload."""
+        if self.build is None:
+            raise TypeError(f"{self.name} has no request builder")
+        return self.build(self.decode(payload))
+
+
+def declare(
     name: str,
     service: Service,
     body: str,
-    result: str | None,
-    version: str | None,
+    result: str,
     *,
+    version: str,
     fixed: bool,
-    signed: bool = True,
+    kind: Literal["import", "export"],
+    request_type: Any,
+    build: Callable[[Any], etree._Element],
+    parse: Callable[[etree._Element], object],
+    result_type: Any,
+    encode: Callable[[Any], dict[str, Any]] | None = None,
+    decode: Callable[[Mapping[str, Any]], Any] | None = None,
 ) -> Operation:
-    return Operation(name, service, f"urn:{name}", body, result, version, fixed, signed)
-
-
-# Versions: gis-protocol.md §4 (fixed where the 16.3.0.0 XSD fixes them; otherwise the value production
-# clients send).
-OPERATIONS: dict[str, Operation] = {
-    op.name: op
-    for op in (
-        _op(
-            "exportDebtSubrequests",
-            Service.DEBT_REQUESTS,
-            q("drs", "exportDSRsRequest"),
-            q("drs", "exportDSRsResult"),
-            "14.0.0.0",
-            fixed=False,
-        ),
-        _op(
-            "importResponses",
-            Service.DEBT_REQUESTS,
-            q("drs", "importDSRResponsesRequest"),
-            q("drs", "importResult"),
-            "14.0.0.0",
-            fixed=True,
-        ),
-        _op(
-            "exportAccountData",
-            Service.HOUSE_MANAGEMENT,
-            q("hm", "exportAccountRequest"),
-            q("hm", "exportAccountResult"),
-            "10.0.1.1",
-            fixed=True,
-        ),
-        _op(
-            "importDebt",
-            Service.DEBTS,
-            q("debts", "importDebtRequest"),
-            q("debts", "ImportResult"),
-            "15.3.0.0",
-            fixed=True,
-        ),
-        _op(
-            "exportDebt",
-            Service.DEBTS,
-            q("debts", "exportDebtRequest"),
-            q("debts", "ExportDebtResult"),
-            "15.3.0.0",
-            fixed=False,
-        ),
-        _op(
-            "exportNsiItem",
-            Service.NSI_COMMON,
-            q("nsi-common", "exportNsiItemRequest"),
-            q("nsi-common", "NsiItem"),
-            "10.0.1.2",
-            fixed=True,
-        ),
+    """Declare a signed operation of `service`; `body` and `result` are local names in its namespace."""
+    prefix = SERVICES[service].prefix
+    return Operation(
+        name,
+        service,
+        f"urn:{name}",
+        q(prefix, body),
+        q(prefix, result),
+        version,
+        fixed,
+        kind=kind,
+        request_type=request_type,
+        build=build,
+        parse=parse,
+        result_type=result_type,
+        encode_request=encode,
+        decode_request=decode,
     )
-}
+
 
 # getState: unsigned, no Id, no version (gis-protocol.md §3, production practice).
 GET_STATE: dict[Service, Operation] = {
     svc: Operation("getState", svc, "urn:getState", q("base", "getStateRequest"), None, None, False, False)
     for svc in Service
 }
-
-
-def get_operation(name: str, versions: Mapping[str, str] | None = None) -> Operation:
-    """Return the operation `name`, with base:version overridden from a settings dict where allowed."""
-    try:
-        op = OPERATIONS[name]
-    except KeyError:
-        raise KeyError(f"unknown GIS operation {name!r}; known: {', '.join(sorted(OPERATIONS))}") from None
-    wanted = (versions or {}).get(name)
-    if wanted is None or wanted == op.version:
-        return op
-    if op.version_fixed:
-        raise ValueError(f"{name}: base:version is fixed to {op.version} by the XSD, cannot use {wanted}")
-    return dataclasses.replace(op, version=wanted)
 
 
 def get_state_operation(service: Service | str) -> Operation:

@@ -21,7 +21,7 @@ from typing import Any
 import tenacity
 
 from app.gis_client.errors import GisError, GisFaultError, GisTimeoutError, GisTransportError
-from app.gis_client.transport import MAINTENANCE_CODE, GisHttpStatusError, GisResponseTooLarge
+from app.gis_client.wire.transport import MAINTENANCE_CODE, GisHttpStatusError, GisResponseTooLarge
 from app.settings import Settings
 
 #: Codes meaning "nothing to export": an empty result, not an error (gis-protocol.md §8, "Empty" class).

@@ -5,24 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import workers
-from app.context import AppContext
 from app.gis_client import journal
 from app.gis_client.client import GisClient
-from app.gis_client.crypto import GostBackend, generate_test_key, get_backend, self_test
+from app.gis_client.crypto.backend import GostBackend, generate_test_key, get_backend, self_test
+from app.gis_client.crypto.signer import LocalKeySigner, RemoteSigner, Signer
 from app.gis_client.errors import GisError, SchemaPackageMissing
-from app.gis_client.exchange import ExchangeEngine, collect_pending
+from app.gis_client.exchange import CompletionHook, ExchangeEngine, collect_pending
 from app.gis_client.retry import RetryPolicy
-from app.gis_client.schemas import SchemaSet
-from app.gis_client.signer import LocalKeySigner, RemoteSigner, Signer
-from app.gis_client.transport import Transport, build_http_client
+from app.gis_client.wire.schemas import SchemaSet
+from app.gis_client.wire.transport import Transport, build_http_client
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,10 +84,10 @@ def build_signer(settings: Settings, backend: GostBackend, http_client: httpx.As
     return LocalKeySigner(key_path.read_bytes(), cert_path.read_bytes(), backend)
 
 
-async def exchange_loop(ctx: AppContext, stop: asyncio.Event) -> None:
+async def exchange_loop(client: GisClient, stop: asyncio.Event) -> None:
     """Drive GIS exchanges (and clean the journal hourly) until `stop` is set."""
-    client = ctx.gis
-    if not isinstance(client, GisClient) or not ctx.settings.workers.enabled:
+    settings, sessionmaker = client.settings, client.sessionmaker
+    if not settings.workers.enabled:
         return
     loop = asyncio.get_running_loop()
     next_cleanup = loop.time()
@@ -96,10 +95,8 @@ async def exchange_loop(ctx: AppContext, stop: asyncio.Event) -> None:
         if loop.time() >= next_cleanup:
             next_cleanup = loop.time() + _JOURNAL_CLEANUP_EVERY
             try:
-                async with ctx.sessionmaker() as session, session.begin():
-                    removed = await journal.cleanup(
-                        session, retention_days=ctx.settings.journal.retention_days
-                    )
+                async with sessionmaker() as session, session.begin():
+                    removed = await journal.cleanup(session, retention_days=settings.journal.retention_days)
                     await collect_pending(session)
                 if removed:
                     log.info("journal cleanup removed %d entries", removed)
@@ -107,18 +104,40 @@ async def exchange_loop(ctx: AppContext, stop: asyncio.Event) -> None:
                 log.exception("journal cleanup failed")
         handled = 0
         try:
-            handled = await client.engine.drive_once(ctx.sessionmaker)
+            handled = await client.engine.drive_once(sessionmaker)
         except Exception:
             log.exception("exchange driver failed; retrying")
         if not handled:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=ctx.settings.workers.poll_interval)
+                await asyncio.wait_for(stop.wait(), timeout=settings.workers.poll_interval)
+
+
+Probe = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class GisRuntime:
+    """The running GIS client with what the app publishes of it: the signer and two readiness probes."""
+
+    client: GisClient
+    signer: Signer
+    crypto_probe: Probe
+    gis_probe: Probe
 
 
 @contextlib.asynccontextmanager
-async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
-    """Build the GIS client once (schemas, crypto, signer, shared transport), publish it, close it on exit."""
-    settings = ctx.settings
+async def open_gis(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    hooks: Mapping[str, CompletionHook],
+    audit: CompletionHook | None,
+) -> AsyncIterator[GisRuntime]:
+    """Build the GIS client once (schemas, crypto, signer, shared transport) and close it on exit.
+
+    `hooks` (ref_kind → completion hook) and `audit` come from the composition root (app.main), which also
+    publishes the client: gis_client knows no domain area and no app context.
+    """
     schemas = await asyncio.to_thread(load_schemas, settings)
     backend = get_backend(settings.signing.crypto_backend)
     http_client = build_http_client(settings)
@@ -132,16 +151,16 @@ async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
             backend=backend,
             schemas=schemas,
             policy=RetryPolicy.from_settings(settings),
+            hooks=hooks,
+            audit=audit,
         )
         client = GisClient(
             settings=settings,
-            sessionmaker=ctx.sessionmaker,
+            sessionmaker=sessionmaker,
             engine=engine,
             transport=transport,
             backend=backend,
         )
-        ctx.gis = client
-        ctx.extras["signer"] = signer
 
         async def crypto_probe() -> tuple[bool, dict[str, Any]]:
             try:
@@ -165,11 +184,6 @@ async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
                 "http_status": response.status_code,
             }
 
-        app.state.readiness["crypto"] = crypto_probe
-        app.state.readiness["gis"] = gis_probe
-        workers.LOOPS["gis-exchanges"] = exchange_loop
-        yield
+        yield GisRuntime(client, signer, crypto_probe, gis_probe)
     finally:
-        workers.LOOPS.pop("gis-exchanges", None)
-        ctx.gis = None
         await transport.aclose()

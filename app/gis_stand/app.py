@@ -9,16 +9,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from app.gis_client.operations import SERVICES, Service
-from app.gis_stand import debts, drs, files, hm  # noqa: F401 - importing registers the processors
+from app.gis_stand import debts, drs, files, hm
 from app.gis_stand.admin import build_router as admin_router
 from app.gis_stand.config import StandConfig
 from app.gis_stand.faults import FaultMiddleware
 from app.gis_stand.runtime import StandRuntime
-from app.gis_stand.soap import Precheck, accept
+from app.gis_stand.soap import Precheck, Processor, accept
 
 #: Services the stand emulates (nsi-common is not: the gateway takes NSI values from configuration).
 EMULATED = (Service.DEBT_REQUESTS, Service.HOUSE_MANAGEMENT, Service.DEBTS)
 PRECHECKS: dict[str, Precheck] = {"exportDebtSubrequests": drs.precheck_export}
+#: Operation → the handler producing its result, from every emulated service.
+PROCESSORS: dict[str, Processor] = {**drs.PROCESSORS, **hm.PROCESSORS, **debts.PROCESSORS}
 
 
 def create_stand_app(config: StandConfig, runtime: StandRuntime | None = None) -> FastAPI:
@@ -55,7 +57,7 @@ def create_stand_app(config: StandConfig, runtime: StandRuntime | None = None) -
 
 def _add_service(app: FastAPI, rt: StandRuntime, service: Service) -> None:
     async def endpoint(request: Request) -> Response:
-        return await accept(rt, service, request, PRECHECKS)
+        return await accept(rt, service, request, PRECHECKS, PROCESSORS)
 
     app.add_api_route(
         SERVICES[service].path, endpoint, methods=["POST"], include_in_schema=False, name=service.value

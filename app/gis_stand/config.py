@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.gis_client.schemas import default_schema_dir
+from app.gis_client.wire.schemas import default_schema_dir
 from app.settings import Settings
 
 #: exportDSRs pages (gis-protocol.md §9) and exportDebt pages (§11).

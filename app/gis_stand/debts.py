@@ -11,7 +11,6 @@ from lxml import etree
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.gis_client.envelope import new_guid
 from app.gis_client.messages import (
     Attachment,
     CommonResult,
@@ -26,14 +25,15 @@ from app.gis_client.messages import (
     Repayment,
 )
 from app.gis_client.operations import NS, Service
-from app.gis_client.parse import parse_attachment
-from app.gis_client.results_builder import build_common_results, build_debt_export
+from app.gis_client.services.common import parse_attachment
+from app.gis_client.wire.envelope import new_guid
 from app.gis_stand import codes
 from app.gis_stand.config import DEBT_PAGE_SIZE
 from app.gis_stand.files import check_attachments
 from app.gis_stand.models import Debt, House, Message, Org, Premises
+from app.gis_stand.results_builder import build_common_results, build_debt_export
 from app.gis_stand.runtime import StandRuntime
-from app.gis_stand.soap import Outcome, element_text, register_processor, texts
+from app.gis_stand.soap import Outcome, Processor, element_text, texts
 
 #: NSI 365 «Причина аннулирования» placeholder names for export (the stand keeps the code and GUID sent).
 NSI_365_NAME = "Причина аннулирования сведений о задолженности"
@@ -98,7 +98,6 @@ def _debt_query(org: Org) -> Select[Debt, House, Premises]:
     )
 
 
-@register_processor("exportDebt")
 async def export_debts(
     rt: StandRuntime, session: AsyncSession, message: Message, org: Org, body: etree._Element
 ) -> Outcome:
@@ -224,7 +223,6 @@ async def _placing(
     return CommonResult(transport_guid="", guid=debt.guid, update_date=rt.clock.now())
 
 
-@register_processor("importDebt")
 async def import_debts(
     rt: StandRuntime, session: AsyncSession, message: Message, org: Org, body: etree._Element
 ) -> Outcome:
@@ -291,3 +289,7 @@ async def _change(
         debt.repayment_status, debt.repayment_date, debt.repayment_info = "UNPAID", None, None
     debt.last_published = today
     return CommonResult(transport_guid="", guid=debt.guid, update_date=rt.clock.now())
+
+
+#: The operations this module answers; the stand app lists them.
+PROCESSORS: dict[str, Processor] = {"exportDebt": export_debts, "importDebt": import_debts}

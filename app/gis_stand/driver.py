@@ -17,7 +17,8 @@ import httpx
 from lxml import etree
 
 from app.domain.kernel.calendar import moscow_today
-from app.gis_client.envelope import build_envelope, build_get_state, new_guid, serialize
+from app.gis_client.crypto.signer import Signer
+from app.gis_client.crypto.xmldsig import sign_element
 from app.gis_client.errors import GisError, GisFaultError
 from app.gis_client.messages import (
     CommonResult,
@@ -29,11 +30,11 @@ from app.gis_client.messages import (
     build_export_dsrs,
     build_import_dsr_responses,
 )
-from app.gis_client.operations import OPERATIONS, Operation, get_state_operation
+from app.gis_client.operations import Operation, get_state_operation
 from app.gis_client.parse import parse_ack, parse_state, raise_for_fault
-from app.gis_client.safexml import parse_xml
-from app.gis_client.signer import Signer
-from app.gis_client.xmldsig import sign_element
+from app.gis_client.services import OPERATIONS
+from app.gis_client.wire.envelope import build_envelope, build_get_state, new_guid, serialize
+from app.gis_client.wire.safexml import parse_xml
 
 
 @dataclass

@@ -33,14 +33,15 @@ from app.gis_client.messages import (
 )
 from app.gis_client.messages import Subrequest as SubrequestData
 from app.gis_client.operations import BASE_VERSION_ATTR, NS, Service
-from app.gis_client.parse import parse_attachment, parse_debt_info
-from app.gis_client.results_builder import build_common_results, build_dsr_export
+from app.gis_client.services.common import parse_attachment
+from app.gis_client.services.debt_requests import parse_debt_info
 from app.gis_stand import codes
 from app.gis_stand.config import DSR_PAGE_SIZE
 from app.gis_stand.files import check_attachments
 from app.gis_stand.models import AnswerEvent, Debt, DebtRequest, House, Message, Org, Premises, Subrequest
+from app.gis_stand.results_builder import build_common_results, build_dsr_export
 from app.gis_stand.runtime import StandRuntime, sweep_overdue
-from app.gis_stand.soap import Outcome, element_text, format_fault, register_processor, texts
+from app.gis_stand.soap import Outcome, Processor, element_text, format_fault, texts
 
 #: Fio shown as the executor of an answer (the stand keeps no employee registry).
 ANSWER_EXECUTOR_FIO = "Ответственный сотрудник организации"
@@ -142,7 +143,6 @@ def _base_query(org: Org) -> Select[Subrequest, DebtRequest, House, Premises]:
     )
 
 
-@register_processor("exportDebtSubrequests")
 async def export_dsrs(
     rt: StandRuntime, session: AsyncSession, message: Message, org: Org, body: etree._Element
 ) -> Outcome:
@@ -267,7 +267,6 @@ async def _send(session: AsyncSession, org: Org, data: etree._Element) -> tuple[
     }
 
 
-@register_processor("importResponses")
 async def import_responses(
     rt: StandRuntime, session: AsyncSession, message: Message, org: Org, body: etree._Element
 ) -> Outcome:
@@ -349,3 +348,7 @@ async def import_responses(
         results.append(CommonResult(transport_guid=transport, guid=sub.guid, update_date=rt.clock.now()))
     await session.flush()
     return build_common_results(Service.DEBT_REQUESTS, results)
+
+
+#: The operations this module answers; the stand app lists them.
+PROCESSORS: dict[str, Processor] = {"exportDebtSubrequests": export_dsrs, "importResponses": import_responses}

@@ -19,8 +19,8 @@ from typing import Any
 from lxml import etree
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.gis_client.results_builder import build_fault
 from app.gis_stand.config import FaultConfig
+from app.gis_stand.results_builder import build_fault
 
 #: Paths the faults apply to: the emulated GIS services, never the stand's admin API.
 GIS_PREFIX = "/ext-bus-"

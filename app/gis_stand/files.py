@@ -13,10 +13,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.gis_client.client import FILE_STORE_PATH, PART_SIZE, content_md5
-from app.gis_client.crypto import attachment_hash
-from app.gis_client.envelope import new_guid
+from app.gis_client.crypto.backend import attachment_hash
 from app.gis_client.messages import Attachment
+from app.gis_client.services.file_store import FILE_STORE_PATH, PART_SIZE, content_md5
+from app.gis_client.wire.envelope import new_guid
 from app.gis_stand import codes
 from app.gis_stand.models import FilePart, Org, StoredFile
 from app.gis_stand.runtime import StandRuntime

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.kernel.calendar import MOSCOW
 from app.gis_client.messages import Accommodation, Account, ErrorInfo, IndividualPayer, Payer
-from app.gis_client.results_builder import build_account
 from app.gis_stand import codes
 from app.gis_stand.models import Account as AccountRow
 from app.gis_stand.models import House, Message, Org, Premises
+from app.gis_stand.results_builder import build_account
 from app.gis_stand.runtime import StandRuntime
-from app.gis_stand.soap import Outcome, element_text, register_processor, texts
+from app.gis_stand.soap import Outcome, Processor, element_text, texts
 
 
 def to_account(row: AccountRow, house: House, premises: Premises | None) -> Account:
@@ -48,7 +48,6 @@ def to_account(row: AccountRow, house: House, premises: Premises | None) -> Acco
     )
 
 
-@register_processor("exportAccountData")
 async def export_accounts(
     rt: StandRuntime, session: AsyncSession, message: Message, org: Org, body: etree._Element
 ) -> Outcome:
@@ -73,3 +72,7 @@ async def export_accounts(
     if not rows:
         return ErrorInfo(codes.NOTHING_FOUND, "Нет объектов для экспорта")
     return [build_account(to_account(*row)) for row in rows]
+
+
+#: The operations this module answers; the stand app lists them.
+PROCESSORS: dict[str, Processor] = {"exportAccountData": export_accounts}

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
 from app.db.engine import create_engine, create_sessionmaker
-from app.gis_client.crypto import GostBackend, generate_test_key, get_backend
-from app.gis_client.schemas import SchemaSet
-from app.gis_client.signer import LocalKeySigner
+from app.gis_client.crypto.backend import GostBackend, generate_test_key, get_backend
+from app.gis_client.crypto.signer import LocalKeySigner
+from app.gis_client.wire.schemas import SchemaSet
 from app.gis_stand.clock import Clock
 from app.gis_stand.config import StandConfig
 from app.gis_stand.faults import FaultInjector

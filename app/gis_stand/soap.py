@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,25 +16,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.gis_client.crypto import GostCryptoError, load_certificate
-from app.gis_client.envelope import new_guid, serialize
+from app.gis_client.crypto.backend import GostCryptoError, load_certificate
+from app.gis_client.crypto.xmldsig import sign_element_sync, verify_tree
 from app.gis_client.errors import GisSchemaError
 from app.gis_client.messages import ErrorInfo
 from app.gis_client.operations import (
     BASE_VERSION_ATTR,
     NS,
     NS_SOAP,
-    OPERATIONS,
     SIGNED_ID,
     Operation,
     Service,
     get_state_operation,
 )
-from app.gis_client.results_builder import build_ack, build_fault, build_state_result
-from app.gis_client.safexml import XmlParseError, parse_xml
-from app.gis_client.xmldsig import sign_element_sync, verify_tree
+from app.gis_client.services import OPERATIONS
+from app.gis_client.wire.envelope import new_guid, serialize
+from app.gis_client.wire.safexml import XmlParseError, parse_xml
 from app.gis_stand import codes
 from app.gis_stand.models import Cert, Message, Org
+from app.gis_stand.results_builder import build_ack, build_fault, build_state_result
 from app.gis_stand.runtime import StandRuntime
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,7 @@ async def accept(
     service: Service,
     request: Request,
     prechecks: dict[str, Precheck],
+    processors: Mapping[str, Processor],
 ) -> Response:
     """Handle one POST to a service endpoint: an Ack for a valid request, getStateResult for getState."""
     try:
@@ -207,7 +208,7 @@ async def accept(
         async with rt.sessionmaker() as session:
             org = await find_org(rt, session, env.org_ppa_guid)
             if op.name == "getState":
-                response = await get_state(rt, session, service, env, org)
+                response = await get_state(rt, session, service, env, org, processors)
                 await session.commit()
                 return response
             check_version(op, env.body)
@@ -255,11 +256,13 @@ def _state_of(rt: StandRuntime, message: Message) -> int:
     return 3
 
 
-PROCESSORS: dict[str, Processor] = {}
-
-
 async def get_state(
-    rt: StandRuntime, session: AsyncSession, service: Service, env: Envelope, org: Org
+    rt: StandRuntime,
+    session: AsyncSession,
+    service: Service,
+    env: Envelope,
+    org: Org,
+    processors: Mapping[str, Processor],
 ) -> Response:
     """Answer getState: RequestState 1 → 2 → 3 by the configured delays, the result produced once."""
     guid = (env.body.findtext("base:MessageGUID", namespaces=NS) or "").strip().lower()
@@ -277,18 +280,20 @@ async def get_state(
         async with rt.process_lock:
             await session.refresh(message)
             if message.result_xml is None:
-                message.result_xml = await process(rt, session, message, org)
+                message.result_xml = await process(rt, session, message, org, processors)
                 message.processed_at = utcnow()
                 await session.flush()
     return Response(message.result_xml, media_type="text/xml; charset=utf-8")
 
 
-async def process(rt: StandRuntime, session: AsyncSession, message: Message, org: Org) -> bytes:
+async def process(
+    rt: StandRuntime, session: AsyncSession, message: Message, org: Org, processors: Mapping[str, Processor]
+) -> bytes:
     """Run the operation of an accepted message and return its signed getStateResult bytes."""
     root = parse_xml(message.request_xml, max_bytes=rt.config.max_body_bytes)
     body = root.find("soap:Body", NS)
     assert body is not None
-    processor = PROCESSORS[message.operation]
+    processor = processors[message.operation]
     outcome = await processor(rt, session, message, org, body[0])
     service = Service(message.service)
     if isinstance(outcome, ErrorInfo):
@@ -307,16 +312,6 @@ async def sign_result(rt: StandRuntime, document: etree._Element) -> etree._Elem
         rt.schemas.validate(result)
     sign_element_sync(document, result, rt.signer.sign_digest_sync, rt.signer.certificate, backend=rt.backend)
     return document
-
-
-def register_processor(name: str) -> Callable[[Processor], Processor]:
-    """Register the processor of an operation (decorator)."""
-
-    def wrap(fn: Processor) -> Processor:
-        PROCESSORS[name] = fn
-        return fn
-
-    return wrap
 
 
 def element_text(el: etree._Element, path: str) -> str | None:

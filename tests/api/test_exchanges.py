@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models.exchange import DONE, PENDING, Exchange
+from app.domain.exchanges import journal as reads
 from app.gis_client import journal
 from tests.factories import bearer, make_org, make_token
 
@@ -93,7 +94,7 @@ async def test_exchange_detail_shows_journal_metadata_and_result_only_with_pii(
 async def test_journal_xml_needs_admin_and_pii(api: httpx.AsyncClient, session: AsyncSession) -> None:
     org = await make_org(session)
     row = await _exchange(session, org.id)
-    entries = await journal.entries_of(session, row.id)
+    entries = await reads.entries_of(session, row.id)
     url = f"/api/v1/exchanges/{row.id}/journal/{entries[0].id}/xml"
     admin = await make_token(session, scopes=["admin"], orgs=[org.id])
     assert (await api.get(url, headers=bearer(admin))).status_code == 403
@@ -115,4 +116,4 @@ async def test_journal_cleanup_removes_old_entries(session: AsyncSession) -> Non
     old.at = utcnow() - timedelta(days=400)
     await session.flush()
     assert await journal.cleanup(session, retention_days=365) >= 1
-    assert len(await journal.entries_of(session, row.id)) == 2
+    assert len(await reads.entries_of(session, row.id)) == 2

@@ -36,6 +36,7 @@ from app.gis_client.messages import (
     Period,
     Subrequest,
     build_export_dsrs,
+    build_import_dsr_responses,
 )
 from app.settings import Settings
 from tests.factories import make_org
@@ -86,7 +87,7 @@ class FakeGis:
         self.uploads: list[tuple[str, int]] = []
 
     async def export_subrequests(
-        self, *, organisation: Organisation, query: ExportDSRsQuery
+        self, *, organisation_id: uuid.UUID, query: ExportDSRsQuery
     ) -> DSRExportPage:  # noqa: ARG002
         build_export_dsrs(query)  # the real limits apply
         self.queries.append(query)
@@ -118,18 +119,21 @@ class FakeGis:
         self,
         session: AsyncSession,
         *,
-        organisation: Organisation,
+        organisation_id: uuid.UUID,
         actions: Sequence[DSRAction],
-        batch_id: uuid.UUID,  # noqa: ARG002
-    ) -> uuid.UUID | None:
-        from app.gis_client.messages import build_import_dsr_responses
-
+        ref_kind: str,
+        ref_id: str,
+        idempotency_key: str,
+    ) -> uuid.UUID | None:  # noqa: ARG002
         build_import_dsr_responses(actions)  # the real limits and rules apply
-        self.submitted.append((batch_id, list(actions)))
+        self.submitted.append((uuid.UUID(ref_id), list(actions)))
         return None
 
-    async def upload_file(self, *, organisation: Organisation, file_name: str, data: bytes) -> str:  # noqa: ARG002
-        self.uploads.append((file_name, len(data)))
+    async def resolve_uncertain(self, session: AsyncSession, exchange_id: uuid.UUID, *, resend: bool) -> bool:  # noqa: ARG002
+        return False  # no exchange rows: nothing is ever uncertain here
+
+    async def upload_file(self, organisation_id: uuid.UUID, context: str, filename: str, data: bytes) -> str:  # noqa: ARG002
+        self.uploads.append((filename, len(data)))
         return str(uuid.uuid4())
 
     def attachment_hash(self, data: bytes) -> str:

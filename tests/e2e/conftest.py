@@ -30,7 +30,7 @@ import pytest
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.domain.kernel.access import ALL_SCOPES, create_key
-from app.gis_client.crypto import generate_test_key
+from app.gis_client.crypto.backend import generate_test_key
 from app.gis_stand.app import create_stand_app
 from app.gis_stand.config import FaultConfig, StandConfig
 from app.gis_stand.runtime import StandRuntime

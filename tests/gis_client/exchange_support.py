@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from functools import cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.gis_client.crypto import GostBackend, generate_test_key, get_backend
-from app.gis_client.exchange import ExchangeEngine, encode_payload
+from app.gis_client.crypto.backend import GostBackend, generate_test_key, get_backend
+from app.gis_client.crypto.signer import LocalKeySigner
+from app.gis_client.exchange import CompletionHook, ExchangeEngine, encode_payload
 from app.gis_client.messages import DSRAction, DSRResponseData, ExportDSRsQuery, Period
 from app.gis_client.retry import RetryPolicy
-from app.gis_client.schemas import SchemaSet
-from app.gis_client.signer import LocalKeySigner
-from app.gis_client.transport import Transport
+from app.gis_client.wire.schemas import SchemaSet
+from app.gis_client.wire.transport import Transport
 from tests.conftest import SCHEMA_DIR, make_settings
 from tests.factories import make_org
 
@@ -46,7 +47,13 @@ FAST: dict[str, Any] = {
 
 
 def make_engine(
-    database_url: str, gis_url: str, *, worker_id: str | None = None, **overrides: Any
+    database_url: str,
+    gis_url: str,
+    *,
+    worker_id: str | None = None,
+    hooks: Mapping[str, CompletionHook] | None = None,
+    audit: CompletionHook | None = None,
+    **overrides: Any,
 ) -> ExchangeEngine:
     """Build an engine with tiny delays pointed at a scripted GIS."""
     settings = make_settings(database_url, gis_base_url=gis_url, **{**FAST, **overrides})
@@ -59,6 +66,8 @@ def make_engine(
         schemas=schemas(),
         policy=RetryPolicy.from_settings(settings),
         worker_id=worker_id,
+        hooks=hooks,
+        audit=audit,
     )
 
 

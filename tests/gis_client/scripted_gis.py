@@ -1,7 +1,7 @@
 """A tiny scripted GIS over real HTTP (asyncio server on a free port) for transport, retry and restart tests.
 
 By default it behaves like GIS: a business request gets an Ack, getState answers RequestState 1, 2, then 3
-with a result built by app.gis_client.results_builder. Tests queue exceptions to that (faults, 503, dropped
+with a result built by app.gis_stand.results_builder. Tests queue exceptions to that (faults, 503, dropped
 connections, hostile bodies, huge bodies) and count what the gateway sent.
 """
 
@@ -17,10 +17,11 @@ from typing import Any
 
 from lxml import etree
 
-from app.gis_client import results_builder as rb
-from app.gis_client.envelope import serialize
 from app.gis_client.messages import CommonResult, ErrorInfo
-from app.gis_client.operations import NS, OPERATIONS, Service
+from app.gis_client.operations import NS, Service
+from app.gis_client.services import OPERATIONS
+from app.gis_client.wire.envelope import serialize
+from app.gis_stand import results_builder as rb
 from tests.gis_client.samples.data import dsr_page
 
 DROP = "drop"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.gis_client import crypto
-from app.gis_client.crypto import (
+from app.gis_client.crypto import backend as crypto
+from app.gis_client.crypto.backend import (
     GOST94_VECTOR,
     STREEBOG_VECTORS,
     GostBackend,
@@ -22,7 +22,7 @@ from app.gis_client.crypto import (
     load_private_key,
     verify_certificate_signature,
 )
-from app.gis_client.crypto_gost94 import gost94_cryptopro
+from app.gis_client.crypto.gost94 import gost94_cryptopro
 
 from .conftest import KeyFiles, run_openssl
 
@@ -70,7 +70,7 @@ def test_openssl_backend_activates_after_late_configuration() -> None:
     # hashlib initialises OpenSSL before configure_openssl() sets OPENSSL_CONF: the backend must still work.
     code = (
         "import hashlib, os; hashlib.sha256(b'x'); os.environ.pop('OPENSSL_CONF', None)\n"
-        "from app.gis_client.crypto import get_backend\n"
+        "from app.gis_client.crypto.backend import get_backend\n"
         "print(get_backend('auto').name)"
     )
     env = {k: v for k, v in os.environ.items() if k != "OPENSSL_CONF"}

@@ -7,7 +7,6 @@ from datetime import date, datetime
 import pytest
 from lxml import etree
 
-from app.gis_client.envelope import build_envelope, build_get_state, serialize
 from app.gis_client.errors import GisLimitError
 from app.gis_client.messages import (
     AnnulmentDebt,
@@ -36,7 +35,9 @@ from app.gis_client.messages import (
     build_import_debt,
     build_import_dsr_responses,
 )
-from app.gis_client.operations import NS, SIGNED_ID, Service, get_operation
+from app.gis_client.operations import NS, SIGNED_ID, Service
+from app.gis_client.services import get_operation
+from app.gis_client.wire.envelope import build_envelope, build_get_state, serialize
 from tests.gis_client.samples.data import MSK, attachment, g, nsi, schemas, send_action
 
 ORG = "7c3b1a4e-51a1-4f5a-8c0c-7e0e5a1d2b3c"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from app.gis_client.crypto import generate_test_key, get_backend
-from app.gis_client.envelope import build_envelope, serialize
+from app.gis_client.crypto.backend import generate_test_key, get_backend
+from app.gis_client.crypto.signer import LocalKeySigner
+from app.gis_client.crypto.xmldsig import sign_element, verify
 from app.gis_client.messages import build_import_dsr_responses
-from app.gis_client.operations import NS, get_operation
+from app.gis_client.operations import NS
 from app.gis_client.parse import body_element, parse_state
-from app.gis_client.results_builder import build_dsr_export, build_state_result
-from app.gis_client.safexml import parse_xml
-from app.gis_client.signer import LocalKeySigner
-from app.gis_client.xmldsig import sign_element, verify
+from app.gis_client.services import get_operation
+from app.gis_client.wire.envelope import build_envelope, serialize
+from app.gis_client.wire.safexml import parse_xml
+from app.gis_stand.results_builder import build_dsr_export, build_state_result
 from tests.gis_client.samples.data import dsr_page, g, schemas, send_action
 
 

@@ -15,11 +15,11 @@ from app.db.base import utcnow
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.exchange import ACKED, DONE, FAILED, PENDING, SENDING, UNCERTAIN, Exchange, JournalEntry
 from app.gis_client import exchange as ex
-from app.gis_client import results_builder as rb
-from app.gis_client.envelope import serialize
+from app.gis_client.crypto.xmldsig import verify
 from app.gis_client.errors import GisFaultError, GisSchemaError
 from app.gis_client.messages import DSRExportPage, ErrorInfo
-from app.gis_client.xmldsig import verify
+from app.gis_client.wire.envelope import serialize
+from app.gis_stand import results_builder as rb
 from tests.gis_client.exchange_support import export_payload, import_payload, make_engine, new_org, signer
 from tests.gis_client.scripted_gis import DROP, ScriptedGis
 
@@ -221,14 +221,13 @@ async def test_import_left_in_sending_becomes_uncertain_and_is_not_resent(
     db: tuple[str, Sessionmaker], gis: ScriptedGis
 ) -> None:
     url, sm = db
-    engine = make_engine(url, gis.url)
     seen: list[ex.Outcome] = []
 
     async def hook(session: AsyncSession, exchange: Exchange, outcome: ex.Outcome) -> None:
         assert session.in_transaction()
         seen.append(outcome)
 
-    ex.COMPLETION_HOOKS["test-uncertain"] = hook
+    engine = make_engine(url, gis.url, hooks={"test-uncertain": hook})
     try:
         org_id = await new_org(sm)
         async with sm() as session, session.begin():
@@ -251,7 +250,6 @@ async def test_import_left_in_sending_becomes_uncertain_and_is_not_resent(
         outcome = await engine.wait(sm, row.id, timeout=10)
         assert outcome.status == DONE and len(gis.business()) == 1
     finally:
-        del ex.COMPLETION_HOOKS["test-uncertain"]
         await engine.transport.aclose()
 
 
@@ -286,7 +284,6 @@ async def test_completion_hook_applies_result_exactly_once(
     db: tuple[str, Sessionmaker], gis: ScriptedGis
 ) -> None:
     url, sm = db
-    engine = make_engine(url, gis.url)
     calls: list[tuple[str, int]] = []
 
     async def hook(session: AsyncSession, exchange: Exchange, outcome: ex.Outcome) -> None:
@@ -294,7 +291,7 @@ async def test_completion_hook_applies_result_exactly_once(
         if len(calls) == 1:
             raise RuntimeError("owner's table is locked")  # first application fails: nothing is applied
 
-    ex.COMPLETION_HOOKS["test-once"] = hook
+    engine = make_engine(url, gis.url, hooks={"test-once": hook})
     try:
         org_id = await new_org(sm)
         outcome = await engine.run(
@@ -309,7 +306,6 @@ async def test_completion_hook_applies_result_exactly_once(
         assert len(calls) == 2  # failed once (rolled back), then applied once
         assert len(gis.business()) == 1  # getState repeated, the import was not
     finally:
-        del ex.COMPLETION_HOOKS["test-once"]
         await engine.transport.aclose()
 
 

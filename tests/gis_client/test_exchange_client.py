@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import workers
 from app.db.engine import create_engine, create_sessionmaker
-from app.gis_client.client import PART_SIZE, GisClient, GisFileStoreError, encode_filename
+from app.gis_client.client import GisClient
+from app.gis_client.services.file_store import PART_SIZE, GisFileStoreError, encode_filename
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.gis_client.exchange_support import make_engine, new_org

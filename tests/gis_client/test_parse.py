@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from app.gis_client.envelope import serialize
 from app.gis_client.errors import GisFaultError, GisProtocolError
 from app.gis_client.messages import ErrorInfo
 from app.gis_client.operations import NS, Service
-from app.gis_client.parse import parse_ack, parse_state, raise_for_fault, to_datetime
-from app.gis_client.results_builder import (
+from app.gis_client.parse import parse_ack, parse_state, raise_for_fault
+from app.gis_client.wire.envelope import serialize
+from app.gis_client.xmlread import to_datetime
+from app.gis_stand.results_builder import (
     build_account,
     build_ack,
     build_common_results,

@@ -11,15 +11,15 @@ import pytest
 from lxml import etree
 
 from app.db.models.exchange import Exchange
-from app.gis_client.crypto import generate_test_key, get_backend
-from app.gis_client.envelope import serialize
+from app.gis_client.crypto.backend import generate_test_key, get_backend
+from app.gis_client.crypto.signer import LocalKeySigner
+from app.gis_client.crypto.xmldsig import sign_element_sync
 from app.gis_client.errors import GisSchemaError, GisSignatureError
 from app.gis_client.exchange import ExchangeEngine
 from app.gis_client.operations import NS, NS_SOAP
-from app.gis_client.results_builder import build_dsr_export, build_state_result
-from app.gis_client.signer import LocalKeySigner
-from app.gis_client.transport import HttpReply, Transport
-from app.gis_client.xmldsig import sign_element_sync
+from app.gis_client.wire.envelope import serialize
+from app.gis_client.wire.transport import HttpReply, Transport
+from app.gis_stand.results_builder import build_dsr_export, build_state_result
 from app.settings import Settings
 from tests.factories import settings_values
 from tests.gis_client.samples.data import dsr_page, schema_dir, schemas

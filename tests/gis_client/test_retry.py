@@ -8,7 +8,7 @@ import pytest
 
 from app.gis_client.errors import GisFaultError, GisSchemaError, GisTimeoutError, GisTransportError
 from app.gis_client.retry import RetryPolicy, is_empty_result, is_retryable, retry_reason
-from app.gis_client.transport import GisHttpStatusError, GisResponseTooLarge
+from app.gis_client.wire.transport import GisHttpStatusError, GisResponseTooLarge
 from tests.conftest import make_settings
 
 

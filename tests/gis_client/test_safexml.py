@@ -7,7 +7,7 @@ import time
 import pytest
 
 from app.gis_client.errors import GisSchemaError
-from app.gis_client.safexml import HostileXmlError, XmlParseError, parse_xml
+from app.gis_client.wire.safexml import HostileXmlError, XmlParseError, parse_xml
 
 
 def test_parse_xml_plain_document_keeps_whitespace() -> None:

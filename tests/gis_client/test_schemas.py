@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from app.gis_client.envelope import build_envelope, sub
 from app.gis_client.errors import GisSchemaError, SchemaPackageMissing
 from app.gis_client.messages import ExportAccountQuery, build_export_account, build_import_dsr_responses
-from app.gis_client.operations import get_operation
-from app.gis_client.schemas import SchemaSet, element_path
+from app.gis_client.services import get_operation
+from app.gis_client.wire.envelope import build_envelope, sub
+from app.gis_client.wire.schemas import SchemaSet, element_path
 from tests.gis_client.samples.data import g, schemas, send_action
 
 

@@ -8,17 +8,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.gis_client import results_builder as rb
-from app.gis_client.envelope import serialize
 from app.gis_client.errors import GisFaultError, GisTimeoutError, GisTransportError
-from app.gis_client.safexml import HostileXmlError, XmlParseError
-from app.gis_client.transport import (
+from app.gis_client.wire.envelope import serialize
+from app.gis_client.wire.safexml import HostileXmlError, XmlParseError
+from app.gis_client.wire.transport import (
     GisConnectError,
     GisHttpStatusError,
     GisResponseTooLarge,
     Transport,
     not_delivered,
 )
+from app.gis_stand import results_builder as rb
 from tests.conftest import make_settings
 from tests.gis_client.scripted_gis import DROP, Huge, ScriptedGis, Slow
 

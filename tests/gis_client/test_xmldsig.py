@@ -15,10 +15,10 @@ import pytest
 import uvicorn
 from lxml import etree
 
-from app.gis_client import xmldsig
-from app.gis_client.crypto import GostBackend, get_backend
-from app.gis_client.signer import LocalKeySigner, RemoteSigner, RemoteSignerError
-from app.gis_client.signer_service import create_signer_app
+from app.gis_client.crypto import xmldsig
+from app.gis_client.crypto.backend import GostBackend, get_backend
+from app.gis_client.crypto.signer import LocalKeySigner, RemoteSigner, RemoteSignerError
+from tests.gis_client.signer_service import create_signer_app
 
 from .conftest import KeyFiles, run_openssl
 
@@ -234,7 +234,7 @@ async def test_verify_2001_signature_says_unsupported(keys: KeyFiles) -> None:
 
 
 async def test_verify_untrusted_certificate(keys: KeyFiles) -> None:
-    from app.gis_client.crypto import generate_test_key
+    from app.gis_client.crypto.backend import generate_test_key
 
     backend = get_backend("auto")
     signed = await _sign(keys, backend)

@@ -12,13 +12,14 @@ import httpx
 import pytest
 from lxml import etree
 
-from app.gis_client.crypto import generate_test_key, get_backend
-from app.gis_client.envelope import build_envelope, build_get_state, new_guid, serialize
-from app.gis_client.operations import OPERATIONS, SERVICES, Operation, Service
+from app.gis_client.crypto.backend import generate_test_key, get_backend
+from app.gis_client.crypto.signer import LocalKeySigner
+from app.gis_client.crypto.xmldsig import sign_element
+from app.gis_client.operations import SERVICES, Operation, Service
 from app.gis_client.parse import parse_ack, parse_state, raise_for_fault
-from app.gis_client.safexml import parse_xml
-from app.gis_client.signer import LocalKeySigner
-from app.gis_client.xmldsig import sign_element
+from app.gis_client.services import OPERATIONS
+from app.gis_client.wire.envelope import build_envelope, build_get_state, new_guid, serialize
+from app.gis_client.wire.safexml import parse_xml
 from app.gis_stand.app import create_stand_app
 from app.gis_stand.config import FaultConfig, StandConfig
 from app.gis_stand.runtime import StandRuntime

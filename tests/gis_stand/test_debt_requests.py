@@ -10,7 +10,7 @@ import httpx
 from lxml import etree
 
 from app.domain.kernel.calendar import moscow_today
-from app.gis_client.envelope import new_guid
+from app.gis_client.crypto.xmldsig import verify
 from app.gis_client.messages import (
     DSRAction,
     DSRExportPage,
@@ -20,9 +20,10 @@ from app.gis_client.messages import (
     build_export_dsrs,
     build_import_dsr_responses,
 )
-from app.gis_client.operations import NS, OPERATIONS
+from app.gis_client.operations import NS
 from app.gis_client.parse import parse_state
-from app.gis_client.xmldsig import verify
+from app.gis_client.services import OPERATIONS
+from app.gis_client.wire.envelope import new_guid
 from app.gis_stand.runtime import StandRuntime
 from tests.gis_stand.conftest import GisCaller, make_caller
 

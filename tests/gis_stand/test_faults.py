@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.gis_client.crypto import get_backend
-from app.gis_client.envelope import build_get_state, new_guid, serialize
+from app.gis_client.crypto.backend import get_backend
+from app.gis_client.crypto.signer import LocalKeySigner
 from app.gis_client.operations import Service, get_state_operation
-from app.gis_client.signer import LocalKeySigner
+from app.gis_client.wire.envelope import build_get_state, new_guid, serialize
 from app.gis_stand.driver import Driver, fetch_and_answer
 from app.gis_stand.runtime import StandRuntime
 from tests.gis_stand.conftest import GisCaller, make_caller

@@ -9,9 +9,7 @@ from datetime import date
 import httpx
 
 from app.domain.kernel.calendar import moscow_today
-from app.gis_client.client import PART_SIZE
-from app.gis_client.crypto import get_backend
-from app.gis_client.envelope import new_guid
+from app.gis_client.crypto.backend import get_backend
 from app.gis_client.messages import (
     Attachment,
     DebtDocument,
@@ -38,6 +36,8 @@ from app.gis_client.messages import (
     build_import_dsr_responses,
 )
 from app.gis_client.parse import parse_state
+from app.gis_client.services.file_store import PART_SIZE
+from app.gis_client.wire.envelope import new_guid
 from app.gis_stand.files import encode_filename
 from tests.gis_stand.conftest import GisCaller
 

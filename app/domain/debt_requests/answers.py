@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +33,7 @@ from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
 from app.domain.kernel.snils import is_valid_snils, normalize_snils
-from app.gis_client.crypto import attachment_hash, get_backend
+from app.gis_client.crypto.backend import attachment_hash, get_backend
 from app.settings import Settings
 
 MAX_DESCRIPTION = 1000
@@ -486,24 +485,6 @@ async def delete_document(
 
 
 # ------------------------------------------------------------------------------------------------- pre-fill
-
-ConfirmedDebtsFn = Callable[..., Awaitable[Sequence[Any]]]
-
-#: Where the Court orders issue keeps `confirmed_debts_for_accounts` (looked up lazily: it may land later).
-_PROVIDER_MODULES = ("app.domain.court_registry", "app.domain.court_debts", "app.domain.court_orders")
-
-
-def confirmed_debts_provider() -> ConfirmedDebtsFn | None:
-    """Return the court area's `confirmed_debts_for_accounts`, or None while it does not exist."""
-    for name in _PROVIDER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        fn = getattr(module, "confirmed_debts_for_accounts", None)
-        if fn is not None:
-            return fn  # type: ignore[no-any-return]
-    return None
 
 
 def _attr(obj: Any, *names: str) -> Any:

@@ -24,8 +24,8 @@ from app.db.models.debt_requests import (
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
 from app.domain.kernel.calendar import moscow_today
+from app.domain.kernel.gis_port import DebtRequestsGis, FileStoreGis
 from app.domain.kernel.rules import CalendarRules
-from app.gis_client.messages import DSRAction, DSRExportPage, ExportDSRsQuery
 from app.settings import Settings
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
     "RECEIVED",
     "REVOKED",
     "SENT",
+    "FILE_CONTEXT",
+    "REF_KIND",
     "DsrGateway",
     "HistoryRow",
     "add_history",
@@ -52,33 +54,14 @@ ANSWERABLE = (RECEIVED, PREPARED, REVOKED)
 OPEN = (RECEIVED, PREPARED, REVOKED)
 
 
-class DsrGateway(Protocol):
-    """What the debt-request workflow needs from GIS (implemented over the exchange engine)."""
+#: ref_kind of the exchanges that carry debt answers (Send/Revoke batches); its completion hook applies them.
+REF_KIND = "debt-batch"
+#: File-store context of debt-request answer documents.
+FILE_CONTEXT = "debtreq"
 
-    async def export_subrequests(
-        self, *, organisation: Organisation, query: ExportDSRsQuery
-    ) -> DSRExportPage:
-        """Run one exportDSRs call to completion and return its page."""
-        ...
 
-    async def submit_responses(
-        self,
-        session: AsyncSession,
-        *,
-        organisation: Organisation,
-        actions: Sequence[DSRAction],
-        batch_id: uuid.UUID,
-    ) -> uuid.UUID | None:
-        """Queue a durable importResponses exchange in the caller's transaction; return its id."""
-        ...
-
-    async def upload_file(self, *, organisation: Organisation, file_name: str, data: bytes) -> str:
-        """Upload a file to the file store (context debtreq); return its AttachmentGUID."""
-        ...
-
-    def attachment_hash(self, data: bytes) -> str:
-        """Return the AttachmentHASH (GOST R 34.11-94, lower-case hex) of a file."""
-        ...
+class DsrGateway(DebtRequestsGis, FileStoreGis, Protocol):
+    """The slice of the GIS port the debt-request workflow uses (the running GisClient, or a test's fake)."""
 
 
 def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:

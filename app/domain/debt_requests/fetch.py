@@ -327,7 +327,7 @@ async def fetch_window(
     pages = 0
     while True:
         query = ExportDSRsQuery(period=window, response_statuses=statuses, export_subrequest_guid=next_guid)
-        page = await gateway.export_subrequests(organisation=organisation, query=query)
+        page = await gateway.export_subrequests(organisation_id=organisation.id, query=query)
         pages += 1
         async with sessionmaker() as session, session.begin():
             total.add(

@@ -16,11 +16,13 @@ from app import metrics, workers
 from app.context import AppContext
 from app.db.models.core import Operation, Organisation
 from app.db.models.debt_requests import RECEIVED, DebtSubrequest
+from app.domain.court_registry import confirmed_debts_for_accounts
 from app.domain.debt_requests import answers, fetch, matching, sending
 from app.domain.debt_requests.common import require_organisation, today
-from app.domain.debt_requests.gateway import gateway_for, register_hook
+from app.domain.debt_requests.gateway import gateway_for
 from app.domain.debt_requests.queries import refresh_gauges
 from app.domain.kernel import audit
+from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import SYSTEM, Principal
 
@@ -59,8 +61,6 @@ async def queue_fetch(
     """Queue a fetch of an organisation's subrequests (incremental unless a period is given)."""
     await require_organisation(session, principal, organisation_id)
     if date_from and date_to and date_to < date_from:
-        from app.domain.kernel import errors as d
-
         raise d.RuleViolation(
             "The period ends before it starts.",
             rule="period_order",
@@ -142,7 +142,6 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
     settings = ctx.settings
     ids = _ids(params)
     prefill = settings.debt.prefill if params.get("prefill") is None else bool(params["prefill"])
-    provider = answers.confirmed_debts_provider() if prefill else None
     actor = Principal(key_id=op.key_id, name=str(params.get("actor", "system")).removeprefix("key:"),
                       scopes=SYSTEM.scopes, all_organisations=True)  # fmt: skip
     on = today()
@@ -176,8 +175,8 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
             for r in results.values():
                 counts[r.quality] += 1
                 counts["matched"] += bool(r.account_ids)
-            if provider is not None:
-                counts["prefilled"] += await _prefill(session, actor, ctx, chunk, results, provider)
+            if prefill:
+                counts["prefilled"] += await _prefill(session, actor, ctx, chunk, results)
             after = chunk[-1].id
             done += len(chunk)
         await progress(done)
@@ -190,7 +189,6 @@ async def _prefill(
     ctx: AppContext,
     chunk: list[DebtSubrequest],
     results: dict[uuid.UUID, matching.MatchResult],
-    provider: answers.ConfirmedDebtsFn,
 ) -> int:
     drafted = 0
     for sub in chunk:
@@ -198,7 +196,9 @@ async def _prefill(
         # Only untouched requests: a drafted answer is the billing user's, never overwritten by automation.
         if not r.account_ids or sub.status != RECEIVED or sub.send_batch_id is not None:
             continue
-        debts = await provider(session, organisation_id=sub.organisation_id, account_ids=list(r.account_ids))
+        debts = await confirmed_debts_for_accounts(
+            session, organisation_id=sub.organisation_id, account_ids=list(r.account_ids)
+        )
         draft = answers.draft_from_debts(debts, agreement_answer=ctx.settings.debt.agreement_answer)
         if draft is None:
             continue
@@ -302,9 +302,8 @@ async def fetch_loop(ctx: AppContext, stop: asyncio.Event) -> None:
 
 
 def register() -> None:
-    """Register the loop, the completion hook and the gauge refresher (idempotent)."""
+    """Register the loop and the gauge refresher (idempotent); app.main wires the completion hooks."""
     workers.LOOPS["debt-fetch"] = fetch_loop
-    register_hook()
     if refresh_gauges not in metrics.REFRESHERS:
         metrics.REFRESHERS.append(refresh_gauges)
 

@@ -30,7 +30,9 @@ from app.db.models.debt_requests import (
     DebtSubrequest,
 )
 from app.domain.debt_requests.common import (
+    FILE_CONTEXT,
     PREPARED,
+    REF_KIND,
     REVOKED,
     SENT,
     DsrGateway,
@@ -42,6 +44,7 @@ from app.domain.debt_requests.common import (
 )
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
+from app.domain.kernel import operations as ops
 from app.domain.kernel.access import SYSTEM, Principal
 from app.gis_client.messages import (
     MAX_DSR_ACTIONS,
@@ -183,7 +186,7 @@ async def upload_pending_files(
             data = await session.scalar(select(DebtDocument.data).where(DebtDocument.id == doc_id))
         if data is None:
             continue
-        guid = await gateway.upload_file(organisation=organisation, file_name=file_name, data=data)
+        guid = await gateway.upload_file(organisation.id, FILE_CONTEXT, file_name, data)
         # One commit per file: a crash re-uploads at most the file in hand (the store keeps a spare copy).
         async with sessionmaker() as session, session.begin():
             await session.execute(
@@ -254,7 +257,12 @@ async def create_batches(
         session.add_all(items)
         await session.flush()
         exchange_id = await gateway.submit_responses(
-            session, organisation=organisation, actions=actions, batch_id=batch.id
+            session,
+            organisation_id=organisation.id,
+            actions=actions,
+            ref_kind=REF_KIND,
+            ref_id=str(batch.id),
+            idempotency_key=f"{REF_KIND}:{batch.id}",
         )
         batch.exchange_id = exchange_id
         await session.execute(
@@ -368,8 +376,6 @@ async def mark_uncertain(session: AsyncSession, *, batch_id: uuid.UUID) -> bool:
     if batch is None or batch.status != SUBMITTED:
         return False
     batch.status = RECONCILING
-    from app.domain.kernel import operations as ops
-
     await ops.create(
         session=session,
         principal=SYSTEM,
@@ -404,7 +410,7 @@ async def reconcile_batch(
         action = batch.action
         session.expunge(org)
     page = await gateway.export_subrequests(
-        organisation=org, query=ExportDSRsQuery(subrequest_guids=tuple(str(r[1]) for r in rows))
+        organisation_id=org.id, query=ExportDSRsQuery(subrequest_guids=tuple(str(r[1]) for r in rows))
     )
     shown = {s.subrequest_guid.lower(): s.response_status for s in page.subrequests}
     outcomes = []
@@ -427,9 +433,9 @@ async def reconcile_batch(
         await apply_batch_results(
             session, batch_id=batch_id, outcomes=outcomes, exchange_id=batch.exchange_id
         )
-        closer = getattr(gateway, "close_uncertain", None)
-        if closer is not None and batch.exchange_id is not None:
-            await closer(session, batch.exchange_id)
+        if batch.exchange_id is not None:
+            # Its items went out again in a new batch (or are settled): close it unsent.
+            await gateway.resolve_uncertain(session, batch.exchange_id, resend=False)
         again: list[DebtSubrequest] = []
         if resend:
             sub_ids = (
@@ -475,8 +481,6 @@ async def queue_send(
     subrequest_ids: Sequence[uuid.UUID] | None = None,
 ) -> Any:
     """Queue the sending of an organisation's prepared answers (all, or the ids given)."""
-    from app.domain.kernel import operations as ops
-
     params: dict[str, Any] = {"actor": principal.actor}
     if subrequest_ids is not None:
         params["ids"] = [str(x) for x in subrequest_ids]
@@ -519,8 +523,6 @@ async def queue_revoke(
     reason: str | None = None,
 ) -> Any:
     """Check that a sent answer may be revoked and queue the Revoke."""
-    from app.domain.kernel import operations as ops
-
     sub = await get_subrequest_or_raise(session, principal, subrequest_id)
     path = "debt_request_id"
     if sub.status != SENT:

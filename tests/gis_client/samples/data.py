@@ -45,7 +45,7 @@ from app.gis_client.messages import (
     Repayment,
     Subrequest,
 )
-from app.gis_client.schemas import SchemaSet
+from app.gis_client.wire.schemas import SchemaSet
 
 MSK = timezone(timedelta(hours=3))
 

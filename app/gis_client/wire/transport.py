@@ -12,7 +12,7 @@ from lxml import etree
 from app.gis_client.errors import GisError, GisFaultError, GisTimeoutError, GisTransportError
 from app.gis_client.operations import NS_SOAP
 from app.gis_client.parse import body_element, parse_fault
-from app.gis_client.safexml import XmlParseError, parse_xml
+from app.gis_client.wire.safexml import XmlParseError, parse_xml
 from app.settings import Settings
 
 #: GIS answers maintenance windows with INT002029: always worth a (long) wait and a rebuilt resend.

@@ -9,7 +9,9 @@ from pathlib import Path
 from lxml import etree
 
 from app.gis_client.errors import GisSchemaError, SchemaPackageMissing
-from app.gis_client.operations import BASE_VERSION_ATTR, NS, NS_SOAP, OPERATIONS, SERVICES, Service
+from app.gis_client.operations import BASE_VERSION_ATTR, NS, NS_SOAP, SERVICES, Service
+from app.gis_client.services import OPERATIONS
+from app.gis_client.xmlread import element_path
 
 # libxml2 does not enforce `fixed` on attribute uses that reference a global attribute
 # (`<xs:attribute ref="base:version" fixed="14.0.0.0"/>`), and a wrong version is exactly what GIS answers
@@ -48,36 +50,7 @@ def default_schema_dir() -> Path:
     env = os.environ.get("GISGW_SCHEMA_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / ".." / "shared" / "gis-schemas" / SCHEMA_SET_VERSION
-
-
-def _short(tag: str) -> str:
-    """Render `{ns}local` with the conventional prefix, for readable error messages."""
-    if tag.startswith("{"):
-        uri, local = tag[1:].split("}", 1)
-        for prefix, known in NS.items():
-            if known == uri:
-                return f"{prefix}:{local}"
-    return tag
-
-
-def element_path(element: etree._Element) -> str:
-    """Return a readable XPath with stable prefixes (`/soap:Envelope/soap:Body/drs:x/drs:action[3]`)."""
-    steps: list[str] = []
-    node: etree._Element | None = element
-    while node is not None:
-        tag = node.tag
-        if not isinstance(tag, str):
-            break
-        step = _short(tag)
-        parent = node.getparent()
-        if parent is not None:
-            same = [c for c in parent if c.tag == tag]
-            if len(same) > 1:
-                step += f"[{same.index(node) + 1}]"
-        steps.append(step)
-        node = parent
-    return "/" + "/".join(reversed(steps))
+    return Path(__file__).resolve().parents[3] / ".." / "shared" / "gis-schemas" / SCHEMA_SET_VERSION
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,8 @@
 Two interchangeable backends sit behind `GostBackend` (see gis-protocol.md §6 for every byte order):
 
 * ``openssl``: OpenSSL 3 with the gost provider (digests through hashlib) and the gost engine (signatures
-  through a small ctypes layer, `crypto_openssl`); about 0.1 ms per signature.
-* ``python``: PyPI ``gostcrypto`` with the documented byte-order fixes (`crypto_python`); slow, run it in an
+  through a small ctypes layer, `openssl_backend`); about 0.1 ms per signature.
+* ``python``: PyPI ``gostcrypto`` with the documented byte-order fixes (`python_backend`); slow, run it in an
   executor.
 
 `get_backend("auto")` prefers OpenSSL and falls back to Python. ASN.1 (PKCS#8, SPKI, X.509) is parsed and
@@ -471,11 +471,11 @@ def get_backend(name: BackendName | str = "auto") -> GostBackend:
         return _BACKENDS[name]
     backend: GostBackend
     if name == "openssl":
-        from app.gis_client.crypto_openssl import OpenSSLBackend
+        from app.gis_client.crypto.openssl_backend import OpenSSLBackend
 
         backend = OpenSSLBackend()
     elif name == "python":
-        from app.gis_client.crypto_python import PythonBackend
+        from app.gis_client.crypto.python_backend import PythonBackend
 
         backend = PythonBackend()
     elif name == "auto":
@@ -499,7 +499,7 @@ def get_backend(name: BackendName | str = "auto") -> GostBackend:
 
 def curve_order(paramset_oid: str) -> int:
     """Return the subgroup order q of a 256-bit GOST curve."""
-    from app.gis_client.crypto_python import curve_for
+    from app.gis_client.crypto.python_backend import curve_for
 
     return int(curve_for(paramset_oid).q)
 

@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from app.gis_client.crypto import (
+from app.gis_client.crypto.backend import (
     GOST94_VECTOR,
     BackendUnavailable,
     GostCryptoError,
@@ -232,7 +232,7 @@ class OpenSSLBackend:
             try:
                 der = ctypes.string_at(out, size)
             finally:
-                lib.CRYPTO_free(ctypes.cast(out, _vp), b"crypto_openssl.py", 0)
+                lib.CRYPTO_free(ctypes.cast(out, _vp), b"openssl_backend.py", 0)
         return public_key_from_spki(der)
 
     def close(self) -> None:

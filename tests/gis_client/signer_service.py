@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.gis_client.signer import ALGORITHM, DIGEST_BYTE_ORDER, LocalKeySigner
+from app.gis_client.crypto.signer import ALGORITHM, DIGEST_BYTE_ORDER, LocalKeySigner
 
 
 class SignRequest(BaseModel):

@@ -3,7 +3,7 @@
 gostcrypto is mathematically right but uses other conventions than OpenSSL/CryptoPro/xmlsec:
 it reads the digest big-endian (we pass it reversed), returns and expects r||s (we swap halves), works with
 big-endian keys and points (we convert), and names curves shifted against OpenSSL letters (see `_CURVES`).
-GOST R 34.11-94 comes from `crypto_gost94` (gostcrypto has none). Slow: ~40 ms per signature.
+GOST R 34.11-94 comes from `gost94` (gostcrypto has none). Slow: ~40 ms per signature.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 from gostcrypto import gosthash, gostsignature
 
-from app.gis_client.crypto import PARAMSETS, GostCryptoError, GostPrivateKey, GostPublicKey
-from app.gis_client.crypto_gost94 import gost94_cryptopro as _gost94
+from app.gis_client.crypto.backend import PARAMSETS, GostCryptoError, GostPrivateKey, GostPublicKey
+from app.gis_client.crypto.gost94 import gost94_cryptopro as _gost94
 
 _TC26 = "id-tc26-gost-3410-2012-256-paramSet"
 # OpenSSL paramset → gostcrypto curve name: CryptoPro A/XA are TC26 B, B is C, C/XB are D; TCA..TCD map 1:1.

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from lxml import etree
 
-from app.gis_client.envelope import frame, new_guid, now_local, nsmap_for, sub, sub_many, sub_opt
 from app.gis_client.messages import (
     Account,
     CommonResult,
@@ -26,6 +25,7 @@ from app.gis_client.messages import (
     build_period,
 )
 from app.gis_client.operations import BASE_VERSION_ATTR, NS, SERVICES, SIGNED_ID, Service, q
+from app.gis_client.wire.envelope import frame, new_guid, now_local, nsmap_for, sub, sub_many, sub_opt
 
 _KEEP_VERSION = object()
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from app.gis_client.crypto import (
+from app.gis_client.crypto.backend import (
     CertificateInfo,
     GostBackend,
     GostCryptoError,
@@ -25,8 +25,8 @@ from app.gis_client.crypto import (
     load_certificate,
     verify_certificate_signature,
 )
-from app.gis_client.safexml import DEFAULT_MAX_BYTES, parse_xml
-from app.gis_client.signer import Signer
+from app.gis_client.crypto.signer import Signer
+from app.gis_client.wire.safexml import DEFAULT_MAX_BYTES, parse_xml
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 XADES_NS = "http://uri.etsi.org/01903/v1.3.2#"

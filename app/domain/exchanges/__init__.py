@@ -1,0 +1,1 @@
+"""GIS exchanges as the domain sees them: the journal's read side and the audit of finished exchanges."""

@@ -1,0 +1,156 @@
+"""Fast lxml reading helpers for GIS replies: prefixed paths resolved once, xs:date/dateTime/boolean."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from lxml import etree
+
+from app.gis_client.errors import GisProtocolError
+from app.gis_client.operations import NS
+
+T = TypeVar("T")
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def _short(tag: str) -> str:
+    """Render `{ns}local` with the conventional prefix, for readable error messages."""
+    if tag.startswith("{"):
+        uri, local = tag[1:].split("}", 1)
+        for prefix, known in NS.items():
+            if known == uri:
+                return f"{prefix}:{local}"
+    return tag
+
+
+def element_path(element: etree._Element) -> str:
+    """Return a readable XPath with stable prefixes (`/soap:Envelope/soap:Body/drs:x/drs:action[3]`)."""
+    steps: list[str] = []
+    node: etree._Element | None = element
+    while node is not None:
+        tag = node.tag
+        if not isinstance(tag, str):
+            break
+        step = _short(tag)
+        parent = node.getparent()
+        if parent is not None:
+            same = [c for c in parent if c.tag == tag]
+            if len(same) > 1:
+                step += f"[{same.index(node) + 1}]"
+        steps.append(step)
+        node = parent
+    return "/" + "/".join(reversed(steps))
+
+
+@functools.lru_cache(maxsize=2048)
+def _clark(path: str) -> tuple[str, tuple[str, ...]]:
+    """Resolve `drs:a/base:b` to Clark notation once: the whole path and its steps."""
+    steps = tuple(
+        f"{{{NS[p]}}}{local}" if sep else p for p, sep, local in (s.partition(":") for s in path.split("/"))
+    )
+    return "/".join(steps), steps
+
+
+# lxml's find(path, namespaces) re-keys its path cache on the sorted namespaces dict at every call, which was
+# most of the cost of parsing a 100-subrequest page; Clark paths resolved once and iterchildren (C) avoid it.
+
+
+def _find(el: etree._Element, path: str) -> etree._Element | None:
+    full, steps = _clark(path)
+    if len(steps) == 1:
+        return next(el.iterchildren(full), None)
+    return el.find(full)
+
+
+def _need(el: etree._Element, path: str) -> etree._Element:
+    found = _find(el, path)
+    if found is None:
+        raise GisProtocolError(f"missing {path} in {element_path(el)}")
+    return found
+
+
+def _text(el: etree._Element, path: str) -> str | None:
+    found = _find(el, path)
+    return None if found is None else (found.text or "")
+
+
+def _req(el: etree._Element, path: str) -> str:
+    return _need(el, path).text or ""
+
+
+def _iter(el: etree._Element, path: str) -> Iterator[etree._Element]:
+    full, steps = _clark(path)
+    return el.iterchildren(full) if len(steps) == 1 else el.iterfind(full)
+
+
+def _all(el: etree._Element, path: str) -> list[etree._Element]:
+    return list(_iter(el, path))
+
+
+def _texts(el: etree._Element, path: str) -> tuple[str, ...]:
+    return tuple(c.text or "" for c in _iter(el, path))
+
+
+class _Kids:
+    """The children of one element indexed by tag in a single pass, for parsers reading many of them."""
+
+    # A subrequest is ~40 elements read ~55 times; one pass plus dict lookups is several times cheaper than
+    # one lxml child search per field. Only single-step paths are indexed; longer ones fall back to _find.
+    __slots__ = ("el", "_first")
+
+    def __init__(self, el: etree._Element) -> None:
+        self.el = el
+        first: dict[Any, etree._Element] = {}
+        for child in el:
+            first.setdefault(child.tag, child)
+        self._first = first
+
+    def find(self, path: str) -> etree._Element | None:
+        full, steps = _clark(path)
+        if len(steps) == 1:
+            return self._first.get(full)
+        return self.el.find(full)
+
+    def need(self, path: str) -> etree._Element:
+        found = self.find(path)
+        if found is None:
+            raise GisProtocolError(f"missing {path} in {element_path(self.el)}")
+        return found
+
+    def text(self, path: str) -> str | None:
+        found = self.find(path)
+        return None if found is None else (found.text or "")
+
+    def req(self, path: str) -> str:
+        return self.need(path).text or ""
+
+    def all(self, path: str) -> list[etree._Element]:
+        return _all(self.el, path)
+
+
+def _map(value: str | None, fn: Callable[[str], T]) -> T | None:
+    return None if value is None else fn(value)
+
+
+def to_bool(value: str) -> bool:
+    """Parse xs:boolean."""
+    return value.strip() in ("true", "1")
+
+
+def to_date(value: str) -> date:
+    """Parse xs:date, ignoring a timezone suffix GIS sometimes adds (`2025-01-31+03:00`)."""
+    return date.fromisoformat(value.strip()[:10])
+
+
+def to_datetime(value: str) -> datetime:
+    """Parse xs:dateTime, including .NET's 7-digit fractions seen in production."""
+    return datetime.fromisoformat(_FRACTION.sub(r"\1", value.strip()))
+
+
+def _guid(value: str) -> str:
+    return value.strip()
