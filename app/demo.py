@@ -111,7 +111,7 @@ def billing_rows(stand_accounts: list[Any], today: date) -> Iterator[dict[str, A
 
 async def seed_all(settings: Settings) -> str:
     """Seed the stand and the gateway for the demo (idempotent); return the demo API key."""
-    from app.domain.accounts_import import upsert_accounts
+    from app.domain.accounts.importing import upsert_accounts
     from app.domain.debt_requests.jobs import queue_fetch
     from app.gis_client.crypto import get_backend
     from app.gis_client.runtime import ensure_development_key

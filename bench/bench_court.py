@@ -26,11 +26,11 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Organisation
-from app.domain.court_readiness import create_run, execute_run
-from app.domain.court_rules import court_rules
+from app.domain.accounts.ledger import encode_months
+from app.domain.court.readiness import create_run, execute_run
+from app.domain.court.rules import court_rules
+from app.domain.kernel.penalties import due_date_for
 from app.domain.kernel.snils import random_valid_snils
-from app.domain.ledger import encode_months
-from app.domain.penalties import due_date_for
 from app.settings import Settings
 
 ON = date(2025, 11, 20)

@@ -17,12 +17,8 @@ from app.api.deps import CourtUser, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.court import CourtCase, CourtConfirmedDebt, CourtReadinessResult, CourtReadinessRun
-from app.domain import court_cases as cases
-from app.domain import court_eligibility as eligibility
-from app.domain import court_packages as packages
-from app.domain import court_readiness as readiness
-from app.domain import court_registry as registry
-from app.domain.court_rules import court_rules
+from app.domain.court import cases, eligibility, packages, readiness, registry
+from app.domain.court.rules import court_rules
 from app.domain.kernel import errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal

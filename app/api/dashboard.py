@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from app.api.deps import Reader, SessionDep, SettingsDep
 from app.api.errors import error_responses
-from app.domain import dashboard as service
+from app.domain.debt_requests import dashboard as service
 from app.domain.debt_requests.common import calendar_rules, today
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import authenticate

@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import Admin, Reader, SessionDep
 from app.api.errors import error_responses
-from app.domain import organisations as service
 from app.domain.kernel import audit
-from app.domain.organisations import OrgType
+from app.domain.kernel import organisations as service
+from app.domain.kernel.organisations import OrgType
 
 router = APIRouter(prefix="/api/v1/organisations", tags=["organisations"])
 

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.deps import get_session
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Operation
-from app.domain.court_packages import application_data, cases_of_operation, run_packages_job
-from app.domain.court_registry import confirmed_debts_for_accounts
+from app.domain.accounts.ledger import encode_months
+from app.domain.court.packages import application_data, cases_of_operation, run_packages_job
+from app.domain.court.registry import confirmed_debts_for_accounts
+from app.domain.kernel.penalties import due_date_for
 from app.domain.kernel.snils import random_valid_snils
-from app.domain.ledger import encode_months
-from app.domain.penalties import due_date_for
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.factories import COURTS, bearer, make_org, make_token

@@ -11,8 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.accounts import LedgerMonth, find_accounts_for_premises, ledger_for_accounts, summarise_ledger
-from app.domain.accounts_import import upsert_accounts
+from app.domain.accounts.importing import upsert_accounts
+from app.domain.accounts.registry import (
+    LedgerMonth,
+    find_accounts_for_premises,
+    ledger_for_accounts,
+    summarise_ledger,
+)
 from app.domain.kernel import errors as d
 from tests.factories import make_org
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
-from app.domain import accounts_import as imp
+from app.domain.accounts import importing as imp
+from app.domain.accounts.ledger import LedgerRecord, decode_months
 from app.domain.kernel.snils import random_valid_snils
-from app.domain.ledger import LedgerRecord, decode_months
 from app.settings import REPO_ROOT
 from tests.factories import make_org
 

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from app.domain import accounts_import as imp
-from app.domain import accounts_import_fast as fast
+from app.domain.accounts import import_fast as fast
+from app.domain.accounts import importing as imp
 from app.domain.kernel.snils import is_valid_snils, random_valid_snils
 from tests.domain.test_accounts_import import account_row, jsonl
 

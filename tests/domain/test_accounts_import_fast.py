@@ -14,8 +14,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
-from app.domain import accounts_import as imp
-from app.domain.ledger import LedgerRecord
+from app.domain.accounts import importing as imp
+from app.domain.accounts.ledger import LedgerRecord
 from tests.conftest import DB_BACKEND
 from tests.domain.test_accounts_import import HOUSE, _count, _ledgers, _months, _org, account_row, jsonl
 
@@ -154,7 +154,7 @@ async def test_search_on_a_fresh_session_reads_without_a_transaction(
 ) -> None:
     # On PostgreSQL a search on a session that has not begun a transaction runs in autocommit (no BEGIN and
     # COMMIT round trips); the result must be the same as inside a transaction, and the session usable after.
-    from app.domain.accounts import AccountQuery, search_accounts
+    from app.domain.accounts.registry import AccountQuery, search_accounts
     from app.domain.kernel.access import Principal
 
     org = await _org(db)

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.accounts import Account
-from app.domain.accounts_import import account_id_for, upsert_accounts
-from app.domain.accounts_sync import (
+from app.domain.accounts.importing import account_id_for, upsert_accounts
+from app.domain.accounts.sync import (
     BillingAccount,
     billing_accounts,
     diff_accounts,
@@ -154,7 +154,7 @@ async def test_billing_snapshot_and_identifier_fill(session: AsyncSession) -> No
 
 
 async def test_sync_job_without_gis_client_fails_cleanly() -> None:
-    from app.domain.accounts_sync import run_sync_job
+    from app.domain.accounts.sync import run_sync_job
 
     op = SimpleNamespace(
         params={"selector": "els", "values": ["0000000001"]}, organisation_id=uuid.uuid4(), id=None

@@ -18,13 +18,13 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Organisation
 from app.db.models.debt_requests import DebtRequestHistory, DebtSendBatch, DebtSubrequest
+from app.domain.accounts.ledger import encode_months
+from app.domain.accounts.premises import normalize_premises
 from app.domain.debt_requests import answers, archive, fetch, matching, sending
 from app.domain.debt_requests.common import today
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import SYSTEM
 from app.domain.kernel.snils import random_valid_snils
-from app.domain.ledger import encode_months
-from app.domain.premises import normalize_premises
 from app.gis_client.messages import (
     DSRAction,
     DSRExportPage,

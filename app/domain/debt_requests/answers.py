@@ -490,7 +490,7 @@ async def delete_document(
 ConfirmedDebtsFn = Callable[..., Awaitable[Sequence[Any]]]
 
 #: Where the Court orders issue keeps `confirmed_debts_for_accounts` (looked up lazily: it may land later).
-_PROVIDER_MODULES = ("app.domain.court_registry", "app.domain.court_debts", "app.domain.court_orders")
+_PROVIDER_MODULES = ("app.domain.court.registry", "app.domain.court.debts", "app.domain.court.orders")
 
 
 def confirmed_debts_provider() -> ConfirmedDebtsFn | None:

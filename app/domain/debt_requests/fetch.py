@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.base import utcnow
 from app.db.models.core import Organisation
 from app.db.models.debt_requests import DebtSubrequest
+from app.domain.accounts.premises import normalize_address_text
 from app.domain.debt_requests.common import (
     ARCHIVED,
     OPEN,
@@ -29,7 +30,6 @@ from app.domain.debt_requests.common import (
     history_row,
     today,
 )
-from app.domain.premises import normalize_address_text
 from app.gis_client.messages import (
     MAX_DSR_PERIOD_MONTHS,
     ExportDSRsQuery,

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.base import utcnow
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.debt_requests import DebtSubrequest
+from app.domain.accounts.ledger import decode_months, kopecks
+from app.domain.accounts.premises import normalize_premises
 from app.domain.debt_requests.common import OPEN
-from app.domain.ledger import decode_months, kopecks
-from app.domain.premises import normalize_premises
 
 Quality = Literal["exact", "normalised", "house_only", "review", "none"]
 Scope = Literal["organisation", "address"]

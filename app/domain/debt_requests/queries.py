@@ -18,12 +18,12 @@ from app.db.models.debt_requests import (
     DebtRequestHistory,
     DebtSubrequest,
 )
+from app.domain.accounts.premises import normalize_address_text
 from app.domain.debt_requests.common import OPEN, get_subrequest_or_raise, today
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
 from app.domain.kernel.calendar import add_working_days
 from app.domain.kernel.rules import CalendarRules
-from app.domain.premises import normalize_address_text
 from app.metrics import DEADLINES_AT_RISK, DEADLINES_OVERDUE, DEBT_REQUESTS
 
 

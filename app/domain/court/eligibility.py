@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Organisation
-from app.domain.accounts import premises_stats
-from app.domain.court_rules import CourtRules
+from app.domain.accounts.registry import premises_stats
+from app.domain.court.rules import CourtRules
 from app.domain.kernel import errors as d
 
 try:

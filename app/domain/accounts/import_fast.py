@@ -1,13 +1,13 @@
 """Fast path of the accounts import's JSONL encoder: msgspec decoding straight to COPY text.
 
-The pydantic models of `app.domain.accounts_import` (`AccountIn` …) stay the specification of a valid row and
-produce the rejection report. Validating a row with them and encoding it through `_add` and `copy_text` cost
-≈ 70 µs of CPU a row, as much as PostgreSQL's side of the load. This module decodes a line with msgspec into
-plain structs and builds the COPY lines directly, accepting only a conservative subset of what the models
+The pydantic models of `app.domain.accounts.importing` (`AccountIn` …) stay the specification of a valid row
+and produce the rejection report. Validating a row with them and encoding it through `_add` and `copy_text`
+cost ≈ 70 µs of CPU a row, as much as PostgreSQL's side of the load. This module decodes a line with msgspec
+into plain structs and builds the COPY lines directly, accepting only a conservative subset of what the models
 accept: canonical values (lowercase hyphenated UUIDs, `YYYY-MM-DD` dates, ASCII digits in amounts and codes,
-strings without surrounding whitespace, JSON booleans) that the models take as they are. Anything else,
-valid or not, returns None and the caller validates that line with the models, so the fast path never
-accepts a row the models reject and, when it accepts, produces the very bytes the model path would
+strings without surrounding whitespace, JSON booleans) that the models take as they are. Anything else, valid
+or not, returns None and the caller validates that line with the models, so the fast path never accepts a row
+the models reject and, when it accepts, produces the very bytes the model path would
 (`tests/domain/test_accounts_import_encoder.py` checks both with hypothesis).
 """
 
@@ -19,7 +19,7 @@ from datetime import date
 
 import msgspec
 
-from app.domain.accounts_import import (
+from app.domain.accounts.importing import (
     ID_NAMESPACE,
     RESIDENTIAL_KINDS,
     _copy_value,
@@ -27,8 +27,8 @@ from app.domain.accounts_import import (
     fold,
     premises_norm,
 )
+from app.domain.accounts.ledger import money_text
 from app.domain.kernel.snils import is_valid_snils, normalize_snils
-from app.domain.ledger import money_text
 
 # --- decoding: plain structs, every scalar as the JSON type the fast path accepts -------------------------
 # Dates and UUIDs are decoded as strings and checked for their canonical form below: then the text that goes
@@ -341,8 +341,8 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
             if not _valid_date(m.due_date):
                 return False
             due = m.due_date
-        # The stored ledger (app.domain.ledger.encode_months): canonical ISO dates and plain decimals need no
-        # JSON escaping, and they sort as text as they do as dates.
+        # The stored ledger (app.domain.accounts.ledger.encode_months): canonical ISO dates and plain decimals
+        # need no JSON escaping, and they sort as text as they do as dates.
         months.append(f'["{period}","{charged}","{paid}","{due}"]')
         if period <= previous:
             ordered = False

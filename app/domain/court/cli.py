@@ -12,8 +12,8 @@ import typer
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.core import Organisation
-from app.domain.court_readiness import create_run, execute_run
-from app.domain.court_rules import court_rules
+from app.domain.court.readiness import create_run, execute_run
+from app.domain.court.rules import court_rules
 from app.settings import Settings, get_settings
 
 court_app = typer.Typer(

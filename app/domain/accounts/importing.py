@@ -5,11 +5,11 @@ line, or a run of consecutive CSV lines with the same account number). A row is 
 either applied as a whole (account + premises + ledger, in one transaction with its chunk) or rejected with
 its row number, field paths and reasons. Re-running an import (e.g. after a crash) is harmless: every write is
 an upsert keyed by deterministic ids (uuid5 of the natural keys), so no lookups are needed either. An
-account's ledger is one row (`app.domain.ledger`): a re-import replaces the months the row carries and keeps
-the account's other months.
+account's ledger is one row (`accounts.ledger`): a re-import replaces the months the row carries and keeps the
+account's other months.
 
 On PostgreSQL, JSON Lines are encoded as COPY text (`encode_jsonl_chunk`, with the msgspec fast path of
-`app.domain.accounts_import_fast`); an initial load's chunks are COPYed straight into the tables, other
+`app.domain.accounts.import_fast`); an initial load's chunks are COPYed straight into the tables, other
 chunks go through temporary staging tables and `INSERT … ON CONFLICT DO UPDATE`, two chunks at a time
 (`_apply_encoded`). Elsewhere (SQLite, CSV) the chunks go through executemany upserts.
 """
@@ -61,17 +61,17 @@ from typing_extensions import TypedDict
 from app.db.base import utcnow
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Operation, Organisation
+from app.domain.accounts.ledger import encode_months, merge_months
+from app.domain.accounts.premises import normalize_premises
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import SYSTEM, Principal
+from app.domain.kernel.penalties import due_date_for
 from app.domain.kernel.snils import is_valid_snils, normalize_snils
-from app.domain.ledger import encode_months, merge_months
-from app.domain.penalties import due_date_for
-from app.domain.premises import normalize_premises
 
 if TYPE_CHECKING:
-    from app.domain.accounts_import_fast import TextChunk
+    from app.domain.accounts.import_fast import TextChunk
 
 log = logging.getLogger(__name__)
 
@@ -527,7 +527,7 @@ class _Chunk:
 
 
 def _months_text(months: Iterable[LedgerMonthIn]) -> str:
-    """Return validated months in their stored form (`app.domain.ledger`), with statutory due dates."""
+    """Return validated months in their stored form (`accounts.ledger`), with statutory due dates."""
     return encode_months(
         (m["period"], m["charged"], m.get("paid", "0"), m.get("due_date") or _due_date(m["period"]))
         for m in months
@@ -793,8 +793,8 @@ _PG_UPSERT_ACCOUNTS = _pg_upsert_sql(
 )
 _PG_DELETE_LINKS = "DELETE FROM account_premises WHERE account_id IN (SELECT id FROM imp_accounts)"
 # A re-imported account's months replace its stored months of the same periods and the others are kept
-# (`app.domain.ledger.merge_months` elsewhere). The merge runs inside ON CONFLICT DO UPDATE, on the latest
-# committed ledger, so two imports of the same account never lose each other's months.
+# (`app.domain.accounts.ledger.merge_months` elsewhere). The merge runs inside ON CONFLICT DO UPDATE, on the
+# latest committed ledger, so two imports of the same account never lose each other's months.
 _PG_MERGE_MONTHS = """(
     SELECT '[' || string_agg(m, ',' ORDER BY p) || ']' FROM (
         SELECT DISTINCT ON (p) m, p FROM (
@@ -951,7 +951,7 @@ FAST_ENCODER = True
 def encode_jsonl_chunk(lines: Sequence[bytes], start: int, organisation_id: uuid.UUID) -> EncodedChunk:
     """Validate JSONL lines (the first is line `start`) and encode the valid rows for COPY (any process)."""
     # Imported here: the fast encoder builds on this module's helpers.
-    from app.domain.accounts_import_fast import TextChunk, encode_line
+    from app.domain.accounts.import_fast import TextChunk, encode_line
 
     chunk = TextChunk()
     org = str(organisation_id)

@@ -29,7 +29,7 @@ from app.db.models.court import (
     CourtCaseEvent,
     CourtConfirmedDebt,
 )
-from app.domain.court_rules import CourtRules
+from app.domain.court.rules import CourtRules
 from app.domain.kernel import audit, errors
 from app.domain.kernel.access import Principal
 from app.domain.kernel.calendar import deadline_flags, objection_deadline

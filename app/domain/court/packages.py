@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Operation, Organisation
 from app.db.models.court import DRAFT, CourtCase, CourtCaseEvent, CourtReadinessResult, CourtReadinessRun
-from app.domain.court_readiness import Assessment, group_cases, iter_assessments, kopecks_to_money
-from app.domain.court_rules import CourtRules, court_rules
+from app.domain.court.readiness import Assessment, group_cases, iter_assessments, kopecks_to_money
+from app.domain.court.rules import CourtRules, court_rules
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
-from app.domain.penalties import penalty_for_amount
+from app.domain.kernel.penalties import penalty_for_amount
 
 # ГПК ст. 132 and the usual ЖКУ practice: what goes with the application (the court returns it without them).
 STANDARD_ATTACHMENTS = (

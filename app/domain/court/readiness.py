@@ -3,7 +3,7 @@
 For each account (or each debtor's accounts) the claim is built month by month from the ledger:
 - months whose payment is past the 3-year limitation (ГК ст. 196, 200) are excluded and listed;
 - months already covered by a filed court case are excluded and listed;
-- penalties per ЖК РФ ст. 155 ч. 14 (`app.domain.penalties`), the state duty (НК ст. 333.19, 50 %);
+- penalties per ЖК РФ ст. 155 ч. 14 (`app.domain.kernel.penalties`), the state duty (НК ст. 333.19, 50 %);
 - the claim must not exceed 500,000 ₽ (ГПК ст. 121), the debtor must be identified (ГПК ст. 124: ФИО, birth
   date and place, one identifier), undisputed and not bankrupt (Пленум ВС № 62 п. 3, 12), and the
   magistrate's court district must be known (ГПК ст. 23, 28).
@@ -32,15 +32,15 @@ from app.db.base import utcnow
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Operation
 from app.db.models.court import DRAFT, CourtCase, CourtReadinessResult, CourtReadinessRun
-from app.domain.court_rules import Court, CourtRules, court_rules
-from app.domain.duty import court_order_duty
+from app.domain.accounts.ledger import decode_months, kopecks
+from app.domain.court.duty import court_order_duty
+from app.domain.court.rules import Court, CourtRules, court_rules
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
+from app.domain.kernel.limitation import is_time_barred
+from app.domain.kernel.penalties import penalty_for_amount
 from app.domain.kernel.snils import is_valid_snils
-from app.domain.ledger import decode_months, kopecks
-from app.domain.limitation import is_time_barred
-from app.domain.penalties import penalty_for_amount
 
 _ZERO = Decimal("0")
 _CENT = Decimal("0.01")
@@ -832,7 +832,7 @@ async def request_readiness(
     chunk: int,
 ) -> tuple[CourtReadinessRun, Operation | None]:
     """Check readiness: small sets at once (in the caller's transaction), large ones as an operation."""
-    from app.domain import organisations
+    from app.domain.kernel import organisations
 
     await organisations.get_or_raise(session=session, principal=principal, organisation_id=organisation_id)
     if account_ids is not None:

@@ -1,0 +1,47 @@
+"""Personal accounts (лицевые счета): the registry, premises keys, ledgers, the billing import, the GIS sync.
+
+Modules: `registry` (search, one account, premises statistics, ledgers), `premises` (the premises matching
+key), `ledger` (an account's months as one stored row), `importing` (the billing import), `import_fast` (its
+msgspec encoder), `sync` (accounts from GIS's house management).
+"""
+
+from app.domain.accounts.importing import (
+    IMPORT_JOB,
+    account_id_for,
+    import_file,
+    queue_import,
+    run_import_job,
+    sniff_format,
+    store_upload,
+    upsert_accounts,
+)
+from app.domain.accounts.registry import (
+    AccountHit,
+    AccountQuery,
+    find_accounts_for_premises,
+    get_account,
+    ledger_for_accounts,
+    premises_stats,
+    search_accounts,
+)
+from app.domain.accounts.sync import Selector, queue_sync
+
+__all__ = [
+    "IMPORT_JOB",
+    "AccountHit",
+    "AccountQuery",
+    "Selector",
+    "account_id_for",
+    "find_accounts_for_premises",
+    "get_account",
+    "import_file",
+    "ledger_for_accounts",
+    "premises_stats",
+    "queue_import",
+    "queue_sync",
+    "run_import_job",
+    "search_accounts",
+    "sniff_format",
+    "store_upload",
+    "upsert_accounts",
+]
