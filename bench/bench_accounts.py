@@ -241,12 +241,14 @@ def main() -> None:
     args = parser.parse_args()
     if not args.database_url:
         sys.exit("run under scripts/with-postgres.sh or pass --database-url")
+    import app.db.bulk_accounts as bulk
+    import app.domain.accounts.import_fast as fast
     import app.domain.accounts.importing as importer
 
     if args.staged:
-        importer.DIRECT_LOAD = False
+        bulk.DIRECT_LOAD = False
     if args.models_encoder:
-        importer.FAST_ENCODER = False
+        fast.FAST_ENCODER = False
     if args.writers is not None:
         importer.WRITERS = args.writers
     url = asyncio.run(create_database(args.database_url))

@@ -22,7 +22,7 @@ from app.api.deps import Answerer, Reader, Sender, SessionDep, SettingsDep, quer
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.accounts import Account
-from app.domain.accounts import importing as importer
+from app.domain import accounts as importer
 from app.domain.accounts import registry as service
 from app.domain.accounts import sync as syncer
 from app.domain.kernel.access import Principal, remembered_principal

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.accounts import Account
-from app.domain.accounts.importing import account_id_for, upsert_accounts
+from app.domain.accounts import account_id_for, upsert_accounts
 from app.domain.accounts.sync import (
     BillingAccount,
     billing_accounts,

@@ -1,7 +1,7 @@
 """Personal-account registry: houses, premises, accounts with their payer, account ↔ premises, ledgers.
 
 Ids of houses, premises and accounts are deterministic (uuid5 of their natural keys, see
-`app.domain.accounts.importing`), so a bulk import can compute every id client-side and upsert without
+`app.domain.accounts.rows`), so a bulk import can compute every id client-side and upsert without
 lookups.
 """
 
@@ -102,7 +102,7 @@ class AccountPremises(Base):
     # No foreign keys to accounts and premises (migration 0008): their two checks per link, each also locking
     # the referenced row FOR KEY SHARE, cost two thirds of the bulk import's COPY of links (22 → 7 µs an
     # account on a 100k import). Integrity is kept instead by (1) the writer: links are written only by the
-    # accounts import (`app.domain.accounts.importing`), in the same transaction that writes (and so locks)
+    # accounts import (`app.db.bulk_accounts`), in the same transaction that writes (and so locks)
     # their account and premises, with ids derived from the same validated row; and (2) triggers on accounts
     # and premises (`trg_accounts_delete_links`, `trg_premises_delete_links`) that delete the links of a
     # deleted account or premises, also through the organisation's and the house's ON DELETE CASCADE.
@@ -119,7 +119,7 @@ class AccountLedger(Base):
     # One row per account, not per month (migration 0007): see `app.domain.accounts.ledger`, which writes and
     # reads `months`. No foreign key to accounts (migration 0006): its per-row check was ~70 % of the bulk
     # import's ledger upsert. Integrity is kept instead by (1) the writer: ledgers are written only by the
-    # accounts import (`app.domain.accounts.importing`), in the same transaction as their account, with the
+    # accounts import (`app.db.bulk_accounts`), in the same transaction as their account, with the
     # account id derived from the same validated row, so a rejected or rolled-back row leaves neither; and (2)
     # a trigger on accounts (`trg_accounts_delete_ledger`, migrations 0006 and 0007) that deletes an account's
     # ledger when the account goes, also through the organisation's ON DELETE CASCADE.

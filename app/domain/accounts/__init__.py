@@ -1,20 +1,20 @@
 """Personal accounts (лицевые счета): the registry, premises keys, ledgers, the billing import, the GIS sync.
 
 Modules: `registry` (search, one account, premises statistics, ledgers), `premises` (the premises matching
-key), `ledger` (an account's months as one stored row), `importing` (the billing import), `import_fast` (its
-msgspec encoder), `sync` (accounts from GIS's house management).
+key), `ledger` (an account's months as one stored row), `rows` (the billing import's row schema), `readers`
+(JSON Lines and CSV), `importing` (the import job), `import_fast` (its COPY encoder), `sync` (accounts from
+GIS's house management).
 """
 
 from app.domain.accounts.importing import (
     IMPORT_JOB,
-    account_id_for,
     import_file,
     queue_import,
     run_import_job,
-    sniff_format,
     store_upload,
     upsert_accounts,
 )
+from app.domain.accounts.readers import sniff_format
 from app.domain.accounts.registry import (
     AccountHit,
     AccountQuery,
@@ -24,12 +24,14 @@ from app.domain.accounts.registry import (
     premises_stats,
     search_accounts,
 )
+from app.domain.accounts.rows import ImportReport, account_id_for
 from app.domain.accounts.sync import Selector, queue_sync
 
 __all__ = [
     "IMPORT_JOB",
     "AccountHit",
     "AccountQuery",
+    "ImportReport",
     "Selector",
     "account_id_for",
     "find_accounts_for_premises",

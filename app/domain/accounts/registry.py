@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.rows import fetch_rows
-from app.domain.accounts.importing import fold, name_key
 from app.domain.accounts.ledger import LedgerRecord, decode_months
 from app.domain.accounts.premises import normalize_premises
+from app.domain.accounts.rows import fold, name_key
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
 from app.domain.kernel.snils import is_valid_snils, normalize_snils

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models.accounts import Account, AccountPremises, House, Premises
 from app.db.models.core import Operation
-from app.domain.accounts.importing import fold
+from app.domain.accounts.rows import fold
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
