@@ -28,6 +28,11 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
+from app.domain import accounts as accounts_area
+from app.domain import court as court_area
+from app.domain import debt_requests as debt_requests_area
+from app.domain.kernel.area import Area, completion_hooks_of, gauges_of, jobs_of, loops_of
+from app.gis_client import exchange
 from app.gis_client.runtime import gis_component
 from app.gis_stand.embedded import stand_component
 from app.metrics import HttpMetricsMiddleware
@@ -40,6 +45,11 @@ Component = Callable[[AppContext, FastAPI], AbstractAsyncContextManager[None]]
 
 #: Started in order after the database, stopped in reverse; the stand first so the GIS client can reach it.
 COMPONENTS: list[Component] = [stand_component, gis_component]
+
+#: The business areas this process runs, listed as the routers are: their jobs go to the operation runner,
+#: their loops to the workers, their gauges to `/metrics`, their completion hooks to the exchange engine. A
+#: worker-only process would start `running_workers` with the same list.
+AREAS: list[Area] = [debt_requests_area.AREA, accounts_area.AREA, court_area.AREA]
 
 API_DESCRIPTION = """\
 gisgw carries billing systems' work with GIS ZhKKh (dom.gosuslugi.ru): debt requests from social-protection
@@ -115,7 +125,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await stack.enter_async_context(component(ctx, app))
                 if settings.workers_enabled:
                     await stack.enter_async_context(
-                        running_workers(ctx, interval=settings.worker_poll_interval)
+                        running_workers(
+                            ctx,
+                            jobs=jobs_of(AREAS),
+                            loops=loops_of(AREAS),
+                            interval=settings.worker_poll_interval,
+                        )
                     )
                 if settings.gc_tuning:
                     tune_gc()
@@ -133,6 +148,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.readiness = {}
+    app.state.gauges = gauges_of(AREAS)
+    # The engine's hook table belongs to app.gis_client; the areas' hooks are handed to it here, not
+    # registered by importing an area.
+    exchange.COMPLETION_HOOKS.update(completion_hooks_of(AREAS))
     install_error_handlers(app)
     if settings.accounts_search_fast_path:
         # Innermost of the middlewares: request ids and metrics see the searches it answers.

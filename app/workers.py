@@ -1,30 +1,35 @@
-"""Background workers inside `gisgw serve`: the operation runner; other areas add their loops here."""
+"""Background workers inside `gisgw serve`: the operation runner and the loops app.main hands in."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any
 
 from app.context import AppContext
 from app.domain.kernel import operations as ops
+from app.domain.kernel.area import Loop
+from app.domain.kernel.operations import JobHandler
 
 log = logging.getLogger(__name__)
 
-#: Extra periodic loops registered by areas (exchange poller, scheduled fetch): name → coroutine factory.
+#: Loops of process components started during the lifespan (the GIS exchange poller): name → factory. The
+#: areas' loops are not here: app.main hands them to `running_workers`.
 LOOPS: dict[str, Callable[[AppContext, asyncio.Event], Coroutine[Any, Any, None]]] = {}
 
 
-async def run_operations(ctx: AppContext, stop: asyncio.Event, *, interval: float = 0.5) -> None:
-    """Claim and run queued operations until `stop` is set."""
+async def run_operations(
+    ctx: AppContext, stop: asyncio.Event, *, jobs: Mapping[str, JobHandler], interval: float = 0.5
+) -> None:
+    """Claim and run queued operations of the given kinds until `stop` is set."""
+    kinds = sorted(jobs)
     while not stop.is_set():
         ran = False
-        kinds = sorted(ops.JOB_HANDLERS)
         if kinds:
             try:
-                ran = await _run_one(ctx, kinds)
+                ran = await _run_one(ctx, jobs, kinds)
             except Exception:
                 log.exception("operation runner failed; retrying")
         if not ran:
@@ -32,14 +37,14 @@ async def run_operations(ctx: AppContext, stop: asyncio.Event, *, interval: floa
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-async def _run_one(ctx: AppContext, kinds: list[str]) -> bool:
+async def _run_one(ctx: AppContext, jobs: Mapping[str, JobHandler], kinds: list[str]) -> bool:
     sessionmaker = ctx.sessionmaker
     async with sessionmaker() as session, session.begin():
         op = await ops.claim_next(session, kinds=kinds)
     if op is None:
         return False
     log.info("operation %s (%s) started", op.id, op.kind)
-    handler = ops.JOB_HANDLERS[op.kind]
+    handler = jobs[op.kind]
     try:
         result = await handler(op, ops.Progress(sessionmaker, op.id, op.kind), ctx)
         error = None
@@ -67,11 +72,18 @@ async def _park(ctx: AppContext, operation_id: Any) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_workers(ctx: AppContext, *, interval: float = 0.5) -> AsyncIterator[asyncio.Event]:
-    """Start the operation runner and registered loops; on exit, stop them and wait (graceful shutdown)."""
+async def running_workers(
+    ctx: AppContext,
+    *,
+    jobs: Mapping[str, JobHandler],
+    loops: Mapping[str, Loop],
+    interval: float = 0.5,
+) -> AsyncIterator[asyncio.Event]:
+    """Start the operation runner and the loops; on exit, stop them and wait (graceful shutdown)."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(run_operations(ctx, stop, interval=interval), name="operations")]
-    tasks += [asyncio.create_task(factory(ctx, stop), name=name) for name, factory in LOOPS.items()]
+    tasks = [asyncio.create_task(run_operations(ctx, stop, jobs=jobs, interval=interval), name="operations")]
+    every = {**loops, **LOOPS}
+    tasks += [asyncio.create_task(factory(ctx, stop), name=name) for name, factory in every.items()]
     try:
         yield stop
     finally:

@@ -26,6 +26,8 @@ from app.domain import accounts as importer
 from app.domain.accounts import registry as service
 from app.domain.accounts import sync as syncer
 from app.domain.kernel.access import Principal, remembered_principal
+from app.domain.kernel.calendar import moscow_today
+from app.domain.kernel.masking import mask
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -171,10 +173,6 @@ class PremisesStatistics(BaseModel):
     maximum: int = Field(description="the largest monthly count: the experiment's threshold compares this")
 
 
-def _initial(value: str | None) -> str | None:
-    return f"{value[0]}." if value else None
-
-
 def _payer(account: Account, principal: Principal) -> PayerRead:
     if account.payer_kind != "person":
         return PayerRead(
@@ -188,9 +186,9 @@ def _payer(account: Account, principal: Principal) -> PayerRead:
         return PayerRead(
             kind="person",
             masked=True,
-            last_name=_initial(account.last_name),
-            first_name=_initial(account.first_name),
-            middle_name=_initial(account.middle_name),
+            last_name=mask(account.last_name, pii=False, form="initial"),
+            first_name=mask(account.first_name, pii=False, form="initial"),
+            middle_name=mask(account.middle_name, pii=False, form="initial"),
         )
     document = (
         DocumentRead(type=account.id_doc_type, series=account.id_doc_series, number=account.id_doc_number)
@@ -323,7 +321,7 @@ async def _search(
         organisation_id=params.organisation_id,
         scope=params.scope,
     )
-    day = params.as_of or date.today()
+    day = params.as_of or moscow_today()
     page = await service.search_accounts(
         session,
         principal=principal,
@@ -349,7 +347,7 @@ async def get_account(
     as_of: Annotated[date | None, Query(description="debt on this date (default today)")] = None,
 ) -> AccountDetail:
     """Show an account with premises, ledger, debt, months in debt and per-month ages (scope `read`)."""
-    day = as_of or date.today()
+    day = as_of or moscow_today()
     hit = await service.get_account(session, principal=principal, account_id=account_id, as_of=day)
     base = _read(hit, principal, day)
     months = hit.summary.months if hit.summary is not None else ()

@@ -22,6 +22,8 @@ from app.domain.court.rules import court_rules
 from app.domain.kernel import errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
+from app.domain.kernel.calendar import moscow_today
+from app.domain.kernel.masking import mask
 
 router = APIRouter(prefix="/api/v1", tags=["court-orders"])
 
@@ -70,7 +72,7 @@ async def get_eligibility(
         session=session,
         organisation_id=organisation_id,
         rules=court_rules(settings),
-        on_date=on_date or date.today(),
+        on_date=on_date or moscow_today(),
         max_premises=max_premises,
     )
     return EligibilityRead(
@@ -207,7 +209,7 @@ async def post_readiness(
         principal=principal,
         organisation_id=body.organisation_id,
         account_ids=None if body.account_ids == "all" else body.account_ids,
-        on_date=body.on_date or date.today(),
+        on_date=body.on_date or moscow_today(),
         group_by=body.group_by,
         rules=court_rules(settings),
         inline_limit=settings.court_readiness_inline_limit,
@@ -286,7 +288,7 @@ async def post_packages(body: PackagesRequest, session: SessionDep, principal: C
         organisation_id=body.organisation_id,
         run_id=body.run_id,
         account_ids=body.account_ids,
-        on_date=body.on_date or date.today(),
+        on_date=body.on_date or moscow_today(),
         group_by=body.group_by,
     )
     return OperationRead.model_validate(op)
@@ -405,7 +407,7 @@ class CaseEventCreate(BaseModel):
 
 
 def _case(case: CourtCase, principal: Principal, settings: Any, events: Any = ()) -> CaseRead:
-    info = cases.deadlines(case, today=date.today(), rules=court_rules(settings))
+    info = cases.deadlines(case, today=moscow_today(), rules=court_rules(settings))
     return CaseRead(
         id=case.id,
         organisation_id=case.organisation_id,
@@ -483,7 +485,7 @@ async def create_court_case(
         principal=principal,
         organisation_id=body.organisation_id,
         account_ids=body.account_ids,
-        on_date=body.on_date or date.today(),
+        on_date=body.on_date or moscow_today(),
         rules=court_rules(settings),
     )
     return _case(case, principal, settings, await cases.events_of(session, case.id))
@@ -606,8 +608,8 @@ class ConfirmedDebtRead(BaseModel):
 
 def _debt(debt: CourtConfirmedDebt, principal: Principal) -> ConfirmedDebtRead:
     name = " ".join(x for x in (debt.last_name, debt.first_name, debt.middle_name) if x)
-    if not principal.can_see_pii:
-        name = f"{debt.last_name[:1]}. {debt.first_name[:1]}."
+    if not principal.can_see_pii:  # "И. И.": the initials of the last and first names
+        name = " ".join(mask(n, pii=False, form="initial") or "." for n in (debt.last_name, debt.first_name))
     return ConfirmedDebtRead(
         id=debt.id,
         organisation_id=debt.organisation_id,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models.core import Organisation
 from app.db.models.debt_requests import DebtSubrequest
 from app.domain.debt_requests import fetch
-from app.domain.debt_requests.common import today
+from app.domain.kernel.calendar import moscow_today as today
 from app.domain.kernel.snils import random_valid_snils
 from tests.domain.test_debt_requests import make_gis_subrequest
 from tests.factories import bearer, make_org, make_token

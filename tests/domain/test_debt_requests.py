@@ -21,9 +21,9 @@ from app.db.models.debt_requests import DebtRequestHistory, DebtSendBatch, DebtS
 from app.domain.accounts.ledger import encode_months
 from app.domain.accounts.premises import normalize_premises
 from app.domain.debt_requests import answers, archive, fetch, matching, sending
-from app.domain.debt_requests.common import today
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import SYSTEM
+from app.domain.kernel.calendar import moscow_today as today
 from app.domain.kernel.snils import random_valid_snils
 from app.gis_client.messages import (
     DSRAction,

@@ -25,9 +25,13 @@ from app.domain.accounts.registry import (
     search_accounts,
 )
 from app.domain.accounts.rows import ImportReport, account_id_for
-from app.domain.accounts.sync import Selector, queue_sync
+from app.domain.accounts.sync import SYNC_JOB, Selector, queue_sync, run_sync_job
+from app.domain.kernel.area import Area
+
+AREA = Area(name="accounts", jobs={IMPORT_JOB: run_import_job, SYNC_JOB: run_sync_job})
 
 __all__ = [
+    "AREA",
     "IMPORT_JOB",
     "AccountHit",
     "AccountQuery",

@@ -49,7 +49,7 @@ from app.domain.accounts.rows import (
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
-from app.domain.kernel.access import SYSTEM, Principal
+from app.domain.kernel.access import SYSTEM, Principal, require_organisation
 
 log = logging.getLogger(__name__)
 
@@ -410,9 +410,7 @@ async def queue_import(
     filename: str | None,
 ) -> Operation:
     """Queue the import of a stored upload; the operation's result is the import report."""
-    principal.require_org(organisation_id)
-    if await session.get(Organisation, organisation_id) is None:
-        raise d.NotFoundError(f"Organisation {organisation_id} not found.")
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     op = await ops.create(
         session=session,
         principal=principal,
@@ -437,7 +435,6 @@ async def queue_import(
     return op
 
 
-@ops.job(IMPORT_JOB)
 async def run_import_job(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
     """Run a queued import (idempotent: a re-run after a crash re-applies the same upserts)."""
     params = op.params or {}

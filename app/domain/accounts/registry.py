@@ -26,6 +26,7 @@ from app.domain.accounts.premises import normalize_premises
 from app.domain.accounts.rows import fold, name_key
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
+from app.domain.kernel.calendar import moscow_today
 from app.domain.kernel.snils import is_valid_snils, normalize_snils
 
 MatchQuality = Literal["exact", "normalised", "house_only"]
@@ -126,7 +127,7 @@ async def ledger_for_accounts(
     session: DbReader, account_ids: Sequence[uuid.UUID], *, as_of: date | None = None
 ) -> dict[uuid.UUID, list[LedgerMonth]]:
     """Return each account's ledger months, oldest first, with outstanding amounts and ages on `as_of`."""
-    as_of = as_of or date.today()
+    as_of = as_of or moscow_today()
     grouped: dict[uuid.UUID, list[LedgerRecord]] = {a: [] for a in account_ids}
     ids = list(grouped)
     for start in range(0, len(ids), 500):
@@ -142,7 +143,7 @@ async def summaries_for_accounts(
     session: DbReader, account_ids: Sequence[uuid.UUID], *, as_of: date | None = None
 ) -> dict[uuid.UUID, LedgerSummary]:
     """Return the ledger summary (debt, months in debt) of each account."""
-    as_of = as_of or date.today()
+    as_of = as_of or moscow_today()
     months = await ledger_for_accounts(session, account_ids, as_of=as_of)
     return {a: summarise_ledger(m, as_of) for a, m in months.items()}
 

@@ -320,7 +320,6 @@ async def sync_accounts(
     return {**diff.as_dict(), "gis_accounts": len(gis_accounts), "identifiers_filled": filled}
 
 
-@ops.job(SYNC_JOB)
 async def run_sync_job(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
     """Run a queued sync (idempotent: exchanges are keyed by the operation, identifier fills are upserts)."""
     if ctx.gis is None:

@@ -12,17 +12,44 @@ import computes due dates with them too, and accounts must not import the court 
 
 from app.domain.court.cases import apply_event, attach_act_file, delete_draft, get_case, list_cases
 from app.domain.court.eligibility import check_eligibility
-from app.domain.court.packages import PACKAGES_JOB, create_case_for_accounts, request_packages
-from app.domain.court.readiness import get_run, list_results, request_readiness
+from app.domain.court.packages import (
+    PACKAGES_JOB,
+    create_case_for_accounts,
+    request_packages,
+    run_packages_job,
+)
+from app.domain.court.readiness import (
+    READINESS_JOB,
+    get_run,
+    list_results,
+    request_readiness,
+    run_readiness_job,
+)
 from app.domain.court.registry import (
+    RECONCILE_JOB,
+    REGISTRY_JOB,
     confirmed_debts_for_accounts,
     list_debts,
     request_reconcile,
     request_registry_action,
+    run_reconcile,
+    run_registry_action,
 )
 from app.domain.court.rules import CourtRules, court_rules
+from app.domain.kernel.area import Area
+
+AREA = Area(
+    name="court",
+    jobs={
+        READINESS_JOB: run_readiness_job,
+        PACKAGES_JOB: run_packages_job,
+        REGISTRY_JOB: run_registry_action,
+        RECONCILE_JOB: run_reconcile,
+    },
+)
 
 __all__ = [
+    "AREA",
     "PACKAGES_JOB",
     "CourtRules",
     "apply_event",

@@ -14,6 +14,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.core import Organisation
 from app.domain.court.readiness import create_run, execute_run
 from app.domain.court.rules import court_rules
+from app.domain.kernel.calendar import moscow_today
 from app.settings import Settings, get_settings
 
 court_app = typer.Typer(
@@ -62,7 +63,7 @@ def readiness_command(
         typer.echo("error: --group-by must be account or debtor", err=True)
         raise typer.Exit(2)
     try:
-        day = date.fromisoformat(on_date) if on_date else date.today()
+        day = date.fromisoformat(on_date) if on_date else moscow_today()
     except ValueError:
         typer.echo("error: --on-date must be YYYY-MM-DD", err=True)
         raise typer.Exit(2) from None

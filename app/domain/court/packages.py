@@ -24,7 +24,9 @@ from app.domain.court.readiness import Assessment, group_cases, iter_assessments
 from app.domain.court.rules import CourtRules, court_rules
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
-from app.domain.kernel.access import Principal
+from app.domain.kernel.access import Principal, require_organisation
+from app.domain.kernel.calendar import moscow_today
+from app.domain.kernel.masking import mask_fields
 from app.domain.kernel.penalties import penalty_for_amount
 
 # ГПК ст. 132 and the usual ЖКУ practice: what goes with the application (the court returns it without them).
@@ -161,7 +163,6 @@ async def create_draft_case(
 
 # ----------------------------------------------------------------------------------------- the document
 
-MASK = "***"
 PII_FIELDS = (
     "last_name",
     "first_name",
@@ -179,9 +180,7 @@ PII_FIELDS = (
 
 def mask_debtor(debtor: dict[str, Any], *, show_pii: bool) -> dict[str, Any]:
     """Return the debtor with personal data masked unless the caller holds the `pii` scope."""
-    if show_pii:
-        return dict(debtor)
-    return {k: (MASK if k in PII_FIELDS and v else v) for k, v in debtor.items()}
+    return mask_fields(debtor, PII_FIELDS, pii=show_pii)
 
 
 def application_data(case: CourtCase, *, show_pii: bool) -> dict[str, Any]:
@@ -218,7 +217,7 @@ def render_application_html(case: CourtCase, *, show_pii: bool, today: date | No
     return (
         _environment()
         .get_template("court_application.html")
-        .render(app=data, today=(today or date.today()).isoformat())
+        .render(app=data, today=(today or moscow_today()).isoformat())
     )
 
 
@@ -308,7 +307,6 @@ async def _package_cases(
     )
 
 
-@ops.job(PACKAGES_JOB)
 async def run_packages_job(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
     """Re-assess each case on the filing date and store a draft court case with its package per ready one."""
     params = dict(op.params or {})
@@ -372,10 +370,7 @@ async def create_case_for_accounts(
     rules: CourtRules,
 ) -> CourtCase:
     """Assess one debtor's accounts and open a draft case with its package (422 naming the blockers)."""
-    principal.require_org(organisation_id)
-    org = await session.get(Organisation, organisation_id)
-    if org is None:
-        raise errors.NotFoundError(f"Organisation {organisation_id} not found.")
+    org = await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     ids = list(dict.fromkeys(account_ids))
     found: list[Assessment] = []
     async for batch in iter_assessments(

@@ -37,7 +37,7 @@ from app.domain.court.duty import court_order_duty
 from app.domain.court.rules import Court, CourtRules, court_rules
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
-from app.domain.kernel.access import Principal
+from app.domain.kernel.access import Principal, require_organisation
 from app.domain.kernel.limitation import is_time_barred
 from app.domain.kernel.penalties import penalty_for_amount
 from app.domain.kernel.snils import is_valid_snils
@@ -832,9 +832,7 @@ async def request_readiness(
     chunk: int,
 ) -> tuple[CourtReadinessRun, Operation | None]:
     """Check readiness: small sets at once (in the caller's transaction), large ones as an operation."""
-    from app.domain.kernel import organisations
-
-    await organisations.get_or_raise(session=session, principal=principal, organisation_id=organisation_id)
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     if account_ids is not None:
         account_ids = list(dict.fromkeys(account_ids))
         count = len(account_ids)
@@ -872,7 +870,6 @@ async def request_readiness(
     return run, op
 
 
-@ops.job(READINESS_JOB)
 async def run_readiness_job(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
     """Compute a large readiness run chunk by chunk, committing and reporting progress after each."""
     run_id = uuid.UUID((op.params or {})["run_id"])

@@ -23,6 +23,7 @@ from app.db.models.court import PLACE_FAILED, PLACED, PLACING, CourtCase, CourtC
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
+from app.domain.kernel.calendar import moscow_today
 from app.domain.kernel.snils import is_valid_snils
 from app.gis_client import messages as m
 
@@ -335,18 +336,17 @@ def _apply_result(debt: CourtConfirmedDebt, params: dict[str, Any], result: m.Co
         debt.repayment_status, debt.repaid_on = "UNPAID", None
     elif action == "annul":
         debt.gis_status = "CANCELLED"
-        debt.annulled_on = date.today()
+        debt.annulled_on = moscow_today()
         debt.annulment_reason = params.get("reason_text") or params.get("reason_code")
     elif action == "repayment":
         debt.repayment_status = "PAID"
         repaid = params.get("repaid_on")
-        debt.repaid_on = date.fromisoformat(repaid) if repaid else date.today()
+        debt.repaid_on = date.fromisoformat(repaid) if repaid else moscow_today()
     elif action == "annul_repayment":
         debt.repayment_status, debt.repaid_on = "UNPAID", None
     return True
 
 
-@ops.job(REGISTRY_JOB)
 async def run_registry_action(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
     """Send one registry action (importDebt) and apply GIS's answer to the local record."""
     params = dict(op.params or {})
@@ -486,7 +486,7 @@ def reconcile_page(
             if item.status == "CANCELLED" and debt.annulled_on is None:
                 # Annulled in GIS (by hand or by another system): the record no longer confirms a debt.
                 annulment = item.annulment
-                debt.annulled_on = annulment.date if annulment and annulment.date else date.today()
+                debt.annulled_on = annulment.date if annulment and annulment.date else moscow_today()
                 reason = None
                 if annulment is not None:
                     reason = annulment.text_reason or (annulment.reason.code if annulment.reason else None)
@@ -495,7 +495,7 @@ def reconcile_page(
             _changed(report, debt, "repayment", debt.repayment_status, item.repayment.status)
             debt.repayment_status, changed = item.repayment.status, True
             debt.repaid_on = (
-                (item.repayment.placing_date or date.today()) if item.repayment.status == "PAID" else None
+                (item.repayment.placing_date or moscow_today()) if item.repayment.status == "PAID" else None
             )
         debt.gis_synced_at = utcnow()
         report.updated += 1 if changed else 0
@@ -541,7 +541,6 @@ async def _records_for_page(
     return list(rows.values())
 
 
-@ops.job(RECONCILE_JOB)
 async def run_reconcile(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
     """Export GIS's registry page by page until IsLastPage and bring the local records in line.
 

@@ -13,12 +13,11 @@ from app.domain.debt_requests.common import (
     ARCHIVED,
     check_version,
     get_subrequest_or_raise,
-    require_organisation,
     set_status,
 )
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
-from app.domain.kernel.access import Principal
+from app.domain.kernel.access import Principal, require_organisation
 
 CONFIRM_WORD = "DELETE"
 
@@ -71,7 +70,7 @@ async def delete_archived(
     confirm: str | None,
 ) -> int:
     """Delete, irreversibly, an organisation's archived requests whose deadline lies in [from, to]."""
-    await require_organisation(session, principal, organisation_id)
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     problems = []
     if confirm != CONFIRM_WORD:
         problems.append(

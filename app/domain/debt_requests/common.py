@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import insert, select
@@ -23,7 +23,6 @@ from app.db.models.debt_requests import (
 )
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
-from app.domain.kernel.calendar import moscow_today
 from app.domain.kernel.rules import CalendarRules
 from app.gis_client.messages import DSRAction, DSRExportPage, ExportDSRsQuery
 from app.settings import Settings
@@ -42,8 +41,6 @@ __all__ = [
     "calendar_rules",
     "chunks",
     "get_subrequest_or_raise",
-    "require_organisation",
-    "today",
 ]
 
 #: Statuses in which an answer may be drafted or replaced.
@@ -84,12 +81,6 @@ class DsrGateway(Protocol):
 def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     """Split a sequence into slices of at most `size` (IN-lists and GIS message limits)."""
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def today() -> date:
-    """Return today's date in Moscow, where GIS deadlines are counted."""
-    # responseDate is a calendar date in GIS (Moscow time); UTC would flip the day three hours early.
-    return moscow_today()
 
 
 def calendar_rules(settings: Settings) -> CalendarRules:
@@ -140,21 +131,6 @@ async def set_status(
         session, [history_row(sub.id, actor=actor, from_status=previous, to_status=to_status, reason=reason)]
     )
     return previous
-
-
-async def require_organisation(
-    session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
-) -> Organisation:
-    """Load an organisation the caller may act for (404 otherwise, also for unknown ones)."""
-    principal.require_org(organisation_id)
-    org = await session.get(Organisation, organisation_id)
-    if org is None:
-        raise d.NotFoundError(
-            f"Organisation {organisation_id} not found.",
-            rule="organisation_exists",
-            errors=[d.FieldProblem("organisation_id", "organisation_exists", "unknown organisation")],
-        )
-    return org
 
 
 async def get_subrequest_or_raise(

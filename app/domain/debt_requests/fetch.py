@@ -28,8 +28,8 @@ from app.domain.debt_requests.common import (
     add_history,
     chunks,
     history_row,
-    today,
 )
+from app.domain.kernel.calendar import moscow_today
 from app.gis_client.messages import (
     MAX_DSR_PERIOD_MONTHS,
     ExportDSRsQuery,
@@ -354,7 +354,7 @@ async def fetch(
     overlap_days: int = 2,
 ) -> dict[str, Any]:
     """Fetch an organisation's subrequests for a period (incremental by default); return the counts."""
-    on = today()
+    on = moscow_today()
     async with sessionmaker() as session:
         org = await session.get(Organisation, organisation_id)
         if org is None:

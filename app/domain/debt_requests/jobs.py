@@ -12,17 +12,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import metrics, workers
 from app.context import AppContext
 from app.db.models.core import Operation, Organisation
 from app.db.models.debt_requests import RECEIVED, DebtSubrequest
 from app.domain.debt_requests import answers, fetch, matching, sending
-from app.domain.debt_requests.common import require_organisation, today
-from app.domain.debt_requests.gateway import gateway_for, register_hook
-from app.domain.debt_requests.queries import refresh_gauges
+from app.domain.debt_requests.gateway import gateway_for
 from app.domain.kernel import audit
 from app.domain.kernel import operations as ops
-from app.domain.kernel.access import SYSTEM, Principal
+from app.domain.kernel.access import SYSTEM, Principal, require_organisation
+from app.domain.kernel.calendar import moscow_today
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +55,7 @@ async def queue_fetch(
     only_unanswered: bool | None = None,
 ) -> Operation:
     """Queue a fetch of an organisation's subrequests (incremental unless a period is given)."""
-    await require_organisation(session, principal, organisation_id)
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     if date_from and date_to and date_to < date_from:
         from app.domain.kernel import errors as d
 
@@ -95,7 +93,7 @@ async def queue_match(
     prefill: bool | None = None,
 ) -> Operation:
     """Queue matching of an organisation's open requests to accounts (and pre-fill from court debts)."""
-    await require_organisation(session, principal, organisation_id)
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     params: dict[str, Any] = {"actor": principal.actor, "prefill": prefill}
     if subrequest_ids is not None:
         params["ids"] = [str(x) for x in subrequest_ids]
@@ -116,7 +114,6 @@ async def queue_match(
 # ---------------------------------------------------------------------------------------------- handlers
 
 
-@ops.job(FETCH)
 async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:  # noqa: ARG001
     """Fetch subrequests from GIS for the operation's organisation and period."""
     assert op.organisation_id is not None
@@ -134,7 +131,6 @@ async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
     )
 
 
-@ops.job(MATCH)
 async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Match open requests to accounts chunk by chunk; draft answers from court-confirmed debts."""
     assert op.organisation_id is not None
@@ -145,7 +141,7 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
     provider = answers.confirmed_debts_provider() if prefill else None
     actor = Principal(key_id=op.key_id, name=str(params.get("actor", "system")).removeprefix("key:"),
                       scopes=SYSTEM.scopes, all_organisations=True)  # fmt: skip
-    on = today()
+    on = moscow_today()
     counts = {
         "matched": 0,
         "exact": 0,
@@ -237,19 +233,16 @@ async def _run_actions(op: Operation, progress: ops.Progress, ctx: AppContext, a
     )
 
 
-@ops.job(SEND)
 async def send_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Send prepared answers in messages of ≤ 100 and wait for GIS results."""
     return await _run_actions(op, progress, ctx, "Send")
 
 
-@ops.job(REVOKE)
 async def revoke_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Revoke sent answers and wait for GIS results."""
     return await _run_actions(op, progress, ctx, "Revoke")
 
 
-@ops.job(RECONCILE)
 async def reconcile_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:  # noqa: ARG001
     """Settle a batch whose import may have reached GIS before a crash."""
     batch_id = uuid.UUID(str((op.params or {})["batch_id"]))
@@ -299,14 +292,3 @@ async def fetch_loop(ctx: AppContext, stop: asyncio.Event) -> None:
             log.exception("scheduled debt fetch failed; retrying next interval")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
-
-
-def register() -> None:
-    """Register the loop, the completion hook and the gauge refresher (idempotent)."""
-    workers.LOOPS["debt-fetch"] = fetch_loop
-    register_hook()
-    if refresh_gauges not in metrics.REFRESHERS:
-        metrics.REFRESHERS.append(refresh_gauges)
-
-
-register()

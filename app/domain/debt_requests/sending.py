@@ -38,11 +38,11 @@ from app.domain.debt_requests.common import (
     chunks,
     get_subrequest_or_raise,
     history_row,
-    today,
 )
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import SYSTEM, Principal
+from app.domain.kernel.calendar import moscow_today
 from app.gis_client.messages import (
     MAX_DSR_ACTIONS,
     Attachment,
@@ -535,7 +535,7 @@ async def queue_revoke(
             rule="request_in_flight",
             errors=[d.FieldProblem(path, "request_in_flight", "wait for the current exchange")],
         )
-    if not revoke_after_deadline and today() > sub.response_date:
+    if not revoke_after_deadline and moscow_today() > sub.response_date:
         raise d.ConflictError(
             f"The deadline of debt request {sub.id} passed on {sub.response_date}; GIS may refuse a revoke.",
             rule="revoke_after_deadline",

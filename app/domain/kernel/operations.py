@@ -50,22 +50,10 @@ class Progress:
 
 # A handler gets the claimed row, a progress reporter and the app context (app.context.AppContext), and
 # returns the operation's JSON result. It must be idempotent: after a crash it runs again from the start.
+# Areas declare theirs in their `AREA` (app.domain.kernel.area); app.main hands them to the workers.
 JobHandler = Callable[[Operation, Progress, Any], Awaitable[dict[str, Any]]]
 
-#: kind → handler; areas register theirs at import time (see app.workers).
-JOB_HANDLERS: dict[str, JobHandler] = {}
-
 LEASE = timedelta(minutes=2)
-
-
-def job(kind: str) -> Callable[[JobHandler], JobHandler]:
-    """Register a job handler for an operation kind."""
-
-    def register(fn: JobHandler) -> JobHandler:
-        JOB_HANDLERS[kind] = fn
-        return fn
-
-    return register
 
 
 async def create(
