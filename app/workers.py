@@ -40,7 +40,7 @@ async def run_operations(
 async def _run_one(ctx: AppContext, jobs: Mapping[str, JobHandler], kinds: list[str]) -> bool:
     sessionmaker = ctx.sessionmaker
     async with sessionmaker() as session, session.begin():
-        op = await ops.claim_next(session, kinds=kinds)
+        op = await ops.claim_next(session=session, kinds=kinds)
     if op is None:
         return False
     log.info("operation %s (%s) started", op.id, op.kind)
@@ -58,7 +58,7 @@ async def _run_one(ctx: AppContext, jobs: Mapping[str, JobHandler], kinds: list[
         log.exception("operation %s failed", op.id)
         result, error = None, f"{type(exc).__name__}: {exc}"
     async with sessionmaker() as session, session.begin():
-        await ops.finish(session, op.id, result=result, error=error)
+        await ops.finish(op.id, session=session, result=result, error=error)
     log.info("operation %s (%s) finished: %s", op.id, op.kind, "failed" if error else "succeeded")
     return True
 
@@ -66,7 +66,7 @@ async def _run_one(ctx: AppContext, jobs: Mapping[str, JobHandler], kinds: list[
 async def _park(ctx: AppContext, operation_id: Any) -> None:
     try:
         async with ctx.sessionmaker() as session, session.begin():
-            await ops.park(session, operation_id)
+            await ops.park(operation_id, session=session)
     except Exception:
         log.exception("could not park operation %s; its lease will expire", operation_id)
 

@@ -115,13 +115,13 @@ async def run(url: str, org_id: uuid.UUID, chunk: int) -> tuple[float, dict[str,
     started = time.perf_counter()
     async with sessionmaker() as session:
         r = await create_run(
-            session, organisation_id=org_id, on_date=ON, group_by="account", account_ids=None
+            session=session, organisation_id=org_id, on_date=ON, group_by="account", account_ids=None
         )
 
         async def commit(_done: int, _total: int) -> None:
             await session.commit()
 
-        await execute_run(session, run=r, rules=rules, chunk=chunk, on_chunk=commit)
+        await execute_run(session=session, run=r, rules=rules, chunk=chunk, on_chunk=commit)
         await session.commit()
         summary = {"total": r.total, "ready": r.ready, "blocked": r.blocked, "blockers": r.blockers}
     elapsed = time.perf_counter() - started

@@ -323,7 +323,7 @@ async def _search(
     )
     day = params.as_of or moscow_today()
     page = await service.search_accounts(
-        session,
+        session=session,
         principal=principal,
         query=query,
         with_debt=params.with_debt,
@@ -348,7 +348,7 @@ async def get_account(
 ) -> AccountDetail:
     """Show an account with premises, ledger, debt, months in debt and per-month ages (scope `read`)."""
     day = as_of or moscow_today()
-    hit = await service.get_account(session, principal=principal, account_id=account_id, as_of=day)
+    hit = await service.get_account(session=session, principal=principal, account_id=account_id, as_of=day)
     base = _read(hit, principal, day)
     months = hit.summary.months if hit.summary is not None else ()
     return AccountDetail(**base.model_dump(), ledger=[LedgerMonthRead.model_validate(m) for m in months])
@@ -409,7 +409,7 @@ async def premises_statistics(
 ) -> PremisesStatistics:
     """Count residential premises with open accounts per month of a year (scope `read`)."""
     principal.require_org(organisation_id)
-    counts = await service.premises_stats(session, organisation_id, year)
+    counts = await service.premises_stats(organisation_id, year, session=session)
     return PremisesStatistics(
         organisation_id=organisation_id,
         year=year,

@@ -24,7 +24,7 @@ RNG = random.Random(11)
 async def _seed(session: AsyncSession, n: int = 5) -> tuple[Organisation, list[DebtSubrequest]]:
     org = await make_org(session)
     rows = [make_gis_subrequest(i, deadline=today() + timedelta(days=3 + i), flat=str(i)) for i in range(n)]
-    await fetch.upsert_subrequests(session, organisation_id=org.id, subrequests=rows)
+    await fetch.upsert_subrequests(session=session, organisation_id=org.id, subrequests=rows)
     subs = list(
         (
             await session.scalars(

@@ -108,7 +108,12 @@ async def test_find_accounts_for_premises_real_world_spellings(
     session: AsyncSession, flats: uuid.UUID, text: str, number: str
 ) -> None:
     found = await find_accounts_for_premises(
-        session, organisation_id=flats, fias_house_guid=HOUSE, hm_object_guid=None, premises=text, exact=False
+        session=session,
+        organisation_id=flats,
+        fias_house_guid=HOUSE,
+        hm_object_guid=None,
+        premises=text,
+        exact=False,
     )
     assert [m.account_number for m in found] == [number]
     assert found[0].quality in ("exact", "normalised")
@@ -119,7 +124,7 @@ async def test_find_accounts_for_premises_exact_house_only_and_gis_house(
     session: AsyncSession, flats: uuid.UUID
 ) -> None:
     exact = await find_accounts_for_premises(
-        session,
+        session=session,
         organisation_id=flats,
         fias_house_guid=None,
         hm_object_guid=HM,
@@ -129,7 +134,7 @@ async def test_find_accounts_for_premises_exact_house_only_and_gis_house(
     assert [(m.account_number, m.quality) for m in exact] == [("N0", "exact")]
     assert (
         await find_accounts_for_premises(
-            session,
+            session=session,
             organisation_id=flats,
             fias_house_guid=HOUSE,
             hm_object_guid=None,
@@ -139,11 +144,16 @@ async def test_find_accounts_for_premises_exact_house_only_and_gis_house(
         == []
     )
     house = await find_accounts_for_premises(
-        session, organisation_id=flats, fias_house_guid=HOUSE, hm_object_guid=None, premises=None, exact=False
+        session=session,
+        organisation_id=flats,
+        fias_house_guid=HOUSE,
+        hm_object_guid=None,
+        premises=None,
+        exact=False,
     )
     assert len(house) == 5 and {m.quality for m in house} == {"house_only"}
     other_org = await find_accounts_for_premises(
-        session,
+        session=session,
         organisation_id=uuid.uuid4(),
         fias_house_guid=HOUSE,
         hm_object_guid=None,
@@ -153,7 +163,7 @@ async def test_find_accounts_for_premises_exact_house_only_and_gis_house(
     assert other_org == []
     with pytest.raises(d.RuleViolation):
         await find_accounts_for_premises(
-            session,
+            session=session,
             organisation_id=flats,
             fias_house_guid=None,
             hm_object_guid=None,
@@ -164,9 +174,14 @@ async def test_find_accounts_for_premises_exact_house_only_and_gis_house(
 
 async def test_ledger_for_accounts_groups_by_account(session: AsyncSession, flats: uuid.UUID) -> None:
     found = await find_accounts_for_premises(
-        session, organisation_id=flats, fias_house_guid=HOUSE, hm_object_guid=None, premises=None, exact=False
+        session=session,
+        organisation_id=flats,
+        fias_house_guid=HOUSE,
+        hm_object_guid=None,
+        premises=None,
+        exact=False,
     )
     ledgers = await ledger_for_accounts(
-        session, [m.account_id for m in found] + [uuid.uuid4()], as_of=date(2025, 3, 1)
+        [m.account_id for m in found] + [uuid.uuid4()], session=session, as_of=date(2025, 3, 1)
     )
     assert sorted(len(v) for v in ledgers.values()) == [0, 1, 1, 1, 1, 1]

@@ -171,13 +171,13 @@ async def test_search_on_a_fresh_session_reads_without_a_transaction(
     )
     query = AccountQuery(fias_house_guid=uuid.UUID(HOUSE), premises="кв 02")
     async with db() as s:
-        page = await search_accounts(s, principal=principal, query=query, with_debt=True, limit=1)
+        page = await search_accounts(session=s, principal=principal, query=query, with_debt=True, limit=1)
         assert [h.account.account_number for h in page.items] == ["4002"]
         assert page.items[0].summary is not None and page.items[0].quality == "normalised"
         await s.commit()
     async with db() as s, s.begin():
         await s.scalar(select(func.count()).select_from(Account))  # a transaction is already open
-        again = await search_accounts(s, principal=principal, query=query, limit=1)
+        again = await search_accounts(session=s, principal=principal, query=query, limit=1)
     assert [h.account.id for h in again.items] == [h.account.id for h in page.items]
 
 

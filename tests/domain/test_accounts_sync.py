@@ -136,13 +136,15 @@ async def test_billing_snapshot_and_identifier_fill(session: AsyncSession) -> No
             }
         ],
     )
-    snap = await billing_accounts(session, organisation_id=org.id, selector="fias_house_guid", values=[house])
+    snap = await billing_accounts(
+        session=session, organisation_id=org.id, selector="fias_house_guid", values=[house]
+    )
     assert [(b.account_number, b.name, list(b.shares)) for b in snap] == [
         ("A1", "иванов иван", [PREMISES_GUID])
     ]
     g = gis("00АА000001", account_number="A1", service_id="00АА000001001")
     diff = diff_accounts(snap, [g])
-    assert await fill_gis_identifiers(session, diff) == 1
+    assert await fill_gis_identifiers(diff, session=session) == 1
     acc = await session.get(Account, account_id_for(org.id, "A1"))
     assert acc is not None
     await session.refresh(acc)

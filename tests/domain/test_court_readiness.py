@@ -10,16 +10,16 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.court.duty import court_order_duty
-from app.domain.court.readiness import (
+from app.domain.court.assessment import (
     CaseInput,
     Debtor,
     LedgerRow,
     PenaltyPricer,
     assess,
-    debtor_key,
     kopecks_to_money,
 )
+from app.domain.court.duty import court_order_duty
+from app.domain.court.readiness import debtor_key
 from app.domain.court.rules import CourtRules, parse_court_table
 from app.domain.kernel.limitation import is_time_barred
 from app.domain.kernel.penalties import due_date_for, penalty_for_amount

@@ -1,9 +1,10 @@
 """Court orders (судебный приказ, the 2025–2026 experiment): eligibility to the registry of confirmed debts.
 
 Modules: `rules` (the court table, jurisdiction, the experiment's settings), `eligibility` (may an
-organisation take part), `readiness` (per-debtor assessment: limitation, penalties, the 500,000 ₽ limit,
-identifiers, duty), `packages` (application packages), `cases` (court cases and their events), `registry`
-(GIS's registry of court-confirmed debts), `duty` (state duty, НК РФ ст. 333.19), `cli` (`gisgw court`).
+organisation take part), `assessment` (the per-debtor rules: limitation, penalties, the 500,000 ₽ limit,
+identifiers, duty), `readiness` (runs of assessments over an organisation's accounts), `packages` (application
+packages), `cases` (court cases and their events), `registry` (GIS's registry of court-confirmed debts),
+`duty` (state duty, НК РФ ст. 333.19), `cli` (`gisgw court`).
 
 `duty` lives here because only a court application pays a state duty. Penalties (ЖК РФ ст. 155 ч. 14, with the
 statutory due date of ч. 1) and the limitation period (ГК РФ ст. 196, 200) live in the kernel: the accounts

@@ -32,10 +32,14 @@ async def readiness_summary(
             if await session.get(Organisation, organisation_id) is None:
                 raise LookupError(f"organisation {organisation_id} not found")
             run = await create_run(
-                session, organisation_id=organisation_id, on_date=on_date, group_by=group_by, account_ids=None
+                session=session,
+                organisation_id=organisation_id,
+                on_date=on_date,
+                group_by=group_by,
+                account_ids=None,
             )
             await execute_run(
-                session, run=run, rules=court_rules(settings), chunk=settings.court_readiness_chunk
+                session=session, run=run, rules=court_rules(settings), chunk=settings.court_readiness_chunk
             )
             return {
                 "run_id": str(run.id),

@@ -168,7 +168,7 @@ async def check_eligibility(
         by_month: dict[int, int] | None = {0: max_premises}
         source = "caller"
     else:
-        by_month = await premises_stats(session, organisation_id, rules.premises_year)
+        by_month = await premises_stats(organisation_id, rules.premises_year, session=session)
         source = "accounts_registry"
         if not any(by_month.values()):
             by_month, source = None, "none"

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Operation, Organisation
 from app.db.models.court import DRAFT, CourtCase, CourtCaseEvent, CourtReadinessResult, CourtReadinessRun
-from app.domain.court.readiness import Assessment, group_cases, iter_assessments, kopecks_to_money
+from app.domain.court.assessment import Assessment, kopecks_to_money
+from app.domain.court.readiness import group_cases, iter_assessments
 from app.domain.court.rules import CourtRules, court_rules
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
@@ -103,8 +104,8 @@ def creditor_of(org: Organisation) -> dict[str, Any]:
 
 
 async def create_draft_case(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation: Organisation,
     assessment: Assessment,
     rules: CourtRules,
@@ -222,7 +223,7 @@ def render_application_html(case: CourtCase, *, show_pii: bool, today: date | No
 
 
 async def cases_of_operation(
-    session: AsyncSession, *, operation_id: uuid.UUID, after: uuid.UUID | None = None, limit: int = 500
+    *, session: AsyncSession, operation_id: uuid.UUID, after: uuid.UUID | None = None, limit: int = 500
 ) -> Sequence[CourtCase]:
     """Return the draft cases a package export created, ordered by id (keyset)."""
     stmt = (
@@ -242,8 +243,8 @@ PACKAGES_JOB = "court-packages"
 
 
 async def request_packages(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     principal: Principal,
     organisation_id: uuid.UUID,
     run_id: uuid.UUID | None,
@@ -303,7 +304,7 @@ async def _package_cases(
         return [[uuid.UUID(a) for a in ids] for ids in (await session.scalars(stmt)).all()]
     ids = [uuid.UUID(a) for a in params.get("account_ids") or []]
     return await group_cases(
-        session, organisation_id=organisation_id, account_ids=ids, group_by=params["group_by"]
+        session=session, organisation_id=organisation_id, account_ids=ids, group_by=params["group_by"]
     )
 
 
@@ -326,7 +327,7 @@ async def run_packages_job(op: Operation, progress: ops.Progress, ctx: Any) -> d
         cases = await _package_cases(session, org.id, params)
         done = 0
         async for batch in iter_assessments(
-            session,
+            session=session,
             organisation_id=org.id,
             cases=cases,
             on_date=on_date,
@@ -336,7 +337,7 @@ async def run_packages_job(op: Operation, progress: ops.Progress, ctx: Any) -> d
             for assessment in batch:
                 if assessment.ready:
                     await create_draft_case(
-                        session,
+                        session=session,
                         organisation=org,
                         assessment=assessment,
                         rules=rules,
@@ -361,8 +362,8 @@ async def run_packages_job(op: Operation, progress: ops.Progress, ctx: Any) -> d
 
 
 async def create_case_for_accounts(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     principal: Principal,
     organisation_id: uuid.UUID,
     account_ids: Sequence[uuid.UUID],
@@ -374,7 +375,7 @@ async def create_case_for_accounts(
     ids = list(dict.fromkeys(account_ids))
     found: list[Assessment] = []
     async for batch in iter_assessments(
-        session, organisation_id=org.id, cases=[ids], on_date=on_date, rules=rules
+        session=session, organisation_id=org.id, cases=[ids], on_date=on_date, rules=rules
     ):
         found.extend(batch)
     if not found or set(found[0].account_ids) != set(ids):
@@ -382,7 +383,7 @@ async def create_case_for_accounts(
             "Some accounts were not found for this organisation.", rule="account_exists"
         )
     case = await create_draft_case(
-        session, organisation=org, assessment=found[0], rules=rules, actor=principal.actor
+        session=session, organisation=org, assessment=found[0], rules=rules, actor=principal.actor
     )
     await audit.record(
         session=session,

@@ -31,7 +31,7 @@ async def archive(
     expected_version: int | None = None,
 ) -> DebtSubrequest:
     """Move a request to the archive by hand (it becomes read-only)."""
-    sub = await get_subrequest_or_raise(session, principal, subrequest_id, for_update=True)
+    sub = await get_subrequest_or_raise(principal, subrequest_id, session=session, for_update=True)
     check_version(sub, expected_version)
     if sub.status == ARCHIVED:
         raise d.ConflictError(
@@ -46,7 +46,7 @@ async def archive(
             errors=[d.FieldProblem("debt_request_id", "request_in_flight", "exchange in progress")],
         )
     previous = await set_status(
-        session, sub, ARCHIVED, actor=principal.actor, reason=reason or "archived by hand"
+        sub, ARCHIVED, session=session, actor=principal.actor, reason=reason or "archived by hand"
     )
     await audit.record(
         session=session,

@@ -113,7 +113,7 @@ def history_row(
     }
 
 
-async def add_history(session: AsyncSession, rows: Iterable[HistoryRow]) -> None:
+async def add_history(rows: Iterable[HistoryRow], *, session: AsyncSession) -> None:
     """Insert history rows in one statement."""
     batch = list(rows)
     if batch:
@@ -121,20 +121,21 @@ async def add_history(session: AsyncSession, rows: Iterable[HistoryRow]) -> None
 
 
 async def set_status(
-    session: AsyncSession, sub: DebtSubrequest, to_status: str, *, actor: str, reason: str
+    sub: DebtSubrequest, to_status: str, *, session: AsyncSession, actor: str, reason: str
 ) -> str:
     """Move one request to `to_status`, record the transition in its history; return the previous status."""
     previous = sub.status
     sub.status = to_status
     await session.flush()
     await add_history(
-        session, [history_row(sub.id, actor=actor, from_status=previous, to_status=to_status, reason=reason)]
+        [history_row(sub.id, actor=actor, from_status=previous, to_status=to_status, reason=reason)],
+        session=session,
     )
     return previous
 
 
 async def get_subrequest_or_raise(
-    session: AsyncSession, principal: Principal, subrequest_id: uuid.UUID, *, for_update: bool = False
+    principal: Principal, subrequest_id: uuid.UUID, *, session: AsyncSession, for_update: bool = False
 ) -> DebtSubrequest:
     """Load a subrequest of an organisation the caller may see, or raise NotFound."""
     stmt = select(DebtSubrequest).where(DebtSubrequest.id == subrequest_id)

@@ -133,8 +133,8 @@ class UpsertStats:
 
 
 async def upsert_subrequests(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation_id: uuid.UUID,
     subrequests: Sequence[Subrequest],
     actor: str = SYSTEM_ACTOR,
@@ -238,12 +238,12 @@ async def upsert_subrequests(
             stats.updated += 1
     if new_rows:
         await session.execute(insert(DebtSubrequest), new_rows)
-    await add_history(session, history)
+    await add_history(history, session=session)
     return stats
 
 
 async def archive_past_deadline(
-    session: AsyncSession, *, organisation_id: uuid.UUID, on: date, actor: str = SYSTEM_ACTOR
+    *, session: AsyncSession, organisation_id: uuid.UUID, on: date, actor: str = SYSTEM_ACTOR
 ) -> int:
     """Archive open requests whose deadline has passed without our answer (GIS answers "no debt" then)."""
     rows = (
@@ -267,7 +267,6 @@ async def archive_past_deadline(
             .execution_options(synchronize_session=False)
         )
     await add_history(
-        session,
         (
             history_row(
                 r.id,
@@ -278,6 +277,7 @@ async def archive_past_deadline(
             )
             for r in rows
         ),
+        session=session,
     )
     return len(rows)
 
@@ -332,7 +332,7 @@ async def fetch_window(
         async with sessionmaker() as session, session.begin():
             total.add(
                 await upsert_subrequests(
-                    session, organisation_id=organisation.id, subrequests=page.subrequests
+                    session=session, organisation_id=organisation.id, subrequests=page.subrequests
                 )
             )
         if page.is_last or not page.subrequests:
@@ -386,7 +386,7 @@ async def fetch(
     for r in results:
         total.add(r)
     async with sessionmaker() as session, session.begin():
-        archived = await archive_past_deadline(session, organisation_id=organisation_id, on=on)
+        archived = await archive_past_deadline(session=session, organisation_id=organisation_id, on=on)
         # Only a full success moves the incremental mark: a failed window raises above and is fetched again.
         if plan.date_to >= (org.last_fetch_until.date() if org.last_fetch_until else date.min):
             mark = datetime.combine(plan.date_to, time.min).replace(tzinfo=utcnow().tzinfo)

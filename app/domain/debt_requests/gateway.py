@@ -120,13 +120,13 @@ async def on_batch_finished(session: AsyncSession, exchange: Exchange, outcome: 
         payload = outcome.payload or ()
         results = [r for r in payload if isinstance(r, CommonResult)]
         await apply_batch_results(
-            session, batch_id=batch_id, outcomes=outcomes_from(results), exchange_id=exchange.id
+            session=session, batch_id=batch_id, outcomes=outcomes_from(results), exchange_id=exchange.id
         )
     elif status == "uncertain":
-        await mark_uncertain(session, batch_id=batch_id)
+        await mark_uncertain(session=session, batch_id=batch_id)
     else:
         await apply_batch_results(
-            session,
+            session=session,
             batch_id=batch_id,
             outcomes=None,
             error_code=exchange.error_code,

@@ -156,19 +156,19 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
     while True:
         async with ctx.sessionmaker() as session, session.begin():
             chunk = await matching.open_subrequests(
-                session, organisation_id=op.organisation_id, ids=ids, after=after
+                session=session, organisation_id=op.organisation_id, ids=ids, after=after
             )
             if not chunk:
                 break
             results = await matching.match_chunk(
-                session,
+                session=session,
                 organisation_id=op.organisation_id,
                 subs=chunk,
                 scope=settings.debt_match_scope,
                 exact_only=settings.debt_match_exact_only,
                 on=on,
             )
-            await matching.store_matches(session, results)
+            await matching.store_matches(results, session=session)
             for r in results.values():
                 counts[r.quality] += 1
                 counts["matched"] += bool(r.account_ids)
@@ -194,7 +194,9 @@ async def _prefill(
         # Only untouched requests: a drafted answer is the billing user's, never overwritten by automation.
         if not r.account_ids or sub.status != RECEIVED or sub.send_batch_id is not None:
             continue
-        debts = await provider(session, organisation_id=sub.organisation_id, account_ids=list(r.account_ids))
+        debts = await provider(
+            session=session, organisation_id=sub.organisation_id, account_ids=list(r.account_ids)
+        )
         draft = answers.draft_from_debts(debts, agreement_answer=ctx.settings.debt_agreement_answer)
         if draft is None:
             continue
@@ -257,7 +259,7 @@ async def reconcile_job(op: Operation, progress: ops.Progress, ctx: AppContext) 
 # ------------------------------------------------------------------------------------------ scheduled fetch
 
 
-async def queue_scheduled_fetches(session: AsyncSession) -> int:
+async def queue_scheduled_fetches(*, session: AsyncSession) -> int:
     """Queue a fetch for every organisation that has none pending or running."""
     busy = set(
         (
@@ -285,7 +287,7 @@ async def fetch_loop(ctx: AppContext, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             async with ctx.sessionmaker() as session, session.begin():
-                queued = await queue_scheduled_fetches(session)
+                queued = await queue_scheduled_fetches(session=session)
             if queued:
                 log.info("scheduled debt fetch queued for %d organisation(s)", queued)
         except Exception:

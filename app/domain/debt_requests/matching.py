@@ -195,8 +195,8 @@ async def _debts(
 
 
 async def match_chunk(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation_id: uuid.UUID,
     subs: Sequence[DebtSubrequest],
     scope: Scope,
@@ -238,7 +238,7 @@ async def match_chunk(
     }
 
 
-async def store_matches(session: AsyncSession, results: dict[uuid.UUID, MatchResult]) -> None:
+async def store_matches(results: dict[uuid.UUID, MatchResult], *, session: AsyncSession) -> None:
     """Write match results onto the subrequests (one executemany)."""
     if not results:
         return
@@ -271,8 +271,8 @@ async def store_matches(session: AsyncSession, results: dict[uuid.UUID, MatchRes
 
 
 async def open_subrequests(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation_id: uuid.UUID,
     ids: Sequence[uuid.UUID] | None = None,
     after: uuid.UUID | None = None,

@@ -171,7 +171,7 @@ async def get_detail(
     *, session: AsyncSession, principal: Principal, subrequest_id: uuid.UUID
 ) -> DebtRequestDetail:
     """Load one request with everything shown on its page."""
-    sub = await get_subrequest_or_raise(session, principal, subrequest_id)
+    sub = await get_subrequest_or_raise(principal, subrequest_id, session=session)
     answer = await session.scalar(select(DebtAnswer).where(DebtAnswer.subrequest_id == sub.id))
     documents = (
         await session.scalars(

@@ -199,8 +199,8 @@ async def upload_pending_files(
 
 
 async def create_batches(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     gateway: DsrGateway,
     organisation: Organisation,
     action: str,
@@ -274,8 +274,8 @@ async def create_batches(
 
 
 async def apply_batch_results(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     batch_id: uuid.UUID,
     outcomes: Sequence[ItemOutcome] | None,
     error_code: str | None = None,
@@ -347,7 +347,7 @@ async def apply_batch_results(
     batch.error_text = error_text
     batch.finished_at = now
     await session.flush()
-    await add_history(session, history)
+    await add_history(history, session=session)
     await audit.record(
         session=session,
         principal=SYSTEM,
@@ -362,7 +362,7 @@ async def apply_batch_results(
     return counts
 
 
-async def mark_uncertain(session: AsyncSession, *, batch_id: uuid.UUID) -> bool:
+async def mark_uncertain(*, session: AsyncSession, batch_id: uuid.UUID) -> bool:
     """Flag a batch whose import may or may not have reached GIS; a reconcile job settles it."""
     batch = await session.get(DebtSendBatch, batch_id)
     if batch is None or batch.status != SUBMITTED:
@@ -425,7 +425,7 @@ async def reconcile_batch(
         batch.status = SUBMITTED  # apply_batch_results settles only batches it has not settled yet
         await session.flush()
         await apply_batch_results(
-            session, batch_id=batch_id, outcomes=outcomes, exchange_id=batch.exchange_id
+            session=session, batch_id=batch_id, outcomes=outcomes, exchange_id=batch.exchange_id
         )
         closer = getattr(gateway, "close_uncertain", None)
         if closer is not None and batch.exchange_id is not None:
@@ -452,7 +452,7 @@ async def reconcile_batch(
             org2 = await session.get(Organisation, org.id)
             assert org2 is not None
             await create_batches(
-                session,
+                session=session,
                 gateway=gateway,
                 organisation=org2,
                 action=action,
@@ -521,7 +521,7 @@ async def queue_revoke(
     """Check that a sent answer may be revoked and queue the Revoke."""
     from app.domain.kernel import operations as ops
 
-    sub = await get_subrequest_or_raise(session, principal, subrequest_id)
+    sub = await get_subrequest_or_raise(principal, subrequest_id, session=session)
     path = "debt_request_id"
     if sub.status != SENT:
         raise d.ConflictError(
@@ -604,7 +604,7 @@ async def run_send(
         org_row = await session.get(Organisation, organisation_id)
         assert org_row is not None
         await create_batches(
-            session,
+            session=session,
             gateway=gateway,
             organisation=org_row,
             action=action,

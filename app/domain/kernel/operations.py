@@ -90,7 +90,7 @@ async def get_or_raise(*, session: AsyncSession, principal: Principal, operation
     return op
 
 
-async def claim_next(session: AsyncSession, *, kinds: list[str]) -> Operation | None:
+async def claim_next(*, session: AsyncSession, kinds: list[str]) -> Operation | None:
     """Claim one pending (or abandoned) operation; safe with several gateway processes."""
     now = utcnow()
     stmt = (
@@ -123,7 +123,7 @@ async def claim_next(session: AsyncSession, *, kinds: list[str]) -> Operation | 
 
 
 async def finish(
-    session: AsyncSession, operation_id: uuid.UUID, *, result: dict[str, Any] | None, error: str | None
+    operation_id: uuid.UUID, *, session: AsyncSession, result: dict[str, Any] | None, error: str | None
 ) -> None:
     """Mark an operation succeeded (with its result) or failed (with a reason)."""
     await session.execute(
@@ -139,7 +139,7 @@ async def finish(
     )
 
 
-async def park(session: AsyncSession, operation_id: uuid.UUID) -> None:
+async def park(operation_id: uuid.UUID, *, session: AsyncSession) -> None:
     """Give a running operation back to the queue (graceful shutdown): pending again, without a lease."""
     await session.execute(
         update(Operation)
