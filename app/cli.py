@@ -202,7 +202,7 @@ def _register_optional() -> None:
     else:
         app.add_typer(stand_app, name="stand")
     try:
-        from app.domain.court_cli import court_app
+        from app.domain.court.cli import court_app
     except ImportError:
         pass
     else:

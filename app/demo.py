@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.core import ApiKey, Operation, Organisation
 from app.domain.kernel.access import ALL_SCOPES, SYSTEM, create_key
+from app.domain.kernel.calendar import moscow_today
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def billing_rows(stand_accounts: list[Any], today: date) -> Iterator[dict[str, A
 
 async def seed_all(settings: Settings) -> str:
     """Seed the stand and the gateway for the demo (idempotent); return the demo API key."""
-    from app.domain.accounts_import import upsert_accounts
+    from app.domain.accounts.importing import upsert_accounts
     from app.domain.debt_requests.jobs import queue_fetch
     from app.gis_client.crypto.backend import get_backend
     from app.gis_client.runtime import ensure_development_key
@@ -119,7 +120,7 @@ async def seed_all(settings: Settings) -> str:
     from app.gis_stand.seed import seed as seed_stand
 
     _key_path, cert_path = ensure_development_key(get_backend(settings.signing.crypto_backend))
-    today = date.today()
+    today = moscow_today()
 
     stand_engine = create_engine(settings.stand.database_url)
     try:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app import workers
 from app.api import (
     accounts,
     admin,
@@ -29,10 +27,12 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
-from app.domain.debt_requests.gateway import COMPLETION_HOOKS as DEBT_REQUEST_HOOKS
+from app.domain import accounts as accounts_area
+from app.domain import court as court_area
+from app.domain import debt_requests as debt_requests_area
 from app.domain.exchanges.audit import record_finished_exchange
-from app.gis_client.exchange import CompletionHook
-from app.gis_client.runtime import exchange_loop, open_gis
+from app.domain.kernel.area import Area, completion_hooks_of, gauges_of, jobs_of, loops_of
+from app.gis_client.runtime import GisRuntime, exchange_loop, open_gis
 from app.gis_stand.embedded import stand_component
 from app.metrics import HttpMetricsMiddleware
 from app.settings import Settings, get_settings
@@ -40,32 +40,22 @@ from app.workers import running_workers
 
 log = logging.getLogger(__name__)
 
-Component = Callable[[AppContext, FastAPI], AbstractAsyncContextManager[None]]
+#: The business areas this process runs, listed as the routers are: their jobs go to the operation runner,
+#: their loops to the workers, their gauges to `/metrics`, their completion hooks to the exchange engine. A
+#: worker-only process would start `running_workers` with the same list.
+AREAS: list[Area] = [debt_requests_area.AREA, accounts_area.AREA, court_area.AREA]
 
 #: ref_kind → the hook applying a finished exchange, from every area that owns exchanges.
-COMPLETION_HOOKS: dict[str, CompletionHook] = {**DEBT_REQUEST_HOOKS}
+COMPLETION_HOOKS = completion_hooks_of(AREAS)
 
 
-@contextlib.asynccontextmanager
-async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
-    """Open the GIS client with the areas' completion hooks and the exchange audit; publish it while open."""
-    async with open_gis(
-        ctx.settings, ctx.sessionmaker, hooks=COMPLETION_HOOKS, audit=record_finished_exchange
-    ) as gis:
-        ctx.gis = gis.client
-        ctx.extras["signer"] = gis.signer
-        app.state.readiness["crypto"] = gis.crypto_probe
-        app.state.readiness["gis"] = gis.gis_probe
-        workers.LOOPS["gis-exchanges"] = lambda _ctx, stop: exchange_loop(gis.client, stop)
-        try:
-            yield
-        finally:
-            workers.LOOPS.pop("gis-exchanges", None)
-            ctx.gis = None
+def publish_gis(ctx: AppContext, app: FastAPI, gis: GisRuntime) -> None:
+    """Hand the open GIS client to the context and its probes to /readyz."""
+    ctx.gis = gis.client
+    ctx.extras["signer"] = gis.signer
+    app.state.readiness["crypto"] = gis.crypto_probe
+    app.state.readiness["gis"] = gis.gis_probe
 
-
-#: Started in order after the database, stopped in reverse; the stand first so the GIS client can reach it.
-COMPONENTS: list[Component] = [stand_component, gis_component]
 
 API_DESCRIPTION = """\
 gisgw carries billing systems' work with GIS ZhKKh (dom.gosuslugi.ru): debt requests from social-protection
@@ -137,11 +127,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = ctx.sessionmaker
         try:
             async with contextlib.AsyncExitStack() as stack:
-                for component in COMPONENTS:
-                    await stack.enter_async_context(component(ctx, app))
+                # The stand first, so the GIS client can reach it.
+                await stack.enter_async_context(stand_component(ctx, app))
+                gis = await stack.enter_async_context(
+                    open_gis(
+                        settings, ctx.sessionmaker, hooks=COMPLETION_HOOKS, audit=record_finished_exchange
+                    )
+                )
+                publish_gis(ctx, app, gis)
+                stack.callback(setattr, ctx, "gis", None)
                 if settings.workers.enabled:
                     await stack.enter_async_context(
-                        running_workers(ctx, interval=settings.workers.poll_interval)
+                        running_workers(
+                            ctx,
+                            jobs=jobs_of(AREAS),
+                            loops={
+                                **loops_of(AREAS),
+                                "gis-exchanges": lambda _ctx, stop: exchange_loop(gis.client, stop),
+                            },
+                            interval=settings.workers.poll_interval,
+                        )
                     )
                 if settings.server.gc_tuning:
                     tune_gc()
@@ -159,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.readiness = {}
+    app.state.gauges = gauges_of(AREAS)
     install_error_handlers(app)
     if settings.accounts.search_fast_path:
         # Innermost of the middlewares: request ids and metrics see the searches it answers.

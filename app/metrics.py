@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,12 +109,12 @@ class HttpMetricsMiddleware:
             HTTP_SECONDS.labels(method, template).observe(time.perf_counter() - start)
 
 
-#: Async functions that refresh gauges from the database just before a scrape; areas append theirs.
+#: Async functions that refresh gauges from the database just before a scrape (the areas' `gauges`, handed in
+#: by app.main through `app.state.gauges`).
 GaugeRefresher = Callable[[AsyncSession], Awaitable[None]]
-REFRESHERS: list[GaugeRefresher] = []
 
 
-async def refresh(session: AsyncSession) -> None:
+async def refresh(session: AsyncSession, refreshers: Sequence[GaugeRefresher]) -> None:
     """Recompute the database-backed gauges."""
-    for refresher in REFRESHERS:
+    for refresher in refreshers:
         await refresher(session)

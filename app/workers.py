@@ -1,30 +1,31 @@
-"""Background workers inside `gisgw serve`: the operation runner; other areas add their loops here."""
+"""Background workers inside `gisgw serve`: the operation runner and the loops app.main hands in."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from app.context import AppContext
 from app.domain.kernel import operations as ops
+from app.domain.kernel.area import Loop
+from app.domain.kernel.operations import JobHandler
 
 log = logging.getLogger(__name__)
 
-#: Extra periodic loops registered by areas (exchange poller, scheduled fetch): name → coroutine factory.
-LOOPS: dict[str, Callable[[AppContext, asyncio.Event], Coroutine[Any, Any, None]]] = {}
 
-
-async def run_operations(ctx: AppContext, stop: asyncio.Event, *, interval: float = 0.5) -> None:
-    """Claim and run queued operations until `stop` is set."""
+async def run_operations(
+    ctx: AppContext, stop: asyncio.Event, *, jobs: Mapping[str, JobHandler], interval: float = 0.5
+) -> None:
+    """Claim and run queued operations of the given kinds until `stop` is set."""
+    kinds = sorted(jobs)
     while not stop.is_set():
         ran = False
-        kinds = sorted(ops.JOB_HANDLERS)
         if kinds:
             try:
-                ran = await _run_one(ctx, kinds)
+                ran = await _run_one(ctx, jobs, kinds)
             except Exception:
                 log.exception("operation runner failed; retrying")
         if not ran:
@@ -32,14 +33,14 @@ async def run_operations(ctx: AppContext, stop: asyncio.Event, *, interval: floa
                 await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-async def _run_one(ctx: AppContext, kinds: list[str]) -> bool:
+async def _run_one(ctx: AppContext, jobs: Mapping[str, JobHandler], kinds: list[str]) -> bool:
     sessionmaker = ctx.sessionmaker
     async with sessionmaker() as session, session.begin():
-        op = await ops.claim_next(session, kinds=kinds)
+        op = await ops.claim_next(session=session, kinds=kinds)
     if op is None:
         return False
     log.info("operation %s (%s) started", op.id, op.kind)
-    handler = ops.JOB_HANDLERS[op.kind]
+    handler = jobs[op.kind]
     try:
         result = await handler(op, ops.Progress(sessionmaker, op.id, op.kind), ctx)
         error = None
@@ -53,7 +54,7 @@ async def _run_one(ctx: AppContext, kinds: list[str]) -> bool:
         log.exception("operation %s failed", op.id)
         result, error = None, f"{type(exc).__name__}: {exc}"
     async with sessionmaker() as session, session.begin():
-        await ops.finish(session, op.id, result=result, error=error)
+        await ops.finish(op.id, session=session, result=result, error=error)
     log.info("operation %s (%s) finished: %s", op.id, op.kind, "failed" if error else "succeeded")
     return True
 
@@ -61,17 +62,23 @@ async def _run_one(ctx: AppContext, kinds: list[str]) -> bool:
 async def _park(ctx: AppContext, operation_id: Any) -> None:
     try:
         async with ctx.sessionmaker() as session, session.begin():
-            await ops.park(session, operation_id)
+            await ops.park(operation_id, session=session)
     except Exception:
         log.exception("could not park operation %s; its lease will expire", operation_id)
 
 
 @contextlib.asynccontextmanager
-async def running_workers(ctx: AppContext, *, interval: float = 0.5) -> AsyncIterator[asyncio.Event]:
-    """Start the operation runner and registered loops; on exit, stop them and wait (graceful shutdown)."""
+async def running_workers(
+    ctx: AppContext,
+    *,
+    jobs: Mapping[str, JobHandler],
+    loops: Mapping[str, Loop],
+    interval: float = 0.5,
+) -> AsyncIterator[asyncio.Event]:
+    """Start the operation runner and the loops; on exit, stop them and wait (graceful shutdown)."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(run_operations(ctx, stop, interval=interval), name="operations")]
-    tasks += [asyncio.create_task(factory(ctx, stop), name=name) for name, factory in LOOPS.items()]
+    tasks = [asyncio.create_task(run_operations(ctx, stop, jobs=jobs, interval=interval), name="operations")]
+    tasks += [asyncio.create_task(factory(ctx, stop), name=name) for name, factory in loops.items()]
     try:
         yield stop
     finally:

@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
-from app.domain.accounts_import import import_file  # noqa: E402
+from app.domain.accounts.importing import import_file  # noqa: E402
 from app.domain.kernel.access import create_key  # noqa: E402
 from app.settings import REPO_ROOT  # noqa: E402
 from bench.bench_accounts_gen import account_number, els  # noqa: E402
@@ -241,12 +241,14 @@ def main() -> None:
     args = parser.parse_args()
     if not args.database_url:
         sys.exit("run under scripts/with-postgres.sh or pass --database-url")
-    import app.domain.accounts_import as importer
+    import app.db.bulk_accounts as bulk
+    import app.domain.accounts.import_fast as fast
+    import app.domain.accounts.importing as importer
 
     if args.staged:
-        importer.DIRECT_LOAD = False
+        bulk.DIRECT_LOAD = False
     if args.models_encoder:
-        importer.FAST_ENCODER = False
+        fast.FAST_ENCODER = False
     if args.writers is not None:
         importer.WRITERS = args.writers
     url = asyncio.run(create_database(args.database_url))

@@ -26,11 +26,11 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Organisation
-from app.domain.court_readiness import create_run, execute_run
-from app.domain.court_rules import court_rules
+from app.domain.accounts.ledger import encode_months
+from app.domain.court.readiness import create_run, execute_run
+from app.domain.court.rules import court_rules
+from app.domain.kernel.penalties import due_date_for
 from app.domain.kernel.snils import random_valid_snils
-from app.domain.ledger import encode_months
-from app.domain.penalties import due_date_for
 from app.settings import Settings
 
 ON = date(2025, 11, 20)
@@ -115,13 +115,13 @@ async def run(url: str, org_id: uuid.UUID, chunk: int) -> tuple[float, dict[str,
     started = time.perf_counter()
     async with sessionmaker() as session:
         r = await create_run(
-            session, organisation_id=org_id, on_date=ON, group_by="account", account_ids=None
+            session=session, organisation_id=org_id, on_date=ON, group_by="account", account_ids=None
         )
 
         async def commit(_done: int, _total: int) -> None:
             await session.commit()
 
-        await execute_run(session, run=r, rules=rules, chunk=chunk, on_chunk=commit)
+        await execute_run(session=session, run=r, rules=rules, chunk=chunk, on_chunk=commit)
         await session.commit()
         summary = {"total": r.total, "ready": r.ready, "blocked": r.blocked, "blockers": r.blockers}
     elapsed = time.perf_counter() - started

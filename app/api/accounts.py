@@ -22,10 +22,12 @@ from app.api.deps import Answerer, Reader, Sender, SessionDep, SettingsDep, quer
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.accounts import Account
-from app.domain import accounts as service
-from app.domain import accounts_import as importer
-from app.domain import accounts_sync as syncer
+from app.domain import accounts as importer
+from app.domain.accounts import registry as service
+from app.domain.accounts import sync as syncer
 from app.domain.kernel.access import Principal, remembered_principal
+from app.domain.kernel.calendar import moscow_today
+from app.domain.kernel.masking import mask
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -171,10 +173,6 @@ class PremisesStatistics(BaseModel):
     maximum: int = Field(description="the largest monthly count: the experiment's threshold compares this")
 
 
-def _initial(value: str | None) -> str | None:
-    return f"{value[0]}." if value else None
-
-
 def _payer(account: Account, principal: Principal) -> PayerRead:
     if account.payer_kind != "person":
         return PayerRead(
@@ -188,9 +186,9 @@ def _payer(account: Account, principal: Principal) -> PayerRead:
         return PayerRead(
             kind="person",
             masked=True,
-            last_name=_initial(account.last_name),
-            first_name=_initial(account.first_name),
-            middle_name=_initial(account.middle_name),
+            last_name=mask(account.last_name, pii=False, form="initial"),
+            first_name=mask(account.first_name, pii=False, form="initial"),
+            middle_name=mask(account.middle_name, pii=False, form="initial"),
         )
     document = (
         DocumentRead(type=account.id_doc_type, series=account.id_doc_series, number=account.id_doc_number)
@@ -323,9 +321,9 @@ async def _search(
         organisation_id=params.organisation_id,
         scope=params.scope,
     )
-    day = params.as_of or date.today()
+    day = params.as_of or moscow_today()
     page = await service.search_accounts(
-        session,
+        session=session,
         principal=principal,
         query=query,
         with_debt=params.with_debt,
@@ -349,8 +347,8 @@ async def get_account(
     as_of: Annotated[date | None, Query(description="debt on this date (default today)")] = None,
 ) -> AccountDetail:
     """Show an account with premises, ledger, debt, months in debt and per-month ages (scope `read`)."""
-    day = as_of or date.today()
-    hit = await service.get_account(session, principal=principal, account_id=account_id, as_of=day)
+    day = as_of or moscow_today()
+    hit = await service.get_account(session=session, principal=principal, account_id=account_id, as_of=day)
     base = _read(hit, principal, day)
     months = hit.summary.months if hit.summary is not None else ()
     return AccountDetail(**base.model_dump(), ledger=[LedgerMonthRead.model_validate(m) for m in months])
@@ -411,7 +409,7 @@ async def premises_statistics(
 ) -> PremisesStatistics:
     """Count residential premises with open accounts per month of a year (scope `read`)."""
     principal.require_org(organisation_id)
-    counts = await service.premises_stats(session, organisation_id, year)
+    counts = await service.premises_stats(organisation_id, year, session=session)
     return PremisesStatistics(
         organisation_id=organisation_id,
         year=year,

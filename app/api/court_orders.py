@@ -17,15 +17,13 @@ from app.api.deps import CourtUser, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.court import CourtCase, CourtConfirmedDebt, CourtReadinessResult, CourtReadinessRun
-from app.domain import court_cases as cases
-from app.domain import court_eligibility as eligibility
-from app.domain import court_packages as packages
-from app.domain import court_readiness as readiness
-from app.domain import court_registry as registry
-from app.domain.court_rules import court_rules
+from app.domain.court import cases, eligibility, packages, readiness, registry
+from app.domain.court.rules import court_rules
 from app.domain.kernel import errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
+from app.domain.kernel.calendar import moscow_today
+from app.domain.kernel.masking import mask
 
 router = APIRouter(prefix="/api/v1", tags=["court-orders"])
 
@@ -74,7 +72,7 @@ async def get_eligibility(
         session=session,
         organisation_id=organisation_id,
         rules=court_rules(settings),
-        on_date=on_date or date.today(),
+        on_date=on_date or moscow_today(),
         max_premises=max_premises,
     )
     return EligibilityRead(
@@ -207,11 +205,11 @@ async def post_readiness(
 ) -> ReadinessAnswer:
     """Check debtors' readiness for a court order; large sets answer 202 with an operation (scope `court`)."""
     run, op = await readiness.request_readiness(
-        session,
+        session=session,
         principal=principal,
         organisation_id=body.organisation_id,
         account_ids=None if body.account_ids == "all" else body.account_ids,
-        on_date=body.on_date or date.today(),
+        on_date=body.on_date or moscow_today(),
         group_by=body.group_by,
         rules=court_rules(settings),
         inline_limit=settings.court.readiness_inline_limit,
@@ -224,7 +222,7 @@ async def post_readiness(
         return ReadinessAnswer(
             run=ReadinessRunRead.model_validate(run), operation=OperationRead.model_validate(op)
         )
-    rows = await readiness.list_results(session, run_id=run.id, limit=100)
+    rows = await readiness.list_results(session=session, run_id=run.id, limit=100)
     return ReadinessAnswer(run=ReadinessRunRead.model_validate(run), results=_page(rows, 100))
 
 
@@ -236,7 +234,7 @@ async def post_readiness(
 )
 async def get_readiness_run(run_id: uuid.UUID, session: SessionDep, principal: CourtUser) -> ReadinessRunRead:
     """Show a readiness run with its counts (scope `court`)."""
-    run = await readiness.get_run(session, run_id=run_id, principal=principal)
+    run = await readiness.get_run(session=session, run_id=run_id, principal=principal)
     return ReadinessRunRead.model_validate(run)
 
 
@@ -256,9 +254,9 @@ async def get_readiness_results(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ReadinessResultsPage:
     """List a run's verdicts, filtered by readiness or blocking rule (scope `court`)."""
-    run: CourtReadinessRun = await readiness.get_run(session, run_id=run_id, principal=principal)
+    run: CourtReadinessRun = await readiness.get_run(session=session, run_id=run_id, principal=principal)
     rows = await readiness.list_results(
-        session, run_id=run.id, ready=ready, rule=rule, after_seq=after, limit=limit
+        session=session, run_id=run.id, ready=ready, rule=rule, after_seq=after, limit=limit
     )
     return _page(rows, limit)
 
@@ -285,12 +283,12 @@ class PackagesRequest(BaseModel):
 async def post_packages(body: PackagesRequest, session: SessionDep, principal: CourtUser) -> OperationRead:
     """Export application packages as a batch operation; download them as JSON Lines (scope `court`)."""
     op = await packages.request_packages(
-        session,
+        session=session,
         principal=principal,
         organisation_id=body.organisation_id,
         run_id=body.run_id,
         account_ids=body.account_ids,
-        on_date=body.on_date or date.today(),
+        on_date=body.on_date or moscow_today(),
         group_by=body.group_by,
     )
     return OperationRead.model_validate(op)
@@ -317,7 +315,7 @@ async def get_packages_jsonl(
         async with sessionmaker() as own:
             after: uuid.UUID | None = None
             while True:
-                batch = await packages.cases_of_operation(own, operation_id=operation_id, after=after)
+                batch = await packages.cases_of_operation(session=own, operation_id=operation_id, after=after)
                 if not batch:
                     break
                 for case in batch:
@@ -409,7 +407,7 @@ class CaseEventCreate(BaseModel):
 
 
 def _case(case: CourtCase, principal: Principal, settings: Any, events: Any = ()) -> CaseRead:
-    info = cases.deadlines(case, today=date.today(), rules=court_rules(settings))
+    info = cases.deadlines(case, today=moscow_today(), rules=court_rules(settings))
     return CaseRead(
         id=case.id,
         organisation_id=case.organisation_id,
@@ -461,7 +459,7 @@ async def list_court_cases(
 ) -> CasesPage:
     """List court cases with their deadlines (scope `court`)."""
     rows = await cases.list_cases(
-        session,
+        session=session,
         organisation_ids=principal.visible_orgs(organisation_id),
         status=status,
         account_id=account_id,
@@ -483,14 +481,14 @@ async def create_court_case(
 ) -> CaseRead:
     """Open a draft case with its application package for one ready debtor (scope `court`)."""
     case = await packages.create_case_for_accounts(
-        session,
+        session=session,
         principal=principal,
         organisation_id=body.organisation_id,
         account_ids=body.account_ids,
-        on_date=body.on_date or date.today(),
+        on_date=body.on_date or moscow_today(),
         rules=court_rules(settings),
     )
-    return _case(case, principal, settings, await cases.events_of(session, case.id))
+    return _case(case, principal, settings, await cases.events_of(case.id, session=session))
 
 
 @router.get(
@@ -503,15 +501,15 @@ async def get_court_case(
     case_id: CaseId, session: SessionDep, principal: CourtUser, settings: SettingsDep
 ) -> CaseRead:
     """Show a court case with its history and deadlines (scope `court`)."""
-    case = await cases.get_case(session, case_id=case_id, principal=principal)
-    return _case(case, principal, settings, await cases.events_of(session, case.id))
+    case = await cases.get_case(session=session, case_id=case_id, principal=principal)
+    return _case(case, principal, settings, await cases.events_of(case.id, session=session))
 
 
 @router.delete("/court-cases/{case_id}", status_code=204, responses=error_responses(401, 403, 404, 409))
 async def delete_court_case(case_id: CaseId, session: SessionDep, principal: CourtUser) -> Response:
     """Delete a draft case (scope `court`)."""
-    case = await cases.get_case(session, case_id=case_id, principal=principal)
-    await cases.delete_draft(session, case=case, principal=principal)
+    case = await cases.get_case(session=session, case_id=case_id, principal=principal)
+    await cases.delete_draft(session=session, case=case, principal=principal)
     return Response(status_code=204)
 
 
@@ -525,15 +523,15 @@ async def post_case_event(
     case_id: CaseId, body: CaseEventCreate, session: SessionDep, principal: CourtUser, settings: SettingsDep
 ) -> CaseRead:
     """Record a court event and move the case on; an order in force enters the registry (scope `court`)."""
-    case = await cases.get_case(session, case_id=case_id, principal=principal)
+    case = await cases.get_case(session=session, case_id=case_id, principal=principal)
     await cases.apply_event(
-        session,
+        session=session,
         case=case,
         event=cases.CaseEvent(**body.model_dump()),
         principal=principal,
         rules=court_rules(settings),
     )
-    return _case(case, principal, settings, await cases.events_of(session, case.id))
+    return _case(case, principal, settings, await cases.events_of(case.id, session=session))
 
 
 @router.put(
@@ -550,14 +548,14 @@ async def put_act_file(
     file: Annotated[UploadFile, File(description="the court act (PDF or scan)")],
 ) -> CaseRead:
     """Attach the court act's file to the case (scope `court`)."""
-    case = await cases.get_case(session, case_id=case_id, principal=principal)
+    case = await cases.get_case(session=session, case_id=case_id, principal=principal)
     data = await file.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise errors.RuleViolation("The file exceeds 20 MB.", rule="file_size")
     await cases.attach_act_file(
-        session, case=case, filename=file.filename or "act.pdf", data=data, principal=principal
+        session=session, case=case, filename=file.filename or "act.pdf", data=data, principal=principal
     )
-    return _case(case, principal, settings, await cases.events_of(session, case.id))
+    return _case(case, principal, settings, await cases.events_of(case.id, session=session))
 
 
 @router.get(
@@ -568,7 +566,7 @@ async def put_act_file(
 )
 async def get_application_json(case_id: CaseId, session: SessionDep, principal: CourtUser) -> dict[str, Any]:
     """Return the application data set of a case; PII masked without `pii` (scope `court`)."""
-    case = await cases.get_case(session, case_id=case_id, principal=principal)
+    case = await cases.get_case(session=session, case_id=case_id, principal=principal)
     return packages.application_data(case, show_pii=principal.can_see_pii)
 
 
@@ -580,7 +578,7 @@ async def get_application_json(case_id: CaseId, session: SessionDep, principal: 
 )
 async def get_application_html(case_id: CaseId, session: SessionDep, principal: CourtUser) -> HTMLResponse:
     """Return the printable application (HTML for the browser's print); PII needs `pii` (scope `court`)."""
-    case = await cases.get_case(session, case_id=case_id, principal=principal)
+    case = await cases.get_case(session=session, case_id=case_id, principal=principal)
     return HTMLResponse(packages.render_application_html(case, show_pii=principal.can_see_pii))
 
 
@@ -610,8 +608,8 @@ class ConfirmedDebtRead(BaseModel):
 
 def _debt(debt: CourtConfirmedDebt, principal: Principal) -> ConfirmedDebtRead:
     name = " ".join(x for x in (debt.last_name, debt.first_name, debt.middle_name) if x)
-    if not principal.can_see_pii:
-        name = f"{debt.last_name[:1]}. {debt.first_name[:1]}."
+    if not principal.can_see_pii:  # "И. И.": the initials of the last and first names
+        name = " ".join(mask(n, pii=False, form="initial") or "." for n in (debt.last_name, debt.first_name))
     return ConfirmedDebtRead(
         id=debt.id,
         organisation_id=debt.organisation_id,
@@ -650,8 +648,10 @@ class RegistryActionBody(BaseModel):
 )
 async def get_case_registry(case_id: CaseId, session: SessionDep, principal: CourtUser) -> ConfirmedDebtRead:
     """Show the case's court-confirmed debt and its GIS registry state (scope `court`)."""
-    await cases.get_case(session, case_id=case_id, principal=principal)
-    return _debt(await registry.debt_of_case(session, case_id=case_id, principal=principal), principal)
+    await cases.get_case(session=session, case_id=case_id, principal=principal)
+    return _debt(
+        await registry.debt_of_case(session=session, case_id=case_id, principal=principal), principal
+    )
 
 
 @router.post(
@@ -670,8 +670,8 @@ async def post_registry_action(
     body: RegistryActionBody | None = None,
 ) -> OperationRead:
     """Place, edit, annul the debt in GIS's registry, or record (annul) its repayment (scope `court`)."""
-    await cases.get_case(session, case_id=case_id, principal=principal)
-    debt = await registry.debt_of_case(session, case_id=case_id, principal=principal)
+    await cases.get_case(session=session, case_id=case_id, principal=principal)
+    debt = await registry.debt_of_case(session=session, case_id=case_id, principal=principal)
     b = body or RegistryActionBody()
     request = registry.RegistryRequest(
         action="annul_repayment" if action == "annul-repayment" else action,
@@ -681,7 +681,9 @@ async def post_registry_action(
         additional_info=b.additional_info,
         repaid_on=b.repaid_on,
     )
-    op = await registry.request_registry_action(session, debt=debt, request=request, principal=principal)
+    op = await registry.request_registry_action(
+        session=session, debt=debt, request=request, principal=principal
+    )
     return OperationRead.model_validate(op)
 
 
@@ -695,7 +697,9 @@ async def post_reconcile(
     organisation_id: uuid.UUID, session: SessionDep, principal: CourtUser
 ) -> OperationRead:
     """Export GIS's court-confirmed debts registry and reconcile the local records (scope `court`)."""
-    op = await registry.request_reconcile(session, organisation_id=organisation_id, principal=principal)
+    op = await registry.request_reconcile(
+        session=session, organisation_id=organisation_id, principal=principal
+    )
     return OperationRead.model_validate(op)
 
 
@@ -715,6 +719,6 @@ async def list_confirmed_debts(
     """List the organisation's court-confirmed debts (scope `court`)."""
     principal.require_org(organisation_id)
     rows = await registry.list_debts(
-        session, organisation_id=organisation_id, account_id=account_id, limit=limit
+        session=session, organisation_id=organisation_id, account_id=account_id, limit=limit
     )
     return [_debt(d, principal) for d in rows]

@@ -14,10 +14,11 @@ from pydantic import BaseModel
 
 from app.api.deps import Reader, SessionDep, SettingsDep
 from app.api.errors import error_responses
-from app.domain import dashboard as service
-from app.domain.debt_requests.common import calendar_rules, today
+from app.domain.debt_requests import dashboard as service
+from app.domain.debt_requests.common import calendar_rules
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import authenticate
+from app.domain.kernel.calendar import moscow_today
 
 router = APIRouter(tags=["ops"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -84,7 +85,7 @@ def _read(item: service.OrganisationOverview) -> OrganisationOverviewRead:
 )
 async def get_dashboard(session: SessionDep, principal: Reader, settings: SettingsDep) -> DashboardRead:
     """Per organisation: requests by status, deadlines at risk, overdue, recent GIS errors (scope `read`)."""
-    day = today()
+    day = moscow_today()
     items = await service.overview(
         session=session, principal=principal, today=day, rules=calendar_rules(settings)
     )
@@ -104,7 +105,7 @@ async def dashboard_page(request: Request, session: SessionDep, settings: Settin
         response = templates.TemplateResponse(request, "login.html", {"error": str(exc)}, status_code=401)
         response.delete_cookie(COOKIE, path="/dashboard")
         return response
-    day = today()
+    day = moscow_today()
     items = await service.overview(
         session=session, principal=principal, today=day, rules=calendar_rules(settings)
     )

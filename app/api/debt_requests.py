@@ -15,9 +15,10 @@ from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.debt_requests import DebtAnswer, DebtDocument, DebtRequestHistory, DebtSubrequest
 from app.domain import debt_requests as service
-from app.domain.debt_requests.common import OPEN, require_organisation, today
-from app.domain.kernel.access import Principal
-from app.domain.kernel.calendar import deadline_flags
+from app.domain.debt_requests.common import OPEN
+from app.domain.kernel.access import Principal, require_organisation
+from app.domain.kernel.calendar import deadline_flags, moscow_today
+from app.domain.kernel.masking import mask
 from app.domain.kernel.rules import CalendarRules
 
 router = APIRouter(prefix="/api/v1", tags=["debt-requests"])
@@ -409,10 +410,6 @@ def to_read(sub: DebtSubrequest, rules: CalendarRules, on: date) -> DebtRequestR
     return DebtRequestRead(**_request_fields(sub, rules, on))
 
 
-def _initial(value: str | None) -> str | None:
-    return f"{value[0]}." if value else None
-
-
 def defendant_read(p: dict[str, Any], *, pii: bool) -> DefendantRead:
     """Map a stored defendant, cutting names to initials and withholding identifiers without `pii`."""
     doc = p.get("document")
@@ -436,12 +433,15 @@ def defendant_read(p: dict[str, Any], *, pii: bool) -> DefendantRead:
         )
     return DefendantRead(
         masked=True,
-        last_name=_initial(p.get("last_name")),
-        first_name=_initial(p.get("first_name")),
-        middle_name=_initial(p.get("middle_name")),
-        snils=None,
+        last_name=mask(p.get("last_name"), pii=False, form="initial"),
+        first_name=mask(p.get("first_name"), pii=False, form="initial"),
+        middle_name=mask(p.get("middle_name"), pii=False, form="initial"),
+        snils=mask(p.get("snils"), pii=False),
         document=IdentityDocumentRead(
-            type_code=doc.get("type_code"), type_name=doc.get("type_name"), series=None, number=None
+            type_code=doc.get("type_code"),
+            type_name=doc.get("type_name"),
+            series=mask(doc.get("series"), pii=False),
+            number=mask(doc.get("number"), pii=False),
         )
         if doc
         else None,
@@ -474,7 +474,7 @@ def _detail(
     principal: Principal,
 ) -> DebtRequestDetail:
     return DebtRequestDetail(
-        **_request_fields(sub, rules, today()),
+        **_request_fields(sub, rules, moscow_today()),
         answer=answer_read(answer, pii=principal.can_see_pii) if answer is not None else None,
         documents=[DocumentRead.model_validate(doc) for doc in documents],
         history=[HistoryRead.model_validate(h) for h in history],
@@ -583,7 +583,7 @@ async def list_debt_requests(
     rows, next_cursor = await service.list_requests(
         session=session, principal=principal, filters=filters, rules=rules, cursor=cursor, limit=limit
     )
-    on = today()
+    on = moscow_today()
     return DebtRequestsPage(items=[to_read(r, rules, on) for r in rows], next_cursor=next_cursor)
 
 
@@ -756,7 +756,7 @@ async def send_debt_answers(
 ) -> OperationRead:
     """Send prepared answers to GIS in messages of at most 100; poll the operation (scope `send`)."""
     body = body or SendRequest()
-    await require_organisation(session, principal, organisation_id)
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     op = await service.queue_send(
         session=session, principal=principal, organisation_id=organisation_id, subrequest_ids=body.ids
     )

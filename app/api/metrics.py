@@ -26,5 +26,5 @@ async def scrape_metrics(request: Request, session: SessionDep, settings: Settin
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), settings.metrics.token.get_secret_value().encode()):
             raise d.AuthenticationRequired("This endpoint needs the metrics token.")
-    await metrics.refresh(session)
+    await metrics.refresh(session, request.app.state.gauges)
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import Admin, Reader, SessionDep
 from app.api.errors import error_responses
-from app.domain import organisations as service
 from app.domain.kernel import audit
-from app.domain.organisations import OrgType
+from app.domain.kernel import organisations as service
+from app.domain.kernel.access import require_organisation
+from app.domain.kernel.organisations import OrgType
 
 router = APIRouter(prefix="/api/v1/organisations", tags=["organisations"])
 
@@ -113,7 +114,7 @@ async def get_organisation(
     organisation_id: OrgId, session: SessionDep, principal: Reader
 ) -> OrganisationRead:
     """Show one organisation (scope `read`)."""
-    org = await service.get_or_raise(session=session, principal=principal, organisation_id=organisation_id)
+    org = await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     return OrganisationRead.model_validate(org)
 
 

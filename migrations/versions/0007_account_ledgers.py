@@ -2,8 +2,8 @@
 
 One row per account-month made the bulk import COPY 12 rows per account with their primary-key entries, the
 largest part of its database time (35 of 90 µs of statement time an account on a 100k import); one text
-value per account costs 8 µs. The format and why text: `app.domain.ledger`. Like ledger_entries since 0006,
-the table has no foreign key to accounts; the delete trigger of 0006 now deletes from it.
+value per account costs 8 µs. The format and why text: `app.domain.accounts.ledger`. Like ledger_entries since
+0006, the table has no foreign key to accounts; the delete trigger of 0006 now deletes from it.
 
 The existing months move over in the stored form: `[["2025-01-01","1234.50","1000.00","2025-02-10"],…]`,
 sorted by period, amounts with two decimals; the downgrade moves them back.

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cli import render_openapi
 from app.db.models.court import CourtCase, CourtReadinessRun
 from app.db.models.exchange import Exchange
-from app.domain.accounts_import import upsert_accounts
+from app.domain.accounts.importing import upsert_accounts
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import ALL_SCOPES, SYSTEM
 from tests.factories import bearer, make_org, make_subrequest, make_token

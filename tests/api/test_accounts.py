@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.accounts import AccountSearchFastPath
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.core import Operation
-from app.domain.accounts_import import upsert_accounts
+from app.domain.accounts.importing import upsert_accounts
 from app.domain.kernel.snils import random_valid_snils
 from app.main import create_app
 from tests.conftest import make_settings

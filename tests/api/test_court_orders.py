@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.deps import get_session
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Operation
-from app.domain.court_packages import application_data, cases_of_operation, run_packages_job
-from app.domain.court_registry import confirmed_debts_for_accounts
+from app.domain.accounts.ledger import encode_months
+from app.domain.court.packages import application_data, cases_of_operation, run_packages_job
+from app.domain.court.registry import confirmed_debts_for_accounts
+from app.domain.kernel.penalties import due_date_for
 from app.domain.kernel.snils import random_valid_snils
-from app.domain.ledger import encode_months
-from app.domain.penalties import due_date_for
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.factories import COURTS, bearer, make_org, make_token
@@ -216,7 +216,7 @@ async def test_case_lifecycle_to_confirmed_debt(court_api: httpx.AsyncClient, se
     done = await event({"type": "in_force", "on_date": "2025-12-16"})
     assert done["status"] == "in_force" and [e["type"] for e in done["events"]][-1] == "in_force"
 
-    debts = await confirmed_debts_for_accounts(session, organisation_id=org.id, account_ids=[account])
+    debts = await confirmed_debts_for_accounts(session=session, organisation_id=org.id, account_ids=[account])
     assert len(debts) == 1
     assert debts[0].act_number == "2-1234/2025" and debts[0].act_date == date(2025, 12, 16)
     assert debts[0].gis_debt_guid is None and debts[0].last_name == "Петров"
@@ -281,7 +281,7 @@ async def test_packages_job_creates_drafts_and_jsonl(
         session.commit = original_commit  # type: ignore[method-assign]
     assert result["cases"] == 3 and result["blockers"] == {"debtor_identifier": 1}
     assert progress_calls[-1] == (4, 4)
-    drafts = await cases_of_operation(session, operation_id=op.id)
+    drafts = await cases_of_operation(session=session, operation_id=op.id)
     assert {c.account_id for c in drafts} == set(ids[:3])
     data = application_data(drafts[0], show_pii=True)
     assert data["creditor"]["inn"] == org.inn and data["court"]["district"] == "3"

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models.core import Organisation
 from app.db.models.debt_requests import DebtSubrequest
 from app.domain.debt_requests import fetch
-from app.domain.debt_requests.common import today
+from app.domain.kernel.calendar import moscow_today as today
 from app.domain.kernel.snils import random_valid_snils
 from tests.domain.test_debt_requests import make_gis_subrequest
 from tests.factories import bearer, make_org, make_token
@@ -24,7 +24,7 @@ RNG = random.Random(11)
 async def _seed(session: AsyncSession, n: int = 5) -> tuple[Organisation, list[DebtSubrequest]]:
     org = await make_org(session)
     rows = [make_gis_subrequest(i, deadline=today() + timedelta(days=3 + i), flat=str(i)) for i in range(n)]
-    await fetch.upsert_subrequests(session, organisation_id=org.id, subrequests=rows)
+    await fetch.upsert_subrequests(session=session, organisation_id=org.id, subrequests=rows)
     subs = list(
         (
             await session.scalars(

@@ -11,8 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.accounts import LedgerMonth, find_accounts_for_premises, ledger_for_accounts, summarise_ledger
-from app.domain.accounts_import import upsert_accounts
+from app.domain.accounts.importing import upsert_accounts
+from app.domain.accounts.registry import (
+    LedgerMonth,
+    find_accounts_for_premises,
+    ledger_for_accounts,
+    summarise_ledger,
+)
 from app.domain.kernel import errors as d
 from tests.factories import make_org
 
@@ -103,7 +108,12 @@ async def test_find_accounts_for_premises_real_world_spellings(
     session: AsyncSession, flats: uuid.UUID, text: str, number: str
 ) -> None:
     found = await find_accounts_for_premises(
-        session, organisation_id=flats, fias_house_guid=HOUSE, hm_object_guid=None, premises=text, exact=False
+        session=session,
+        organisation_id=flats,
+        fias_house_guid=HOUSE,
+        hm_object_guid=None,
+        premises=text,
+        exact=False,
     )
     assert [m.account_number for m in found] == [number]
     assert found[0].quality in ("exact", "normalised")
@@ -114,7 +124,7 @@ async def test_find_accounts_for_premises_exact_house_only_and_gis_house(
     session: AsyncSession, flats: uuid.UUID
 ) -> None:
     exact = await find_accounts_for_premises(
-        session,
+        session=session,
         organisation_id=flats,
         fias_house_guid=None,
         hm_object_guid=HM,
@@ -124,7 +134,7 @@ async def test_find_accounts_for_premises_exact_house_only_and_gis_house(
     assert [(m.account_number, m.quality) for m in exact] == [("N0", "exact")]
     assert (
         await find_accounts_for_premises(
-            session,
+            session=session,
             organisation_id=flats,
             fias_house_guid=HOUSE,
             hm_object_guid=None,
@@ -134,11 +144,16 @@ async def test_find_accounts_for_premises_exact_house_only_and_gis_house(
         == []
     )
     house = await find_accounts_for_premises(
-        session, organisation_id=flats, fias_house_guid=HOUSE, hm_object_guid=None, premises=None, exact=False
+        session=session,
+        organisation_id=flats,
+        fias_house_guid=HOUSE,
+        hm_object_guid=None,
+        premises=None,
+        exact=False,
     )
     assert len(house) == 5 and {m.quality for m in house} == {"house_only"}
     other_org = await find_accounts_for_premises(
-        session,
+        session=session,
         organisation_id=uuid.uuid4(),
         fias_house_guid=HOUSE,
         hm_object_guid=None,
@@ -148,7 +163,7 @@ async def test_find_accounts_for_premises_exact_house_only_and_gis_house(
     assert other_org == []
     with pytest.raises(d.RuleViolation):
         await find_accounts_for_premises(
-            session,
+            session=session,
             organisation_id=flats,
             fias_house_guid=None,
             hm_object_guid=None,
@@ -159,9 +174,14 @@ async def test_find_accounts_for_premises_exact_house_only_and_gis_house(
 
 async def test_ledger_for_accounts_groups_by_account(session: AsyncSession, flats: uuid.UUID) -> None:
     found = await find_accounts_for_premises(
-        session, organisation_id=flats, fias_house_guid=HOUSE, hm_object_guid=None, premises=None, exact=False
+        session=session,
+        organisation_id=flats,
+        fias_house_guid=HOUSE,
+        hm_object_guid=None,
+        premises=None,
+        exact=False,
     )
     ledgers = await ledger_for_accounts(
-        session, [m.account_id for m in found] + [uuid.uuid4()], as_of=date(2025, 3, 1)
+        [m.account_id for m in found] + [uuid.uuid4()], session=session, as_of=date(2025, 3, 1)
     )
     assert sorted(len(v) for v in ledgers.values()) == [0, 1, 1, 1, 1, 1]

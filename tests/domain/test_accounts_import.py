@@ -13,9 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
-from app.domain import accounts_import as imp
+from app.domain.accounts import importing as imp
+from app.domain.accounts import readers
+from app.domain.accounts import rows as schema
+from app.domain.accounts.ledger import LedgerRecord, decode_months
+from app.domain.kernel import errors as d
 from app.domain.kernel.snils import random_valid_snils
-from app.domain.ledger import LedgerRecord, decode_months
 from app.settings import REPO_ROOT
 from tests.factories import make_org
 
@@ -69,7 +72,7 @@ async def _run(
 ):
     return await imp.import_rows(
         sessionmaker=sm,
-        rows=imp.read_text_rows(data, fmt),
+        rows=readers.read_text_rows(data, fmt),
         organisation_id=org,
         **kw,  # type: ignore[arg-type]
     )
@@ -85,7 +88,7 @@ async def test_import_valid_rows_creates_everything(db: async_sessionmaker[Async
     assert await _count(db, AccountPremises) == 2
     assert await _months(db) == 4
     async with db() as s:
-        acc = await s.get(Account, imp.account_id_for(org, "1001"))
+        acc = await s.get(Account, schema.account_id_for(org, "1001"))
         assert acc is not None and acc.payer_name_key == "иванов иван"
     # Due date defaults to the statutory 10th of the next month (ЖК РФ ст. 155 ч. 1); amounts are stored
     # with two decimals.
@@ -104,7 +107,7 @@ async def test_import_twice_is_idempotent_and_updates(db: async_sessionmaker[Asy
     assert await _count(db, Account) == 2
     # Months absent from a re-import are kept: billing may send only recent months.
     assert await _months(db) == 4
-    assert (await _ledgers(db))[imp.account_id_for(org, "1001")] == [
+    assert (await _ledgers(db))[schema.account_id_for(org, "1001")] == [
         LedgerRecord(date(2025, 1, 1), "100.00", "100.00", date(2025, 2, 10)),
         LedgerRecord(date(2025, 2, 1), "100.00", "50.00", date(2025, 3, 10)),
     ]
@@ -183,11 +186,11 @@ async def test_import_sample_files(db: async_sessionmaker[AsyncSession]) -> None
 async def test_import_csv_groups_lines_by_account(db: async_sessionmaker[AsyncSession]) -> None:
     org = await _org(db)
     snils = random_valid_snils(__import__("random").Random(1))
-    header = ",".join(imp.CSV_COLUMNS)
-    base = dict.fromkeys(imp.CSV_COLUMNS, "")
+    header = ",".join(readers.CSV_COLUMNS)
+    base = dict.fromkeys(readers.CSV_COLUMNS, "")
 
     def line(**kw: str) -> str:
-        return ",".join({**base, **kw}[c] for c in imp.CSV_COLUMNS)
+        return ",".join({**base, **kw}[c] for c in readers.CSV_COLUMNS)
 
     acc = {
         "account_number": "77",
@@ -222,22 +225,24 @@ async def test_import_csv_groups_lines_by_account(db: async_sessionmaker[AsyncSe
 
 async def test_import_csv_with_unknown_column_is_refused(db: async_sessionmaker[AsyncSession]) -> None:
     org = await _org(db)
-    with pytest.raises(imp.d.RuleViolation):
+    with pytest.raises(d.RuleViolation):
         await _run(db, org, b"account_number,payer_kind,fias_house_guid,premises,colour\n", "csv")
 
 
 def test_store_upload_refuses_oversized_file(tmp_path: Path) -> None:
     import io
 
-    with pytest.raises(imp.d.RuleViolation):
+    with pytest.raises(d.RuleViolation):
         imp.store_upload(io.BytesIO(b"x" * 100), tmp_path, "jsonl", max_bytes=10)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_ids_are_deterministic() -> None:
     org = uuid.UUID(int=1)
-    assert imp.account_id_for(org, "1") == imp.account_id_for(org, "1") != imp.account_id_for(org, "2")
-    house = imp.house_id_for(uuid.UUID(HOUSE))
-    assert imp.premises_id_for(house, imp.premises_norm("кв. 12а", "apartment")) == imp.premises_id_for(
-        house, imp.premises_norm("12-A", "apartment")
+    assert (
+        schema.account_id_for(org, "1") == schema.account_id_for(org, "1") != schema.account_id_for(org, "2")
     )
+    house = schema.house_id_for(uuid.UUID(HOUSE))
+    assert schema.premises_id_for(
+        house, schema.premises_norm("кв. 12а", "apartment")
+    ) == schema.premises_id_for(house, schema.premises_norm("12-A", "apartment"))

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from app.domain import accounts_import as imp
-from app.domain import accounts_import_fast as fast
+from app.domain.accounts import import_fast as fast
+from app.domain.accounts import rows as schema
 from app.domain.kernel.snils import is_valid_snils, random_valid_snils
 from tests.domain.test_accounts_import import account_row, jsonl
 
@@ -223,11 +223,11 @@ def _line(row: dict[str, Any], ascii_only: bool) -> bytes:
 
 def _model_text(line: bytes) -> fast.TextChunk | None:
     try:
-        acc = imp.AccountIn.model_validate_json(line)
+        acc = schema.AccountIn.model_validate_json(line)
     except ValidationError:
         return None
     chunk = fast.TextChunk()
-    imp._encode_model_row(chunk, ORG, 1, acc)
+    fast._encode_model_row(chunk, ORG, 1, acc)
     return chunk
 
 
@@ -297,7 +297,7 @@ def test_fast_path_declines_what_it_cannot_vouch_for_and_the_models_decide(chang
     change(row)
     line = _line(row, ascii_only=False)
     assert not fast.encode_line(fast.TextChunk(), line, str(ORG))
-    enc = imp.encode_jsonl_chunk([line], 1, ORG)  # the models take it (or reject it with their reasons)
+    enc = fast.encode_jsonl_chunk([line], 1, ORG)  # the models take it (or reject it with their reasons)
     assert enc.accounts + len(enc.rejected) == 1
 
 
@@ -310,9 +310,9 @@ def test_encoded_chunk_is_the_same_with_and_without_the_fast_path(monkeypatch: p
     rows.insert(7, "{broken")
     rows.insert(8, "")
     lines = jsonl(*rows).split(b"\n")
-    fast_enc = imp.encode_jsonl_chunk(lines, 10, ORG)
-    monkeypatch.setattr(imp, "FAST_ENCODER", False)
-    model_enc = imp.encode_jsonl_chunk(lines, 10, ORG)
+    fast_enc = fast.encode_jsonl_chunk(lines, 10, ORG)
+    monkeypatch.setattr(fast, "FAST_ENCODER", False)
+    model_enc = fast.encode_jsonl_chunk(lines, 10, ORG)
     assert fast_enc == model_enc
     assert (fast_enc.seen, fast_enc.accounts, fast_enc.superseded) == (31, 27, 1)
     assert [(r[0], [(p.field, p.rule) for p in r[1]], r[2]) for r in fast_enc.rejected] == [
@@ -324,7 +324,7 @@ def test_encoded_chunk_is_the_same_with_and_without_the_fast_path(monkeypatch: p
 
 @given(st.text())
 def test_uuid5_text_is_uuid5(name: str) -> None:
-    assert fast.uuid5_text(name) == str(uuid.uuid5(imp.ID_NAMESPACE, name))
+    assert fast.uuid5_text(name) == str(uuid.uuid5(schema.ID_NAMESPACE, name))
 
 
 @given(st.from_regex(r"\A[0-9]{11}\Z") | _valid_snils)

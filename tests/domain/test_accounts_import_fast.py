@@ -13,23 +13,26 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db import bulk_accounts as bulk
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
-from app.domain import accounts_import as imp
-from app.domain.ledger import LedgerRecord
+from app.domain.accounts import import_fast as fast
+from app.domain.accounts import importing as imp
+from app.domain.accounts import rows as schema
+from app.domain.accounts.ledger import LedgerRecord
 from tests.conftest import DB_BACKEND
 from tests.domain.test_accounts_import import HOUSE, _count, _ledgers, _months, _org, account_row, jsonl
 
 
 def test_copy_text_escapes_and_nulls() -> None:
     day = date(2025, 1, 1)
-    out = imp.copy_text([("a\tb", None, True, False, day, "back\\slash", "line\nbreak\r")])
+    out = bulk.copy_text([("a\tb", None, True, False, day, "back\\slash", "line\nbreak\r")])
     assert out == b"a\\tb\t\\N\tt\tf\t2025-01-01\tback\\\\slash\tline\\nbreak\\r\n"
 
 
 def test_encode_chunk_counts_and_rejects() -> None:
     org = uuid.uuid4()
     lines = jsonl(account_row("1001"), "{bad", account_row("1001"), account_row("1002")).split(b"\n")
-    enc = imp.encode_jsonl_chunk(lines, 10, org)
+    enc = fast.encode_jsonl_chunk(lines, 10, org)
     assert (enc.seen, enc.accounts, enc.superseded, enc.ledger_months) == (4, 2, 1, 4)
     assert [r[0] for r in enc.rejected] == [11]
     assert enc.copy["imp_ledger"].count(b"\n") == 2  # one ledger row per account
@@ -59,7 +62,7 @@ async def test_import_file_fast_path(
     assert await _count(db, Account) == 7
     assert await _months(db) == 14
     async with db() as s:
-        acc = await s.get(Account, imp.account_id_for(org, "1003"))
+        acc = await s.get(Account, schema.account_id_for(org, "1003"))
         assert acc is not None and acc.birth_place == "г. Москва\\Тверь"
 
 
@@ -116,7 +119,7 @@ async def test_import_never_leaves_ledger_rows_without_their_account(
         assert report.applied == 2 and report.rejected == len(rows) - 2
         assert await _orphan_ledger_rows(db) == 0 and await _orphan_links(db) == 0
         assert await _months(db) == 4 and await _count(db, AccountPremises) == 2
-    assert set(await _ledgers(db)) == {imp.account_id_for(org, "2001"), imp.account_id_for(org, "2004")}
+    assert set(await _ledgers(db)) == {schema.account_id_for(org, "2001"), schema.account_id_for(org, "2004")}
 
 
 async def test_deleting_an_account_or_premises_deletes_its_ledger_and_links(
@@ -135,13 +138,15 @@ async def test_deleting_an_account_or_premises_deletes_its_ledger_and_links(
     await imp.import_file(sessionmaker=db, path=path, fmt="jsonl", organisation_id=org, processes=0)
     assert (await _count(db, AccountLedger), await _count(db, AccountPremises)) == (3, 4)
     async with db() as s, s.begin():
-        await s.execute(Account.__table__.delete().where(Account.id == imp.account_id_for(org, "3001")))
+        await s.execute(Account.__table__.delete().where(Account.id == schema.account_id_for(org, "3001")))
     assert (await _count(db, AccountLedger), await _count(db, AccountPremises)) == (2, 3)
     async with db() as s, s.begin():  # a premises, through its house's cascade
-        await s.execute(House.__table__.delete().where(House.id == imp.house_id_for(uuid.UUID(other_house))))
+        await s.execute(
+            House.__table__.delete().where(House.id == schema.house_id_for(uuid.UUID(other_house)))
+        )
     async with db() as s:
         links = (await s.execute(select(AccountPremises.account_id))).scalars().all()
-    assert sorted(links) == sorted(imp.account_id_for(org, n) for n in ("3002", "3003"))
+    assert sorted(links) == sorted(schema.account_id_for(org, n) for n in ("3002", "3003"))
     assert await _orphan_ledger_rows(db) == 0 and await _orphan_links(db) == 0
     async with db() as s, s.begin():  # the organisation's ON DELETE CASCADE reaches ledgers and links too
         await s.execute(Organisation.__table__.delete().where(Organisation.id == org))
@@ -154,7 +159,7 @@ async def test_search_on_a_fresh_session_reads_without_a_transaction(
 ) -> None:
     # On PostgreSQL a search on a session that has not begun a transaction runs in autocommit (no BEGIN and
     # COMMIT round trips); the result must be the same as inside a transaction, and the session usable after.
-    from app.domain.accounts import AccountQuery, search_accounts
+    from app.domain.accounts.registry import AccountQuery, search_accounts
     from app.domain.kernel.access import Principal
 
     org = await _org(db)
@@ -166,13 +171,13 @@ async def test_search_on_a_fresh_session_reads_without_a_transaction(
     )
     query = AccountQuery(fias_house_guid=uuid.UUID(HOUSE), premises="кв 02")
     async with db() as s:
-        page = await search_accounts(s, principal=principal, query=query, with_debt=True, limit=1)
+        page = await search_accounts(session=s, principal=principal, query=query, with_debt=True, limit=1)
         assert [h.account.account_number for h in page.items] == ["4002"]
         assert page.items[0].summary is not None and page.items[0].quality == "normalised"
         await s.commit()
     async with db() as s, s.begin():
         await s.scalar(select(func.count()).select_from(Account))  # a transaction is already open
-        again = await search_accounts(s, principal=principal, query=query, limit=1)
+        again = await search_accounts(session=s, principal=principal, query=query, limit=1)
     assert [h.account.id for h in again.items] == [h.account.id for h in page.items]
 
 
@@ -241,7 +246,7 @@ async def test_initial_load_copies_straight_into_the_tables(
     _no_row_by_row(monkeypatch)
     monkeypatch.setattr(imp, "PROBE_FIRST", probe_first)
     for name in ("_PG_UPSERT_ACCOUNTS", "_PG_UPSERT_PREMISES", "_PG_DELETE_LINKS", "_PG_UPSERT_LEDGER"):
-        monkeypatch.setattr(imp, name, "SELECT 1/0")  # the direct path never runs them
+        monkeypatch.setattr(bulk, name, "SELECT 1/0")  # the direct path never runs them
     report = await _import(db, tmp_path, org, *(account_row(f"50{i:02d}") for i in range(5)))
     assert (report.applied, report.rejected, report.ledger_months) == (5, 0, 10)
     state = await _state(db, org)
@@ -275,7 +280,7 @@ async def test_direct_copy_meeting_existing_rows_is_redone_through_the_upsert(
     if fresh is not None:  # accounts and premises claimed fresh: both, or either alone
         monkeypatch.setattr(imp, "PROBE_FIRST", True)
         for name, claim in zip(("_PG_FRESH_ACCOUNTS", "_PG_FRESH_PREMISES"), fresh, strict=True):
-            monkeypatch.setattr(imp, name, f"SELECT {claim}, now()::text WHERE $1::text <> ''")
+            monkeypatch.setattr(bulk, name, f"SELECT {claim}, now()::text WHERE $1::text <> ''")
     report = await _import(db, tmp_path, org, *second)
     assert (report.applied, report.rejected, report.ledger_months) == (4, 0, 8)
     state = await _state(db, org)
@@ -320,16 +325,16 @@ async def test_direct_and_staged_paths_and_both_encoders_store_the_same(
     direct, staged = await _org(db), await _org(db)
     _no_row_by_row(monkeypatch)
     report = await _import(db, tmp_path, direct, *rows)
-    monkeypatch.setattr(imp, "FAST_ENCODER", False)
-    monkeypatch.setattr(imp, "DIRECT_LOAD", False)
+    monkeypatch.setattr(fast, "FAST_ENCODER", False)
+    monkeypatch.setattr(bulk, "DIRECT_LOAD", False)
     assert (await _import(db, tmp_path, staged, *rows)).as_dict() == report.as_dict()
     assert report.superseded == 1
     state = await _state(db, direct)
     assert state == await _state(db, staged)
     assert state["8000"][0]["els"] == "00ББ000001" and state["8003"][0]["closed"] is True
     # and a re-run changes nothing
-    monkeypatch.setattr(imp, "FAST_ENCODER", True)
-    monkeypatch.setattr(imp, "DIRECT_LOAD", True)
+    monkeypatch.setattr(fast, "FAST_ENCODER", True)
+    monkeypatch.setattr(bulk, "DIRECT_LOAD", True)
     assert (await _import(db, tmp_path, direct, *rows)).applied == 6
     assert await _state(db, direct) == state
 
@@ -368,9 +373,9 @@ async def test_chunks_written_side_by_side_keep_the_file_order(
         chunk_size=2,
     )
     async with db() as s:
-        premises = await s.get(Premises, imp.premises_id_for(imp.house_id_for(uuid.UUID(house)), "1"))
+        premises = await s.get(Premises, schema.premises_id_for(schema.house_id_for(uuid.UUID(house)), "1"))
         assert premises is not None and premises.number_raw == "кв 1"
-        house_row = await s.get(House, imp.house_id_for(uuid.UUID(house)))
+        house_row = await s.get(House, schema.house_id_for(uuid.UUID(house)))
         assert house_row is not None and house_row.address == "ул. Первая, д. 1"
     state = await _state(db, org)
     assert state["9001"][0]["last_name"] == "Сидоров"
@@ -405,19 +410,19 @@ async def test_reimport_in_many_chunks_turns_the_checks_on_and_matches_the_upser
     first = [account_row(f"95{i:02d}") for i in range(6)]
     second = [_changed(f"95{i:02d}") for i in range(6)] + [account_row("9599")]
     await _import(db, tmp_path, other, *first)
-    monkeypatch.setattr(imp, "DIRECT_LOAD", False)
+    monkeypatch.setattr(bulk, "DIRECT_LOAD", False)
     for rows in (first, second):
         await _import(db, tmp_path, reference, *rows)
-    monkeypatch.setattr(imp, "DIRECT_LOAD", True)
+    monkeypatch.setattr(bulk, "DIRECT_LOAD", True)
     _no_row_by_row(monkeypatch)
     failed: list[str | None] = []
-    original = imp._Probes.failed
+    original = bulk.Probes.failed
 
     def spy(self: Any, table: str | None) -> None:
         failed.append(table)
         original(self, table)
 
-    monkeypatch.setattr(imp._Probes, "failed", spy)
+    monkeypatch.setattr(bulk.Probes, "failed", spy)
     for rows in (first, second):
         report = await imp.import_file(
             sessionmaker=db, path=_write(tmp_path, rows), fmt="jsonl", organisation_id=org, chunk_size=2
@@ -431,13 +436,13 @@ async def test_reimport_in_many_chunks_turns_the_checks_on_and_matches_the_upser
 
 
 def test_probes_turn_on_for_the_table_that_failed() -> None:
-    probes = imp._Probes()
+    probes = bulk.Probes()
     probes.failed("premises")
     assert (probes.accounts, probes.premises) == (False, True)
-    probes = imp._Probes()
+    probes = bulk.Probes()
     probes.failed("account_ledgers")
     assert (probes.accounts, probes.premises) == (True, False)
-    probes = imp._Probes()
+    probes = bulk.Probes()
     probes.failed(None)
     assert (probes.accounts, probes.premises) == (True, True)
 
@@ -460,5 +465,5 @@ async def test_reimport_rewrites_only_the_ledgers_it_changes(
     report = await _import(db, tmp_path, org, *rows)
     assert report.applied == 3
     after = await versions()
-    assert {a for a in before if after[a] != before[a]} == {imp.account_id_for(org, "9601")}
-    assert [m.paid for m in (await _ledgers(db))[imp.account_id_for(org, "9601")]] == ["0.00", "60.00"]
+    assert {a for a in before if after[a] != before[a]} == {schema.account_id_for(org, "9601")}
+    assert [m.paid for m in (await _ledgers(db))[schema.account_id_for(org, "9601")]] == ["0.00", "60.00"]

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.accounts import Account
-from app.domain.accounts_import import account_id_for, upsert_accounts
-from app.domain.accounts_sync import (
+from app.domain.accounts import account_id_for, upsert_accounts
+from app.domain.accounts.sync import (
     BillingAccount,
     billing_accounts,
     diff_accounts,
@@ -136,13 +136,15 @@ async def test_billing_snapshot_and_identifier_fill(session: AsyncSession) -> No
             }
         ],
     )
-    snap = await billing_accounts(session, organisation_id=org.id, selector="fias_house_guid", values=[house])
+    snap = await billing_accounts(
+        session=session, organisation_id=org.id, selector="fias_house_guid", values=[house]
+    )
     assert [(b.account_number, b.name, list(b.shares)) for b in snap] == [
         ("A1", "иванов иван", [PREMISES_GUID])
     ]
     g = gis("00АА000001", account_number="A1", service_id="00АА000001001")
     diff = diff_accounts(snap, [g])
-    assert await fill_gis_identifiers(session, diff) == 1
+    assert await fill_gis_identifiers(diff, session=session) == 1
     acc = await session.get(Account, account_id_for(org.id, "A1"))
     assert acc is not None
     await session.refresh(acc)
@@ -154,7 +156,7 @@ async def test_billing_snapshot_and_identifier_fill(session: AsyncSession) -> No
 
 
 async def test_sync_job_without_gis_client_fails_cleanly() -> None:
-    from app.domain.accounts_sync import run_sync_job
+    from app.domain.accounts.sync import run_sync_job
 
     op = SimpleNamespace(
         params={"selector": "els", "values": ["0000000001"]}, organisation_id=uuid.uuid4(), id=None

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from app.cli import app
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.accounts import Account, AccountLedger
-from app.domain.court_cli import readiness_summary
-from app.domain.ledger import encode_months
-from app.domain.penalties import due_date_for
+from app.domain.accounts.ledger import encode_months
+from app.domain.court.cli import readiness_summary
+from app.domain.kernel.penalties import due_date_for
 from tests.conftest import make_settings
 from tests.factories import make_org
 

@@ -10,20 +10,20 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.court_readiness import (
+from app.domain.court.assessment import (
     CaseInput,
     Debtor,
     LedgerRow,
     PenaltyPricer,
     assess,
-    debtor_key,
     kopecks_to_money,
 )
-from app.domain.court_rules import CourtRules, parse_court_table
-from app.domain.duty import court_order_duty
+from app.domain.court.duty import court_order_duty
+from app.domain.court.readiness import debtor_key
+from app.domain.court.rules import CourtRules, parse_court_table
+from app.domain.kernel.limitation import is_time_barred
+from app.domain.kernel.penalties import due_date_for, penalty_for_amount
 from app.domain.kernel.snils import random_valid_snils
-from app.domain.limitation import is_time_barred
-from app.domain.penalties import due_date_for, penalty_for_amount
 
 ON = date(2025, 11, 20)
 COURTS = parse_court_table(

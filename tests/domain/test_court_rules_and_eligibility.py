@@ -6,8 +6,8 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from app.domain.court_eligibility import evaluate
-from app.domain.court_rules import CourtRules, court_rules, house_number, parse_court_table
+from app.domain.court.eligibility import evaluate
+from app.domain.court.rules import CourtRules, court_rules, house_number, parse_court_table
 from tests.conftest import make_settings
 
 COURT = {"name": "Участок", "district": "1", "address": "г. Казань"}

@@ -18,13 +18,13 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Organisation
 from app.db.models.debt_requests import DebtRequestHistory, DebtSendBatch, DebtSubrequest
+from app.domain.accounts.ledger import encode_months
+from app.domain.accounts.premises import normalize_premises
 from app.domain.debt_requests import answers, archive, fetch, matching, sending
-from app.domain.debt_requests.common import today
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import SYSTEM
+from app.domain.kernel.calendar import moscow_today as today
 from app.domain.kernel.snils import random_valid_snils
-from app.domain.ledger import encode_months
-from app.domain.premises import normalize_premises
 from app.gis_client.messages import (
     DSRAction,
     DSRExportPage,
@@ -166,7 +166,7 @@ class FakeGis:
                     status = "Sent" if a.action == "Send" else "NotSent"
                     self.subs[a.subrequest_guid] = replace(s, response_status=status)  # type: ignore[arg-type]
             async with sessionmaker() as session, session.begin():
-                await sending.apply_batch_results(session, batch_id=batch_id, outcomes=outcomes)
+                await sending.apply_batch_results(session=session, batch_id=batch_id, outcomes=outcomes)
 
 
 @pytest.fixture
@@ -421,7 +421,7 @@ async def test_250_prepared_answers_go_as_three_messages_with_partial_failure(
     async with maker() as session, session.begin():
         batch_id = (await session.scalars(select(DebtSendBatch.id))).first()
         assert batch_id is not None
-        again = await sending.apply_batch_results(session, batch_id=batch_id, outcomes=[])
+        again = await sending.apply_batch_results(session=session, batch_id=batch_id, outcomes=[])
     assert again == {"ok": 0, "error": 0}
 
 
@@ -465,7 +465,7 @@ async def test_revoke_and_reconcile(maker: async_sessionmaker[AsyncSession]) -> 
     for a in actions[:2]:
         gis.subs[a.subrequest_guid] = replace(gis.subs[a.subrequest_guid], response_status="Sent")
     async with maker() as session, session.begin():
-        assert await sending.mark_uncertain(session, batch_id=batch_id)
+        assert await sending.mark_uncertain(session=session, batch_id=batch_id)
     counts = await sending.reconcile_batch(sessionmaker=maker, gateway=gis, batch_id=batch_id)
     assert counts == {"confirmed": 2, "resent": 1}
     assert [[a.subrequest_guid for a in acts] for _, acts in gis.submitted] == [[actions[2].subrequest_guid]]
@@ -538,10 +538,10 @@ async def test_matching_exact_normalised_and_debt(session: AsyncSession) -> None
         make_gis_subrequest(3, fias=fias, flat="99"),
         make_gis_subrequest(4, fias=uuid.uuid4(), flat="1"),
     ]
-    await fetch.upsert_subrequests(session, organisation_id=org.id, subrequests=gis_rows)
-    subs = await matching.open_subrequests(session, organisation_id=org.id)
+    await fetch.upsert_subrequests(session=session, organisation_id=org.id, subrequests=gis_rows)
+    subs = await matching.open_subrequests(session=session, organisation_id=org.id)
     results = await matching.match_chunk(
-        session, organisation_id=org.id, subs=subs, scope="organisation", exact_only=False, on=today()
+        session=session, organisation_id=org.id, subs=subs, scope="organisation", exact_only=False, on=today()
     )
     by_number = {s.request_number: results[s.id] for s in subs}
     assert by_number["R-000001"].quality == "exact"
@@ -551,11 +551,11 @@ async def test_matching_exact_normalised_and_debt(session: AsyncSession) -> None
     assert by_number["R-000003"].quality == "house_only" and by_number["R-000003"].account_ids == ()
     assert by_number["R-000004"].quality == "none"
     strict = await matching.match_chunk(
-        session, organisation_id=org.id, subs=subs, scope="organisation", exact_only=True, on=today()
+        session=session, organisation_id=org.id, subs=subs, scope="organisation", exact_only=True, on=today()
     )
     assert {s.request_number: strict[s.id].quality for s in subs}["R-000002"] == "review"
     first_id = subs[0].id
-    await matching.store_matches(session, results)
+    await matching.store_matches(results, session=session)
     session.expire_all()
     stored = await session.get(DebtSubrequest, first_id)
     assert stored is not None and stored.match_quality is not None

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.duty import claim_duty, court_order_duty
+from app.domain.court.duty import claim_duty, court_order_duty
 from app.domain.kernel.errors import RuleViolation
 from app.domain.kernel.rules import DutyRules
 

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.ledger import LedgerRecord, decode_months, encode_months, kopecks, merge_months, money_text
+from app.domain.accounts.ledger import (
+    LedgerRecord,
+    decode_months,
+    encode_months,
+    kopecks,
+    merge_months,
+    money_text,
+)
 
 
 def test_money_text_gives_two_decimals_like_numeric() -> None:

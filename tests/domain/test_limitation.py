@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.domain.kernel.limitation import is_time_barred, limitation_expires, split_by_limitation
+from app.domain.kernel.penalties import charge_for_period
 from app.domain.kernel.rules import LimitationRules
-from app.domain.limitation import is_time_barred, limitation_expires, split_by_limitation
-from app.domain.penalties import charge_for_period
 
 
 @dataclass(frozen=True)

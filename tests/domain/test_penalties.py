@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.kernel.rules import DateRange, Moratorium, PenaltyRules
-from app.domain.penalties import (
+from app.domain.kernel.penalties import (
     Charge,
     Payment,
     allocate_payments,
@@ -19,6 +18,7 @@ from app.domain.penalties import (
     due_date_for,
     penalty_for_amount,
 )
+from app.domain.kernel.rules import DateRange, Moratorium, PenaltyRules
 
 RULES = PenaltyRules()
 NO_MORATORIA = PenaltyRules(moratoria=())

@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.premises import PremisesKey, normalize_address_text, normalize_premises, parse_premises
+from app.domain.accounts.premises import (
+    PremisesKey,
+    normalize_address_text,
+    normalize_premises,
+    parse_premises,
+)
 
 SPELLINGS: list[tuple[str, str]] = [
     # flats

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import create_engine, create_sessionmaker
-from app.domain.accounts_import import account_id_for
+from app.domain.accounts import account_id_for
+from app.domain.kernel.penalties import due_date_for
 from app.domain.kernel.snils import random_valid_snils
-from app.domain.penalties import due_date_for
 from app.gis_stand.models import House, Org, Premises, Subrequest
 from tests.e2e.conftest import GatewayHandle, StandHandle
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.domain.accounts_import import account_id_for
+from app.domain.accounts import account_id_for
 from app.gis_stand.models import Debt
 from tests.e2e.conftest import GatewayHandle, StandHandle
 from tests.e2e.court_support import (

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.domain.debt_requests.common import today
+from app.domain.kernel.calendar import moscow_today as today
 from app.domain.kernel.snils import random_valid_snils
 from tests.e2e.conftest import GatewayHandle, StandHandle
 

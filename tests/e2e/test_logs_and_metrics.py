@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from app.demo import billing_rows
-from app.domain.debt_requests.common import today
+from app.domain.kernel.calendar import moscow_today as today
 from app.domain.kernel.snils import format_snils, random_valid_snils
 from app.gis_stand.models import Account, House, Org, Premises
 from tests.e2e.conftest import KeyFiles, StandHandle, admin_token, gateway_settings

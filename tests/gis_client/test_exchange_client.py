@@ -12,7 +12,6 @@ import respx
 from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import workers
 from app.db.engine import create_engine, create_sessionmaker
 from app.gis_client.client import GisClient
 from app.gis_client.services.file_store import PART_SIZE, GisFileStoreError, encode_filename
@@ -111,10 +110,9 @@ async def test_runtime_builds_one_client_with_probes(fresh_database_url: str) ->
     async with LifespanManager(app):
         ctx = app.state.ctx
         assert isinstance(ctx.gis, GisClient)
-        assert "gis-exchanges" in workers.LOOPS
         ok, detail = await app.state.readiness["crypto"]()
         assert ok and detail["self_test"] == "ok"
         ok, detail = await app.state.readiness["gis"]()
         assert ok  # outside production an absent GIS is reported, not fatal
         assert "reachable" in detail
-    assert "gis-exchanges" not in workers.LOOPS
+    assert ctx.gis is None

@@ -1,7 +1,8 @@
 """Personal-account registry: houses, premises, accounts with their payer, account ↔ premises, ledgers.
 
 Ids of houses, premises and accounts are deterministic (uuid5 of their natural keys, see
-`app.domain.accounts_import`), so a bulk import can compute every id client-side and upsert without lookups.
+`app.domain.accounts.rows`), so a bulk import can compute every id client-side and upsert without
+lookups.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Premises(TimestampMixin, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     house_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("houses.id", ondelete="CASCADE"))
     number_raw: Mapped[str] = mapped_column(String(100))
-    #: `app.domain.premises.normalize_premises(number_raw)`: the matching key.
+    #: `app.domain.accounts.premises.normalize_premises(number_raw)`: the matching key.
     number_norm: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20))
     residential: Mapped[bool] = mapped_column(Boolean)
@@ -98,14 +99,13 @@ class AccountPremises(Base):
     """Which premises an account covers, with the payer's share in percent."""
 
     __tablename__ = "account_premises"
-
     # No foreign keys to accounts and premises (migration 0008): their two checks per link, each also locking
     # the referenced row FOR KEY SHARE, cost two thirds of the bulk import's COPY of links (22 → 7 µs an
     # account on a 100k import). Integrity is kept instead by (1) the writer: links are written only by the
-    # accounts import (`app.domain.accounts_import`), in the same transaction that writes (and so locks) their
-    # account and premises, with ids derived from the same validated row; and (2) triggers on accounts and
-    # premises (`trg_accounts_delete_links`, `trg_premises_delete_links`) that delete the links of a deleted
-    # account or premises, also through the organisation's and the house's ON DELETE CASCADE.
+    # accounts import (`app.db.bulk_accounts`), in the same transaction that writes (and so locks)
+    # their account and premises, with ids derived from the same validated row; and (2) triggers on accounts
+    # and premises (`trg_accounts_delete_links`, `trg_premises_delete_links`) that delete the links of a
+    # deleted account or premises, also through the organisation's and the house's ON DELETE CASCADE.
     account_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     premises_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
     share_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
@@ -116,13 +116,13 @@ class AccountLedger(Base):
 
     __tablename__ = "account_ledgers"
 
-    # One row per account, not per month (migration 0007): see `app.domain.ledger`, which writes and reads
-    # `months`. No foreign key to accounts (migration 0006): its per-row check was ~70 % of the bulk import's
-    # ledger upsert. Integrity is kept instead by (1) the writer: ledgers are written only by the accounts
-    # import (`app.domain.accounts_import`), in the same transaction as their account, with the account id
-    # derived from the same validated row, so a rejected or rolled-back row leaves neither; and (2) a trigger
-    # on accounts (`trg_accounts_delete_ledger`, migrations 0006 and 0007) that deletes an account's ledger
-    # when the account goes, also through the organisation's ON DELETE CASCADE.
+    # One row per account, not per month (migration 0007): see `app.domain.accounts.ledger`, which writes and
+    # reads `months`. No foreign key to accounts (migration 0006): its per-row check was ~70 % of the bulk
+    # import's ledger upsert. Integrity is kept instead by (1) the writer: ledgers are written only by the
+    # accounts import (`app.db.bulk_accounts`), in the same transaction as their account, with the
+    # account id derived from the same validated row, so a rejected or rolled-back row leaves neither; and (2)
+    # a trigger on accounts (`trg_accounts_delete_ledger`, migrations 0006 and 0007) that deletes an account's
+    # ledger when the account goes, also through the organisation's ON DELETE CASCADE.
     account_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    #: The months as compact JSON text, sorted by period (`app.domain.ledger.encode_months`).
+    #: The months as compact JSON text, sorted by period (`app.domain.accounts.ledger.encode_months`).
     months: Mapped[str] = mapped_column(Text)

@@ -17,12 +17,49 @@ from app.domain.debt_requests.answers import (
 )
 from app.domain.debt_requests.archive import archive as archive_request
 from app.domain.debt_requests.archive import delete_archived
-from app.domain.debt_requests.common import DsrGateway, calendar_rules
-from app.domain.debt_requests.jobs import queue_fetch, queue_match
-from app.domain.debt_requests.queries import DebtRequestFilter, get_detail, list_requests, matching_requests
+from app.domain.debt_requests.common import REF_KIND, DsrGateway, calendar_rules
+from app.domain.debt_requests.gateway import on_batch_finished
+from app.domain.debt_requests.jobs import (
+    FETCH,
+    MATCH,
+    RECONCILE,
+    REVOKE,
+    SEND,
+    fetch_job,
+    fetch_loop,
+    match_job,
+    queue_fetch,
+    queue_match,
+    reconcile_job,
+    revoke_job,
+    send_job,
+)
+from app.domain.debt_requests.queries import (
+    DebtRequestFilter,
+    get_detail,
+    list_requests,
+    matching_requests,
+    refresh_gauges,
+)
 from app.domain.debt_requests.sending import apply_batch_results, queue_revoke, queue_send
+from app.domain.kernel.area import Area
+
+AREA = Area(
+    name="debt_requests",
+    jobs={
+        FETCH: fetch_job,
+        MATCH: match_job,
+        SEND: send_job,
+        REVOKE: revoke_job,
+        RECONCILE: reconcile_job,
+    },
+    loops={"debt-fetch": fetch_loop},
+    gauges=[refresh_gauges],
+    completion_hooks={REF_KIND: on_batch_finished},
+)
 
 __all__ = [
+    "AREA",
     "AnswerInput",
     "DebtRequestFilter",
     "DefendantInput",

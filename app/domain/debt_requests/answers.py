@@ -184,7 +184,7 @@ async def _executor_guid(session: AsyncSession, organisation_id: uuid.UUID, path
     return org.executor_guid
 
 
-async def documents_of(session: AsyncSession, subrequest_id: uuid.UUID) -> dict[uuid.UUID, DebtDocument]:
+async def documents_of(subrequest_id: uuid.UUID, *, session: AsyncSession) -> dict[uuid.UUID, DebtDocument]:
     """Return the documents uploaded for a subrequest by id."""
     rows = await session.scalars(select(DebtDocument).where(DebtDocument.subrequest_id == subrequest_id))
     return {doc.id: doc for doc in rows}
@@ -201,14 +201,14 @@ async def set_answer(
     source: str = "manual",
 ) -> DebtSubrequest:
     """Draft (or replace) the answer to one request; the request becomes prepared."""
-    sub = await get_subrequest_or_raise(session, principal, subrequest_id, for_update=True)
+    sub = await get_subrequest_or_raise(principal, subrequest_id, session=session, for_update=True)
     check_version(sub, expected_version)
     problem = state_problem(sub, "debt_request_id")
     if problem is not None:
         raise d.ConflictError(
             f"Debt request {sub.id}: {problem.message}.", rule=problem.rule, errors=[problem]
         )
-    documents = await documents_of(session, sub.id)
+    documents = await documents_of(sub.id, session=session)
     problems = validate_answer(data, path="body", documents=documents, nsi95=settings.debt.nsi95)
     if problems:
         raise d.RuleViolation(
@@ -235,7 +235,9 @@ async def set_answer(
     )
     sub.last_error_code = None
     sub.last_error_text = None
-    await set_status(session, sub, PREPARED, actor=principal.actor, reason=f"answer drafted ({source})")
+    await set_status(
+        sub, PREPARED, session=session, actor=principal.actor, reason=f"answer drafted ({source})"
+    )
     await audit.record(
         session=session,
         principal=principal,
@@ -248,7 +250,7 @@ async def set_answer(
     return sub
 
 
-async def get_answer(session: AsyncSession, subrequest_id: uuid.UUID) -> DebtAnswer | None:
+async def get_answer(subrequest_id: uuid.UUID, *, session: AsyncSession) -> DebtAnswer | None:
     """Return the drafted (or sent) answer of a request."""
     return await session.scalar(select(DebtAnswer).where(DebtAnswer.subrequest_id == subrequest_id))
 
@@ -353,7 +355,6 @@ async def answer_no_debt(
         ],
     )
     await add_history(
-        session,
         (
             history_row(
                 sid,
@@ -365,6 +366,7 @@ async def answer_no_debt(
             )
             for sid, status, _ in previous
         ),
+        session=session,
     )
     # Keep the identity map truthful for callers that go on using these objects in this session.
     for s in selected:
@@ -398,7 +400,7 @@ async def add_document(
     data: bytes,
 ) -> DebtDocument:
     """Store a file for a request's answer (court-act copy, reconciliation act, account statement)."""
-    sub = await get_subrequest_or_raise(session, principal, subrequest_id)
+    sub = await get_subrequest_or_raise(principal, subrequest_id, session=session)
     problem = state_problem(sub, "debt_request_id")
     if problem is not None:
         raise d.ConflictError(
@@ -453,7 +455,7 @@ async def delete_document(
     *, session: AsyncSession, principal: Principal, subrequest_id: uuid.UUID, document_id: uuid.UUID
 ) -> None:
     """Remove a document that no sent answer references."""
-    sub = await get_subrequest_or_raise(session, principal, subrequest_id)
+    sub = await get_subrequest_or_raise(principal, subrequest_id, session=session)
     doc = await session.get(DebtDocument, document_id)
     if doc is None or doc.subrequest_id != sub.id:
         raise d.NotFoundError(f"Document {document_id} not found.", rule="document_exists")
@@ -462,7 +464,7 @@ async def delete_document(
         raise d.ConflictError(
             f"Debt request {sub.id}: {problem.message}.", rule=problem.rule, errors=[problem]
         )
-    answer = await get_answer(session, sub.id)
+    answer = await get_answer(sub.id, session=session)
     if answer is not None:
         used = set(answer.additional_document_ids) | {
             x for p in answer.defendants for x in p.get("document_ids", [])

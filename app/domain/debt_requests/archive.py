@@ -13,12 +13,11 @@ from app.domain.debt_requests.common import (
     ARCHIVED,
     check_version,
     get_subrequest_or_raise,
-    require_organisation,
     set_status,
 )
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
-from app.domain.kernel.access import Principal
+from app.domain.kernel.access import Principal, require_organisation
 
 CONFIRM_WORD = "DELETE"
 
@@ -32,7 +31,7 @@ async def archive(
     expected_version: int | None = None,
 ) -> DebtSubrequest:
     """Move a request to the archive by hand (it becomes read-only)."""
-    sub = await get_subrequest_or_raise(session, principal, subrequest_id, for_update=True)
+    sub = await get_subrequest_or_raise(principal, subrequest_id, session=session, for_update=True)
     check_version(sub, expected_version)
     if sub.status == ARCHIVED:
         raise d.ConflictError(
@@ -47,7 +46,7 @@ async def archive(
             errors=[d.FieldProblem("debt_request_id", "request_in_flight", "exchange in progress")],
         )
     previous = await set_status(
-        session, sub, ARCHIVED, actor=principal.actor, reason=reason or "archived by hand"
+        sub, ARCHIVED, session=session, actor=principal.actor, reason=reason or "archived by hand"
     )
     await audit.record(
         session=session,
@@ -71,7 +70,7 @@ async def delete_archived(
     confirm: str | None,
 ) -> int:
     """Delete, irreversibly, an organisation's archived requests whose deadline lies in [from, to]."""
-    await require_organisation(session, principal, organisation_id)
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     problems = []
     if confirm != CONFIRM_WORD:
         problems.append(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models.core import Organisation
 from app.db.models.debt_requests import (
     ARCHIVED,
     PREPARED,
@@ -23,7 +22,6 @@ from app.db.models.debt_requests import (
 )
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
-from app.domain.kernel.calendar import moscow_today
 from app.domain.kernel.gis_port import DebtRequestsGis, FileStoreGis
 from app.domain.kernel.rules import CalendarRules
 from app.settings import Settings
@@ -44,8 +42,6 @@ __all__ = [
     "calendar_rules",
     "chunks",
     "get_subrequest_or_raise",
-    "require_organisation",
-    "today",
 ]
 
 #: Statuses in which an answer may be drafted or replaced.
@@ -67,12 +63,6 @@ class DsrGateway(DebtRequestsGis, FileStoreGis, Protocol):
 def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     """Split a sequence into slices of at most `size` (IN-lists and GIS message limits)."""
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def today() -> date:
-    """Return today's date in Moscow, where GIS deadlines are counted."""
-    # responseDate is a calendar date in GIS (Moscow time); UTC would flip the day three hours early.
-    return moscow_today()
 
 
 def calendar_rules(settings: Settings) -> CalendarRules:
@@ -105,7 +95,7 @@ def history_row(
     }
 
 
-async def add_history(session: AsyncSession, rows: Iterable[HistoryRow]) -> None:
+async def add_history(rows: Iterable[HistoryRow], *, session: AsyncSession) -> None:
     """Insert history rows in one statement."""
     batch = list(rows)
     if batch:
@@ -113,35 +103,21 @@ async def add_history(session: AsyncSession, rows: Iterable[HistoryRow]) -> None
 
 
 async def set_status(
-    session: AsyncSession, sub: DebtSubrequest, to_status: str, *, actor: str, reason: str
+    sub: DebtSubrequest, to_status: str, *, session: AsyncSession, actor: str, reason: str
 ) -> str:
     """Move one request to `to_status`, record the transition in its history; return the previous status."""
     previous = sub.status
     sub.status = to_status
     await session.flush()
     await add_history(
-        session, [history_row(sub.id, actor=actor, from_status=previous, to_status=to_status, reason=reason)]
+        [history_row(sub.id, actor=actor, from_status=previous, to_status=to_status, reason=reason)],
+        session=session,
     )
     return previous
 
 
-async def require_organisation(
-    session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
-) -> Organisation:
-    """Load an organisation the caller may act for (404 otherwise, also for unknown ones)."""
-    principal.require_org(organisation_id)
-    org = await session.get(Organisation, organisation_id)
-    if org is None:
-        raise d.NotFoundError(
-            f"Organisation {organisation_id} not found.",
-            rule="organisation_exists",
-            errors=[d.FieldProblem("organisation_id", "organisation_exists", "unknown organisation")],
-        )
-    return org
-
-
 async def get_subrequest_or_raise(
-    session: AsyncSession, principal: Principal, subrequest_id: uuid.UUID, *, for_update: bool = False
+    principal: Principal, subrequest_id: uuid.UUID, *, session: AsyncSession, for_update: bool = False
 ) -> DebtSubrequest:
     """Load a subrequest of an organisation the caller may see, or raise NotFound."""
     stmt = select(DebtSubrequest).where(DebtSubrequest.id == subrequest_id)

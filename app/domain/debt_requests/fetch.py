@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.base import utcnow
 from app.db.models.core import Organisation
 from app.db.models.debt_requests import DebtSubrequest
+from app.domain.accounts.premises import normalize_address_text
 from app.domain.debt_requests.common import (
     ARCHIVED,
     OPEN,
@@ -27,9 +28,8 @@ from app.domain.debt_requests.common import (
     add_history,
     chunks,
     history_row,
-    today,
 )
-from app.domain.premises import normalize_address_text
+from app.domain.kernel.calendar import moscow_today
 from app.gis_client.messages import (
     MAX_DSR_PERIOD_MONTHS,
     ExportDSRsQuery,
@@ -133,8 +133,8 @@ class UpsertStats:
 
 
 async def upsert_subrequests(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation_id: uuid.UUID,
     subrequests: Sequence[Subrequest],
     actor: str = SYSTEM_ACTOR,
@@ -238,12 +238,12 @@ async def upsert_subrequests(
             stats.updated += 1
     if new_rows:
         await session.execute(insert(DebtSubrequest), new_rows)
-    await add_history(session, history)
+    await add_history(history, session=session)
     return stats
 
 
 async def archive_past_deadline(
-    session: AsyncSession, *, organisation_id: uuid.UUID, on: date, actor: str = SYSTEM_ACTOR
+    *, session: AsyncSession, organisation_id: uuid.UUID, on: date, actor: str = SYSTEM_ACTOR
 ) -> int:
     """Archive open requests whose deadline has passed without our answer (GIS answers "no debt" then)."""
     rows = (
@@ -267,7 +267,6 @@ async def archive_past_deadline(
             .execution_options(synchronize_session=False)
         )
     await add_history(
-        session,
         (
             history_row(
                 r.id,
@@ -278,6 +277,7 @@ async def archive_past_deadline(
             )
             for r in rows
         ),
+        session=session,
     )
     return len(rows)
 
@@ -332,7 +332,7 @@ async def fetch_window(
         async with sessionmaker() as session, session.begin():
             total.add(
                 await upsert_subrequests(
-                    session, organisation_id=organisation.id, subrequests=page.subrequests
+                    session=session, organisation_id=organisation.id, subrequests=page.subrequests
                 )
             )
         if page.is_last or not page.subrequests:
@@ -354,7 +354,7 @@ async def fetch(
     overlap_days: int = 2,
 ) -> dict[str, Any]:
     """Fetch an organisation's subrequests for a period (incremental by default); return the counts."""
-    on = today()
+    on = moscow_today()
     async with sessionmaker() as session:
         org = await session.get(Organisation, organisation_id)
         if org is None:
@@ -386,7 +386,7 @@ async def fetch(
     for r in results:
         total.add(r)
     async with sessionmaker() as session, session.begin():
-        archived = await archive_past_deadline(session, organisation_id=organisation_id, on=on)
+        archived = await archive_past_deadline(session=session, organisation_id=organisation_id, on=on)
         # Only a full success moves the incremental mark: a failed window raises above and is fetched again.
         if plan.date_to >= (org.last_fetch_until.date() if org.last_fetch_until else date.min):
             mark = datetime.combine(plan.date_to, time.min).replace(tzinfo=utcnow().tzinfo)

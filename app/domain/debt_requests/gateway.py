@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.db.models.exchange import Exchange
-from app.domain.debt_requests.common import REF_KIND, DsrGateway
+from app.domain.debt_requests.common import DsrGateway
 from app.domain.debt_requests.sending import ItemOutcome, apply_batch_results, mark_uncertain
-from app.gis_client.exchange import CompletionHook, Outcome
+from app.gis_client.exchange import Outcome
 from app.gis_client.messages import CommonResult
 
 log = logging.getLogger(__name__)
@@ -53,13 +53,13 @@ async def on_batch_finished(session: AsyncSession, exchange: Exchange, outcome: 
         payload = outcome.payload if isinstance(outcome.payload, tuple) else ()
         results = [r for r in payload if isinstance(r, CommonResult)]
         await apply_batch_results(
-            session, batch_id=batch_id, outcomes=outcomes_from(results), exchange_id=exchange.id
+            session=session, batch_id=batch_id, outcomes=outcomes_from(results), exchange_id=exchange.id
         )
     elif status == "uncertain":
-        await mark_uncertain(session, batch_id=batch_id)
+        await mark_uncertain(session=session, batch_id=batch_id)
     else:
         await apply_batch_results(
-            session,
+            session=session,
             batch_id=batch_id,
             outcomes=None,
             error_code=exchange.error_code,
@@ -69,4 +69,3 @@ async def on_batch_finished(session: AsyncSession, exchange: Exchange, outcome: 
 
 
 #: The completion hooks of this area, by ref_kind; the app hands them to the exchange engine.
-COMPLETION_HOOKS: dict[str, CompletionHook] = {REF_KIND: on_batch_finished}

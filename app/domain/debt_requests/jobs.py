@@ -12,19 +12,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import metrics, workers
 from app.context import AppContext
 from app.db.models.core import Operation, Organisation
 from app.db.models.debt_requests import RECEIVED, DebtSubrequest
-from app.domain.court_registry import confirmed_debts_for_accounts
+from app.domain.court.registry import confirmed_debts_for_accounts
 from app.domain.debt_requests import answers, fetch, matching, sending
-from app.domain.debt_requests.common import require_organisation, today
 from app.domain.debt_requests.gateway import gateway_for
-from app.domain.debt_requests.queries import refresh_gauges
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
-from app.domain.kernel.access import SYSTEM, Principal
+from app.domain.kernel.access import SYSTEM, Principal, require_organisation
+from app.domain.kernel.calendar import moscow_today
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +57,7 @@ async def queue_fetch(
     only_unanswered: bool | None = None,
 ) -> Operation:
     """Queue a fetch of an organisation's subrequests (incremental unless a period is given)."""
-    await require_organisation(session, principal, organisation_id)
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     if date_from and date_to and date_to < date_from:
         raise d.RuleViolation(
             "The period ends before it starts.",
@@ -95,7 +93,7 @@ async def queue_match(
     prefill: bool | None = None,
 ) -> Operation:
     """Queue matching of an organisation's open requests to accounts (and pre-fill from court debts)."""
-    await require_organisation(session, principal, organisation_id)
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     params: dict[str, Any] = {"actor": principal.actor, "prefill": prefill}
     if subrequest_ids is not None:
         params["ids"] = [str(x) for x in subrequest_ids]
@@ -116,7 +114,6 @@ async def queue_match(
 # ---------------------------------------------------------------------------------------------- handlers
 
 
-@ops.job(FETCH)
 async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:  # noqa: ARG001
     """Fetch subrequests from GIS for the operation's organisation and period."""
     assert op.organisation_id is not None
@@ -134,7 +131,6 @@ async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
     )
 
 
-@ops.job(MATCH)
 async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Match open requests to accounts chunk by chunk; draft answers from court-confirmed debts."""
     assert op.organisation_id is not None
@@ -144,7 +140,7 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
     prefill = settings.debt.prefill if params.get("prefill") is None else bool(params["prefill"])
     actor = Principal(key_id=op.key_id, name=str(params.get("actor", "system")).removeprefix("key:"),
                       scopes=SYSTEM.scopes, all_organisations=True)  # fmt: skip
-    on = today()
+    on = moscow_today()
     counts = {
         "matched": 0,
         "exact": 0,
@@ -159,19 +155,19 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
     while True:
         async with ctx.sessionmaker() as session, session.begin():
             chunk = await matching.open_subrequests(
-                session, organisation_id=op.organisation_id, ids=ids, after=after
+                session=session, organisation_id=op.organisation_id, ids=ids, after=after
             )
             if not chunk:
                 break
             results = await matching.match_chunk(
-                session,
+                session=session,
                 organisation_id=op.organisation_id,
                 subs=chunk,
                 scope=settings.debt.match_scope,
                 exact_only=settings.debt.match_exact_only,
                 on=on,
             )
-            await matching.store_matches(session, results)
+            await matching.store_matches(results, session=session)
             for r in results.values():
                 counts[r.quality] += 1
                 counts["matched"] += bool(r.account_ids)
@@ -197,7 +193,7 @@ async def _prefill(
         if not r.account_ids or sub.status != RECEIVED or sub.send_batch_id is not None:
             continue
         debts = await confirmed_debts_for_accounts(
-            session, organisation_id=sub.organisation_id, account_ids=list(r.account_ids)
+            session=session, organisation_id=sub.organisation_id, account_ids=list(r.account_ids)
         )
         draft = answers.draft_from_debts(debts, agreement_answer=ctx.settings.debt.agreement_answer)
         if draft is None:
@@ -237,19 +233,16 @@ async def _run_actions(op: Operation, progress: ops.Progress, ctx: AppContext, a
     )
 
 
-@ops.job(SEND)
 async def send_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Send prepared answers in messages of ≤ 100 and wait for GIS results."""
     return await _run_actions(op, progress, ctx, "Send")
 
 
-@ops.job(REVOKE)
 async def revoke_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Revoke sent answers and wait for GIS results."""
     return await _run_actions(op, progress, ctx, "Revoke")
 
 
-@ops.job(RECONCILE)
 async def reconcile_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:  # noqa: ARG001
     """Settle a batch whose import may have reached GIS before a crash."""
     batch_id = uuid.UUID(str((op.params or {})["batch_id"]))
@@ -264,7 +257,7 @@ async def reconcile_job(op: Operation, progress: ops.Progress, ctx: AppContext) 
 # ------------------------------------------------------------------------------------------ scheduled fetch
 
 
-async def queue_scheduled_fetches(session: AsyncSession) -> int:
+async def queue_scheduled_fetches(*, session: AsyncSession) -> int:
     """Queue a fetch for every organisation that has none pending or running."""
     busy = set(
         (
@@ -292,20 +285,10 @@ async def fetch_loop(ctx: AppContext, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             async with ctx.sessionmaker() as session, session.begin():
-                queued = await queue_scheduled_fetches(session)
+                queued = await queue_scheduled_fetches(session=session)
             if queued:
                 log.info("scheduled debt fetch queued for %d organisation(s)", queued)
         except Exception:
             log.exception("scheduled debt fetch failed; retrying next interval")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
-
-
-def register() -> None:
-    """Register the loop and the gauge refresher (idempotent); app.main wires the completion hooks."""
-    workers.LOOPS["debt-fetch"] = fetch_loop
-    if refresh_gauges not in metrics.REFRESHERS:
-        metrics.REFRESHERS.append(refresh_gauges)
-
-
-register()

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.base import utcnow
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.debt_requests import DebtSubrequest
+from app.domain.accounts.ledger import decode_months, kopecks
+from app.domain.accounts.premises import normalize_premises
 from app.domain.debt_requests.common import OPEN
-from app.domain.ledger import decode_months, kopecks
-from app.domain.premises import normalize_premises
 
 Quality = Literal["exact", "normalised", "house_only", "review", "none"]
 Scope = Literal["organisation", "address"]
@@ -195,8 +195,8 @@ async def _debts(
 
 
 async def match_chunk(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation_id: uuid.UUID,
     subs: Sequence[DebtSubrequest],
     scope: Scope,
@@ -238,7 +238,7 @@ async def match_chunk(
     }
 
 
-async def store_matches(session: AsyncSession, results: dict[uuid.UUID, MatchResult]) -> None:
+async def store_matches(results: dict[uuid.UUID, MatchResult], *, session: AsyncSession) -> None:
     """Write match results onto the subrequests (one executemany)."""
     if not results:
         return
@@ -271,8 +271,8 @@ async def store_matches(session: AsyncSession, results: dict[uuid.UUID, MatchRes
 
 
 async def open_subrequests(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation_id: uuid.UUID,
     ids: Sequence[uuid.UUID] | None = None,
     after: uuid.UUID | None = None,

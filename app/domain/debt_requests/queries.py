@@ -18,12 +18,12 @@ from app.db.models.debt_requests import (
     DebtRequestHistory,
     DebtSubrequest,
 )
-from app.domain.debt_requests.common import OPEN, get_subrequest_or_raise, today
+from app.domain.accounts.premises import normalize_address_text
+from app.domain.debt_requests.common import OPEN, get_subrequest_or_raise
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
-from app.domain.kernel.calendar import add_working_days
+from app.domain.kernel.calendar import add_working_days, moscow_today
 from app.domain.kernel.rules import CalendarRules
-from app.domain.premises import normalize_address_text
 from app.metrics import DEADLINES_AT_RISK, DEADLINES_OVERDUE, DEBT_REQUESTS
 
 
@@ -97,7 +97,7 @@ def filtered(
                 DebtSubrequest.sender_org_name.like(f"%{f.q.strip()}%"),
             )
         )
-    day = on or today()
+    day = on or moscow_today()
     overdue, at_risk = deadline_conditions(day, rules)
     if f.overdue is not None:
         cond = and_(DebtSubrequest.status.in_(OPEN), overdue)
@@ -171,7 +171,7 @@ async def get_detail(
     *, session: AsyncSession, principal: Principal, subrequest_id: uuid.UUID
 ) -> DebtRequestDetail:
     """Load one request with everything shown on its page."""
-    sub = await get_subrequest_or_raise(session, principal, subrequest_id)
+    sub = await get_subrequest_or_raise(principal, subrequest_id, session=session)
     answer = await session.scalar(select(DebtAnswer).where(DebtAnswer.subrequest_id == sub.id))
     documents = (
         await session.scalars(
@@ -190,7 +190,7 @@ async def get_detail(
 
 async def refresh_gauges(session: AsyncSession) -> None:
     """Set the debt-request gauges (counts by status, deadlines at risk and overdue) from the database."""
-    day = today()
+    day = moscow_today()
     DEBT_REQUESTS.clear()
     DEADLINES_AT_RISK.clear()
     DEADLINES_OVERDUE.clear()

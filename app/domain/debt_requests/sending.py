@@ -40,12 +40,12 @@ from app.domain.debt_requests.common import (
     chunks,
     get_subrequest_or_raise,
     history_row,
-    today,
 )
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import SYSTEM, Principal
+from app.domain.kernel.calendar import moscow_today
 from app.gis_client.messages import (
     MAX_DSR_ACTIONS,
     Attachment,
@@ -202,8 +202,8 @@ async def upload_pending_files(
 
 
 async def create_batches(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     gateway: DsrGateway,
     organisation: Organisation,
     action: str,
@@ -282,8 +282,8 @@ async def create_batches(
 
 
 async def apply_batch_results(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     batch_id: uuid.UUID,
     outcomes: Sequence[ItemOutcome] | None,
     error_code: str | None = None,
@@ -355,7 +355,7 @@ async def apply_batch_results(
     batch.error_text = error_text
     batch.finished_at = now
     await session.flush()
-    await add_history(session, history)
+    await add_history(history, session=session)
     await audit.record(
         session=session,
         principal=SYSTEM,
@@ -370,7 +370,7 @@ async def apply_batch_results(
     return counts
 
 
-async def mark_uncertain(session: AsyncSession, *, batch_id: uuid.UUID) -> bool:
+async def mark_uncertain(*, session: AsyncSession, batch_id: uuid.UUID) -> bool:
     """Flag a batch whose import may or may not have reached GIS; a reconcile job settles it."""
     batch = await session.get(DebtSendBatch, batch_id)
     if batch is None or batch.status != SUBMITTED:
@@ -431,7 +431,7 @@ async def reconcile_batch(
         batch.status = SUBMITTED  # apply_batch_results settles only batches it has not settled yet
         await session.flush()
         await apply_batch_results(
-            session, batch_id=batch_id, outcomes=outcomes, exchange_id=batch.exchange_id
+            session=session, batch_id=batch_id, outcomes=outcomes, exchange_id=batch.exchange_id
         )
         if batch.exchange_id is not None:
             # Its items went out again in a new batch (or are settled): close it unsent.
@@ -458,7 +458,7 @@ async def reconcile_batch(
             org2 = await session.get(Organisation, org.id)
             assert org2 is not None
             await create_batches(
-                session,
+                session=session,
                 gateway=gateway,
                 organisation=org2,
                 action=action,
@@ -523,7 +523,9 @@ async def queue_revoke(
     reason: str | None = None,
 ) -> Any:
     """Check that a sent answer may be revoked and queue the Revoke."""
-    sub = await get_subrequest_or_raise(session, principal, subrequest_id)
+    from app.domain.kernel import operations as ops
+
+    sub = await get_subrequest_or_raise(principal, subrequest_id, session=session)
     path = "debt_request_id"
     if sub.status != SENT:
         raise d.ConflictError(
@@ -537,7 +539,7 @@ async def queue_revoke(
             rule="request_in_flight",
             errors=[d.FieldProblem(path, "request_in_flight", "wait for the current exchange")],
         )
-    if not revoke_after_deadline and today() > sub.response_date:
+    if not revoke_after_deadline and moscow_today() > sub.response_date:
         raise d.ConflictError(
             f"The deadline of debt request {sub.id} passed on {sub.response_date}; GIS may refuse a revoke.",
             rule="revoke_after_deadline",
@@ -606,7 +608,7 @@ async def run_send(
         org_row = await session.get(Organisation, organisation_id)
         assert org_row is not None
         await create_batches(
-            session,
+            session=session,
             gateway=gateway,
             organisation=org_row,
             action=action,

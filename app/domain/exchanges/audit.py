@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models.exchange import DONE, Exchange
 from app.domain.kernel import audit
 from app.domain.kernel.access import SYSTEM
-from app.gis_client.exchange import Outcome
+from app.gis_client.outcome import Outcome
 
 
 async def record_finished_exchange(session: AsyncSession, exchange: Exchange, outcome: Outcome) -> None:

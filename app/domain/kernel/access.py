@@ -73,6 +73,25 @@ class Principal:
 SYSTEM = Principal(key_id=None, name="system", scopes=frozenset(ALL_SCOPES), all_organisations=True)
 
 
+async def require_organisation(
+    *, session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
+) -> Organisation:
+    """Load an organisation the caller may act for (404 otherwise, also for unknown ones).
+
+    The one organisation check of routers and domain alike; `Principal.may_access` answers the narrower
+    question whether a loaded row of some organisation may be shown.
+    """
+    principal.require_org(organisation_id)
+    org = await session.get(Organisation, organisation_id)
+    if org is None:
+        raise d.NotFoundError(
+            f"Organisation {organisation_id} not found.",
+            rule="organisation_exists",
+            errors=[d.FieldProblem("organisation_id", "organisation_exists", "unknown organisation")],
+        )
+    return org
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 

@@ -50,22 +50,10 @@ class Progress:
 
 # A handler gets the claimed row, a progress reporter and the app context (app.context.AppContext), and
 # returns the operation's JSON result. It must be idempotent: after a crash it runs again from the start.
+# Areas declare theirs in their `AREA` (app.domain.kernel.area); app.main hands them to the workers.
 JobHandler = Callable[[Operation, Progress, Any], Awaitable[dict[str, Any]]]
 
-#: kind → handler; areas register theirs at import time (see app.workers).
-JOB_HANDLERS: dict[str, JobHandler] = {}
-
 LEASE = timedelta(minutes=2)
-
-
-def job(kind: str) -> Callable[[JobHandler], JobHandler]:
-    """Register a job handler for an operation kind."""
-
-    def register(fn: JobHandler) -> JobHandler:
-        JOB_HANDLERS[kind] = fn
-        return fn
-
-    return register
 
 
 async def create(
@@ -102,7 +90,7 @@ async def get_or_raise(*, session: AsyncSession, principal: Principal, operation
     return op
 
 
-async def claim_next(session: AsyncSession, *, kinds: list[str]) -> Operation | None:
+async def claim_next(*, session: AsyncSession, kinds: list[str]) -> Operation | None:
     """Claim one pending (or abandoned) operation; safe with several gateway processes."""
     now = utcnow()
     stmt = (
@@ -135,7 +123,7 @@ async def claim_next(session: AsyncSession, *, kinds: list[str]) -> Operation | 
 
 
 async def finish(
-    session: AsyncSession, operation_id: uuid.UUID, *, result: dict[str, Any] | None, error: str | None
+    operation_id: uuid.UUID, *, session: AsyncSession, result: dict[str, Any] | None, error: str | None
 ) -> None:
     """Mark an operation succeeded (with its result) or failed (with a reason)."""
     await session.execute(
@@ -151,7 +139,7 @@ async def finish(
     )
 
 
-async def park(session: AsyncSession, operation_id: uuid.UUID) -> None:
+async def park(operation_id: uuid.UUID, *, session: AsyncSession) -> None:
     """Give a running operation back to the queue (graceful shutdown): pending again, without a lease."""
     await session.execute(
         update(Operation)

@@ -1,13 +1,13 @@
 """Fast path of the accounts import's JSONL encoder: msgspec decoding straight to COPY text.
 
-The pydantic models of `app.domain.accounts_import` (`AccountIn` …) stay the specification of a valid row and
-produce the rejection report. Validating a row with them and encoding it through `_add` and `copy_text` cost
-≈ 70 µs of CPU a row, as much as PostgreSQL's side of the load. This module decodes a line with msgspec into
-plain structs and builds the COPY lines directly, accepting only a conservative subset of what the models
+The pydantic models of `app.domain.accounts.rows` (`AccountIn` …) stay the specification of a valid row and
+produce the rejection report. Validating a row with them and encoding it through `add_row` and `copy_text`
+cost ≈ 70 µs of CPU a row, as much as PostgreSQL's side of the load. This module decodes a line with msgspec
+into plain structs and builds the COPY lines directly, accepting only a conservative subset of what the models
 accept: canonical values (lowercase hyphenated UUIDs, `YYYY-MM-DD` dates, ASCII digits in amounts and codes,
-strings without surrounding whitespace, JSON booleans) that the models take as they are. Anything else,
-valid or not, returns None and the caller validates that line with the models, so the fast path never
-accepts a row the models reject and, when it accepts, produces the very bytes the model path would
+strings without surrounding whitespace, JSON booleans) that the models take as they are. Anything else, valid
+or not, returns None and the caller validates that line with the models, so the fast path never accepts a row
+the models reject and, when it accepts, produces the very bytes the model path would
 (`tests/domain/test_accounts_import_encoder.py` checks both with hypothesis).
 """
 
@@ -15,20 +15,30 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import msgspec
+from pydantic import ValidationError
 
-from app.domain.accounts_import import (
+from app.db.bulk_accounts import CopyRows, copy_line, copy_value
+from app.domain.accounts.ledger import money_text
+from app.domain.accounts.readers import peek_number, read_jsonl
+from app.domain.accounts.rows import (
     ID_NAMESPACE,
     RESIDENTIAL_KINDS,
-    _copy_value,
-    _due_text,
+    AccountIn,
+    ImportChunk,
+    RowProblem,
+    add_row,
+    due_text,
     fold,
     premises_norm,
+    row_problems,
 )
 from app.domain.kernel.snils import is_valid_snils, normalize_snils
-from app.domain.ledger import money_text
 
 # --- decoding: plain structs, every scalar as the JSON type the fast path accepts -------------------------
 # Dates and UUIDs are decoded as strings and checked for their canonical form below: then the text that goes
@@ -150,7 +160,7 @@ def _period_due(value: str) -> str | None:
     due = _periods.get(value, "")
     if due != "":
         return due
-    due = _due_text(date.fromisoformat(value)) if _valid_date(value) and value.endswith("-01") else None
+    due = due_text(date.fromisoformat(value)) if _valid_date(value) and value.endswith("-01") else None
     if len(_periods) >= _MEMO_MAX:
         _periods.clear()
     _periods[value] = due
@@ -217,7 +227,7 @@ _N = "\\N"
 
 
 def _t(value: str | None) -> str:
-    return _N if value is None else _copy_value(value)
+    return _N if value is None else copy_value(value)
 
 
 def _bool(value: bool) -> str:
@@ -312,7 +322,7 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
         premises.append(
             (
                 premises_id,
-                f"{premises_id}\t{house_id}\t{_copy_value(p.number)}\t{_copy_value(norm)}\t{p.kind}\t"
+                f"{premises_id}\t{house_id}\t{copy_value(p.number)}\t{copy_value(norm)}\t{p.kind}\t"
                 f"{_bool(p.kind in RESIDENTIAL_KINDS)}\t{_t(p.cadastral_number)}\t"
                 f"{p.gis_premises_guid or _N}\n",
             )
@@ -341,8 +351,8 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
             if not _valid_date(m.due_date):
                 return False
             due = m.due_date
-        # The stored ledger (app.domain.ledger.encode_months): canonical ISO dates and plain decimals need no
-        # JSON escaping, and they sort as text as they do as dates.
+        # The stored ledger (app.domain.accounts.ledger.encode_months): canonical ISO dates and plain decimals
+        # need no JSON escaping, and they sort as text as they do as dates.
         months.append(f'["{period}","{charged}","{paid}","{due}"]')
         if period <= previous:
             ordered = False
@@ -365,7 +375,7 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
             (
                 account_id,
                 organisation,
-                _copy_value(acc.account_number),
+                copy_value(acc.account_number),
                 acc.els.upper() if acc.els else _N,
                 acc.zhku_id.upper() if acc.zhku_id else _N,
                 acc.gis_account_guid or _N,
@@ -378,8 +388,8 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
                 _t(last),
                 _t(first),
                 _t(middle),
-                _copy_value(fold(f"{last} {first}")) if last and first else _N,
-                _copy_value(fold(middle)) if middle else _N,
+                copy_value(fold(f"{last} {first}")) if last and first else _N,
+                copy_value(fold(middle)) if middle else _N,
                 payer.birth_date or _N,
                 _t(payer.birth_place),
                 snils or _N,
@@ -397,3 +407,95 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
     chunk.ledger[account_id] = f"{account_id}\t[{','.join(months)}]\n" if months else ""
     chunk.months[account_id] = len(months)
     return True
+
+
+# --- chunks: the fast path, and the models for what it cannot vouch for --------------------------------
+
+
+@dataclass(kw_only=True)
+class EncodedChunk(CopyRows):
+    """A chunk of file lines validated and encoded as COPY data, ready for PostgreSQL (picklable)."""
+
+    start: int
+    lines: int
+    rejected: list[tuple[int, list[RowProblem], str | None]]
+    seen: int
+    superseded: int
+    accounts: int
+    ledger_months: int
+
+
+def chunk_of_lines(
+    lines: Sequence[bytes], start: int, organisation_id: uuid.UUID
+) -> tuple[ImportChunk, list[tuple[int, list[RowProblem], str | None]], int, int]:
+    """Validate JSONL lines with the models into a chunk of rows (the row-by-row retry's input)."""
+    chunk, rejected, seen, superseded = ImportChunk(), [], 0, 0
+    for row_no, acc, problems, number in read_jsonl(lines, start=start):
+        seen += 1
+        if acc is None:
+            rejected.append((row_no, problems, number))
+        elif add_row(chunk, organisation_id, row_no, acc):
+            superseded += 1
+    return chunk, rejected, seen, superseded
+
+
+#: Measurement knob: False validates every line with the pydantic models (the fast path's reference).
+FAST_ENCODER = True
+
+
+def encode_jsonl_chunk(lines: Sequence[bytes], start: int, organisation_id: uuid.UUID) -> EncodedChunk:
+    """Validate JSONL lines (the first is line `start`) and encode the valid rows for COPY (any process)."""
+    chunk = TextChunk()
+    org = str(organisation_id)
+    rejected: list[tuple[int, list[RowProblem], str | None]] = []
+    seen = 0
+    for row_no, line in enumerate(lines, start=start):
+        if not line.strip():
+            continue
+        seen += 1
+        # Most lines take the msgspec fast path; what it cannot vouch for (invalid rows included) is
+        # validated by the models, which also name the row, field and reason of a rejection.
+        if FAST_ENCODER and encode_line(chunk, line, org):
+            continue
+        try:
+            acc = AccountIn.model_validate_json(line)
+        except ValidationError as exc:
+            rejected.append((row_no, row_problems(exc), peek_number(line)))
+            continue
+        _encode_model_row(chunk, organisation_id, row_no, acc)
+    return EncodedChunk(
+        start=start,
+        lines=len(lines),
+        copy={
+            "imp_houses": "".join(chunk.houses.values()).encode(),
+            "imp_premises": "".join(chunk.premises.values()).encode(),
+            "imp_accounts": "".join(chunk.accounts.values()).encode(),
+            "imp_ledger": "".join(chunk.ledger.values()).encode(),
+            "account_premises": "".join(chunk.links.values()).encode(),
+        },
+        rejected=rejected,
+        seen=seen,
+        superseded=chunk.superseded,
+        accounts=len(chunk.accounts),
+        ledger_months=sum(chunk.months.values()),
+        account_ids="{" + ",".join(chunk.accounts) + "}",
+        premises_ids="{" + ",".join(chunk.premises) + "}",
+    )
+
+
+def _encode_model_row(chunk: TextChunk, organisation_id: uuid.UUID, row_no: int, acc: AccountIn) -> None:
+    """Add a row validated by the models to a text chunk (the reference encoding of the fast path)."""
+    one = ImportChunk()
+    add_row(one, organisation_id, row_no, acc)
+    (account_id,) = one.accounts
+    aid = str(account_id)
+    if aid in chunk.accounts:
+        chunk.superseded += 1
+    chunk.houses.update((str(k), copy_line(v)) for k, v in one.houses.items())
+    chunk.premises.update((str(k), copy_line(v)) for k, v in one.premises.items())
+    chunk.accounts[aid] = copy_line(one.accounts[account_id])
+    chunk.links[aid] = "".join(map(copy_line, one.links[account_id]))
+    # The stored JSON has only dates and plain decimals: nothing to escape for COPY. No months, no row.
+    months = one.ledger.get(account_id)
+    chunk.ledger[aid] = f"{aid}\t{months}\n" if months else ""
+    chunk.months[aid] = len(acc.ledger)

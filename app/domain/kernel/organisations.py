@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Organisation
 from app.domain.kernel import errors as d
-from app.domain.kernel.access import Principal
+from app.domain.kernel.access import Principal, require_organisation
 
 OrgType = Literal[
     "management_company",  # управляющая организация
@@ -39,17 +39,6 @@ async def create(*, session: AsyncSession, data: dict[str, Any]) -> Organisation
     return org
 
 
-async def get_or_raise(
-    *, session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
-) -> Organisation:
-    """Load an organisation the caller may see, or raise NotFound."""
-    principal.require_org(organisation_id)
-    org = await session.get(Organisation, organisation_id)
-    if org is None:
-        raise d.NotFoundError(f"Organisation {organisation_id} not found.", rule="organisation_exists")
-    return org
-
-
 async def list_visible(*, session: AsyncSession, principal: Principal) -> Sequence[Organisation]:
     """List the organisations the caller's key is bound to."""
     stmt = select(Organisation).order_by(Organisation.name, Organisation.id)
@@ -63,7 +52,7 @@ async def update(
     *, session: AsyncSession, principal: Principal, organisation_id: uuid.UUID, changes: dict[str, Any]
 ) -> Organisation:
     """Change an organisation's registration data."""
-    org = await get_or_raise(session=session, principal=principal, organisation_id=organisation_id)
+    org = await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     for name, value in changes.items():
         setattr(org, name, value)
     await session.flush()

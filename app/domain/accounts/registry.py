@@ -2,6 +2,9 @@
 
 Functions other areas call (keep their signatures stable):
 `find_accounts_for_premises`, `ledger_for_accounts`, `summarise_ledger`, `premises_stats`.
+
+A little over 600 lines on purpose: the search's cached statements, its keyset cursor and the ledger
+summaries it returns are one family tuned together (docs/benchmarks.md "## Accounts").
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.rows import fetch_rows
-from app.domain.accounts_import import fold, name_key
+from app.domain.accounts.ledger import LedgerRecord, decode_months
+from app.domain.accounts.premises import normalize_premises
+from app.domain.accounts.rows import fold, name_key
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
+from app.domain.kernel.calendar import moscow_today
 from app.domain.kernel.snils import is_valid_snils, normalize_snils
-from app.domain.ledger import LedgerRecord, decode_months
-from app.domain.premises import normalize_premises
 
 MatchQuality = Literal["exact", "normalised", "house_only"]
 _ZERO = Decimal("0.00")
@@ -123,10 +127,10 @@ def summarise_ledger(entries: Iterable[LedgerRecord | LedgerMonth], as_of: date)
 
 
 async def ledger_for_accounts(
-    session: DbReader, account_ids: Sequence[uuid.UUID], *, as_of: date | None = None
+    account_ids: Sequence[uuid.UUID], *, session: DbReader, as_of: date | None = None
 ) -> dict[uuid.UUID, list[LedgerMonth]]:
     """Return each account's ledger months, oldest first, with outstanding amounts and ages on `as_of`."""
-    as_of = as_of or date.today()
+    as_of = as_of or moscow_today()
     grouped: dict[uuid.UUID, list[LedgerRecord]] = {a: [] for a in account_ids}
     ids = list(grouped)
     for start in range(0, len(ids), 500):
@@ -139,11 +143,11 @@ async def ledger_for_accounts(
 
 
 async def summaries_for_accounts(
-    session: DbReader, account_ids: Sequence[uuid.UUID], *, as_of: date | None = None
+    account_ids: Sequence[uuid.UUID], *, session: DbReader, as_of: date | None = None
 ) -> dict[uuid.UUID, LedgerSummary]:
     """Return the ledger summary (debt, months in debt) of each account."""
-    as_of = as_of or date.today()
-    months = await ledger_for_accounts(session, account_ids, as_of=as_of)
+    as_of = as_of or moscow_today()
+    months = await ledger_for_accounts(account_ids, session=session, as_of=as_of)
     return {a: summarise_ledger(m, as_of) for a, m in months.items()}
 
 
@@ -167,8 +171,8 @@ class AccountMatch:
 
 
 async def find_accounts_for_premises(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation_id: uuid.UUID | None,
     fias_house_guid: uuid.UUID | None,
     hm_object_guid: uuid.UUID | None,
@@ -215,7 +219,9 @@ async def find_accounts_for_premises(
     if organisation_id is not None:
         stmt = stmt.where(Account.organisation_id == organisation_id)
     rows = (await session.execute(stmt)).all()
-    summaries = await summaries_for_accounts(session, list(dict.fromkeys(r[0].id for r in rows)), as_of=as_of)
+    summaries = await summaries_for_accounts(
+        list(dict.fromkeys(r[0].id for r in rows)), session=session, as_of=as_of
+    )
     out: list[AccountMatch] = []
     for acc, pid, number_raw, _number_norm, share in rows:
         quality: MatchQuality
@@ -355,8 +361,8 @@ def _criteria_problems(q: AccountQuery) -> list[d.FieldProblem]:
 
 
 async def search_accounts(
-    session: DbReader,
     *,
+    session: DbReader,
     principal: Principal,
     query: AccountQuery,
     with_debt: bool = False,
@@ -423,7 +429,9 @@ async def search_accounts(
             else:
                 hit.quality = "normalised"
     if with_debt and hits:
-        for account_id, summary in (await summaries_for_accounts(session, list(hits), as_of=as_of)).items():
+        for account_id, summary in (
+            await summaries_for_accounts(list(hits), session=session, as_of=as_of)
+        ).items():
             hits[account_id].summary = summary
     return AccountPage(items=list(hits.values()), next_cursor=next_cursor)
 
@@ -562,7 +570,7 @@ def _search_statement(shape: tuple[Any, ...]) -> Select[Any]:
 
 
 async def get_account(
-    session: AsyncSession, *, principal: Principal, account_id: uuid.UUID, as_of: date | None = None
+    *, session: AsyncSession, principal: Principal, account_id: uuid.UUID, as_of: date | None = None
 ) -> AccountHit:
     """Load one account with its premises and ledger summary (404 for accounts of other organisations)."""
     account = await session.get(Account, account_id)
@@ -577,7 +585,7 @@ async def get_account(
         .order_by(Premises.number_norm)
     )
     hit.premises = [(p, h, s) for p, h, s in (await session.execute(link_stmt)).all()]
-    hit.summary = (await summaries_for_accounts(session, [account_id], as_of=as_of))[account_id]
+    hit.summary = (await summaries_for_accounts([account_id], session=session, as_of=as_of))[account_id]
     return hit
 
 
@@ -590,7 +598,7 @@ def _month_bounds(year: int, month: int) -> tuple[date, date]:
     return start, end
 
 
-async def premises_stats(session: AsyncSession, organisation_id: uuid.UUID, year: int) -> dict[int, int]:
+async def premises_stats(organisation_id: uuid.UUID, year: int, *, session: AsyncSession) -> dict[int, int]:
     """Count, per month of `year`, the residential premises covered by the organisation's open accounts.
 
     The 2025 court-order experiment admits organisations by the residential premises placed in GIS ZhKKh for

@@ -20,12 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Operation, Organisation
 from app.db.models.court import DRAFT, CourtCase, CourtCaseEvent, CourtReadinessResult, CourtReadinessRun
-from app.domain.court_readiness import Assessment, group_cases, iter_assessments, kopecks_to_money
-from app.domain.court_rules import CourtRules, court_rules
+from app.domain.court.assessment import Assessment, kopecks_to_money
+from app.domain.court.readiness import group_cases, iter_assessments
+from app.domain.court.rules import CourtRules, court_rules
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
-from app.domain.kernel.access import Principal
-from app.domain.penalties import penalty_for_amount
+from app.domain.kernel.access import Principal, require_organisation
+from app.domain.kernel.calendar import moscow_today
+from app.domain.kernel.masking import mask_fields
+from app.domain.kernel.penalties import penalty_for_amount
 
 # ГПК ст. 132 and the usual ЖКУ practice: what goes with the application (the court returns it without them).
 STANDARD_ATTACHMENTS = (
@@ -101,8 +104,8 @@ def creditor_of(org: Organisation) -> dict[str, Any]:
 
 
 async def create_draft_case(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation: Organisation,
     assessment: Assessment,
     rules: CourtRules,
@@ -161,7 +164,6 @@ async def create_draft_case(
 
 # ----------------------------------------------------------------------------------------- the document
 
-MASK = "***"
 PII_FIELDS = (
     "last_name",
     "first_name",
@@ -179,9 +181,7 @@ PII_FIELDS = (
 
 def mask_debtor(debtor: dict[str, Any], *, show_pii: bool) -> dict[str, Any]:
     """Return the debtor with personal data masked unless the caller holds the `pii` scope."""
-    if show_pii:
-        return dict(debtor)
-    return {k: (MASK if k in PII_FIELDS and v else v) for k, v in debtor.items()}
+    return mask_fields(debtor, PII_FIELDS, pii=show_pii)
 
 
 def application_data(case: CourtCase, *, show_pii: bool) -> dict[str, Any]:
@@ -218,12 +218,12 @@ def render_application_html(case: CourtCase, *, show_pii: bool, today: date | No
     return (
         _environment()
         .get_template("court_application.html")
-        .render(app=data, today=(today or date.today()).isoformat())
+        .render(app=data, today=(today or moscow_today()).isoformat())
     )
 
 
 async def cases_of_operation(
-    session: AsyncSession, *, operation_id: uuid.UUID, after: uuid.UUID | None = None, limit: int = 500
+    *, session: AsyncSession, operation_id: uuid.UUID, after: uuid.UUID | None = None, limit: int = 500
 ) -> Sequence[CourtCase]:
     """Return the draft cases a package export created, ordered by id (keyset)."""
     stmt = (
@@ -243,8 +243,8 @@ PACKAGES_JOB = "court-packages"
 
 
 async def request_packages(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     principal: Principal,
     organisation_id: uuid.UUID,
     run_id: uuid.UUID | None,
@@ -304,11 +304,10 @@ async def _package_cases(
         return [[uuid.UUID(a) for a in ids] for ids in (await session.scalars(stmt)).all()]
     ids = [uuid.UUID(a) for a in params.get("account_ids") or []]
     return await group_cases(
-        session, organisation_id=organisation_id, account_ids=ids, group_by=params["group_by"]
+        session=session, organisation_id=organisation_id, account_ids=ids, group_by=params["group_by"]
     )
 
 
-@ops.job(PACKAGES_JOB)
 async def run_packages_job(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
     """Re-assess each case on the filing date and store a draft court case with its package per ready one."""
     params = dict(op.params or {})
@@ -328,7 +327,7 @@ async def run_packages_job(op: Operation, progress: ops.Progress, ctx: Any) -> d
         cases = await _package_cases(session, org.id, params)
         done = 0
         async for batch in iter_assessments(
-            session,
+            session=session,
             organisation_id=org.id,
             cases=cases,
             on_date=on_date,
@@ -338,7 +337,7 @@ async def run_packages_job(op: Operation, progress: ops.Progress, ctx: Any) -> d
             for assessment in batch:
                 if assessment.ready:
                     await create_draft_case(
-                        session,
+                        session=session,
                         organisation=org,
                         assessment=assessment,
                         rules=rules,
@@ -363,8 +362,8 @@ async def run_packages_job(op: Operation, progress: ops.Progress, ctx: Any) -> d
 
 
 async def create_case_for_accounts(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     principal: Principal,
     organisation_id: uuid.UUID,
     account_ids: Sequence[uuid.UUID],
@@ -372,14 +371,11 @@ async def create_case_for_accounts(
     rules: CourtRules,
 ) -> CourtCase:
     """Assess one debtor's accounts and open a draft case with its package (422 naming the blockers)."""
-    principal.require_org(organisation_id)
-    org = await session.get(Organisation, organisation_id)
-    if org is None:
-        raise errors.NotFoundError(f"Organisation {organisation_id} not found.")
+    org = await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     ids = list(dict.fromkeys(account_ids))
     found: list[Assessment] = []
     async for batch in iter_assessments(
-        session, organisation_id=org.id, cases=[ids], on_date=on_date, rules=rules
+        session=session, organisation_id=org.id, cases=[ids], on_date=on_date, rules=rules
     ):
         found.extend(batch)
     if not found or set(found[0].account_ids) != set(ids):
@@ -387,7 +383,7 @@ async def create_case_for_accounts(
             "Some accounts were not found for this organisation.", rule="account_exists"
         )
     case = await create_draft_case(
-        session, organisation=org, assessment=found[0], rules=rules, actor=principal.actor
+        session=session, organisation=org, assessment=found[0], rules=rules, actor=principal.actor
     )
     await audit.record(
         session=session,

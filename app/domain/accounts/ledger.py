@@ -59,7 +59,7 @@ def encode_months(
         for period, charged, paid, due in months
     )
     # Every value is a date or a plain decimal: nothing to escape, so the JSON is written directly, in the
-    # exact form the import's fast encoder writes (app.domain.accounts_import_fast).
+    # exact form the import's fast encoder writes (app.domain.accounts.import_fast).
     return "[" + ",".join(f'["{p}","{c}","{d}","{u}"]' for p, c, d, u in items) + "]"
 
 

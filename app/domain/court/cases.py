@@ -29,7 +29,7 @@ from app.db.models.court import (
     CourtCaseEvent,
     CourtConfirmedDebt,
 )
-from app.domain.court_rules import CourtRules
+from app.domain.court.rules import CourtRules
 from app.domain.kernel import audit, errors
 from app.domain.kernel.access import Principal
 from app.domain.kernel.calendar import deadline_flags, objection_deadline
@@ -63,7 +63,7 @@ class CaseEvent:
     note: str | None = None
 
 
-async def get_case(session: AsyncSession, *, case_id: uuid.UUID, principal: Principal) -> CourtCase:
+async def get_case(*, session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> CourtCase:
     """Load a court case the caller may see."""
     case = await session.get(CourtCase, case_id)
     if case is None or not principal.may_access(case.organisation_id):
@@ -72,8 +72,8 @@ async def get_case(session: AsyncSession, *, case_id: uuid.UUID, principal: Prin
 
 
 async def list_cases(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation_ids: Sequence[uuid.UUID] | None,
     status: str | None = None,
     account_id: uuid.UUID | None = None,
@@ -96,7 +96,7 @@ async def list_cases(
     return (await session.scalars(stmt)).all()
 
 
-async def events_of(session: AsyncSession, case_id: uuid.UUID) -> Sequence[CourtCaseEvent]:
+async def events_of(case_id: uuid.UUID, *, session: AsyncSession) -> Sequence[CourtCaseEvent]:
     """Return a case's history, oldest first."""
     stmt = select(CourtCaseEvent).where(CourtCaseEvent.case_id == case_id).order_by(CourtCaseEvent.id)
     return (await session.scalars(stmt)).all()
@@ -115,12 +115,7 @@ def deadlines(case: CourtCase, *, today: date, rules: CourtRules) -> dict[str, A
 
 
 async def apply_event(
-    session: AsyncSession,
-    *,
-    case: CourtCase,
-    event: CaseEvent,
-    principal: Principal,
-    rules: CourtRules,
+    *, session: AsyncSession, case: CourtCase, event: CaseEvent, principal: Principal, rules: CourtRules
 ) -> CourtCase:
     """Move a case through its life, recording the event; an order in force enters the debts registry."""
     allowed = TRANSITIONS.get(event.type)
@@ -249,7 +244,7 @@ async def _confirm_debt(session: AsyncSession, case: CourtCase) -> CourtConfirme
 
 
 async def attach_act_file(
-    session: AsyncSession, *, case: CourtCase, filename: str, data: bytes, principal: Principal
+    *, session: AsyncSession, case: CourtCase, filename: str, data: bytes, principal: Principal
 ) -> CourtCase:
     """Store the court act's file with the case (uploaded to GIS when the debt is placed)."""
     if not data:
@@ -271,7 +266,7 @@ async def attach_act_file(
     return case
 
 
-async def delete_draft(session: AsyncSession, *, case: CourtCase, principal: Principal) -> None:
+async def delete_draft(*, session: AsyncSession, case: CourtCase, principal: Principal) -> None:
     """Delete a draft case (filed cases are legal records and stay)."""
     if case.status != DRAFT:
         raise errors.ConflictError("Only draft cases can be deleted.", rule="case_delete")

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from app.domain.kernel.limitation import DEFAULT_LIMITATION, is_time_barred
 from app.domain.kernel.rules import LimitationRules, Moratorium, PenaltyRules
-from app.domain.limitation import DEFAULT_LIMITATION, is_time_barred
 
 DEFAULT_PENALTY_RULES = PenaltyRules()
 KOPECK = Decimal("0.01")

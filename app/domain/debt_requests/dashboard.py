@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.debt_requests import DebtRequestHistory, DebtSubrequest
 from app.db.models.exchange import Exchange
-from app.domain import organisations
 from app.domain.debt_requests.common import OPEN, SENT
 from app.domain.debt_requests.queries import deadline_conditions
+from app.domain.kernel import organisations
 from app.domain.kernel.access import Principal
 from app.domain.kernel.calendar import MOSCOW  # deadlines and "answers per day" are Moscow days, like GIS's
 from app.domain.kernel.rules import CalendarRules

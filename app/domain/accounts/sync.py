@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.context import AppContext
 from app.db.models.accounts import Account, AccountPremises, House, Premises
 from app.db.models.core import Operation
-from app.domain.accounts_import import fold
+from app.domain.accounts.rows import fold
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
@@ -178,11 +178,7 @@ def diff_accounts(billing: Iterable[BillingAccount], gis: Iterable[m.Account]) -
 
 
 async def billing_accounts(
-    session: AsyncSession,
-    *,
-    organisation_id: uuid.UUID,
-    selector: Selector,
-    values: Sequence[str],
+    *, session: AsyncSession, organisation_id: uuid.UUID, selector: Selector, values: Sequence[str]
 ) -> list[BillingAccount]:
     """Load the organisation's accounts a GIS export covers: a house's accounts, or those with the ids."""
     stmt = select(Account).where(Account.organisation_id == organisation_id)
@@ -236,7 +232,7 @@ def export_queries(selector: Selector, values: Sequence[str]) -> list[m.ExportAc
     return [m.ExportAccountQuery(service_ids=b) for b in batches]
 
 
-async def fill_gis_identifiers(session: AsyncSession, diff: SyncDiff) -> int:
+async def fill_gis_identifiers(diff: SyncDiff, *, session: AsyncSession) -> int:
     """Store GIS identifiers on matched billing accounts that lack them; return how many were updated."""
     changed = 0
     for b, g in diff.matched:
@@ -313,14 +309,13 @@ async def sync_accounts(
         gis_accounts.extend(found)
     async with sessionmaker() as session, session.begin():
         billing = await billing_accounts(
-            session, organisation_id=organisation_id, selector=selector, values=values
+            session=session, organisation_id=organisation_id, selector=selector, values=values
         )
         diff = diff_accounts(billing, gis_accounts)
-        filled = await fill_gis_identifiers(session, diff)
+        filled = await fill_gis_identifiers(diff, session=session)
     return {**diff.as_dict(), "gis_accounts": len(gis_accounts), "identifiers_filled": filled}
 
 
-@ops.job(SYNC_JOB)
 async def run_sync_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Run a queued sync (idempotent: exchanges are keyed by the operation, identifier fills are upserts)."""
     gis = ctx.gis

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Organisation
-from app.domain.accounts import premises_stats
-from app.domain.court_rules import CourtRules
+from app.domain.accounts.registry import premises_stats
+from app.domain.court.rules import CourtRules
 from app.domain.kernel import errors as d
 
 try:
@@ -168,7 +168,7 @@ async def check_eligibility(
         by_month: dict[int, int] | None = {0: max_premises}
         source = "caller"
     else:
-        by_month = await premises_stats(session, organisation_id, rules.premises_year)
+        by_month = await premises_stats(organisation_id, rules.premises_year, session=session)
         source = "accounts_registry"
         if not any(by_month.values()):
             by_month, source = None, "none"

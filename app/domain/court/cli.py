@@ -12,8 +12,9 @@ import typer
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.core import Organisation
-from app.domain.court_readiness import create_run, execute_run
-from app.domain.court_rules import court_rules
+from app.domain.court.readiness import create_run, execute_run
+from app.domain.court.rules import court_rules
+from app.domain.kernel.calendar import moscow_today
 from app.settings import Settings, get_settings
 
 court_app = typer.Typer(
@@ -31,10 +32,14 @@ async def readiness_summary(
             if await session.get(Organisation, organisation_id) is None:
                 raise LookupError(f"organisation {organisation_id} not found")
             run = await create_run(
-                session, organisation_id=organisation_id, on_date=on_date, group_by=group_by, account_ids=None
+                session=session,
+                organisation_id=organisation_id,
+                on_date=on_date,
+                group_by=group_by,
+                account_ids=None,
             )
             await execute_run(
-                session, run=run, rules=court_rules(settings), chunk=settings.court.readiness_chunk
+                session=session, run=run, rules=court_rules(settings), chunk=settings.court.readiness_chunk
             )
             return {
                 "run_id": str(run.id),
@@ -62,7 +67,7 @@ def readiness_command(
         typer.echo("error: --group-by must be account or debtor", err=True)
         raise typer.Exit(2)
     try:
-        day = date.fromisoformat(on_date) if on_date else date.today()
+        day = date.fromisoformat(on_date) if on_date else moscow_today()
     except ValueError:
         typer.echo("error: --on-date must be YYYY-MM-DD", err=True)
         raise typer.Exit(2) from None

@@ -3,6 +3,9 @@
 A debt enters the local registry when its court order comes into force (`court_cases`), and is then placed in
 GIS's registry of court-confirmed debts (gis-protocol §11). Debt-request answers reference those records by
 `debtGUID`, or list the debtor from the local record when it is not placed (ЖК РФ ст. 159, 160).
+
+One family of ~600 lines, kept whole on purpose: placing, annulling, repaying and reconciling share the
+record's states and the GIS result handling, and split apart each would need the others' internals.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from app.db.models.court import PLACE_FAILED, PLACED, PLACING, CourtCase, CourtC
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
+from app.domain.kernel.calendar import moscow_today
 from app.domain.kernel.gis_port import FileStoreGis
 from app.domain.kernel.snils import is_valid_snils
 from app.gis_client import messages as m
@@ -90,8 +94,8 @@ def _to_confirmed(row: CourtConfirmedDebt) -> ConfirmedDebt:
 
 
 async def confirmed_debts_for_accounts(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation_id: uuid.UUID,
     account_ids: Sequence[uuid.UUID],
     include_repaid: bool = False,
@@ -140,7 +144,7 @@ class RegistryRequest:
 
 
 async def debt_of_case(
-    session: AsyncSession, *, case_id: uuid.UUID, principal: Principal
+    *, session: AsyncSession, case_id: uuid.UUID, principal: Principal
 ) -> CourtConfirmedDebt:
     """Return the confirmed debt of a case (it exists once the order is in force)."""
     debt = await session.scalar(select(CourtConfirmedDebt).where(CourtConfirmedDebt.case_id == case_id))
@@ -175,7 +179,7 @@ def _check_request(debt: CourtConfirmedDebt, request: RegistryRequest) -> None:
 
 
 async def request_registry_action(
-    session: AsyncSession, *, debt: CourtConfirmedDebt, request: RegistryRequest, principal: Principal
+    *, session: AsyncSession, debt: CourtConfirmedDebt, request: RegistryRequest, principal: Principal
 ) -> Operation:
     """Validate a registry action and queue it as an operation (importDebt runs in the background)."""
     _check_request(debt, request)
@@ -337,18 +341,17 @@ def _apply_result(debt: CourtConfirmedDebt, params: dict[str, Any], result: m.Co
         debt.repayment_status, debt.repaid_on = "UNPAID", None
     elif action == "annul":
         debt.gis_status = "CANCELLED"
-        debt.annulled_on = date.today()
+        debt.annulled_on = moscow_today()
         debt.annulment_reason = params.get("reason_text") or params.get("reason_code")
     elif action == "repayment":
         debt.repayment_status = "PAID"
         repaid = params.get("repaid_on")
-        debt.repaid_on = date.fromisoformat(repaid) if repaid else date.today()
+        debt.repaid_on = date.fromisoformat(repaid) if repaid else moscow_today()
     elif action == "annul_repayment":
         debt.repayment_status, debt.repaid_on = "UNPAID", None
     return True
 
 
-@ops.job(REGISTRY_JOB)
 async def run_registry_action(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Send one registry action (importDebt) and apply GIS's answer to the local record."""
     params = dict(op.params or {})
@@ -488,7 +491,7 @@ def reconcile_page(
             if item.status == "CANCELLED" and debt.annulled_on is None:
                 # Annulled in GIS (by hand or by another system): the record no longer confirms a debt.
                 annulment = item.annulment
-                debt.annulled_on = annulment.date if annulment and annulment.date else date.today()
+                debt.annulled_on = annulment.date if annulment and annulment.date else moscow_today()
                 reason = None
                 if annulment is not None:
                     reason = annulment.text_reason or (annulment.reason.code if annulment.reason else None)
@@ -497,14 +500,14 @@ def reconcile_page(
             _changed(report, debt, "repayment", debt.repayment_status, item.repayment.status)
             debt.repayment_status, changed = item.repayment.status, True
             debt.repaid_on = (
-                (item.repayment.placing_date or date.today()) if item.repayment.status == "PAID" else None
+                (item.repayment.placing_date or moscow_today()) if item.repayment.status == "PAID" else None
             )
         debt.gis_synced_at = utcnow()
         report.updated += 1 if changed else 0
 
 
 async def request_reconcile(
-    session: AsyncSession, *, organisation_id: uuid.UUID, principal: Principal
+    *, session: AsyncSession, organisation_id: uuid.UUID, principal: Principal
 ) -> Operation:
     """Queue an export of GIS's registry (exportDebt, pages of 1000) to reconcile the local records."""
     principal.require_org(organisation_id)
@@ -543,7 +546,6 @@ async def _records_for_page(
     return list(rows.values())
 
 
-@ops.job(RECONCILE_JOB)
 async def run_reconcile(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Export GIS's registry page by page until IsLastPage and bring the local records in line.
 
@@ -596,8 +598,8 @@ async def run_reconcile(op: Operation, progress: ops.Progress, ctx: AppContext) 
 
 
 async def list_debts(
-    session: AsyncSession,
     *,
+    session: AsyncSession,
     organisation_id: uuid.UUID,
     account_id: uuid.UUID | None = None,
     limit: int = 100,

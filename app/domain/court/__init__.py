@@ -1,0 +1,72 @@
+"""Court orders (судебный приказ, the 2025–2026 experiment): eligibility to the registry of confirmed debts.
+
+Modules: `rules` (the court table, jurisdiction, the experiment's settings), `eligibility` (may an
+organisation take part), `assessment` (the per-debtor rules: limitation, penalties, the 500,000 ₽ limit,
+identifiers, duty), `readiness` (runs of assessments over an organisation's accounts), `packages` (application
+packages), `cases` (court cases and their events), `registry` (GIS's registry of court-confirmed debts),
+`duty` (state duty, НК РФ ст. 333.19), `cli` (`gisgw court`).
+
+`duty` lives here because only a court application pays a state duty. Penalties (ЖК РФ ст. 155 ч. 14, with the
+statutory due date of ч. 1) and the limitation period (ГК РФ ст. 196, 200) live in the kernel: the accounts
+import computes due dates with them too, and accounts must not import the court area that imports accounts.
+"""
+
+from app.domain.court.cases import apply_event, attach_act_file, delete_draft, get_case, list_cases
+from app.domain.court.eligibility import check_eligibility
+from app.domain.court.packages import (
+    PACKAGES_JOB,
+    create_case_for_accounts,
+    request_packages,
+    run_packages_job,
+)
+from app.domain.court.readiness import (
+    READINESS_JOB,
+    get_run,
+    list_results,
+    request_readiness,
+    run_readiness_job,
+)
+from app.domain.court.registry import (
+    RECONCILE_JOB,
+    REGISTRY_JOB,
+    confirmed_debts_for_accounts,
+    list_debts,
+    request_reconcile,
+    request_registry_action,
+    run_reconcile,
+    run_registry_action,
+)
+from app.domain.court.rules import CourtRules, court_rules
+from app.domain.kernel.area import Area
+
+AREA = Area(
+    name="court",
+    jobs={
+        READINESS_JOB: run_readiness_job,
+        PACKAGES_JOB: run_packages_job,
+        REGISTRY_JOB: run_registry_action,
+        RECONCILE_JOB: run_reconcile,
+    },
+)
+
+__all__ = [
+    "AREA",
+    "PACKAGES_JOB",
+    "CourtRules",
+    "apply_event",
+    "attach_act_file",
+    "check_eligibility",
+    "confirmed_debts_for_accounts",
+    "court_rules",
+    "create_case_for_accounts",
+    "delete_draft",
+    "get_case",
+    "get_run",
+    "list_cases",
+    "list_debts",
+    "list_results",
+    "request_packages",
+    "request_readiness",
+    "request_reconcile",
+    "request_registry_action",
+]
