@@ -33,7 +33,7 @@ from app.domain import debt_requests as debt_requests_area
 from app.domain.exchanges.audit import record_finished_exchange
 from app.domain.kernel.area import Area, completion_hooks_of, gauges_of, jobs_of, loops_of
 from app.gis_client.runtime import GisRuntime, exchange_loop, open_gis
-from app.gis_stand.embedded import stand_component
+from app.gis_stand.embedded import embedded_stand
 from app.metrics import HttpMetricsMiddleware
 from app.settings import Settings, get_settings
 from app.workers import running_workers
@@ -47,6 +47,16 @@ AREAS: list[Area] = [debt_requests_area.AREA, accounts_area.AREA, court_area.ARE
 
 #: ref_kind → the hook applying a finished exchange, from every area that owns exchanges.
 COMPLETION_HOOKS = completion_hooks_of(AREAS)
+
+
+def publish_stand(app: FastAPI, settings: Settings) -> None:
+    """Report the embedded stand in /readyz."""
+    url = f"http://{settings.stand.host}:{settings.stand.port}"
+
+    async def stand_probe() -> tuple[bool, dict[str, object]]:
+        return True, {"url": url}
+
+    app.state.readiness["stand"] = stand_probe
 
 
 def publish_gis(ctx: AppContext, app: FastAPI, gis: GisRuntime) -> None:
@@ -128,7 +138,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 # The stand first, so the GIS client can reach it.
-                await stack.enter_async_context(stand_component(ctx, app))
+                stand = await stack.enter_async_context(embedded_stand(settings))
+                if stand is not None:
+                    publish_stand(app, settings)
                 gis = await stack.enter_async_context(
                     open_gis(
                         settings, ctx.sessionmaker, hooks=COMPLETION_HOOKS, audit=record_finished_exchange

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.api.deps import Admin, Answerer, Reader, Sender, SessionDep, SettingsDep
+from app.api.deps import Admin, Answerer, GisDep, Reader, Sender, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.debt_requests import DebtAnswer, DebtDocument, DebtRequestHistory, DebtSubrequest
@@ -665,6 +665,7 @@ async def upload_document(
     session: SessionDep,
     principal: Answerer,
     settings: SettingsDep,
+    gis: GisDep,
     file: Annotated[UploadFile, File(description="court act copy, reconciliation act or account statement")],
     type_code: Annotated[str, Form(description="NSI 358 document type code", examples=["1"])],
     description: Annotated[str | None, Form(max_length=500)] = None,
@@ -675,6 +676,7 @@ async def upload_document(
         session=session,
         principal=principal,
         settings=settings,
+        files=gis,
         subrequest_id=debt_request_id,
         nsi_code=type_code,
         file_name=file.filename or "document",

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal, Scope, authenticate
+from app.domain.kernel.gis_port import GisPort
 from app.settings import Settings
 
 
@@ -33,7 +34,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
+def get_gis(request: Request) -> GisPort:
+    """Return the GIS port the lifespan opened."""
+    gis: GisPort | None = request.app.state.ctx.gis
+    if gis is None:
+        raise RuntimeError("the GIS client is not open (outside the app's lifespan)")
+    return gis
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+GisDep = Annotated[GisPort, Depends(get_gis)]
 # scope="function": commit before the response is sent, so a client never sees a 2xx (or a 202 operation)
 # that is not yet committed, nor a 2xx for a transaction whose commit then fails.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

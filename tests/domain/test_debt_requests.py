@@ -25,6 +25,7 @@ from app.domain.kernel import errors as d
 from app.domain.kernel.access import SYSTEM
 from app.domain.kernel.calendar import moscow_today as today
 from app.domain.kernel.snils import random_valid_snils
+from app.gis_client.crypto.backend import attachment_hash
 from app.gis_client.messages import (
     DSRAction,
     DSRExportPage,
@@ -137,7 +138,7 @@ class FakeGis:
         return str(uuid.uuid4())
 
     def attachment_hash(self, data: bytes) -> str:
-        return answers.attachment_hash(data)
+        return attachment_hash(data)
 
     async def complete(
         self,
@@ -430,8 +431,9 @@ async def test_send_uploads_files_and_builds_debt_info(maker: async_sessionmaker
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     async with maker() as session, session.begin():
         doc = await answers.add_document(
-            session=session, principal=SYSTEM, settings=settings, subrequest_id=ids[0], nsi_code="1",
-            file_name="приказ.pdf", description=None, content_type="application/pdf", data=b"%PDF-1.4 test",
+            session=session, principal=SYSTEM, settings=settings, files=gis, subrequest_id=ids[0],
+            nsi_code="1", file_name="приказ.pdf", description=None, content_type="application/pdf",
+            data=b"%PDF-1.4 test",
         )  # fmt: skip
         person = answers.DefendantInput(
             last_name="Иванов", first_name="Иван", snils=random_valid_snils(RNG), document_ids=(doc.id,)

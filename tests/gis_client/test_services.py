@@ -6,7 +6,7 @@ import pytest
 
 from app.gis_client.operations import SERVICES
 from app.gis_client.services import OPERATIONS, RESULT_PARSERS, get_operation
-from app.gis_client.wire.schemas import FIXED_VERSIONS
+from tests.gis_client.exchange_support import schemas
 
 
 @pytest.mark.parametrize("name", sorted(OPERATIONS))
@@ -20,12 +20,15 @@ def test_declaration_is_complete(name: str) -> None:
     assert op.result is not None and RESULT_PARSERS[op.result] is op
 
 
-def test_fixed_versions_come_from_the_declarations() -> None:
+def test_declared_fixed_versions_are_the_xsds() -> None:
+    fixed = schemas().fixed_versions
     for op in OPERATIONS.values():
         if op.version_fixed:
-            assert FIXED_VERSIONS[op.body] == op.version
+            assert fixed[op.body] == op.version
         else:
-            assert op.body not in FIXED_VERSIONS
+            assert op.body not in fixed
+    state = {SERVICES[s].state_result: v for s in SERVICES if (v := fixed.get(SERVICES[s].state_result))}
+    assert set(state.values()) == {"11.0.0.1", "10.0.1.2"}
 
 
 def test_unknown_operation_is_refused() -> None:

@@ -32,8 +32,8 @@ from app.domain.debt_requests.common import (
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
+from app.domain.kernel.gis_port import FileStoreGis
 from app.domain.kernel.snils import is_valid_snils, normalize_snils
-from app.gis_client.crypto.backend import attachment_hash, get_backend
 from app.settings import Settings
 
 MAX_DESCRIPTION = 1000
@@ -392,6 +392,7 @@ async def add_document(
     session: AsyncSession,
     principal: Principal,
     settings: Settings,
+    files: FileStoreGis,
     subrequest_id: uuid.UUID,
     nsi_code: str,
     file_name: str,
@@ -434,7 +435,7 @@ async def add_document(
         description=(description or ref.get("name") or clean_name)[:500],
         content_type=content_type,
         size=len(data),
-        gost94_hash=attachment_hash(data, get_backend(settings.signing.crypto_backend)),
+        gost94_hash=files.attachment_hash(data),
         data=data,
     )
     session.add(doc)

@@ -12,8 +12,8 @@ from app.context import AppContext
 from app.db.models.exchange import Exchange
 from app.domain.debt_requests.common import DsrGateway
 from app.domain.debt_requests.sending import ItemOutcome, apply_batch_results, mark_uncertain
-from app.gis_client.exchange import Outcome
 from app.gis_client.messages import CommonResult
+from app.gis_client.outcome import Outcome
 
 log = logging.getLogger(__name__)
 

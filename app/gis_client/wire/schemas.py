@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
 from app.gis_client.errors import GisSchemaError, SchemaPackageMissing
-from app.gis_client.operations import BASE_VERSION_ATTR, NS, NS_SOAP, SERVICES, Service
-from app.gis_client.services import OPERATIONS
+from app.gis_client.operations import BASE_VERSION_ATTR, NS, NS_SOAP
 from app.gis_client.xmlread import element_path
-
-# libxml2 does not enforce `fixed` on attribute uses that reference a global attribute
-# (`<xs:attribute ref="base:version" fixed="14.0.0.0"/>`), and a wrong version is exactly what GIS answers
-# with HTTP 400 (gis-protocol.md §4), so the fixed values of the 16.3.0.0 XSD are checked here by hand.
-FIXED_VERSIONS: dict[str, str] = {
-    op.body: op.version for op in OPERATIONS.values() if op.version_fixed and op.version is not None
-}
-FIXED_VERSIONS[SERVICES[Service.HOUSE_MANAGEMENT].state_result] = "11.0.0.1"
-FIXED_VERSIONS[SERVICES[Service.NSI_COMMON].state_result] = "10.0.1.2"
 
 # Target namespace → type file inside the package. Everything else (lib/*.xsd, including the W3C xmldsig
 # schema that hcs-base.xsd imports from `lib/xmldsig-core-schema.xsd`) is reached through the packages' own
@@ -42,7 +33,7 @@ SCHEMA_SET_VERSION = "16.3.0.0"
 #   validate a 100-action importDSRResponses:     lxml ≈ 1.1 ms    xmlschema ≈ 49 ms
 #   validate a 100-subrequest drs:getStateResult: lxml ≈ 1.3 ms    xmlschema ≈ 51 ms
 # libxml2 is ~40x faster and validates the element in place (no re-serialisation), so the hot path uses
-# lxml.etree.XMLSchema. Its one gap (fixed values on attribute refs) is covered by FIXED_VERSIONS above.
+# lxml.etree.XMLSchema. Its one gap (fixed values on attribute refs) is covered by `fixed_versions` below.
 
 
 def default_schema_dir() -> Path:
@@ -59,6 +50,8 @@ class SchemaSet:
 
     schema_dir: Path
     schema: etree.XMLSchema
+    #: Clark name of a top-level element → the `base:version` its XSD fixes (see `fixed_versions`).
+    fixed_versions: Mapping[str, str]
 
     @classmethod
     def load(cls, schema_dir: Path | None = None) -> SchemaSet:
@@ -81,12 +74,12 @@ class SchemaSet:
             schema = etree.XMLSchema(doc)
         except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
             raise SchemaPackageMissing(f"GIS schema package under {root} does not compile: {exc}") from exc
-        return cls(root, schema)
+        return cls(root, schema, fixed_versions(root, parser))
 
     def validate(self, element: etree._Element) -> None:
         """Validate one business element in place (body, header, fault detail) or raise GisSchemaError."""
         if self.schema.validate(element):
-            fixed = FIXED_VERSIONS.get(element.tag) if isinstance(element.tag, str) else None
+            fixed = self.fixed_versions.get(element.tag) if isinstance(element.tag, str) else None
             if fixed is not None and element.get(BASE_VERSION_ATTR) != fixed:
                 raise GisSchemaError(
                     f"base:version must be {fixed}, got {element.get(BASE_VERSION_ATTR)!r}",
@@ -132,6 +125,43 @@ class SchemaSet:
                     self.validate(block)
             return
         self.validate(payload)
+
+
+_XS = "http://www.w3.org/2001/XMLSchema"
+
+
+def fixed_versions(root: Path, parser: etree.XMLParser) -> dict[str, str]:
+    """Read the `base:version` each top-level element of the service schemas fixes, from the XSD itself.
+
+    libxml2 does not enforce `fixed` on attribute uses that reference a global attribute
+    (`<xs:attribute ref="base:version" fixed="14.0.0.0"/>`), and a wrong version is exactly what GIS answers
+    with HTTP 400 (gis-protocol.md §4), so `SchemaSet.validate` checks these values itself.
+    """
+    out: dict[str, str] = {}
+    for rel in SERVICE_SCHEMAS.values():
+        top = etree.parse(str(root / rel), parser).getroot()
+        namespace = top.get("targetNamespace")
+        assert namespace is not None, rel
+        for element in top.iterfind(f"{{{_XS}}}element"):
+            name = f"{{{namespace}}}{element.get('name')}"
+            for attribute in element.iter(f"{{{_XS}}}attribute"):
+                fixed = attribute.get("fixed")
+                if (
+                    attribute.get("ref") == "base:version"
+                    and fixed is not None
+                    and _owner(attribute) is element
+                ):
+                    out[name] = fixed
+                    break
+    return out
+
+
+def _owner(node: etree._Element) -> etree._Element | None:
+    """Return the nearest xs:element around a schema node (an attribute belongs to that element)."""
+    parent = node.getparent()
+    while parent is not None and parent.tag != f"{{{_XS}}}element":
+        parent = parent.getparent()
+    return parent
 
 
 def _readable(message: str) -> str:

@@ -11,7 +11,7 @@ from lxml import etree
 
 from app.gis_client.errors import GisError, GisFaultError, GisTimeoutError, GisTransportError
 from app.gis_client.operations import NS_SOAP
-from app.gis_client.parse import body_element, parse_fault
+from app.gis_client.wire.faults import body_element, parse_fault
 from app.gis_client.wire.safexml import XmlParseError, parse_xml
 from app.settings import Settings
 
