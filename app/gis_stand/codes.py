@@ -28,6 +28,8 @@ TRANSIENT = "EXP001000"
 # --- ErrorMessage in getStateResult ---
 #: Nothing matches the export (§8: INT002012, an empty page rather than an error).
 NOTHING_FOUND = "INT002012"
+#: The export's selector names an object missing from the registry (§8, F: an empty result for the client).
+VALUE_NOT_IN_REGISTRY = "INT002000"
 #: A next-page GUID that is not a page start (§8 "Error loading content: Content not found for guid").
 PAGE_NOT_FOUND = "INT002000"
 
