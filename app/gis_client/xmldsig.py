@@ -417,11 +417,17 @@ def _reference_octets(ref: etree._Element, target: etree._Element, signature: et
     return _c14n(target, c14n_alg, prefixes)
 
 
+#: Start of the certificate-trust reason when the signing certificate is expired or not yet valid.
+CERT_NOT_VALID_PREFIX = "certificate not valid at"
+
+
 def _certificate_trusted(
     cert: CertificateInfo, trusted: list[CertificateInfo], backend: GostBackend, now: datetime
 ) -> tuple[bool, str]:
-    if not cert.not_before <= now <= cert.not_after:
-        return False, f"certificate not valid at {now.isoformat()} ({cert.not_before} .. {cert.not_after})"
+    if now < cert.not_before:
+        return False, f"{CERT_NOT_VALID_PREFIX} {now.isoformat()}: not valid before {cert.not_before}"
+    if now > cert.not_after:
+        return False, f"{CERT_NOT_VALID_PREFIX} {now.isoformat()}: expired {cert.not_after}"
     for anchor in trusted:
         if anchor.der == cert.der:
             return True, "certificate is a trust anchor"

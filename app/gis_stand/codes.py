@@ -18,6 +18,9 @@ DUPLICATE_MESSAGE = "FMT001301"
 UNKNOWN_ORG = "AUT011000"
 #: The certificate is not registered for the organisation (§8: AUT011003 access denied).
 ACCESS_DENIED = "AUT011003"
+#: The signing certificate is expired or not yet valid (stand's choice in the AUT class: its own code and
+#: words, so an operator renews a certificate instead of registering it again).
+CERT_NOT_VALID = "AUT011004"
 #: Missing or invalid signature (stand's choice in the AUT class).
 BAD_SIGNATURE = "AUT011005"
 #: getState for a message GIS does not know (§8: INT002013 request not found).
