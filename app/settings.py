@@ -74,6 +74,20 @@ class Settings(BaseSettings):
         description="GIS base URL: production, SIT-01/02, a local GOST TLS tunnel or the stand",
     )
     gis_host_header: str | None = Field(None, description="Host header to send (behind a stunnel sidecar)")
+    gis_tls: Literal["gost", "standard", "off"] | None = Field(
+        None,
+        description="TLS to GIS: gost (GOST suites through the OpenSSL gost engine, client certificate), "
+        "standard (ordinary TLS), off (plain HTTP); unset: gost for https URLs, off for http",
+    )
+    gis_tls_cert_path: Path | None = Field(
+        None, description="PEM client certificate for TLS to GIS (unset: GISGW_SIGNING_CERT_PATH)"
+    )
+    gis_tls_key_path: Path | None = Field(
+        None, description="PEM PKCS#8 key of the TLS client certificate (unset: GISGW_SIGNING_KEY_PATH)"
+    )
+    gis_tls_ca_file: Path | None = Field(
+        None, description="PEM chain the GIS server certificate must chain to (unset: not verified, warned)"
+    )
     gis_basic_user: str | None = Field(None, description="HTTP Basic user (SIT stands)")
     gis_basic_password: SecretStr | None = Field(None, description="HTTP Basic password (SIT stands)")
     gis_connect_timeout: float = Field(10.0, description="seconds to open a connection to GIS")
@@ -144,6 +158,13 @@ class Settings(BaseSettings):
         None, description="stand: PEM key signing getStateResult (else generated)"
     )
     stand_cert_path: Path | None = Field(None, description="stand: PEM certificate of that key")
+    stand_tls: bool = Field(
+        False, description="stand: serve GOST TLS and require a registered client certificate, like GIS"
+    )
+    stand_tls_cert_path: Path | None = Field(
+        None, description="stand: PEM GOST server certificate for TLS (generated when unset)"
+    )
+    stand_tls_key_path: Path | None = Field(None, description="stand: PEM key of the TLS server certificate")
     stand_fault_exp001000: float = Field(
         0.0, description="stand: share of SOAP calls answered with EXP001000"
     )

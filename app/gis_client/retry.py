@@ -21,6 +21,7 @@ from typing import Any
 import tenacity
 
 from app.gis_client.errors import PAGE_RETRY_MARK, GisError, GisFaultError, GisTimeoutError, GisTransportError
+from app.gis_client.tls import GisTlsError
 from app.gis_client.transport import MAINTENANCE_CODE, GisHttpStatusError, GisResponseTooLarge
 from app.settings import Settings
 
@@ -55,6 +56,8 @@ def is_retryable(exc: BaseException) -> bool:
         return exc.status >= 500
     if isinstance(exc, GisResponseTooLarge):
         return False  # the same request gets the same huge answer
+    if isinstance(exc, GisTlsError):
+        return False  # a refused handshake repeats until certificates or settings change
     return isinstance(exc, GisTransportError | GisTimeoutError)
 
 

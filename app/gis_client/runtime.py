@@ -22,6 +22,7 @@ from app.gis_client.exchange import ExchangeEngine, collect_pending
 from app.gis_client.retry import RetryPolicy
 from app.gis_client.schemas import SchemaSet
 from app.gis_client.signer import LocalKeySigner, RemoteSigner, Signer
+from app.gis_client.tls import build_ssl_context
 from app.gis_client.transport import Transport, build_http_client
 from app.settings import Settings
 
@@ -117,10 +118,16 @@ async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
     settings = ctx.settings
     schemas = await asyncio.to_thread(load_schemas, settings)
     backend = get_backend(settings.crypto_backend)
-    http_client = build_http_client(settings)
+    # The one SSL context of the process (GOST TLS by default for https), built now so a bad certificate or
+    # a missing gost engine stops the start instead of the first exchange.
+    http_client = build_http_client(settings, build_ssl_context(settings))
     transport = Transport.from_settings(settings, http_client)
+    # The remote signer gets a client of its own: GIS's client carries the GOST context, Basic auth and Host.
+    signer_client = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.gis_read_timeout, connect=settings.gis_connect_timeout)
+    )
     try:
-        signer = build_signer(settings, backend, http_client)
+        signer = build_signer(settings, backend, signer_client)
         engine = ExchangeEngine(
             settings=settings,
             transport=transport,
@@ -169,3 +176,4 @@ async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
         workers.LOOPS.pop("gis-exchanges", None)
         ctx.gis = None
         await transport.aclose()
+        await signer_client.aclose()

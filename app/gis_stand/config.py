@@ -51,6 +51,12 @@ class StandConfig:
     #: Validate every result built against the XSD before signing it (catches emulator bugs early).
     validate_results: bool = True
     crypto_backend: str = "auto"
+    #: Serve GOST TLS and require a registered client certificate (`gisgw stand --tls`).
+    tls: bool = False
+    tls_cert_path: Path | None = None
+    tls_key_path: Path | None = None
+    #: Host name written into a generated TLS server certificate (besides 127.0.0.1 and localhost).
+    tls_host: str = "127.0.0.1"
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> StandConfig:
@@ -64,6 +70,10 @@ class StandConfig:
             "key_path": settings.stand_key_path,
             "cert_path": settings.stand_cert_path,
             "crypto_backend": settings.crypto_backend,
+            "tls": settings.stand_tls,
+            "tls_cert_path": settings.stand_tls_cert_path,
+            "tls_key_path": settings.stand_tls_key_path,
+            "tls_host": settings.stand_host,
             "faults": FaultConfig(
                 exp001000=settings.stand_fault_exp001000,
                 http503=settings.stand_fault_http503,

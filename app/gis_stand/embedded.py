@@ -25,8 +25,10 @@ async def stand_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
     async with serving(stand, settings.stand_host, settings.stand_port):
         ctx.extras["stand"] = stand.state.stand
 
+        scheme = "https" if settings.stand_tls else "http"
+
         async def stand_probe() -> tuple[bool, dict[str, object]]:
-            return True, {"url": f"http://{settings.stand_host}:{settings.stand_port}"}
+            return True, {"url": f"{scheme}://{settings.stand_host}:{settings.stand_port}"}
 
         app.state.readiness["stand"] = stand_probe
         yield
