@@ -17,6 +17,7 @@ from app.context import AppContext
 from app.gis_client import journal
 from app.gis_client.client import GisClient
 from app.gis_client.crypto import GostBackend, generate_test_key, get_backend, self_test
+from app.gis_client.doctor import readiness_checks
 from app.gis_client.errors import GisError, SchemaPackageMissing
 from app.gis_client.exchange import ExchangeEngine, collect_pending
 from app.gis_client.retry import RetryPolicy
@@ -168,7 +169,15 @@ async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
                 "http_status": response.status_code,
             }
 
+        async def link_probe() -> tuple[bool, dict[str, Any]]:
+            # The doctor's cheap checks (files and crypto only). Outside production a missing key or
+            # certificate (development signs with an ephemeral test key) is reported, not fatal.
+            checks = await asyncio.to_thread(readiness_checks, settings)
+            detail: dict[str, Any] = {c.name: f"{'ok' if c.ok else 'FAIL'} {c.detail}" for c in checks}
+            return all(c.ok for c in checks) or settings.env != "production", detail
+
         app.state.readiness["crypto"] = crypto_probe
+        app.state.readiness["gis_link"] = link_probe
         app.state.readiness["gis"] = gis_probe
         workers.LOOPS["gis-exchanges"] = exchange_loop
         yield

@@ -192,7 +192,9 @@ def tls_error(exc: BaseException) -> GisTlsError | None:
                 node.verify_code, ("unknown-ca", f"server certificate not accepted: {node.verify_message}")
             )
             return GisTlsError(cause, f"TLS handshake with GIS failed: {text} ({node.verify_message})")
-        if isinstance(node, ssl.SSLError):
+        if isinstance(node, ssl.SSLWantReadError | ssl.SSLWantWriteError):
+            pass  # non-blocking flow control that async stacks leave in the chain, not a failure
+        elif isinstance(node, ssl.SSLError):
             reason = node.reason or ""
             cause, text = _REASONS.get(reason, ("tls", f"TLS error {reason or node}"))
             return GisTlsError(

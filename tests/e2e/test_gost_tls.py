@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.gis_client.crypto import generate_test_key
+from app.gis_client.doctor import run_doctor
 from app.gis_stand.app import create_stand_app
 from app.gis_stand.config import FaultConfig, StandConfig
 from app.gis_stand.models import Message
@@ -120,3 +122,27 @@ async def test_unregistered_client_certificate_fails_clearly_and_sends_nothing(
         # Nothing reached the stand: no message of any kind was recorded.
         async with tls_stand.runtime.sessionmaker() as session:
             assert await session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+async def test_doctor_all_ok_against_the_gost_tls_stand(tls_stand: StandHandle, e2e_keys: KeyFiles) -> None:
+    tls = tls_stand.runtime.tls
+    assert tls is not None
+    created = await tls_stand.admin.post(
+        "/stand/admin/orgs", json={"ppa_guid": str(uuid.uuid4()), "cert_pem": e2e_keys.cert_pem}
+    )
+    assert created.status_code == 201, created.text
+    settings = make_settings(
+        "sqlite+aiosqlite://",
+        gis_base_url=tls_stand.base_url,
+        gis_tls_ca_file=tls.cert_path,
+        signing_key_path=e2e_keys.key_path,
+        signing_cert_path=e2e_keys.cert_path,
+    )
+    checks = await asyncio.to_thread(run_doctor, settings, org_ppa_guid=created.json()["ppa_guid"])
+    lines = [c.line() for c in checks]
+    assert [c.name for c in checks] == [
+        "key", "certificate", "key-match", "backends", "gost94", "schemas", "tls", "clock", "getstate"
+    ], lines  # fmt: skip
+    assert all(c.ok for c in checks), lines
+    assert "gost TLSv1.2" in lines[6] and "GOST2012" in lines[6], lines
+    assert "INT002013" in lines[8], lines  # GIS's "request not found": the round trip works
