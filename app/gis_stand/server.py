@@ -43,15 +43,9 @@ def stand_config(app: FastAPI, host: str, port: int, **kwargs: Any) -> TlsConfig
     """Return the uvicorn config of a stand app, with its GOST TLS context when it has one."""
     runtime = getattr(app.state, "stand", None)
     tls = getattr(runtime, "tls", None)
+    options: dict[str, Any] = {"log_config": None, "access_log": False, "lifespan": "on", **kwargs}
     return TlsConfig(
-        app,
-        ssl_context=tls.context if tls is not None else None,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        **kwargs,
+        app, ssl_context=tls.context if tls is not None else None, host=host, port=port, **options
     )
 
 

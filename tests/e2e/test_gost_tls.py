@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.gis_client.crypto import generate_test_key
+from app.gis_client.crypto import find_gost_libraries, generate_test_key
 from app.gis_client.doctor import run_doctor
 from app.gis_stand.app import create_stand_app
 from app.gis_stand.config import FaultConfig, StandConfig
@@ -24,7 +24,12 @@ from app.main import create_app
 from tests.conftest import SCHEMA_DIR, make_settings
 from tests.e2e.conftest import GatewayHandle, KeyFiles, StandHandle, admin_token, gateway_settings
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        find_gost_libraries()[1] is None, reason="OpenSSL gost engine not installed (libengine-gost-openssl)"
+    ),
+]
 
 
 @pytest.fixture
