@@ -23,7 +23,7 @@ from app.gis_client.exchange import ExchangeEngine, collect_pending
 from app.gis_client.retry import RetryPolicy
 from app.gis_client.schemas import SchemaSet
 from app.gis_client.signer import LocalKeySigner, RemoteSigner, Signer
-from app.gis_client.tls import build_ssl_context
+from app.gis_client.tls import build_ssl_context, tls_error
 from app.gis_client.transport import Transport, build_http_client
 from app.settings import Settings
 
@@ -162,6 +162,9 @@ async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
                 response = await http_client.get("/", timeout=2.0)
             except httpx.HTTPError as exc:
                 detail = {"url": settings.gis_base_url, "reachable": False, "error": type(exc).__name__}
+                handshake = tls_error(exc)
+                if handshake is not None:
+                    detail["tls"] = f"{handshake.cause}: {handshake}"
                 return settings.env != "production", detail
             return True, {
                 "url": settings.gis_base_url,

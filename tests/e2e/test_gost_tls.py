@@ -127,6 +127,8 @@ async def test_unregistered_client_certificate_fails_clearly_and_sends_nothing(
         # Nothing reached the stand: no message of any kind was recorded.
         async with tls_stand.runtime.sessionmaker() as session:
             assert await session.scalar(select(func.count()).select_from(Message)) == 0
+        ready = (await gateway.client.get("/readyz")).json()
+        assert ready["checks"]["gis"]["detail"]["tls"].startswith("certificate-refused: "), ready
 
 
 async def test_doctor_all_ok_against_the_gost_tls_stand(tls_stand: StandHandle, e2e_keys: KeyFiles) -> None:
