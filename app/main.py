@@ -51,7 +51,8 @@ COMPLETION_HOOKS = completion_hooks_of(AREAS)
 
 def publish_stand(app: FastAPI, settings: Settings) -> None:
     """Report the embedded stand in /readyz."""
-    url = f"http://{settings.stand.host}:{settings.stand.port}"
+    scheme = "https" if settings.stand.tls else "http"
+    url = f"{scheme}://{settings.stand.host}:{settings.stand.port}"
 
     async def stand_probe() -> tuple[bool, dict[str, object]]:
         return True, {"url": url}
@@ -65,6 +66,7 @@ def publish_gis(ctx: AppContext, app: FastAPI, gis: GisRuntime) -> None:
     ctx.extras["signer"] = gis.signer
     app.state.readiness["crypto"] = gis.crypto_probe
     app.state.readiness["gis"] = gis.gis_probe
+    app.state.readiness["gis_link"] = gis.link_probe
 
 
 API_DESCRIPTION = """\

@@ -157,6 +157,20 @@ class GisSettings(Group):
         description="GIS base URL: production, SIT-01/02, a local GOST TLS tunnel or the stand",
     )
     host_header: str | None = Field(None, description="Host header to send (behind a stunnel sidecar)")
+    tls: Literal["gost", "standard", "off"] | None = Field(
+        None,
+        description="TLS to GIS: gost (GOST suites through the OpenSSL gost engine, client certificate), "
+        "standard (ordinary TLS), off (plain HTTP); unset: gost for https URLs, off for http",
+    )
+    tls_cert_path: Path | None = Field(
+        None, description="PEM client certificate for TLS to GIS (unset: GISGW_SIGNING_CERT_PATH)"
+    )
+    tls_key_path: Path | None = Field(
+        None, description="PEM PKCS#8 key of the TLS client certificate (unset: GISGW_SIGNING_KEY_PATH)"
+    )
+    tls_ca_file: Path | None = Field(
+        None, description="PEM chain the GIS server certificate must chain to (unset: not verified, warned)"
+    )
     basic_user: str | None = Field(None, description="HTTP Basic user (SIT stands)")
     basic_password: SecretStr | None = Field(None, description="HTTP Basic password (SIT stands)")
     connect_timeout: float = Field(10.0, description="seconds to open a connection to GIS")
@@ -274,6 +288,13 @@ class StandSettings(Group):
     )
     key_path: Path | None = Field(None, description="stand: PEM key signing getStateResult (else generated)")
     cert_path: Path | None = Field(None, description="stand: PEM certificate of that key")
+    tls: bool = Field(
+        False, description="stand: serve GOST TLS and require a registered client certificate, like GIS"
+    )
+    tls_cert_path: Path | None = Field(
+        None, description="stand: PEM GOST server certificate for TLS (generated when unset)"
+    )
+    tls_key_path: Path | None = Field(None, description="stand: PEM key of the TLS server certificate")
     faults: StandFaultSettings = Field(default_factory=StandFaultSettings)
 
 

@@ -148,6 +148,23 @@ def verify_command(
 
 
 @gis_app.command()
+def doctor(
+    offline: Annotated[bool, typer.Option(help="skip the network checks (TLS, clock, getState)")] = False,
+    org_ppa_guid: Annotated[
+        str | None, typer.Option(help="orgPPAGUID for the getState round trip (default: a random one)")
+    ] = None,
+) -> None:
+    """Check keys, certificate, crypto, schemas, TLS, clock and a getState round trip; exit 1 on a FAIL."""
+    from app.gis_client.doctor import run_doctor
+    from app.settings import get_settings
+
+    checks = run_doctor(
+        get_settings(), network=not offline, org_ppa_guid=org_ppa_guid, emit=lambda c: typer.echo(c.line())
+    )
+    raise typer.Exit(0 if all(c.ok for c in checks) else 1)
+
+
+@gis_app.command()
 def validate(
     document: Annotated[Path, typer.Argument(help="SOAP envelope or GIS business element")],
     schema_dir: Annotated[Path | None, typer.Option(help="official XSD package (default: settings)")] = None,

@@ -8,6 +8,9 @@ DEFAULT_RETRYABLE_CODES: frozenset[str] = frozenset(
     {"EXP001000", "EXP002001", "EXP002002", "EXP002003", "INT002018", "INT002029"}
 )
 
+#: Lower-cased mark of GIS losing a next-page GUID it issued: the page is asked again (gis-protocol.md §8).
+PAGE_RETRY_MARK = "content not found for guid"
+
 
 class GisError(Exception):
     """Base class for every failure talking to GIS ZhKKh."""

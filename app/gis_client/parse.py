@@ -9,7 +9,7 @@ from collections.abc import Collection
 
 from lxml import etree
 
-from app.gis_client.errors import DEFAULT_RETRYABLE_CODES, GisFaultError, GisProtocolError
+from app.gis_client.errors import DEFAULT_RETRYABLE_CODES, PAGE_RETRY_MARK, GisFaultError, GisProtocolError
 
 __all__ = ["body_element", "error_to_fault", "parse_ack", "parse_fault", "parse_state", "raise_for_fault"]
 from app.gis_client.operations import NS_SOAP, q
@@ -42,7 +42,8 @@ def error_to_fault(
     error: ErrorInfo, retryable_codes: Collection[str] = DEFAULT_RETRYABLE_CODES
 ) -> GisFaultError:
     """Turn an ErrorMessage of a finished getState into the same exception a SOAP Fault gives."""
-    return GisFaultError(error.code, error.description, retryable=error.code in retryable_codes)
+    retryable = error.code in retryable_codes or PAGE_RETRY_MARK in error.description.lower()
+    return GisFaultError(error.code, error.description, retryable=retryable)
 
 
 def parse_state(document: etree._Element) -> StateResult:

@@ -20,17 +20,25 @@ from typing import Any
 
 import tenacity
 
-from app.gis_client.errors import GisError, GisFaultError, GisTimeoutError, GisTransportError
+from app.gis_client.errors import PAGE_RETRY_MARK, GisError, GisFaultError, GisTimeoutError, GisTransportError
+from app.gis_client.tls import GisTlsError
 from app.gis_client.wire.transport import MAINTENANCE_CODE, GisHttpStatusError, GisResponseTooLarge
 from app.settings import Settings
 
-#: Codes meaning "nothing to export": an empty result, not an error (gis-protocol.md §8, "Empty" class).
-EMPTY_CODES: frozenset[str] = frozenset({"INT002012"})
+#: Codes meaning "nothing to export": an empty result, not an error (gis-protocol.md §8, "Empty" class:
+#: INT002012 no objects to export, INT002000 the selector's value is not in the registry).
+EMPTY_CODES: frozenset[str] = frozenset({"INT002012", "INT002000"})
+
+
+def is_page_retry(exc: BaseException) -> bool:
+    """Return whether GIS lost a next-page GUID it issued ("Content not found for guid": repeat the page)."""
+    return isinstance(exc, GisFaultError) and PAGE_RETRY_MARK in exc.message.lower()
 
 
 def is_empty_result(exc: BaseException) -> bool:
-    """Return whether a GIS error is really an empty export result (INT002012)."""
-    return isinstance(exc, GisFaultError) and exc.code in EMPTY_CODES
+    """Return whether a GIS error is really an empty export result (INT002012, INT002000)."""
+    # §8 lists "Content not found for guid" apart, as a page to repeat, whatever code carries it.
+    return isinstance(exc, GisFaultError) and exc.code in EMPTY_CODES and not is_page_retry(exc)
 
 
 def is_maintenance(exc: BaseException) -> bool:
@@ -48,6 +56,8 @@ def is_retryable(exc: BaseException) -> bool:
         return exc.status >= 500
     if isinstance(exc, GisResponseTooLarge):
         return False  # the same request gets the same huge answer
+    if isinstance(exc, GisTlsError):
+        return False  # a refused handshake repeats until certificates or settings change
     return isinstance(exc, GisTransportError | GisTimeoutError)
 
 

@@ -17,9 +17,11 @@ from app.gis_client import journal
 from app.gis_client.client import GisClient
 from app.gis_client.crypto.backend import GostBackend, generate_test_key, get_backend, self_test
 from app.gis_client.crypto.signer import LocalKeySigner, RemoteSigner, Signer
+from app.gis_client.doctor import readiness_checks
 from app.gis_client.errors import GisError, SchemaPackageMissing
 from app.gis_client.exchange import CompletionHook, ExchangeEngine, collect_pending
 from app.gis_client.retry import RetryPolicy
+from app.gis_client.tls import build_ssl_context, tls_error
 from app.gis_client.wire.schemas import SchemaSet
 from app.gis_client.wire.transport import Transport, build_http_client
 from app.settings import Settings
@@ -117,12 +119,13 @@ Probe = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
 @dataclass(frozen=True)
 class GisRuntime:
-    """The running GIS client with what the app publishes of it: the signer and two readiness probes."""
+    """The running GIS client with what the app publishes of it: the signer and three readiness probes."""
 
     client: GisClient
     signer: Signer
     crypto_probe: Probe
     gis_probe: Probe
+    link_probe: Probe
 
 
 @contextlib.asynccontextmanager
@@ -140,10 +143,16 @@ async def open_gis(
     """
     schemas = await asyncio.to_thread(load_schemas, settings)
     backend = get_backend(settings.signing.crypto_backend)
-    http_client = build_http_client(settings)
+    # The one SSL context of the process (GOST TLS by default for https), built now so a bad certificate or
+    # a missing gost engine stops the start instead of the first exchange.
+    http_client = build_http_client(settings, build_ssl_context(settings))
     transport = Transport.from_settings(settings, http_client)
+    # The remote signer gets a client of its own: GIS's client carries the GOST context, Basic auth and Host.
+    signer_client = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.gis.read_timeout, connect=settings.gis.connect_timeout)
+    )
     try:
-        signer = build_signer(settings, backend, http_client)
+        signer = build_signer(settings, backend, signer_client)
         engine = ExchangeEngine(
             settings=settings,
             transport=transport,
@@ -177,6 +186,9 @@ async def open_gis(
                 response = await http_client.get("/", timeout=2.0)
             except httpx.HTTPError as exc:
                 detail = {"url": settings.gis.base_url, "reachable": False, "error": type(exc).__name__}
+                handshake = tls_error(exc)
+                if handshake is not None:
+                    detail["tls"] = f"{handshake.cause}: {handshake}"
                 return settings.env != "production", detail
             return True, {
                 "url": settings.gis.base_url,
@@ -184,6 +196,14 @@ async def open_gis(
                 "http_status": response.status_code,
             }
 
-        yield GisRuntime(client, signer, crypto_probe, gis_probe)
+        async def link_probe() -> tuple[bool, dict[str, Any]]:
+            # The doctor's cheap checks (files and crypto only). Outside production a missing key or
+            # certificate (development signs with an ephemeral test key) is reported, not fatal.
+            checks = await asyncio.to_thread(readiness_checks, settings)
+            detail: dict[str, Any] = {c.name: f"{'ok' if c.ok else 'FAIL'} {c.detail}" for c in checks}
+            return all(c.ok for c in checks) or settings.env != "production", detail
+
+        yield GisRuntime(client, signer, crypto_probe, gis_probe, link_probe)
     finally:
         await transport.aclose()
+        await signer_client.aclose()

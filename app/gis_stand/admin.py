@@ -89,6 +89,7 @@ def build_router(rt: StandRuntime) -> APIRouter:
             today=rt.clock.today(),
             sent_within_days=body.sent_within_days,
         )
+        rt.registered(body.cert_pem)
         return summary.as_dict()
 
     @router.post("/orgs", status_code=201)
@@ -104,6 +105,7 @@ def build_router(rt: StandRuntime) -> APIRouter:
             if body.cert_pem:
                 session.add(Cert(org_id=org.id, pem=body.cert_pem, thumbprint=_thumb(body.cert_pem)))
             await session.commit()
+            rt.registered(body.cert_pem)
             return {"ppa_guid": org.ppa_guid, "root_guid": org.root_guid, "name": org.name}
 
     @router.post("/orgs/{ppa_guid}/certificates", status_code=201)
@@ -116,6 +118,7 @@ def build_router(rt: StandRuntime) -> APIRouter:
             thumb = _thumb(body.pem)
             session.add(Cert(org_id=org.id, pem=body.pem, thumbprint=thumb))
             await session.commit()
+            rt.registered(body.pem)
             return {"ppa_guid": org.ppa_guid, "thumbprint": thumb}
 
     @router.get("/faults")

@@ -21,32 +21,38 @@ def main(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="bind address (GISGW_STAND_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="bind port (GISGW_STAND_PORT)")] = None,
+    tls: Annotated[bool | None, typer.Option("--tls/--no-tls", help="GOST TLS (GISGW_STAND_TLS)")] = None,
 ) -> None:
     """Serve the stand when no sub-command is given."""
     if ctx.invoked_subcommand is None:
-        serve(host=host, port=port)
+        serve(host=host, port=port, tls=tls)
 
 
 @stand_app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address (GISGW_STAND_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="bind port (GISGW_STAND_PORT)")] = None,
+    tls: Annotated[bool | None, typer.Option("--tls/--no-tls", help="GOST TLS (GISGW_STAND_TLS)")] = None,
 ) -> None:
-    """Start the stand alone over HTTP."""
+    """Start the stand alone over HTTP, or over GOST TLS with client certificates (--tls)."""
     import uvicorn
 
     from app.gis_stand.app import create_stand_app
     from app.gis_stand.config import StandConfig
+    from app.gis_stand.server import stand_config
     from app.logs import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log.level, json_logs=settings.log.json_logs)
-    uvicorn.run(
-        create_stand_app(StandConfig.from_settings(settings)),
-        host=host or settings.stand.host,
-        port=port or settings.stand.port,
-        log_config=None,
+    bind = host or settings.stand.host
+    config = StandConfig.from_settings(
+        settings, tls=settings.stand.tls if tls is None else tls, tls_host=bind
     )
+    app = create_stand_app(config)
+    tls_state = app.state.stand.tls
+    if tls_state is not None:
+        typer.echo(f"stand TLS server certificate (pin it as GISGW_GIS_TLS_CA_FILE): {tls_state.cert_path}")
+    uvicorn.Server(stand_config(app, bind, port or settings.stand.port, access_log=True)).run()
 
 
 @stand_app.command("seed")

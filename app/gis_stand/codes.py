@@ -18,6 +18,9 @@ DUPLICATE_MESSAGE = "FMT001301"
 UNKNOWN_ORG = "AUT011000"
 #: The certificate is not registered for the organisation (§8: AUT011003 access denied).
 ACCESS_DENIED = "AUT011003"
+#: The signing certificate is expired or not yet valid (stand's choice in the AUT class: its own code and
+#: words, so an operator renews a certificate instead of registering it again).
+CERT_NOT_VALID = "AUT011004"
 #: Missing or invalid signature (stand's choice in the AUT class).
 BAD_SIGNATURE = "AUT011005"
 #: getState for a message GIS does not know (§8: INT002013 request not found).
@@ -28,6 +31,8 @@ TRANSIENT = "EXP001000"
 # --- ErrorMessage in getStateResult ---
 #: Nothing matches the export (§8: INT002012, an empty page rather than an error).
 NOTHING_FOUND = "INT002012"
+#: The export's selector names an object missing from the registry (§8, F: an empty result for the client).
+VALUE_NOT_IN_REGISTRY = "INT002000"
 #: A next-page GUID that is not a page start (§8 "Error loading content: Content not found for guid").
 PAGE_NOT_FOUND = "INT002000"
 

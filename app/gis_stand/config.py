@@ -51,6 +51,12 @@ class StandConfig:
     #: Validate every result built against the XSD before signing it (catches emulator bugs early).
     validate_results: bool = True
     crypto_backend: str = "auto"
+    #: Serve GOST TLS and require a registered client certificate (`gisgw stand --tls`).
+    tls: bool = False
+    tls_cert_path: Path | None = None
+    tls_key_path: Path | None = None
+    #: Host name written into a generated TLS server certificate (besides 127.0.0.1 and localhost).
+    tls_host: str = "127.0.0.1"
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> StandConfig:
@@ -64,7 +70,19 @@ class StandConfig:
             "key_path": settings.stand.key_path,
             "cert_path": settings.stand.cert_path,
             "crypto_backend": settings.signing.crypto_backend,
-            "faults": FaultConfig(**settings.stand.faults.model_dump()),
+            "tls": settings.stand.tls,
+            "tls_cert_path": settings.stand.tls_cert_path,
+            "tls_key_path": settings.stand.tls_key_path,
+            "tls_host": settings.stand.host,
+            "faults": FaultConfig(
+                exp001000=settings.stand.faults.exp001000,
+                http503=settings.stand.faults.http503,
+                drop=settings.stand.faults.drop,
+                slow=settings.stand.faults.slow,
+                slow_seconds=settings.stand.faults.slow_seconds,
+                stuck=settings.stand.faults.stuck,
+                seed=settings.stand.faults.seed,
+            ),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -16,11 +16,11 @@ from collections import Counter
 from enum import StrEnum
 from typing import Any
 
-from lxml import etree
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.gis_stand.config import FaultConfig
 from app.gis_stand.results_builder import build_fault
+from app.gis_stand.wire import serialize_gis, to_gis_layout
 
 #: Paths the faults apply to: the emulated GIS services, never the stand's admin API.
 GIS_PREFIX = "/ext-bus-"
@@ -89,12 +89,15 @@ class FaultInjector:
             return {"config": dataclasses.asdict(self.config), "counts": dict(self.counts)}
 
 
-_EXP001000 = etree.tostring(
-    build_fault(
-        "EXP001000", "Произошла ошибка при передаче данных. Попробуйте осуществить передачу данных повторно"
-    ),
-    xml_declaration=True,
-    encoding="UTF-8",
+_EXP001000 = serialize_gis(
+    to_gis_layout(
+        build_fault(
+            "EXP001000",
+            "Произошла ошибка при передаче данных. Попробуйте осуществить передачу данных повторно",
+            faultcode="env:Server",
+        ),
+        None,
+    )
 )
 
 

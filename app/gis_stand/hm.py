@@ -51,7 +51,7 @@ def to_account(row: AccountRow, house: House, premises: Premises | None) -> Acco
 async def export_accounts(
     rt: StandRuntime, session: AsyncSession, message: Message, org: Org, body: etree._Element
 ) -> Outcome:
-    """Export the organisation's accounts matching exactly one selector; INT002012 when none do."""
+    """Export the organisation's accounts matching one selector; INT002000 unknown house, INT002012 none."""
     del rt, message
     query = (
         select(AccountRow, House, Premises)
@@ -61,6 +61,10 @@ async def export_accounts(
     )
     fias = element_text(body, "hm:FIASHouseGuid")
     if fias:
+        house = await session.scalar(select(House.id).where(House.fias_guid == fias.lower()))
+        if house is None:
+            # GIS answers a house missing from its registry with INT002000, an empty result (§8).
+            return ErrorInfo(codes.VALUE_NOT_IN_REGISTRY, f"Дом с ФИАС {fias} не найден в реестре")
         query = query.where(House.fias_guid == fias.lower())
     elif guids := texts(body, "hm:AccountGUID"):
         query = query.where(AccountRow.guid.in_([g.lower() for g in guids]))

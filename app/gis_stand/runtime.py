@@ -19,6 +19,7 @@ from app.gis_stand.clock import Clock
 from app.gis_stand.config import StandConfig
 from app.gis_stand.faults import FaultInjector
 from app.gis_stand.models import AnswerEvent, StandBase, Subrequest
+from app.gis_stand.tls import StandTls
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class StandRuntime:
     signer: LocalKeySigner
     faults: FaultInjector
     clock: Clock = field(default_factory=Clock)
+    #: GOST TLS with client certificates (None: plain HTTP).
+    tls: StandTls | None = None
     #: Serialises message processing: a result is produced once even when getState calls race.
     process_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -49,7 +52,13 @@ class StandRuntime:
             # GET /stand/admin/certificate to verify getStateResult signatures.
             key_pem, cert_pem = generate_test_key("/CN=gisgw stand/O=GIS ZhKKh emulator", backend=backend)
         engine = create_engine(config.database_url)
+        tls = None
+        if config.tls:
+            tls = StandTls.build(
+                backend, cert_path=config.tls_cert_path, key_path=config.tls_key_path, host=config.tls_host
+            )
         return cls(
+            tls=tls,
             config=config,
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
@@ -63,6 +72,13 @@ class StandRuntime:
         """Create the stand's tables if missing (an emulator, not a migrated product database)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(StandBase.metadata.create_all)
+        if self.tls is not None:
+            await self.tls.trust_registered(self.sessionmaker)
+
+    def registered(self, pem: str | None) -> None:
+        """Note a newly registered client certificate (TLS accepts it from the next handshake)."""
+        if pem and self.tls is not None:
+            self.tls.trust(pem)
 
     async def reset(self) -> None:
         """Drop every table and start empty."""

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.gis_client.crypto.backend import GostCryptoError, load_certificate
-from app.gis_client.crypto.xmldsig import sign_element_sync, verify_tree
+from app.gis_client.crypto.xmldsig import CERT_NOT_VALID_PREFIX, sign_element_sync, verify_tree
 from app.gis_client.errors import GisSchemaError
 from app.gis_client.messages import ErrorInfo
 from app.gis_client.operations import (
@@ -30,12 +30,13 @@ from app.gis_client.operations import (
     get_state_operation,
 )
 from app.gis_client.services import OPERATIONS
-from app.gis_client.wire.envelope import new_guid, serialize
+from app.gis_client.wire.envelope import new_guid
 from app.gis_client.wire.safexml import XmlParseError, parse_xml
 from app.gis_stand import codes
 from app.gis_stand.models import Cert, Message, Org
 from app.gis_stand.results_builder import build_ack, build_fault, build_state_result
 from app.gis_stand.runtime import StandRuntime
+from app.gis_stand.wire import restamp, serialize_gis, to_gis_layout
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +64,20 @@ class SoapFault(Exception):
         self.client = client
 
 
-def xml_response(document: etree._Element, status: int = 200) -> Response:
-    """Return an envelope as text/xml."""
-    return Response(serialize(document), status_code=status, media_type="text/xml; charset=utf-8")
+def xml_response(data: bytes, status: int = 200) -> Response:
+    """Return serialised envelope bytes as text/xml."""
+    return Response(data, status_code=status, media_type="text/xml; charset=utf-8")
+
+
+def gis_fault(code: str, message: str) -> bytes:
+    """Return a SOAP Fault as GIS writes it: `env:Server`, "CODE: message", detail/ns4:Fault (§16)."""
+    return serialize_gis(to_gis_layout(build_fault(code, message, faultcode="env:Server"), None))
 
 
 def fault_response(fault: SoapFault) -> Response:
-    """Return the SOAP Fault of a refusal (HTTP 400 for client errors, 500 otherwise, as GIS does)."""
-    faultcode = "soap:Client" if fault.client else "soap:Server"
-    return xml_response(build_fault(fault.code, fault.message, faultcode=faultcode), fault.status)
+    """Return the SOAP Fault of a refusal (HTTP 400 for format errors, 500 otherwise)."""
+    # GIS answers faultcode env:Server for every refusal seen (§16), client errors included.
+    return xml_response(gis_fault(fault.code, fault.message), fault.status)
 
 
 def format_fault(message: str) -> SoapFault:
@@ -106,7 +112,8 @@ def parse_envelope(rt: StandRuntime, raw: bytes) -> Envelope:
     """Parse and schema-validate a SOAP 1.1 request; return its body element and header values."""
     try:
         root = parse_xml(raw, max_bytes=rt.config.max_body_bytes)
-        rt.schemas.validate_envelope(root)
+        # RequestHeader and the body only: GIS accepts foreign header blocks (WCF's Action, §16).
+        rt.schemas.validate_envelope(root, foreign_headers="ignore")
     except XmlParseError as exc:
         raise format_fault(f"invalid XML: {exc.message}") from None
     except GisSchemaError as exc:
@@ -170,7 +177,10 @@ async def check_signature(rt: StandRuntime, session: AsyncSession, env: Envelope
     except (GostCryptoError, GisSchemaError) as exc:
         raise SoapFault(codes.BAD_SIGNATURE, f"signature cannot be checked: {exc}") from None
     failed = report.failed()
-    if any(c.name == "certificate-trust" for c in failed):
+    trust = report.check("certificate-trust")
+    if trust is not None and not trust.ok:
+        if trust.reason.startswith(CERT_NOT_VALID_PREFIX):
+            raise SoapFault(codes.CERT_NOT_VALID, f"the signing certificate is not valid now: {trust.reason}")
         raise SoapFault(codes.ACCESS_DENIED, "the signing certificate is not registered for the organisation")
     if failed:
         reasons = "; ".join(f"{c.name}: {c.reason}" for c in failed)
@@ -236,7 +246,8 @@ async def accept(
                     status=400,
                     client=True,
                 ) from None
-            return xml_response(build_ack(message.guid, env.message_guid))
+            ack = build_ack(message.guid, env.message_guid, message_guid=env.message_guid)
+            return xml_response(serialize_gis(to_gis_layout(ack, service)))
     except SoapFault as fault:
         log.info("stand refused a %s call: %s", service.value, fault.code)
         return fault_response(fault)
@@ -275,7 +286,8 @@ async def get_state(
         raise SoapFault(codes.REQUEST_NOT_FOUND, f"request {guid} not found")
     state = _state_of(rt, message)
     if state < 3:
-        return xml_response(await sign_result(rt, build_state_result(service, state, message.guid)))
+        document = build_state_result(service, state, message.guid, response_message_guid=env.message_guid)
+        return xml_response(await sign_result(rt, service, document))
     if message.result_xml is None:
         async with rt.process_lock:
             await session.refresh(message)
@@ -283,7 +295,8 @@ async def get_state(
                 message.result_xml = await process(rt, session, message, org, processors)
                 message.processed_at = utcnow()
                 await session.flush()
-    return Response(message.result_xml, media_type="text/xml; charset=utf-8")
+    # Produced and signed once; each answer echoes its own requester's MessageGUID and Date (§16).
+    return xml_response(restamp(message.result_xml, env.message_guid))
 
 
 async def process(
@@ -300,18 +313,19 @@ async def process(
         document = build_state_result(service, 3, message.guid, error=outcome)
     else:
         document = build_state_result(service, 3, message.guid, outcome)
-    return serialize(await sign_result(rt, document))
+    return await sign_result(rt, service, document)
 
 
-async def sign_result(rt: StandRuntime, document: etree._Element) -> etree._Element:
-    """Validate (optionally) and sign a getStateResult envelope with the stand's key."""
-    body = document.find(f"{{{NS_SOAP}}}Body")
+async def sign_result(rt: StandRuntime, service: Service, document: etree._Element) -> bytes:
+    """Re-render a getStateResult envelope in GIS's layout, validate (optionally), sign and serialise it."""
+    gis = to_gis_layout(document, service)
+    body = gis.find(f"{{{NS_SOAP}}}Body")
     assert body is not None
     result = body[0]
     if rt.config.validate_results:
         rt.schemas.validate(result)
-    sign_element_sync(document, result, rt.signer.sign_digest_sync, rt.signer.certificate, backend=rt.backend)
-    return document
+    sign_element_sync(gis, result, rt.signer.sign_digest_sync, rt.signer.certificate, backend=rt.backend)
+    return serialize_gis(gis)
 
 
 def element_text(el: etree._Element, path: str) -> str | None:

@@ -133,6 +133,9 @@ def gateway_settings(database_url: str, stand_url: str, keys: KeyFiles, **overri
         "gis_read_timeout": 10.0,
         "fetch_interval_seconds": 0,
         "debt_send_wait_seconds": 120.0,
+        # The stand answers in GIS's wire layout (§16) and signs every result: every e2e exchange must pass
+        # the strictest check of GIS's signatures.
+        "gis_verify_responses": "reject",
     }
     values.update(overrides)
     return values

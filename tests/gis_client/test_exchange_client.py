@@ -115,4 +115,7 @@ async def test_runtime_builds_one_client_with_probes(fresh_database_url: str) ->
         ok, detail = await app.state.readiness["gis"]()
         assert ok  # outside production an absent GIS is reported, not fatal
         assert "reachable" in detail
+        ok, detail = await app.state.readiness["gis_link"]()
+        assert ok and detail["gost94"].startswith("ok ")  # no signing key in tests: reported, not fatal
+        assert detail["key"].startswith("FAIL ")
     assert ctx.gis is None

@@ -7,6 +7,8 @@ import asyncio
 import pytest
 
 from app.gis_client.errors import GisFaultError, GisSchemaError, GisTimeoutError, GisTransportError
+from app.gis_client.messages import ErrorInfo
+from app.gis_client.parse import error_to_fault
 from app.gis_client.retry import RetryPolicy, is_empty_result, is_retryable, retry_reason
 from app.gis_client.wire.transport import GisHttpStatusError, GisResponseTooLarge
 from tests.conftest import make_settings
@@ -35,6 +37,9 @@ def test_is_retryable(exc: BaseException, expected: bool) -> None:
 def test_empty_result_and_reasons() -> None:
     assert is_empty_result(GisFaultError("INT002012", "nothing"))
     assert not is_empty_result(GisFaultError("INT002013", "not found"))
+    assert is_empty_result(GisFaultError("INT002000", "Дом не найден в реестре"))
+    page_lost = error_to_fault(ErrorInfo("INT002000", "Error loading content: Content not found for guid: x"))
+    assert not is_empty_result(page_lost) and is_retryable(page_lost)
     assert retry_reason(GisHttpStatusError(502, "x")) == "http_5xx"
     assert retry_reason(GisTimeoutError("x")) == "timeout"
     assert retry_reason(GisFaultError("EXP001000", "x")) == "EXP001000"

@@ -149,7 +149,8 @@ async def test_export_accounts_by_house_and_unified_number(
             "exportAccountData", build_export_account(ExportAccountQuery(fias_house_guid=new_guid()))
         )
     )
-    assert state.error is not None and state.error.code == "INT002012"
+    # A house missing from GIS's registry: INT002000, which the gateway reads as an empty result (§8).
+    assert state.error is not None and state.error.code == "INT002000"
     page = await _subrequests(caller)
     fias = page.subrequests[0].request.housing_fund_object.fias_house_guid
     assert fias is not None

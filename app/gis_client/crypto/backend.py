@@ -14,12 +14,13 @@ built with ``asn1crypto``; keys never appear in ``repr`` or logs.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -538,8 +539,12 @@ def build_self_signed_certificate(
     days: int = 365,
     serial: int | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    alt_names: Sequence[str] = (),
 ) -> bytes:
-    """Build a self-signed CA certificate (DER) for a GOST 2012-256 key; OpenSSL's verify accepts it."""
+    """Build a self-signed CA certificate (DER) for a GOST 2012-256 key; OpenSSL's verify accepts it.
+
+    ``alt_names`` (host names or IP addresses) become a subjectAltName, for a TLS server certificate.
+    """
     public = backend.public_key(private_key)
     name = _parse_subject(subject)
     start = now().replace(microsecond=0) - timedelta(minutes=5)
@@ -555,6 +560,14 @@ def build_self_signed_certificate(
             },
         ]
     )
+    if alt_names:
+        extensions.append(
+            {
+                "extn_id": "subject_alt_name",
+                "critical": False,
+                "extn_value": [_general_name(n) for n in alt_names],
+            }
+        )
     sig_alg = _AlgorithmIdentifier({"algorithm": OID_SIGN_2012_256})
     tbs = _TbsCertificate(
         {
@@ -583,13 +596,25 @@ def build_self_signed_certificate(
     return bytes(cert.dump())
 
 
+def _general_name(name: str) -> x509.GeneralName:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return x509.GeneralName(name="dns_name", value=name)
+    return x509.GeneralName(name="ip_address", value=name)
+
+
 def generate_test_key(
-    subject: str = "/CN=gisgw test/O=gisgw", paramset: str = "A", *, backend: GostBackend | None = None
+    subject: str = "/CN=gisgw test/O=gisgw",
+    paramset: str = "A",
+    *,
+    backend: GostBackend | None = None,
+    alt_names: Sequence[str] = (),
 ) -> tuple[bytes, bytes]:
     """Generate a GOST 2012-256 key and a self-signed certificate; return (key_pem, cert_pem)."""
     backend = backend or get_backend("auto")
     key = _random_private_key(paramset)
-    cert_der = build_self_signed_certificate(key, subject, backend=backend)
+    cert_der = build_self_signed_certificate(key, subject, backend=backend, alt_names=alt_names)
     return key.pkcs8_pem(), bytes(pem.armor("CERTIFICATE", cert_der))
 
 

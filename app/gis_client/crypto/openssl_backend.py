@@ -131,6 +131,35 @@ def _last_error(lib: ctypes.CDLL) -> str:
     return buf.value.decode(errors="replace")
 
 
+_tls_lock = threading.Lock()
+_tls_enabled = False
+
+
+def enable_gost_tls() -> None:
+    """Make the gost engine the default for every algorithm in Python's libcrypto (ssl's GOST suites).
+
+    OPENSSL_CONF set before OpenSSL initialises does this already (the packaged cnf has
+    ``default_algorithms = ALL``); when something initialised OpenSSL first, the engine is loaded here by
+    hand, the same calls `openssl -engine gost` makes (gis-protocol.md §16). Idempotent.
+    """
+    global _tls_enabled
+    with _tls_lock:
+        if _tls_enabled:
+            return
+        _, engine = find_gost_libraries()
+        if engine is None:
+            raise BackendUnavailable("gost engine not installed (Debian: libengine-gost-openssl)")
+        lib = _load_libcrypto()
+        eng = lib.ENGINE_by_id(b"gost")
+        if not eng:
+            raise BackendUnavailable(f"cannot load gost engine: {_last_error(lib)}")
+        ok = lib.ENGINE_init(eng) and lib.ENGINE_set_default(eng, _ENGINE_METHOD_ALL)
+        lib.ENGINE_free(eng)
+        if not ok:
+            raise BackendUnavailable(f"cannot initialise gost engine: {_last_error(lib)}")
+        _tls_enabled = True
+
+
 class OpenSSLBackend:
     """GOST backend on OpenSSL 3: provider for digests, engine for GOST R 34.10-2012 signatures."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from app.gis_client.crypto.backend import (
     verify_certificate_signature,
 )
 from app.gis_client.crypto.signer import Signer
+from app.gis_client.moscow import moscow_now
 from app.gis_client.wire.safexml import DEFAULT_MAX_BYTES, parse_xml
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -88,36 +90,55 @@ def _c14n(node: etree._Element, algorithm: str, prefixes: list[str] | None = Non
     )
 
 
+def _child_path(root: etree._Element, node: etree._Element) -> list[int]:
+    """Return the child indexes leading from root down to node."""
+    path: list[int] = []
+    while node is not root:
+        parent = node.getparent()
+        if parent is None:
+            raise ValueError("node is not inside root")
+        path.append(parent.index(node))
+        node = parent
+    path.reverse()
+    return path
+
+
+def _follow(root: etree._Element, path: list[int]) -> etree._Element:
+    for index in path:
+        root = root[index]
+    return root
+
+
 def _c14n_without(
     target: etree._Element, signature: etree._Element, algorithm: str, prefixes: list[str] | None
 ) -> bytes:
-    """Canonicalise target with the signature node removed (enveloped-signature transform).
+    """Canonicalise target with the signature node removed (enveloped-signature transform), tree untouched.
 
-    lxml's remove() also drops the node's tail text, which the transform keeps (only the Signature element
-    goes), so the tail is moved to the preceding text for the duration and everything is restored after.
+    The transform runs on a copy of the whole document: detaching and re-inserting the Signature in the
+    original would let libxml2 re-bind its own ``ds:`` to an ancestor's prefix for the same URI (GIS declares
+    ``ns3`` = xmldsig on the Envelope, gis-protocol.md §16) and change every later canonical form. Copying the
+    root (not the target) keeps every ancestor declaration in place for inclusive c14n. lxml's remove() also
+    drops the node's tail text, which the transform keeps, so the copy's tail is moved to the preceding text.
     """
-    parent = signature.getparent()
-    if parent is None:
+    if signature.getparent() is None:
         return _c14n(target, algorithm, prefixes)
-    index = parent.index(signature)
-    tail = signature.tail
-    previous = signature.getprevious()
-    saved = previous.tail if previous is not None else parent.text
-    parent.remove(signature)
+    root = target.getroottree().getroot()
+    target_path = _child_path(root, target)
+    signature_path = _child_path(root, signature)
+    root_copy = copy.deepcopy(root)
+    target_copy = _follow(root_copy, target_path)
+    signature_copy = _follow(root_copy, signature_path)
+    parent = signature_copy.getparent()
+    assert parent is not None
+    tail = signature_copy.tail
+    previous = signature_copy.getprevious()
+    parent.remove(signature_copy)
     if tail:
         if previous is not None:
-            previous.tail = (saved or "") + tail
+            previous.tail = (previous.tail or "") + tail
         else:
-            parent.text = (saved or "") + tail
-    try:
-        return _c14n(target, algorithm, prefixes)
-    finally:
-        if previous is not None:
-            previous.tail = saved
-        else:
-            parent.text = saved
-        parent.insert(index, signature)
-        signature.tail = tail
+            parent.text = (parent.text or "") + tail
+    return _c14n(target_copy, algorithm, prefixes)
 
 
 def _contains(ancestor: etree._Element, node: etree._Element) -> bool:
@@ -137,8 +158,8 @@ def _digest_fn(uri: str, backend: GostBackend) -> Callable[[bytes], bytes]:
 
 
 def local_signing_time() -> str:
-    """Return local time with offset and milliseconds, as the GIS server writes SigningTime."""
-    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+    """Return Moscow time (+03:00) with milliseconds, as the GIS server writes SigningTime on any host."""
+    return moscow_now().isoformat(timespec="milliseconds")
 
 
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
@@ -396,11 +417,17 @@ def _reference_octets(ref: etree._Element, target: etree._Element, signature: et
     return _c14n(target, c14n_alg, prefixes)
 
 
+#: Start of the certificate-trust reason when the signing certificate is expired or not yet valid.
+CERT_NOT_VALID_PREFIX = "certificate not valid at"
+
+
 def _certificate_trusted(
     cert: CertificateInfo, trusted: list[CertificateInfo], backend: GostBackend, now: datetime
 ) -> tuple[bool, str]:
-    if not cert.not_before <= now <= cert.not_after:
-        return False, f"certificate not valid at {now.isoformat()} ({cert.not_before} .. {cert.not_after})"
+    if now < cert.not_before:
+        return False, f"{CERT_NOT_VALID_PREFIX} {now.isoformat()}: not valid before {cert.not_before}"
+    if now > cert.not_after:
+        return False, f"{CERT_NOT_VALID_PREFIX} {now.isoformat()}: expired {cert.not_after}"
     for anchor in trusted:
         if anchor.der == cert.der:
             return True, "certificate is a trust anchor"

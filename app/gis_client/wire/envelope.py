@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from app.gis_client.moscow import MOSCOW, moscow_now
 from app.gis_client.operations import (
     BASE_VERSION_ATTR,
     NS,
@@ -41,14 +42,14 @@ def new_guid() -> str:
 
 
 def now_local() -> datetime:
-    """Return the current local time with its UTC offset (the header Date style GIS itself uses)."""
-    return datetime.now().astimezone()
+    """Return the current Moscow time (+03:00): GIS writes header Dates so whatever the host's zone."""
+    return moscow_now()
 
 
 def format_datetime(value: datetime) -> str:
     """Format an xs:dateTime with milliseconds and offset (`2025-03-03T10:15:00.123+03:00`)."""
     if value.tzinfo is None:
-        value = value.astimezone()
+        value = value.astimezone(MOSCOW)
     return value.isoformat(timespec="milliseconds")
 
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from lxml import etree
 
@@ -42,6 +43,9 @@ def default_schema_dir() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[3] / ".." / "shared" / "gis-schemas" / SCHEMA_SET_VERSION
+
+
+_GIS_NS_START = "{http://dom.gosuslugi.ru/schema/integration/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +107,14 @@ class SchemaSet:
             details=details,
         )
 
-    def validate_envelope(self, envelope: etree._Element) -> None:
-        """Validate the SOAP header blocks and the body element of an envelope (SOAP 1.1 frame by hand)."""
+    def validate_envelope(
+        self, envelope: etree._Element, *, foreign_headers: Literal["validate", "ignore"] = "validate"
+    ) -> None:
+        """Validate the SOAP header blocks and the body element of an envelope (SOAP 1.1 frame by hand).
+
+        ``foreign_headers="ignore"`` skips header blocks outside the GIS namespaces (a receiver's view:
+        GIS accepts a WCF client's ``Action`` block, gis-protocol.md §16); our own messages validate all.
+        """
         # The package has no SOAP 1.1 envelope schema, so the frame is checked here and every GIS block
         # inside it is validated against the official XSD.
         if envelope.tag != f"{{{NS_SOAP}}}Envelope":
@@ -115,8 +125,11 @@ class SchemaSet:
         header = envelope.find("soap:Header", NS)
         if header is not None:
             for block in header:
-                if isinstance(block.tag, str):
-                    self.validate(block)
+                if not isinstance(block.tag, str):
+                    continue
+                if foreign_headers == "ignore" and not block.tag.startswith(_GIS_NS_START):
+                    continue
+                self.validate(block)
         payload = body[0]
         if payload.tag == f"{{{NS_SOAP}}}Fault":
             detail = payload.find("detail")

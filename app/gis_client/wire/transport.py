@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from app.gis_client.errors import GisError, GisFaultError, GisTimeoutError, GisT
 from app.gis_client.operations import NS_SOAP
 from app.gis_client.wire.faults import body_element, parse_fault
 from app.gis_client.wire.safexml import XmlParseError, parse_xml
+from app.gis_client.wire.tls_errors import GisTlsError, tls_error
 from app.settings import Settings
 
 #: GIS answers maintenance windows with INT002029: always worth a (long) wait and a rebuilt resend.
@@ -34,7 +36,9 @@ class GisResponseTooLarge(GisTransportError):
 def not_delivered(exc: BaseException) -> bool:
     """Return whether a failed call certainly did not reach GIS (safe to resend even an import)."""
     # An HTTP status from GIS without an Ack means the message was not accepted either.
-    return isinstance(exc, GisConnectError | GisConnectTimeout | GisHttpStatusError | GisFaultError)
+    return isinstance(
+        exc, GisConnectError | GisConnectTimeout | GisHttpStatusError | GisFaultError | GisTlsError
+    )
 
 
 class GisHttpStatusError(GisTransportError):
@@ -54,8 +58,12 @@ class HttpReply:
     duration_ms: int
 
 
-def build_http_client(settings: Settings) -> httpx.AsyncClient:
-    """Build the process-wide httpx client for GIS (timeouts, Basic auth, Host override from settings)."""
+def build_http_client(settings: Settings, ssl_context: ssl.SSLContext | None = None) -> httpx.AsyncClient:
+    """Build the process-wide httpx client for GIS (timeouts, Basic auth, Host override, the SSL context).
+
+    The context (`app.gis_client.tls.build_ssl_context`, built once at start) is shared by everything that
+    talks to GIS through this client: SOAP calls, the file store and probes. Without one: httpx's default TLS.
+    """
     # Separate connect and read timeouts: connecting should fail fast, GIS answers can take minutes.
     timeout = httpx.Timeout(
         connect=settings.gis.connect_timeout,
@@ -73,6 +81,7 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
         headers["Host"] = settings.gis.host_header
     return httpx.AsyncClient(
         base_url=settings.gis.base_url,
+        verify=ssl_context if ssl_context is not None else True,
         timeout=timeout,
         auth=auth,
         headers=headers,
@@ -176,6 +185,9 @@ class Transport:
 def _transport_error(exc: httpx.HTTPError, path: str) -> GisError:
     """Map an httpx failure to the GisError the retry policy understands (never leak httpx upward)."""
     name = type(exc).__name__
+    handshake = tls_error(exc)
+    if handshake is not None:
+        return handshake
     if isinstance(exc, httpx.ConnectTimeout):
         return GisConnectTimeout(f"connecting to GIS timed out ({path})")
     if isinstance(exc, httpx.TimeoutException):
