@@ -27,7 +27,7 @@ app.add_typer(keys_app, name="keys")
 def _prepare_crypto() -> None:
     # OPENSSL_CONF must be set before OpenSSL initialises (first hashlib/ssl use), so do it first thing.
     try:
-        from app.gis_client.crypto.backend import configure_openssl
+        from app.gis_client.crypto.openssl_setup import configure_openssl
     except ImportError:  # pragma: no cover - during bootstrap only
         return
     configure_openssl()

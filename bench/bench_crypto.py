@@ -14,19 +14,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.gis_client.crypto.backend import configure_openssl  # noqa: E402
+from app.gis_client.crypto.openssl_setup import configure_openssl
 
 configure_openssl()
 
 from lxml import etree  # noqa: E402
 
-from app.gis_client.crypto.backend import (  # noqa: E402
-    BackendUnavailable,
-    GostBackend,
-    generate_test_key,
-    get_backend,
-    load_private_key,
-)
+from app.gis_client.crypto.backend import generate_test_key, get_backend  # noqa: E402
+from app.gis_client.crypto.keys import BackendUnavailable, GostBackend, load_private_key  # noqa: E402
 from app.gis_client.crypto.signer import LocalKeySigner  # noqa: E402
 from app.gis_client.crypto.xmldsig import sign_element_sync, verify  # noqa: E402
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.gis_client.crypto.backend import configure_openssl  # noqa: E402
+from app.gis_client.crypto.openssl_setup import configure_openssl
 
 configure_openssl()
 

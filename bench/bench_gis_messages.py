@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.gis_client.crypto.backend import configure_openssl  # noqa: E402
+from app.gis_client.crypto.openssl_setup import configure_openssl  # noqa: E402
 
 configure_openssl()
 
@@ -38,7 +38,8 @@ import httpx  # noqa: E402
 
 from app.db.models.core import Organisation  # noqa: E402
 from app.db.models.exchange import Exchange  # noqa: E402
-from app.gis_client.crypto.backend import BackendUnavailable, GostBackend, generate_test_key, get_backend  # noqa: E402
+from app.gis_client.crypto.backend import generate_test_key, get_backend  # noqa: E402
+from app.gis_client.crypto.keys import BackendUnavailable, GostBackend  # noqa: E402
 from app.gis_client.crypto.signer import LocalKeySigner  # noqa: E402
 from app.gis_client.crypto.xmldsig import sign_element_sync  # noqa: E402
 from app.gis_client.exchange import ExchangeEngine, encode_payload  # noqa: E402

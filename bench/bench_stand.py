@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.gis_client.crypto.backend import configure_openssl
+from app.gis_client.crypto.openssl_setup import configure_openssl
 
 configure_openssl()
 

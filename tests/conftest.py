@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 try:  # OPENSSL_CONF must be set before OpenSSL initialises.
-    from app.gis_client.crypto.backend import configure_openssl
+    from app.gis_client.crypto.openssl_setup import configure_openssl
 except ImportError:  # pragma: no cover
     pass
 else:

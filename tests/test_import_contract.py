@@ -29,12 +29,6 @@ def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gis_client still imports the domain and the API, the domain the engine and crypto, and "
-    "accounts_import/crypto have cycles (issue #18 items 1-4, branches wt-gis and wt-domain); "
-    "remove this mark once they are merged",
-)
 def test_contract_holds_on_the_tree() -> None:
     result = _lint_imports(REPO_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

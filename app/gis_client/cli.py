@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.gis_client.crypto.backend import configure_openssl
+from app.gis_client.crypto.openssl_setup import configure_openssl
 
 configure_openssl()  # OPENSSL_CONF must be set before anything below initialises OpenSSL
 
@@ -13,14 +13,8 @@ from typing import Annotated  # noqa: E402
 import typer  # noqa: E402
 from lxml import etree  # noqa: E402
 
-from app.gis_client.crypto.backend import (  # noqa: E402
-    GostCryptoError,
-    IssuerStyle,
-    generate_test_key,
-    get_backend,
-    load_certificate,
-    load_private_key,
-)
+from app.gis_client.crypto.backend import generate_test_key, get_backend  # noqa: E402
+from app.gis_client.crypto.keys import GostCryptoError, IssuerStyle, load_certificate, load_private_key  # noqa: E402
 from app.gis_client.crypto.xmldsig import (  # noqa: E402
     DEFAULT_CONTAINER_ID,
     UnusableSignatureError,

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.models.core import Organisation
 from app.db.models.exchange import Exchange
 from app.gis_client import exchange as engine_module
-from app.gis_client.crypto.backend import GostBackend, attachment_hash
+from app.gis_client.crypto.backend import attachment_hash
+from app.gis_client.crypto.keys import GostBackend
 from app.gis_client.errors import GisProtocolError, GisSchemaError
 from app.gis_client.exchange import ExchangeEngine, Outcome
 from app.gis_client.messages import (

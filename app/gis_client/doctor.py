@@ -19,13 +19,13 @@ from urllib.parse import urlsplit
 import httpx
 from asn1crypto import x509
 
-from app.gis_client.crypto.backend import (
+from app.gis_client.crypto.backend import get_backend
+from app.gis_client.crypto.keys import (
     GOST94_VECTOR,
     BackendUnavailable,
     CertificateInfo,
     GostCryptoError,
     GostPrivateKey,
-    get_backend,
     load_certificate,
     load_private_key,
 )

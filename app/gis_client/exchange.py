@@ -58,7 +58,7 @@ from app.db.models.exchange import (
     Exchange,
 )
 from app.gis_client import journal
-from app.gis_client.crypto.backend import GostBackend
+from app.gis_client.crypto.keys import GostBackend
 from app.gis_client.crypto.signer import Signer
 from app.gis_client.crypto.xmldsig import sign_element, verify_tree
 from app.gis_client.errors import (

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.gis_client import journal
 from app.gis_client.client import GisClient
-from app.gis_client.crypto.backend import GostBackend, generate_test_key, get_backend, self_test
+from app.gis_client.crypto.backend import generate_test_key, get_backend, self_test
+from app.gis_client.crypto.keys import GostBackend
 from app.gis_client.crypto.signer import LocalKeySigner, RemoteSigner, Signer
 from app.gis_client.doctor import readiness_checks
 from app.gis_client.errors import GisError, SchemaPackageMissing

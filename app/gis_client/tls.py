@@ -63,7 +63,7 @@ def client_certificate(settings: Settings) -> ClientCertificate | None:
 
 def enable_gost_ciphers() -> None:
     """Make the gost engine the default in Python's libcrypto; raise GisTlsConfigError if it cannot be."""
-    from app.gis_client.crypto.backend import GostCryptoError
+    from app.gis_client.crypto.keys import GostCryptoError
     from app.gis_client.crypto.openssl_backend import enable_gost_tls
 
     try:

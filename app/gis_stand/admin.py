@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from app.gis_client.crypto.backend import GostCryptoError
+from app.gis_client.crypto.keys import GostCryptoError
 from app.gis_client.wire.envelope import new_guid
 from app.gis_stand.models import AnswerEvent, Cert, Org, Subrequest
 from app.gis_stand.runtime import StandRuntime, sweep_overdue

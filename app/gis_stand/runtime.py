@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
 from app.db.engine import create_engine, create_sessionmaker
-from app.gis_client.crypto.backend import GostBackend, generate_test_key, get_backend
+from app.gis_client.crypto.backend import generate_test_key, get_backend
+from app.gis_client.crypto.keys import GostBackend
 from app.gis_client.crypto.signer import LocalKeySigner
 from app.gis_client.wire.schemas import SchemaSet
 from app.gis_stand.clock import Clock

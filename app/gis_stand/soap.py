@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.gis_client.crypto.backend import GostCryptoError, load_certificate
+from app.gis_client.crypto.keys import GostCryptoError, load_certificate
 from app.gis_client.crypto.xmldsig import CERT_NOT_VALID_PREFIX, sign_element_sync, verify_tree
 from app.gis_client.errors import GisSchemaError
 from app.gis_client.messages import ErrorInfo

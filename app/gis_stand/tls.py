@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.gis_client.crypto.backend import GostBackend, generate_test_key
+from app.gis_client.crypto.backend import generate_test_key
+from app.gis_client.crypto.keys import GostBackend
 from app.gis_client.tls import gost_context
 from app.gis_stand.models import Cert
 

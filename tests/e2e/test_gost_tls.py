@@ -14,7 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.gis_client.crypto.backend import find_gost_libraries, generate_test_key
+from app.gis_client.crypto.backend import generate_test_key
+from app.gis_client.crypto.openssl_setup import find_gost_libraries
 from app.gis_client.doctor import run_doctor
 from app.gis_stand.app import create_stand_app
 from app.gis_stand.config import FaultConfig, StandConfig

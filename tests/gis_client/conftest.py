@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.gis_client.crypto.backend import configure_openssl
+from app.gis_client.crypto.openssl_setup import configure_openssl
 
 configure_openssl()  # before anything below touches OpenSSL (the root conftest does it too)
 
@@ -14,7 +14,8 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from app.gis_client.crypto.backend import BackendUnavailable, GostBackend, generate_test_key, get_backend  # noqa: E402
+from app.gis_client.crypto.backend import generate_test_key, get_backend  # noqa: E402
+from app.gis_client.crypto.keys import BackendUnavailable, GostBackend  # noqa: E402
 
 
 def _engine_available() -> bool:

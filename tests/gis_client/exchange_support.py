@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.gis_client.crypto.backend import GostBackend, generate_test_key, get_backend
+from app.gis_client.crypto.backend import generate_test_key, get_backend
+from app.gis_client.crypto.keys import GostBackend
 from app.gis_client.crypto.signer import LocalKeySigner
 from app.gis_client.exchange import CompletionHook, ExchangeEngine, encode_payload
 from app.gis_client.messages import DSRAction, DSRResponseData, ExportDSRsQuery, Period

@@ -11,18 +11,16 @@ from pathlib import Path
 import pytest
 
 from app.gis_client.crypto import backend as crypto
-from app.gis_client.crypto.backend import (
+from app.gis_client.crypto.backend import generate_test_key, get_backend, verify_certificate_signature
+from app.gis_client.crypto.gost94 import gost94_cryptopro
+from app.gis_client.crypto.keys import (
     GOST94_VECTOR,
     STREEBOG_VECTORS,
     GostBackend,
     format_dn,
-    generate_test_key,
-    get_backend,
     load_certificate,
     load_private_key,
-    verify_certificate_signature,
 )
-from app.gis_client.crypto.gost94 import gost94_cryptopro
 
 from .conftest import KeyFiles, run_openssl
 

@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from app.gis_client.cli import gis_app
-from app.gis_client.crypto.backend import generate_test_key, load_certificate
+from app.gis_client.crypto.backend import generate_test_key
+from app.gis_client.crypto.keys import load_certificate
 from app.gis_client.doctor import certificate_validity, cheap_checks, tls_check
 from app.gis_stand.server import free_port
 from app.settings import get_settings

@@ -16,7 +16,8 @@ import uvicorn
 from lxml import etree
 
 from app.gis_client.crypto import xmldsig
-from app.gis_client.crypto.backend import GostBackend, get_backend
+from app.gis_client.crypto.backend import get_backend
+from app.gis_client.crypto.keys import GostBackend
 from app.gis_client.crypto.signer import LocalKeySigner, RemoteSigner, RemoteSignerError
 from tests.gis_client.signer_service import create_signer_app
 

@@ -12,13 +12,8 @@ from typer.testing import CliRunner
 
 from app.gis_client import xmldsig
 from app.gis_client.cli import gis_app
-from app.gis_client.crypto.backend import (
-    CertificateInfo,
-    GostPrivateKey,
-    get_backend,
-    load_certificate,
-    load_private_key,
-)
+from app.gis_client.crypto.backend import get_backend
+from app.gis_client.crypto.keys import CertificateInfo, GostPrivateKey, load_certificate, load_private_key
 
 from .conftest import KeyFiles
 

@@ -10,7 +10,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from typer.testing import CliRunner
 
-from app.gis_client.crypto.backend import find_gost_libraries
+from app.gis_client.crypto.openssl_setup import find_gost_libraries
 from app.gis_client.tls import gost_context
 from app.gis_stand.cli import stand_app
 from app.gis_stand.server import free_port, stand_config

@@ -10,11 +10,7 @@ import pytest
 from asn1crypto import pem
 from lxml import etree
 
-from app.gis_client.crypto.backend import (
-    _random_private_key,
-    build_self_signed_certificate,
-    get_backend,
-)
+from app.gis_client.crypto.backend import _random_private_key, build_self_signed_certificate, get_backend
 from app.gis_client.crypto.xmldsig import sign_element, verify
 from app.gis_client.messages import ExportDSRsQuery, Period, build_export_dsrs
 from app.gis_client.operations import NS, OPERATIONS

@@ -16,15 +16,15 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from app.gis_client.crypto.backend import (
+from app.gis_client.crypto.keys import (
     GOST94_VECTOR,
     BackendUnavailable,
     GostCryptoError,
     GostPrivateKey,
     GostPublicKey,
-    find_gost_libraries,
     public_key_from_spki,
 )
+from app.gis_client.crypto.openssl_setup import find_gost_libraries
 
 _ENGINE_METHOD_ALL = 0xFFFF
 # GOST R 34.11-94 of the empty message (RFC 5831 §7.3.2). The engine's md_gost94 returns another value for

@@ -12,8 +12,8 @@ from typing import Any
 
 from gostcrypto import gosthash, gostsignature
 
-from app.gis_client.crypto.backend import PARAMSETS, GostCryptoError, GostPrivateKey, GostPublicKey
 from app.gis_client.crypto.gost94 import gost94_cryptopro as _gost94
+from app.gis_client.crypto.keys import PARAMSETS, GostCryptoError, GostPrivateKey, GostPublicKey
 
 _TC26 = "id-tc26-gost-3410-2012-256-paramSet"
 # OpenSSL paramset → gostcrypto curve name: CryptoPro A/XA are TC26 B, B is C, C/XB are D; TCA..TCD map 1:1.

@@ -23,7 +23,7 @@ from typing import Protocol
 
 import httpx
 
-from app.gis_client.crypto.backend import (
+from app.gis_client.crypto.keys import (
     CertificateInfo,
     GostBackend,
     GostCryptoError,

@@ -17,14 +17,13 @@ from datetime import datetime
 
 from lxml import etree
 
-from app.gis_client.crypto.backend import (
+from app.gis_client.crypto.backend import get_backend, verify_certificate_signature
+from app.gis_client.crypto.keys import (
     CertificateInfo,
     GostBackend,
     GostCryptoError,
     IssuerStyle,
-    get_backend,
     load_certificate,
-    verify_certificate_signature,
 )
 from app.gis_client.crypto.signer import Signer
 from app.gis_client.moscow import moscow_now
