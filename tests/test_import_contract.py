@@ -38,12 +38,20 @@ def test_contract_holds_on_the_tree() -> None:
     ("module", "body", "expected"),
     [
         ("app/gis_client/probe.py", "import app.api.health\n", "app.gis_client.probe -> app.api.health"),
-        ("app/gis_stand/probe.py", "import app.domain.ledger\n", "app.gis_stand.probe -> app.domain.ledger"),
-        ("app/db/probe.py", "import app.gis_client.transport\n", "app.db.probe -> app.gis_client.transport"),
+        (
+            "app/gis_stand/probe.py",
+            "import app.domain.accounts.ledger\n",
+            "app.gis_stand.probe -> app.domain.accounts.ledger",
+        ),
+        (
+            "app/db/probe.py",
+            "import app.gis_client.wire.transport\n",
+            "app.db.probe -> app.gis_client.wire.transport",
+        ),
         (
             "app/domain/probe.py",
-            "import app.gis_client.transport\n",
-            "app.domain.probe -> app.gis_client.transport",
+            "import app.gis_client.wire.transport\n",
+            "app.domain.probe -> app.gis_client.wire.transport",
         ),
         ("app/domain/probe.py", "import app.api.health\n", "app.domain.probe -> app.api.health"),
     ],

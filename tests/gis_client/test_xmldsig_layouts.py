@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from lxml import etree
 from typer.testing import CliRunner
 
-from app.gis_client import xmldsig
 from app.gis_client.cli import gis_app
+from app.gis_client.crypto import xmldsig
 from app.gis_client.crypto.backend import get_backend
 from app.gis_client.crypto.keys import CertificateInfo, GostPrivateKey, load_certificate, load_private_key
 

@@ -13,8 +13,9 @@ from lxml import etree
 from app.gis_client.crypto.backend import _random_private_key, build_self_signed_certificate, get_backend
 from app.gis_client.crypto.xmldsig import sign_element, verify
 from app.gis_client.messages import ExportDSRsQuery, Period, build_export_dsrs
-from app.gis_client.operations import NS, OPERATIONS
+from app.gis_client.operations import NS
 from app.gis_client.parse import parse_ack, parse_state
+from app.gis_client.services import OPERATIONS
 from app.gis_client.wire.envelope import build_envelope, new_guid, serialize
 from app.gis_stand.runtime import StandRuntime
 from tests.gis_stand.conftest import GisCaller, make_caller
