@@ -177,6 +177,7 @@ def _build_skeleton(
     signing_time: str,
     signed_info_c14n: str,
     signed_properties_digest: str,
+    xades_prefix: str = "xades",
 ) -> tuple[etree._Element, str]:
     u = str(uuid.uuid4())
     sid = f"xmldsig-{u}"
@@ -203,7 +204,7 @@ def _build_skeleton(
         _sub(signature, _ds("Object")),
         _xades("QualifyingProperties"),
         {"Target": f"#{sid}"},
-        nsmap={"xades": XADES_NS},
+        nsmap={xades_prefix: XADES_NS},
     )
     ssp = _sub(
         _sub(qp, _xades("SignedProperties"), Id=f"{sid}-signedprops"), _xades("SignedSignatureProperties")
@@ -236,6 +237,13 @@ def _prepare(
     if not container_id:
         container_id = DEFAULT_CONTAINER_ID
         element.set("Id", container_id)
+    # lxml re-uses a prefix the document already binds to the xmldsig URI for the inserted Signature; if that
+    # prefix is "xades", re-binding it to XAdES on QualifyingProperties would move the ds elements inside
+    # into the XAdES namespace. Pick an XAdES prefix that nothing in scope uses for another namespace.
+    in_scope = element.nsmap
+    xades_prefix = next(
+        p for p in ("xades", "xades1", "xades2", "xades3") if in_scope.get(p) in (None, XADES_NS)
+    )
     signature, _sid = _build_skeleton(
         container_id,
         cert,
@@ -244,6 +252,7 @@ def _prepare(
         signing_time=signing_time or local_signing_time(),
         signed_info_c14n=signed_info_c14n,
         signed_properties_digest=signed_properties_digest,
+        xades_prefix=xades_prefix,
     )
     # (2) first child; no whitespace around it (its tail stays None), so no tail pitfall on our side.
     element.insert(0, signature)
