@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 # The stand first, so the GIS client can reach it.
                 stand = await stack.enter_async_context(embedded_stand(settings))
                 if stand is not None:
+                    ctx.extras["stand"] = stand
                     publish_stand(app, settings)
                 gis = await stack.enter_async_context(
                     open_gis(
