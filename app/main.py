@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from app.access_log import AccessLogMiddleware
 from app.api import (
     accounts,
     admin,
@@ -138,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Innermost of the middlewares: request ids and metrics see the searches it answers.
         app.add_middleware(accounts.AccountSearchFastPath)
     app.add_middleware(HttpMetricsMiddleware)
+    # Inside the request-id middleware, so each access line carries the request id.
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
     routers = (
         health,

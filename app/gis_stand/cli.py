@@ -46,6 +46,7 @@ def serve(
         host=host or settings.stand_host,
         port=port or settings.stand_port,
         log_config=None,
+        access_log=False,  # uvicorn's line carries the raw query string; AccessLogMiddleware logs instead
     )
 
 
