@@ -26,6 +26,7 @@ from app.api import (
 )
 from app.api import metrics as metrics_api
 from app.api.errors import install_error_handlers
+from app.api.guard import RequestGuardMiddleware
 from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
@@ -138,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.accounts_search_fast_path:
         # Innermost of the middlewares: request ids and metrics see the searches it answers.
         app.add_middleware(accounts.AccountSearchFastPath)
+    # Before anything reads a body: authenticate writes, cap bodies, refuse NUL characters.
+    app.add_middleware(RequestGuardMiddleware, max_body=settings.json_body_max_bytes)
     app.add_middleware(HttpMetricsMiddleware)
     # Inside the request-id middleware, so each access line carries the request id.
     app.add_middleware(AccessLogMiddleware)

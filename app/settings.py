@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         description="answer valid account searches without FastAPI's routing and dependency machinery "
         "(same responses; off: every search goes through the route)",
     )
+    json_body_max_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="largest JSON or form body a route reads (413 past it); uploads have their own caps",
+    )
     gc_tuning: bool = Field(
         True,
         description="freeze the objects built at startup and collect young garbage less often "

@@ -33,6 +33,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
+#: Largest serial id the database holds (PostgreSQL `integer`): a larger one is a 422, not a database error.
+MAX_SERIAL_ID = 2**31 - 1
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 # scope="function": commit before the response is sent, so a client never sees a 2xx (or a 202 operation)
 # that is not yet committed, nor a 2xx for a transaction whose commit then fails.

@@ -6,10 +6,12 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain.kernel import errors as d
@@ -126,7 +128,38 @@ async def _mapped_handler(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, status, slug, str(exc), errors, headers=headers)
 
 
+#: Seconds a client should wait before retrying while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = "The database is unavailable; retry shortly."
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether an exception means the database cannot be reached (an outage, not a bug)."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return True
+    # asyncpg raises its own errors (and OSError on connect) through SQLAlchemy's pool unwrapped.
+    return isinstance(exc, OSError | asyncpg.exceptions.PostgresConnectionError | asyncpg.InterfaceError) or (
+        isinstance(exc, asyncpg.exceptions.OperatorInterventionError)
+    )
+
+
 async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return problem_response(
+            request,
+            503,
+            "database-unavailable",
+            DATABASE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, sa_exc.DataError):
+        # A value the database cannot hold that the schema let through: the input is wrong, not the server.
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        detail = "A value is outside what the database can hold."
+        return problem_response(request, 422, "invalid-input", detail)
     log.exception("unhandled error", exc_info=exc)
     return problem_response(request, 500, "internal", "Internal error; quote the request id to support.")
 

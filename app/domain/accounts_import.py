@@ -351,7 +351,7 @@ def _peek_number(line: bytes) -> str | None:
 
     try:
         value = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: the line is rejected, not the file
         return None
     number = value.get("account_number") if isinstance(value, dict) else None
     return str(number)[:30] if number is not None else None
