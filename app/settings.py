@@ -90,7 +90,10 @@ class Settings(BaseSettings):
     )
     gis_give_up_after: float = Field(86400.0, description="seconds after which a pending exchange fails")
     gis_retry_max_attempts: int = Field(
-        6, description="attempts for one message (transport and retryable codes)"
+        0,
+        ge=0,
+        description="attempts for one message (transport and retryable codes); 0: no count limit, "
+        "retrying ends after gis_retry_max_seconds of back-off",
     )
     gis_retry_max_seconds: float = Field(900.0, description="total seconds spent retrying one message")
     gis_retry_initial_delay: float = Field(

@@ -420,10 +420,18 @@ async def reconcile_batch(
             )
             resend.append(transport)
     async with sessionmaker() as session, session.begin():
+        # Claim the batch: the send operation and the batch's reconcile job (possibly in another replica)
+        # may both get here; only the one that moves it out of RECONCILING applies results and resends.
+        claimed = await session.execute(
+            update(DebtSendBatch)
+            .where(DebtSendBatch.id == batch_id, DebtSendBatch.status == RECONCILING)
+            .values(status=SUBMITTED)  # apply_batch_results settles only batches it has not settled yet
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return {"confirmed": 0, "resent": 0}
         batch = await session.get(DebtSendBatch, batch_id)
         assert batch is not None
-        batch.status = SUBMITTED  # apply_batch_results settles only batches it has not settled yet
-        await session.flush()
+        await session.refresh(batch)
         await apply_batch_results(
             session, batch_id=batch_id, outcomes=outcomes, exchange_id=batch.exchange_id
         )
@@ -625,9 +633,13 @@ async def run_send(
                     .group_by(DebtSendBatch.status)
                 )
             ).all()
-        # A RECONCILING batch (import dropped mid-POST) is settled by its own debt-reconcile job, which the
-        # single operation runner starts only after this operation ends: waiting for it here stalled the
-        # send for the whole wait_seconds. The job resends what GIS does not show, in new batches.
+        # A RECONCILING batch (import dropped mid-POST, e.g. a crash) is settled here, inline: its own
+        # debt-reconcile job would start only after this operation ends (one operation runner), and ending
+        # the operation first reported `succeeded` while answers still awaited reconciliation. Whichever
+        # runs first settles it (reconcile_batch claims the batch); resent items join this operation.
+        if any(r[0] == RECONCILING for r in rows):
+            await _reconcile_operation(sessionmaker, gateway, operation_id, batch_size=batch_size)
+            continue
         pending = sum(r[1] for r in rows if r[0] == SUBMITTED)
         finished_items = sum(int(r[2] or 0) for r in rows if r[0] not in IN_PROGRESS)
         if progress is not None:
@@ -636,6 +648,28 @@ async def run_send(
             break
         await asyncio.sleep(0.2)
     return await _summary(sessionmaker, operation_id, uploaded=uploaded, pending_batches=pending)
+
+
+async def _reconcile_operation(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway: DsrGateway,
+    operation_id: uuid.UUID,
+    *,
+    batch_size: int,
+) -> None:
+    """Settle the operation's uncertain batches; a GIS failure fails the operation (it is not done)."""
+    async with sessionmaker() as session:
+        batch_ids = (
+            await session.scalars(
+                select(DebtSendBatch.id).where(
+                    DebtSendBatch.operation_id == operation_id, DebtSendBatch.status == RECONCILING
+                )
+            )
+        ).all()
+    for batch_id in batch_ids:
+        await reconcile_batch(
+            sessionmaker=sessionmaker, gateway=gateway, batch_id=batch_id, batch_size=batch_size
+        )
 
 
 async def _summary(
