@@ -26,10 +26,11 @@ from app.api import (
 )
 from app.api import metrics as metrics_api
 from app.api.errors import install_error_handlers
-from app.api.guard import RequestGuardMiddleware
+from app.api.guard import RequestGuardMiddleware, WriteRate
 from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
+from app.domain.kernel import operations as ops
 from app.gis_client.runtime import gis_component
 from app.gis_stand.embedded import stand_component
 from app.metrics import HttpMetricsMiddleware
@@ -134,13 +135,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    ops.LIMITS = ops.QueueLimits(
+        per_key=settings.operations_max_pending_per_key,
+        per_organisation=settings.operations_max_pending_per_organisation,
+    )
     app.state.readiness = {}
     install_error_handlers(app)
     if settings.accounts_search_fast_path:
         # Innermost of the middlewares: request ids and metrics see the searches it answers.
         app.add_middleware(accounts.AccountSearchFastPath)
     # Before anything reads a body: authenticate writes, cap bodies, refuse NUL characters.
-    app.add_middleware(RequestGuardMiddleware, max_body=settings.json_body_max_bytes)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body=settings.json_body_max_bytes,
+        write_rate=WriteRate(settings.write_rate_per_minute, settings.write_burst),
+    )
     app.add_middleware(HttpMetricsMiddleware)
     # Inside the request-id middleware, so each access line carries the request id.
     app.add_middleware(AccessLogMiddleware)

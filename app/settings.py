@@ -61,6 +61,18 @@ class Settings(BaseSettings):
         ge=1024,
         description="largest JSON or form body a route reads (413 past it); uploads have their own caps",
     )
+    operations_max_pending_per_key: int = Field(
+        100, ge=0, description="operations one API key may have waiting (429 past it; 0: no cap)"
+    )
+    operations_max_pending_per_organisation: int = Field(
+        200, ge=0, description="operations one organisation may have waiting (429 past it; 0: no cap)"
+    )
+    write_rate_per_minute: int = Field(
+        600, ge=0, description="changing requests (POST, PUT, PATCH, DELETE) per API key and minute (0: off)"
+    )
+    write_burst: int = Field(
+        60, ge=1, description="changing requests a key may make at once before the rate applies"
+    )
     gc_tuning: bool = Field(
         True,
         description="freeze the objects built at startup and collect young garbage less often "

@@ -50,6 +50,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     d.PermissionDenied: (403, "forbidden"),
     d.AuthenticationRequired: (401, "unauthenticated"),
     d.UpstreamUnavailable: (502, "upstream-unavailable"),
+    d.TooManyRequests: (429, "too-many-requests"),
 }
 
 
@@ -123,6 +124,8 @@ async def _mapped_handler(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, d.DomainError):
         errors = [FieldError(path=e.path, rule=e.rule, message=e.message) for e in exc.errors]
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, d.TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     if status >= 500:
         log.warning("upstream failure: %s", type(exc).__name__)
     return problem_response(request, status, slug, str(exc), errors, headers=headers)
@@ -170,6 +173,17 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     for exc_type in ERROR_TABLE:
         app.add_exception_handler(exc_type, _mapped_handler)
+    # Database failures are answered by a handler of their own: a handler for `Exception` answers and then
+    # re-raises, and the server closes the connection, so a client's next request on it failed with a
+    # read error during an outage instead of another 503.
+    for exc_type in (
+        sa_exc.DBAPIError,
+        sa_exc.TimeoutError,
+        OSError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ):
+        app.add_exception_handler(exc_type, _unhandled_handler)
     # Starlette re-raises after answering an unmapped exception, so the server log keeps the traceback.
     app.add_exception_handler(Exception, _unhandled_handler)
 

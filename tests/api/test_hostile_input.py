@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import tracemalloc
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,6 +13,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.deps import get_session
 from app.api.errors import PROBLEM_MEDIA_TYPE
 from app.gis_stand.server import free_port
 from app.main import create_app
@@ -190,3 +193,58 @@ async def test_oversized_json_body_is_413(api: httpx.AsyncClient, session: Async
     assert resp.status_code == 413
     assert resp.headers["content-type"] == PROBLEM_MEDIA_TYPE
     assert resp.json()["errors"][0]["rule"] == "max_bytes"
+
+
+# --- queue caps and write rate ----------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _client(
+    session: AsyncSession, database_url: str, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Like the `api` fixture, with settings overrides."""
+    app = create_app(make_settings(database_url, **overrides))
+
+    async def _session() -> AsyncIterator[AsyncSession]:
+        yield session
+        await session.flush()
+
+    app.dependency_overrides[get_session] = _session
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gisgw.test") as client:
+            yield client
+
+
+async def test_pending_operations_past_the_cap_are_429(session: AsyncSession, database_url: str) -> None:
+    org = await make_org(session)
+    token = await make_token(session, all_orgs=True)
+    async with _client(session, database_url, operations_max_pending_per_key=2) as client:
+        base = f"/api/v1/organisations/{org.id}/debt-requests"
+        first = await client.post(f"{base}/fetch", json={}, headers=bearer(token))
+        assert first.status_code == 202
+        # The same fetch again while it is pending: the pending operation, not a second one.
+        again = await client.post(f"{base}/fetch", json={}, headers=bearer(token))
+        assert again.status_code == 202 and again.json()["id"] == first.json()["id"]
+        assert (await client.post(f"{base}/match", json={}, headers=bearer(token))).status_code == 202
+        refused = await client.post(f"{base}/fetch", json={"date_from": "2026-01-01"}, headers=bearer(token))
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["content-type"] == PROBLEM_MEDIA_TYPE
+        assert int(refused.headers["retry-after"]) > 0
+        assert refused.json()["type"].endswith("/too-many-requests")
+
+
+async def test_changing_requests_past_the_rate_are_429(session: AsyncSession, database_url: str) -> None:
+    org = await make_org(session)
+    token = await make_token(session, all_orgs=True)
+    async with _client(session, database_url, write_rate_per_minute=6, write_burst=3) as client:
+        url = f"/api/v1/organisations/{org.id}"
+        statuses = [
+            (await client.patch(url, json={"address": f"д. {n}"}, headers=bearer(token))).status_code
+            for n in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        refused = await client.patch(url, json={"address": "x"}, headers=bearer(token))
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        # Reading is not rate-limited.
+        assert (await client.get(url, headers=bearer(token))).status_code == 200

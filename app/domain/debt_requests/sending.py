@@ -43,6 +43,7 @@ from app.domain.debt_requests.common import (
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import SYSTEM, Principal
+from app.domain.kernel.calendar import add_working_days
 from app.gis_client.messages import (
     MAX_DSR_ACTIONS,
     Attachment,
@@ -61,6 +62,8 @@ from app.gis_client.messages import (
 log = logging.getLogger(__name__)
 
 SUBMITTED, RECONCILING, DONE, FAILED = "submitted", "reconciling", "done", "failed"
+#: Operation priority of work for answers near their deadline (the fair queue runs it first).
+DEADLINE_PRIORITY = 10
 IN_PROGRESS = (SUBMITTED, RECONCILING)
 
 
@@ -376,6 +379,7 @@ async def mark_uncertain(session: AsyncSession, *, batch_id: uuid.UUID) -> bool:
         kind="debt-reconcile",
         organisation_id=batch.organisation_id,
         params={"batch_id": str(batch.id)},
+        priority=DEADLINE_PRIORITY,  # answers already given: settle them before new work
     )
     return True
 
@@ -498,6 +502,18 @@ async def queue_send(
             *([DebtSubrequest.id.in_(list(subrequest_ids))] if subrequest_ids is not None else []),
         )
     )
+    # Deadlines first: answers due today or the next working day put the send ahead of the queue (§2).
+    urgent = await session.scalar(
+        select(DebtSubrequest.id)
+        .where(
+            DebtSubrequest.organisation_id == organisation_id,
+            DebtSubrequest.status == PREPARED,
+            DebtSubrequest.send_batch_id.is_(None),
+            DebtSubrequest.response_date <= add_working_days(today(), 1),
+            *([DebtSubrequest.id.in_(list(subrequest_ids))] if subrequest_ids is not None else []),
+        )
+        .limit(1)
+    )
     op = await ops.create(
         session=session,
         principal=principal,
@@ -505,6 +521,7 @@ async def queue_send(
         organisation_id=organisation_id,
         params=params,
         total=int(total or 0),
+        priority=DEADLINE_PRIORITY if urgent is not None else 0,
     )
     await audit.record(
         session=session,
