@@ -142,10 +142,11 @@ def database_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
         return True
-    # asyncpg raises its own errors (and OSError on connect) through SQLAlchemy's pool unwrapped.
-    return isinstance(exc, OSError | asyncpg.exceptions.PostgresConnectionError | asyncpg.InterfaceError) or (
-        isinstance(exc, asyncpg.exceptions.OperatorInterventionError)
-    )
+    # asyncpg raises its own errors (and ConnectionRefusedError on connect) through SQLAlchemy's pool
+    # unwrapped; other OSErrors (a missing upload file) are not an outage.
+    return isinstance(
+        exc, ConnectionError | asyncpg.exceptions.PostgresConnectionError | asyncpg.InterfaceError
+    ) or (isinstance(exc, asyncpg.exceptions.OperatorInterventionError))
 
 
 async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -179,7 +180,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for exc_type in (
         sa_exc.DBAPIError,
         sa_exc.TimeoutError,
-        OSError,
+        ConnectionError,
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
     ):
