@@ -181,10 +181,9 @@ class RequestGuardMiddleware:
     @staticmethod
     def _nul_in_json(body: bytes) -> str | None:
         try:
-            parsed = json.loads(body)
+            found = nul_path(json.loads(body))
         except (ValueError, RecursionError):
-            return None  # the route answers the malformed body itself
-        found = nul_path(parsed)
+            return "body"  # malformed or nested past our depth, and it holds a NUL: refuse it whole
         return ".".join(found) if found else None
 
     def _cap(self, scope: Scope) -> int:
