@@ -51,6 +51,7 @@ def serve(
         host=host or settings.server.host,
         port=port or settings.server.port,
         log_config=None,
+        access_log=False,  # uvicorn's line carries the raw query string; AccessLogMiddleware logs instead
         timeout_graceful_shutdown=30,
     )
 

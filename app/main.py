@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from app.access_log import AccessLogMiddleware
 from app.api import (
     accounts,
     admin,
@@ -24,6 +25,7 @@ from app.api import (
 )
 from app.api import metrics as metrics_api
 from app.api.errors import install_error_handlers
+from app.api.guard import RequestGuardMiddleware, WriteRate
 from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
@@ -31,6 +33,7 @@ from app.domain import accounts as accounts_area
 from app.domain import court as court_area
 from app.domain import debt_requests as debt_requests_area
 from app.domain.exchanges.audit import record_finished_exchange
+from app.domain.kernel import operations as ops
 from app.domain.kernel.area import Area, completion_hooks_of, gauges_of, jobs_of, loops_of
 from app.gis_client.runtime import GisRuntime, exchange_loop, open_gis
 from app.gis_stand.embedded import embedded_stand
@@ -178,13 +181,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    ops.LIMITS = ops.QueueLimits(
+        per_key=settings.server.operations_max_pending_per_key,
+        per_organisation=settings.server.operations_max_pending_per_organisation,
+    )
     app.state.readiness = {}
     app.state.gauges = gauges_of(AREAS)
     install_error_handlers(app)
     if settings.accounts.search_fast_path:
         # Innermost of the middlewares: request ids and metrics see the searches it answers.
         app.add_middleware(accounts.AccountSearchFastPath)
+    # Before anything reads a body: authenticate writes, cap bodies, refuse NUL characters.
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body=settings.server.json_body_max_bytes,
+        write_rate=WriteRate(settings.server.write_rate_per_minute, settings.server.write_burst),
+    )
     app.add_middleware(HttpMetricsMiddleware)
+    # Inside the request-id middleware, so each access line carries the request id.
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
     routers = (
         health,

@@ -110,6 +110,23 @@ class ServerSettings(Group):
         description="freeze the objects built at startup and collect young garbage less often "
         "(shorter request latency tails; turned off by the test suite)",
     )
+    json_body_max_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="largest JSON or form body a route reads (413 past it); uploads have their own caps",
+    )
+    operations_max_pending_per_key: int = Field(
+        100, ge=0, description="operations one API key may have waiting (429 past it; 0: no cap)"
+    )
+    operations_max_pending_per_organisation: int = Field(
+        200, ge=0, description="operations one organisation may have waiting (429 past it; 0: no cap)"
+    )
+    write_rate_per_minute: int = Field(
+        600, ge=0, description="changing requests (POST, PUT, PATCH, DELETE) per API key and minute (0: off)"
+    )
+    write_burst: int = Field(
+        60, ge=1, description="changing requests a key may make at once before the rate applies"
+    )
 
 
 class LogSettings(Group):
@@ -181,7 +198,12 @@ class GisSettings(Group):
         description="seconds between getState polls; the last value repeats (official 10/60/300/900/1800)",
     )
     give_up_after: float = Field(86400.0, description="seconds after which a pending exchange fails")
-    retry_max_attempts: int = Field(6, description="attempts for one message (transport and retryable codes)")
+    retry_max_attempts: int = Field(
+        0,
+        ge=0,
+        description="attempts for one message (transport and retryable codes); 0: no count limit, "
+        "retrying ends after retry_max_seconds of back-off",
+    )
     retry_max_seconds: float = Field(900.0, description="total seconds spent retrying one message")
     retry_initial_delay: float = Field(
         1.0, description="first back-off delay in seconds (exponential, jitter)"

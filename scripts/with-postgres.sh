@@ -49,9 +49,20 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "${RUNAS[@]}" "$BINDIR/initdb" -D "$PGTMP/data" -U gisgw --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-"${RUNAS[@]}" "$BINDIR/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 \
-  -o "-p $PORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${GISGW_PG_OPTIONS:-}" \
-  start >/dev/null
+OPTS="-p $PORT -k $PGTMP -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${GISGW_PG_OPTIONS:-}"
+"${RUNAS[@]}" "$BINDIR/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 -o "$OPTS" start >/dev/null
+# `pgctl.sh stop|start`: the chaos tests (tests/chaos) take this cluster away and bring it back.
+cat > "$PGTMP/pgctl.sh" <<PGCTL
+#!/usr/bin/env bash
+set -euo pipefail
+case "\$1" in
+  stop) ${RUNAS[*]} "$BINDIR/pg_ctl" -D "$PGTMP/data" -m fast -w -t 60 stop ;;
+  start) ${RUNAS[*]} "$BINDIR/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w -t 60 -o "$OPTS" start ;;
+  *) echo "usage: \$0 stop|start" >&2; exit 2 ;;
+esac
+PGCTL
+chmod 755 "$PGTMP/pgctl.sh"
+export GISGW_TEST_PG_CTL="$PGTMP/pgctl.sh"
 "${RUNAS[@]}" "$BINDIR/createdb" -h 127.0.0.1 -p "$PORT" -U gisgw gisgw_test
 echo "with-postgres: PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT"
 export GISGW_TEST_DATABASE_URL="postgresql+asyncpg://gisgw@127.0.0.1:$PORT/gisgw_test"

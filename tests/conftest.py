@@ -34,6 +34,11 @@ DB_BACKEND = os.environ.get("GISGW_TEST_DB", "sqlite")
 SCHEMA_DIR = (REPO_ROOT / ".." / "shared" / "gis-schemas" / "16.3.0.0").resolve()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the chaos tests last: they stop and start the PostgreSQL server every other test shares."""
+    items.sort(key=lambda item: item.get_closest_marker("chaos") is not None)
+
+
 def pytest_report_header(config: pytest.Config) -> str:  # noqa: ARG001
     """Say which database the run uses (make test runs the suite on both)."""
     return f"gisgw test database: {DB_BACKEND}"

@@ -358,7 +358,7 @@ async def get_account(
     "/accounts/imports",
     response_model=OperationRead,
     status_code=202,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 async def import_accounts(
     session: SessionDep,
@@ -422,7 +422,7 @@ async def premises_statistics(
     "/accounts/syncs",
     response_model=OperationRead,
     status_code=202,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 async def sync_accounts(body: AccountSyncCreate, session: SessionDep, principal: Sender) -> OperationRead:
     """Compare accounts with GIS (exportAccountData) and fill in GIS identifiers (scope `send`)."""

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import Admin, SessionDep
+from app.api.deps import MAX_SERIAL_ID, Admin, SessionDep
 from app.api.errors import error_responses
 from app.domain.kernel import access, audit
 from app.domain.kernel.access import Scope
@@ -149,7 +149,10 @@ async def list_audit_events(
     since: datetime | None = None,
     until: datetime | None = None,
     key_id: uuid.UUID | None = None,
-    before_id: int | None = Query(None, ge=1),
+    before_id: int | None = Query(None, ge=1, le=MAX_SERIAL_ID),
+    cursor: int | None = Query(
+        None, ge=1, le=MAX_SERIAL_ID, description="the same as before_id, under the name the other lists use"
+    ),
     limit: int = Query(100, ge=1, le=1000),
 ) -> AuditPage:
     """Read the audit journal: who did what, when, with what outcome (scope `admin`)."""
@@ -160,7 +163,7 @@ async def list_audit_events(
         since=since,
         until=until,
         key_id=key_id,
-        before_id=before_id,
+        before_id=before_id if before_id is not None else cursor,
         limit=limit,
     )
     items = [AuditEventRead.model_validate(e) for e in events]

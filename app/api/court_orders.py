@@ -278,7 +278,7 @@ class PackagesRequest(BaseModel):
     "/court-orders/packages",
     response_model=OperationRead,
     status_code=202,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422, 429),
 )
 async def post_packages(body: PackagesRequest, session: SessionDep, principal: CourtUser) -> OperationRead:
     """Export application packages as a batch operation; download them as JSON Lines (scope `court`)."""
@@ -658,7 +658,7 @@ async def get_case_registry(case_id: CaseId, session: SessionDep, principal: Cou
     "/court-cases/{case_id}/registry/{action}",
     response_model=OperationRead,
     status_code=202,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422, 429),
 )
 async def post_registry_action(
     case_id: CaseId,
@@ -691,7 +691,7 @@ async def post_registry_action(
     "/organisations/{organisation_id}/court-registry/reconcile",
     response_model=OperationRead,
     status_code=202,
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 429),
 )
 async def post_reconcile(
     organisation_id: uuid.UUID, session: SessionDep, principal: CourtUser

@@ -708,7 +708,7 @@ async def delete_document(
     "/organisations/{organisation_id}/debt-requests/fetch",
     response_model=OperationRead,
     status_code=202,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 async def fetch_debt_requests(
     organisation_id: OrgId, session: SessionDep, principal: Sender, body: FetchRequest | None = None
@@ -730,7 +730,7 @@ async def fetch_debt_requests(
     "/organisations/{organisation_id}/debt-requests/match",
     response_model=OperationRead,
     status_code=202,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 async def match_debt_requests(
     organisation_id: OrgId, session: SessionDep, principal: Answerer, body: MatchRequest | None = None
@@ -751,7 +751,7 @@ async def match_debt_requests(
     "/organisations/{organisation_id}/debt-requests/send",
     response_model=OperationRead,
     status_code=202,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 async def send_debt_answers(
     organisation_id: OrgId, session: SessionDep, principal: Sender, body: SendRequest | None = None
@@ -769,7 +769,7 @@ async def send_debt_answers(
     "/debt-requests/{debt_request_id}/revoke",
     response_model=OperationRead,
     status_code=202,
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(401, 403, 404, 409, 429),
 )
 async def revoke_debt_answer(
     debt_request_id: RequestId,

@@ -42,6 +42,9 @@ def get_gis(request: Request) -> GisPort:
     return gis
 
 
+#: Largest serial id the database holds (PostgreSQL `integer`): a larger one is a 422, not a database error.
+MAX_SERIAL_ID = 2**31 - 1
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 GisDep = Annotated[GisPort, Depends(get_gis)]
 # scope="function": commit before the response is sent, so a client never sees a 2xx (or a 202 operation)

@@ -6,10 +6,12 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain.kernel import errors as d
@@ -55,6 +57,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     GisTimeoutError: (504, "gis-timeout"),
     GisLimitError: (422, "gis-limit"),
     ExchangeUncertain: (409, "gis-uncertain"),
+    d.TooManyRequests: (429, "too-many-requests"),
 }
 
 
@@ -123,12 +126,46 @@ async def _mapped_handler(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, d.DomainError):
         errors = [FieldError(path=e.path, rule=e.rule, message=e.message) for e in exc.errors]
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, d.TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     if status >= 500:
         log.warning("upstream failure: %s", type(exc).__name__)
     return problem_response(request, status, slug, str(exc), errors, headers=headers)
 
 
+#: Seconds a client should wait before retrying while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = "The database is unavailable; retry shortly."
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether an exception means the database cannot be reached (an outage, not a bug)."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return True
+    # asyncpg raises its own errors (and ConnectionRefusedError on connect) through SQLAlchemy's pool
+    # unwrapped; other OSErrors (a missing upload file) are not an outage.
+    return isinstance(
+        exc, ConnectionError | asyncpg.exceptions.PostgresConnectionError | asyncpg.InterfaceError
+    ) or (isinstance(exc, asyncpg.exceptions.OperatorInterventionError))
+
+
 async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return problem_response(
+            request,
+            503,
+            "database-unavailable",
+            DATABASE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, sa_exc.DataError):
+        # A value the database cannot hold that the schema let through: the input is wrong, not the server.
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        detail = "A value is outside what the database can hold."
+        return problem_response(request, 422, "invalid-input", detail)
     log.exception("unhandled error", exc_info=exc)
     return problem_response(request, 500, "internal", "Internal error; quote the request id to support.")
 
@@ -139,6 +176,17 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     for exc_type in ERROR_TABLE:
         app.add_exception_handler(exc_type, _mapped_handler)
+    # Database failures are answered by a handler of their own: a handler for `Exception` answers and then
+    # re-raises, and the server closes the connection, so a client's next request on it failed with a
+    # read error during an outage instead of another 503.
+    for exc_type in (
+        sa_exc.DBAPIError,
+        sa_exc.TimeoutError,
+        ConnectionError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ):
+        app.add_exception_handler(exc_type, _unhandled_handler)
     # Starlette re-raises after answering an unmapped exception, so the server log keeps the traceback.
     app.add_exception_handler(Exception, _unhandled_handler)
 

@@ -8,10 +8,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import Admin, SessionDep
+from app.api.deps import MAX_SERIAL_ID, Admin, SessionDep
 from app.api.errors import error_responses
 from app.domain.exchanges import journal
 from app.domain.kernel import errors as d
@@ -150,7 +150,10 @@ async def get_exchange(exchange_id: uuid.UUID, session: SessionDep, principal: A
     },
 )
 async def get_journal_xml(
-    exchange_id: uuid.UUID, entry_id: int, session: SessionDep, principal: Admin
+    exchange_id: uuid.UUID,
+    entry_id: Annotated[int, Path(ge=1, le=MAX_SERIAL_ID)],
+    session: SessionDep,
+    principal: Admin,
 ) -> Response:
     """Return the stored XML of one envelope; it holds personal data (scopes `admin` and `pii`)."""
     principal.require("pii")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.deps import Admin, Reader, SessionDep
 from app.api.errors import error_responses
@@ -47,6 +47,14 @@ class OrganisationUpdate(BaseModel):
     region_code: str | None = Field(None, pattern=r"^\d{2}$")
     address: str | None = Field(None, max_length=1000)
     signing_key_ref: str | None = Field(None, max_length=500)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, value: str | None) -> str:
+        # Omit `name` to keep it; null would erase a required column (it was a 500 on PostgreSQL).
+        if value is None:
+            raise ValueError("name cannot be null; omit it to keep the current name")
+        return value
 
 
 class OrganisationRead(BaseModel):

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 def create_engine(url: str, *, echo: bool = False, pool_pre_ping: bool = False) -> AsyncEngine:
     """Create an async engine; for SQLite also create the file's folder and enable WAL and foreign keys."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # hide_parameters: a database error's message would otherwise carry the statement's values (names,
+    # SNILS) into the log line of whoever logs it.
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -91,7 +91,8 @@ class _Maintenance(tenacity.wait.wait_base):
 class RetryPolicy:
     """How often and how long to retry one logical message."""
 
-    max_attempts: int = 6
+    #: 0: no count limit, the time budget decides (a fault storm of a few minutes must not lose a fetch).
+    max_attempts: int = 0
     max_seconds: float = 900.0
     initial_delay: float = 1.0
     max_delay: float = 120.0
@@ -120,8 +121,11 @@ class RetryPolicy:
 
     @property
     def stop(self) -> tenacity.stop.stop_base:
-        """Return the tenacity stop: attempts or total seconds, whichever comes first."""
-        return tenacity.stop_after_attempt(self.max_attempts) | tenacity.stop_after_delay(self.max_seconds)
+        """Return the tenacity stop: total seconds, or attempts (when limited) if they come first."""
+        by_time = tenacity.stop_after_delay(self.max_seconds)
+        if self.max_attempts <= 0:
+            return by_time
+        return tenacity.stop_after_attempt(self.max_attempts) | by_time
 
     def retrying(self, **overrides: Any) -> tenacity.AsyncRetrying:
         """Return an AsyncRetrying for in-process retries of idempotent calls."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from app.access_log import AccessLogMiddleware
 from app.gis_client.operations import SERVICES, Service
 from app.gis_stand import debts, drs, files, hm
 from app.gis_stand.admin import build_router as admin_router
@@ -52,6 +54,7 @@ def create_stand_app(config: StandConfig, runtime: StandRuntime | None = None) -
         return {"status": "ok"}
 
     app.add_middleware(FaultMiddleware, injector=rt.faults)
+    app.add_middleware(AccessLogMiddleware, logger=logging.getLogger("gisgw.stand.access"))
     return app
 
 

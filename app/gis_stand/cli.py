@@ -52,7 +52,8 @@ def serve(
     tls_state = app.state.stand.tls
     if tls_state is not None:
         typer.echo(f"stand TLS server certificate (pin it as GISGW_GIS_TLS_CA_FILE): {tls_state.cert_path}")
-    uvicorn.Server(stand_config(app, bind, port or settings.stand.port, access_log=True)).run()
+    # uvicorn's access line carries the raw query string; the stand app's AccessLogMiddleware logs instead.
+    uvicorn.Server(stand_config(app, bind, port or settings.stand.port, access_log=False)).run()
 
 
 @stand_app.command("seed")

@@ -60,3 +60,27 @@ def test_no_server_errors(case: schemathesis.Case, live: tuple[str, str]) -> Non
         checks=[not_a_server_error],
         timeout=30,
     )
+
+
+def test_stateful_no_server_errors(live: tuple[str, str]) -> None:
+    """Sequences of linked calls (create an organisation, then read, change, fetch for it, …): no 5xx."""
+    base_url, token = live
+    machine = schema.as_state_machine()
+    # Hypothesis instantiates the class itself; the live server's URL and key reach it as class attributes.
+
+    class Workflow(machine):  # type: ignore[valid-type,misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:  # noqa: ARG002
+            return {"base_url": base_url, "headers": {"Authorization": f"Bearer {token}"}, "timeout": 30}
+
+        def validate_response(self, response: object, case: schemathesis.Case, **kwargs: object) -> None:  # noqa: ARG002
+            case.validate_response(response, checks=[not_a_server_error])  # type: ignore[arg-type]
+
+    Workflow.run(
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

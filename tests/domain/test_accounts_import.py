@@ -145,6 +145,14 @@ async def test_import_malformed_rows_are_reported_not_fatal(db: async_sessionmak
     assert await _months(db) == 4
 
 
+async def test_import_rejects_only_a_deeply_nested_line(db: async_sessionmaker[AsyncSession]) -> None:
+    org = await _org(db)
+    deep = '{"account_number": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    report = await _run(db, org, jsonl(account_row("1001"), deep, account_row("1002")))
+    assert (report.rows, report.applied, report.rejected) == (3, 2, 1)
+    assert report.rejected_rows[0]["row"] == 2
+
+
 async def test_import_duplicate_in_file_last_wins(db: async_sessionmaker[AsyncSession]) -> None:
     org = await _org(db)
     second = account_row("1001", ledger=[{"period": "2025-03-01", "charged": "7.00", "paid": "0"}])

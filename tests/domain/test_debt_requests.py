@@ -22,10 +22,12 @@ from app.domain.accounts.ledger import encode_months
 from app.domain.accounts.premises import normalize_premises
 from app.domain.debt_requests import answers, archive, fetch, matching, sending
 from app.domain.kernel import errors as d
+from app.domain.kernel import operations as ops
 from app.domain.kernel.access import SYSTEM
 from app.domain.kernel.calendar import moscow_today as today
 from app.domain.kernel.snils import random_valid_snils
 from app.gis_client.crypto.backend import attachment_hash
+from app.gis_client.errors import GisFaultError
 from app.gis_client.messages import (
     DSRAction,
     DSRExportPage,
@@ -331,6 +333,74 @@ async def _fetched(
     async with maker() as session:
         ids = list((await session.scalars(select(DebtSubrequest.id).order_by(DebtSubrequest.id))).all())
     return org, gis, ids
+
+
+class StormyGis(FakeGis):
+    """FakeGis whose export fails for one page (a page that exhausted its attempts), until healed."""
+
+    def __init__(self, subs: Sequence[Subrequest], fail_page: int) -> None:
+        super().__init__(subs)
+        self.fail_page = fail_page
+        self.healed = False
+
+    async def export_subrequests(
+        self, *, organisation: Organisation, query: ExportDSRsQuery
+    ) -> DSRExportPage:
+        if not self.healed and len(self.queries) == self.fail_page:
+            self.queries.append(query)
+            raise GisFaultError("EXP001000", "storm", retryable=True)
+        return await super().export_subrequests(organisation=organisation, query=query)
+
+
+async def test_fetch_resumes_from_the_failed_page(maker: async_sessionmaker[AsyncSession]) -> None:
+    org = await _org(maker)
+    start = today() - timedelta(days=60)
+    gis = StormyGis([make_gis_subrequest(i, sent=start + timedelta(days=i % 50)) for i in range(450)], 3)
+    with pytest.raises(GisFaultError):
+        await fetch.fetch(gateway=gis, sessionmaker=maker, organisation_id=org.id, date_from=start)
+    assert await _count(maker) == 300, "the pages before the failed one are kept"
+    failed_query = gis.queries[3]
+    gis.healed, gis.queries = True, []
+    # The next run without a period (as the scheduled fetch runs) resumes from the failed page.
+    result = await fetch.fetch(gateway=gis, sessionmaker=maker, organisation_id=org.id)
+    assert result["resumed"] is True and result["new"] == 150
+    assert gis.queries[0] == failed_query and len(gis.queries) == 2
+    assert await _count(maker) == 450
+    async with maker() as session:
+        row = await session.get(Organisation, org.id)
+        assert row is not None and row.fetch_resume is None and row.last_fetch_until is not None
+    again = await fetch.fetch(gateway=gis, sessionmaker=maker, organisation_id=org.id)
+    assert again["resumed"] is False
+
+
+async def test_send_rerun_settles_uncertain_batches_before_succeeding(
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    org, gis, ids = await _fetched(maker, 3)
+    async with maker() as session, session.begin():
+        await answers.answer_no_debt(session=session, principal=SYSTEM, ids=ids)
+        op = await ops.create(session=session, principal=SYSTEM, kind="debt-send", organisation_id=org.id)
+    await sending.run_send(
+        sessionmaker=maker, gateway=gis, organisation_id=org.id, action="Send", actor="t",
+        operation_id=op.id, wait_seconds=0,
+    )  # fmt: skip
+    # A crash mid-POST: the import's fate is unknown; GIS did receive all three answers.
+    ((batch_id, actions),) = gis.submitted
+    gis.submitted.clear()
+    for a in actions:
+        gis.subs[a.subrequest_guid] = replace(gis.subs[a.subrequest_guid], response_status="Sent")
+    async with maker() as session, session.begin():
+        assert await sending.mark_uncertain(session, batch_id=batch_id)
+    # The operation runs again after the restart: it must not end while the batch awaits reconciliation.
+    out = await sending.run_send(
+        sessionmaker=maker, gateway=gis, organisation_id=org.id, action="Send", actor="t",
+        operation_id=op.id, wait_seconds=5,
+    )  # fmt: skip
+    assert (out["accepted"], out["pending"], out["pending_messages"]) == (3, 0, 0)
+    assert gis.submitted == [], "nothing is sent twice"
+    # The batch's own reconcile job, running later, finds nothing left to do.
+    counts = await sending.reconcile_batch(sessionmaker=maker, gateway=gis, batch_id=batch_id)
+    assert counts == {"confirmed": 0, "resent": 0}
 
 
 async def test_answer_to_archived_request_is_refused(maker: async_sessionmaker[AsyncSession]) -> None:

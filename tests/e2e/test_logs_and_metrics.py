@@ -4,9 +4,16 @@ Prometheus series operators rely on are exposed afterwards."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -16,9 +23,37 @@ from app.demo import billing_rows
 from app.domain.kernel.calendar import moscow_today as today
 from app.domain.kernel.snils import format_snils, random_valid_snils
 from app.gis_stand.models import Account, House, Org, Premises
+from app.gis_stand.server import free_port
+from app.settings import REPO_ROOT
+from tests.conftest import SCHEMA_DIR
 from tests.e2e.conftest import KeyFiles, StandHandle, admin_token, gateway_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _spellings(values: set[str]) -> set[str]:
+    """Every way a value can reach a log: plain, with `+` or `%20` for spaces, percent-encoded (Cyrillic)."""
+    out: set[str] = set()
+    for value in values:
+        out |= {value, value.replace(" ", "+"), value.replace(" ", "%20"), quote(value), quote_plus(value)}
+        out |= {quote(value).lower(), quote_plus(value).lower()}
+    return out
+
+
+def _person_searches(snils: list[str], names: list[tuple[str, str, str]]) -> list[str]:
+    """Account searches by SNILS and by name, written the ways clients write them."""
+    paths = []
+    for number, (last, first, middle) in zip(snils, names, strict=True):
+        grouped = format_snils(number)
+        paths += [
+            f"/api/v1/accounts?snils={number}",
+            f"/api/v1/accounts?snils={grouped.replace(' ', '+')}",
+            f"/api/v1/accounts?snils={quote(grouped)}",
+            f"/api/v1/accounts?last_name={quote(last)}&first_name={quote_plus(first)}&middle_name={middle}"
+            "&birth_date=1970-01-01",
+        ]
+    return paths
+
 
 DEFENDANTS = [("Кузнецова", "Аграфена", "Ильинична"), ("Светлицкий", "Евлампий", "Назарович")]
 
@@ -132,14 +167,21 @@ async def test_full_run_keeps_personal_data_out_of_logs(
         assert (
             await client.put(f"/api/v1/debt-requests/{items[-1]['id']}/answer", json=bad)
         ).status_code in (409, 422)
+        # Searches by person in every URL spelling, with the key, without one (401) and with a bad one.
+        for path in _person_searches(snils, DEFENDANTS):
+            assert (await client.get(path)).status_code in (200, 422), path
+            async with httpx.AsyncClient(base_url=proc.base_url, timeout=30) as anonymous:
+                assert (await anonymous.get(path)).status_code == 401
+                assert (await anonymous.get(path, headers={"X-API-Key": "gk_wrong"})).status_code == 401
         metrics = (await client.get("/metrics")).text
 
     proc.kill()
     log = proc.log_path.read_text(encoding="utf-8")
     assert len(log.splitlines()) > 50, "the run should have produced a real log"
+    assert "/api/v1/accounts?" in log, "the access log should name the search route and its parameters"
     secrets = set(snils) | {format_snils(s) for s in snils} | {"12345678900"} | payer_pii
     secrets |= {name for defendant in DEFENDANTS for name in defendant}
-    leaked = sorted(s for s in secrets if s in log)
+    leaked = sorted(s for s in _spellings(secrets) if s in log)
     assert not leaked, f"personal data in the gateway log: {len(leaked)} values, e.g. {leaked[:3]!r}"
 
     for series in (
@@ -155,3 +197,43 @@ async def test_full_run_keeps_personal_data_out_of_logs(
         r"gisgw_http_request_seconds_bucket",
     ):
         assert re.search(series, metrics), f"missing metric {series}"
+
+
+def test_stand_process_logs_no_query_values(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GISGW_")}
+    env.update(
+        GISGW_ENV="test",
+        GISGW_SCHEMA_DIR=str(SCHEMA_DIR),
+        GISGW_LOG_LEVEL="DEBUG",
+        GISGW_STAND_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'stand.db'}",
+    )
+    log_path = tmp_path / "stand.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(  # noqa: S603 - our own entry point with fixed arguments
+            [sys.executable, "-c", "from app.cli import main; main()", "stand", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/stand/admin/answer-stats", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.2)
+        for path in _person_searches(["19000000099"], [DEFENDANTS[0]]):
+            httpx.get(base + path.replace("/api/v1/accounts", "/stand/admin/answer-stats"), timeout=10)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    log = log_path.read_text(encoding="utf-8")
+    assert "/stand/admin/answer-stats" in log, "the stand's access log should name the route"
+    secrets = _spellings({"19000000099", format_snils("19000000099"), *DEFENDANTS[0]})
+    leaked = sorted(s for s in secrets if s in log)
+    assert not leaked, f"personal data in the stand's log: {leaked[:3]!r}"

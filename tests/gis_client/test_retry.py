@@ -92,3 +92,11 @@ async def test_in_process_retrying_retries_transient_errors_only() -> None:
             with attempt:
                 await fatal()
     assert calls == 1
+
+
+def test_default_policy_is_bounded_by_time_not_by_a_small_count() -> None:
+    # A fault storm: 30 faults in a row still leave time to retry (issue #19: 6 attempts lost whole fetches).
+    policy = RetryPolicy.from_settings(make_settings("sqlite+aiosqlite://"))
+    exc = GisFaultError("EXP001000", "x", retryable=True)
+    assert policy.delay(30, exc, elapsed=300.0) is not None
+    assert policy.delay(30, exc, elapsed=policy.max_seconds) is None

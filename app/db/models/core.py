@@ -30,6 +30,8 @@ class Organisation(TimestampMixin, Base):
     last_fetch_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_fetch_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_send_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: An unfinished fetch's plan and where each window stopped (app/domain/debt_requests/fetch.py).
+    fetch_resume: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ApiKey(TimestampMixin, Base):
@@ -102,3 +104,5 @@ class Operation(TimestampMixin, Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Higher first (work for debt requests near their deadline); then round robin between organisations.
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -31,7 +31,7 @@ def peek_number(line: bytes) -> str | None:
     # Name the account in the report when the line is JSON at all; the number is not personal data.
     try:
         value = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: the line is rejected, not the file
         return None
     number = value.get("account_number") if isinstance(value, dict) else None
     return str(number)[:30] if number is not None else None

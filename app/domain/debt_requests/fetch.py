@@ -312,6 +312,30 @@ def plan_fetch(
     return FetchPlan(date_from=min(start, end), date_to=end, only_unanswered=only_unanswered)
 
 
+@dataclass
+class WindowCursor:
+    """Where the fetch of one window stands: the next page to ask for, or done."""
+
+    window: Period
+    next_guid: str | None = None
+    done: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the cursor as stored in `organisations.fetch_resume`."""
+        return {
+            "start": self.window.start.isoformat(),
+            "end": self.window.end.isoformat(),
+            "next": self.next_guid,
+            "done": self.done,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> WindowCursor:
+        """Read a stored cursor."""
+        window = Period(date.fromisoformat(value["start"]), date.fromisoformat(value["end"]))
+        return cls(window, value.get("next"), bool(value.get("done")))
+
+
 async def fetch_window(
     *,
     gateway: DsrGateway,
@@ -319,14 +343,17 @@ async def fetch_window(
     organisation: Organisation,
     window: Period,
     only_unanswered: bool,
+    cursor: WindowCursor | None = None,
 ) -> UpsertStats:
-    """Fetch every page of one window and upsert each page in its own transaction."""
+    """Fetch every page of one window (from the cursor's page) and upsert each page in its own transaction."""
+    cursor = cursor or WindowCursor(window)
     statuses: tuple[ResponseStatus, ...] = ("NotSent",) if only_unanswered else ()
     total = UpsertStats()
-    next_guid: str | None = None
     pages = 0
-    while True:
-        query = ExportDSRsQuery(period=window, response_statuses=statuses, export_subrequest_guid=next_guid)
+    while not cursor.done:
+        query = ExportDSRsQuery(
+            period=window, response_statuses=statuses, export_subrequest_guid=cursor.next_guid
+        )
         page = await gateway.export_subrequests(organisation_id=organisation.id, query=query)
         pages += 1
         async with sessionmaker() as session, session.begin():
@@ -335,11 +362,29 @@ async def fetch_window(
                     session=session, organisation_id=organisation.id, subrequests=page.subrequests
                 )
             )
+        # Advanced only after the page is committed: a resumed fetch re-reads at most the failed page.
         if page.is_last or not page.subrequests:
-            break
-        next_guid = page.next_subrequest_guid
+            cursor.done = True
+        else:
+            cursor.next_guid = page.next_subrequest_guid
     log.info("debt fetch window %s..%s: %d pages", window.start, window.end, pages)
     return total
+
+
+def _resumable(org: Organisation) -> tuple[FetchPlan, list[WindowCursor]] | None:
+    saved = org.fetch_resume
+    if not saved:
+        return None
+    try:
+        plan = FetchPlan(
+            date_from=date.fromisoformat(saved["date_from"]),
+            date_to=date.fromisoformat(saved["date_to"]),
+            only_unanswered=bool(saved["only_unanswered"]),
+        )
+        return plan, [WindowCursor.from_json(w) for w in saved["windows"]]
+    except (KeyError, TypeError, ValueError):
+        log.warning("organisation %s: unreadable fetch resume point ignored", org.id)
+        return None
 
 
 async def fetch(
@@ -353,55 +398,82 @@ async def fetch(
     initial_days: int = 180,
     overlap_days: int = 2,
 ) -> dict[str, Any]:
-    """Fetch an organisation's subrequests for a period (incremental by default); return the counts."""
+    """Fetch an organisation's subrequests for a period (incremental by default); return the counts.
+
+    A window that fails (a page out of retries) does not lose the pages before it: they are committed, and
+    the plan with each window's next page is kept on the organisation, so the next run without an explicit
+    period (scheduled or manual) resumes from the failed page.
+    """
     on = moscow_today()
     async with sessionmaker() as session:
         org = await session.get(Organisation, organisation_id)
         if org is None:
             raise LookupError(f"organisation {organisation_id} is gone")
         session.expunge(org)
-    plan = plan_fetch(
-        org,
-        date_from=date_from,
-        date_to=date_to,
-        only_unanswered=only_unanswered,
-        initial_days=initial_days,
-        overlap_days=overlap_days,
-        on=on,
-    )
-    windows = split_windows(plan.date_from, plan.date_to)
+    resumed = _resumable(org) if date_from is None and date_to is None else None
+    if resumed is not None:
+        plan, cursors = resumed
+        log.info("debt fetch of organisation %s resumes an unfinished fetch", organisation_id)
+    else:
+        plan = plan_fetch(
+            org,
+            date_from=date_from,
+            date_to=date_to,
+            only_unanswered=only_unanswered,
+            initial_days=initial_days,
+            overlap_days=overlap_days,
+            on=on,
+        )
+        cursors = [WindowCursor(w) for w in split_windows(plan.date_from, plan.date_to)]
+    # return_exceptions: one failing window must not abandon the others mid-page; all stop, then it counts.
     results = await asyncio.gather(
         *(
             fetch_window(
                 gateway=gateway,
                 sessionmaker=sessionmaker,
                 organisation=org,
-                window=w,
+                window=c.window,
                 only_unanswered=plan.only_unanswered,
+                cursor=c,
             )
-            for w in windows
-        )
+            for c in cursors
+        ),
+        return_exceptions=True,
     )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        resume = {
+            "date_from": plan.date_from.isoformat(),
+            "date_to": plan.date_to.isoformat(),
+            "only_unanswered": plan.only_unanswered,
+            "windows": [c.as_json() for c in cursors],
+        }
+        async with sessionmaker() as session, session.begin():
+            await session.execute(
+                update(Organisation).where(Organisation.id == organisation_id).values(fetch_resume=resume)
+            )
+        raise failures[0]
     total = UpsertStats()
     for r in results:
+        assert isinstance(r, UpsertStats)
         total.add(r)
     async with sessionmaker() as session, session.begin():
         archived = await archive_past_deadline(session=session, organisation_id=organisation_id, on=on)
-        # Only a full success moves the incremental mark: a failed window raises above and is fetched again.
+        # Only a full success moves the incremental mark: a failed window raises above and is resumed.
         if plan.date_to >= (org.last_fetch_until.date() if org.last_fetch_until else date.min):
             mark = datetime.combine(plan.date_to, time.min).replace(tzinfo=utcnow().tzinfo)
         else:
             mark = org.last_fetch_until  # type: ignore[assignment]
-        await session.execute(
-            update(Organisation)
-            .where(Organisation.id == organisation_id)
-            .values(last_fetch_at=utcnow(), last_fetch_until=mark)
-        )
+        values: dict[str, Any] = {"last_fetch_at": utcnow(), "last_fetch_until": mark}
+        if resumed is not None:
+            values["fetch_resume"] = None
+        await session.execute(update(Organisation).where(Organisation.id == organisation_id).values(**values))
     return {
         "date_from": plan.date_from.isoformat(),
         "date_to": plan.date_to.isoformat(),
         "only_unanswered": plan.only_unanswered,
-        "windows": len(windows),
+        "windows": len(cursors),
+        "resumed": resumed is not None,
         "new": total.new,
         "updated": total.updated,
         "auto_answered": total.archived,

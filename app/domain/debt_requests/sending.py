@@ -45,7 +45,7 @@ from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import SYSTEM, Principal
-from app.domain.kernel.calendar import moscow_today
+from app.domain.kernel.calendar import add_working_days, moscow_today
 from app.gis_client.messages import (
     MAX_DSR_ACTIONS,
     Attachment,
@@ -64,6 +64,8 @@ from app.gis_client.messages import (
 log = logging.getLogger(__name__)
 
 SUBMITTED, RECONCILING, DONE, FAILED = "submitted", "reconciling", "done", "failed"
+#: Operation priority of work for answers near their deadline (the fair queue runs it first).
+DEADLINE_PRIORITY = 10
 IN_PROGRESS = (SUBMITTED, RECONCILING)
 
 
@@ -382,6 +384,7 @@ async def mark_uncertain(*, session: AsyncSession, batch_id: uuid.UUID) -> bool:
         kind="debt-reconcile",
         organisation_id=batch.organisation_id,
         params={"batch_id": str(batch.id)},
+        priority=DEADLINE_PRIORITY,  # answers already given: settle them before new work
     )
     return True
 
@@ -426,10 +429,18 @@ async def reconcile_batch(
             )
             resend.append(transport)
     async with sessionmaker() as session, session.begin():
+        # Claim the batch: the send operation and the batch's reconcile job (possibly in another replica)
+        # may both get here; only the one that moves it out of RECONCILING applies results and resends.
+        claimed = await session.execute(
+            update(DebtSendBatch)
+            .where(DebtSendBatch.id == batch_id, DebtSendBatch.status == RECONCILING)
+            .values(status=SUBMITTED)  # apply_batch_results settles only batches it has not settled yet
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return {"confirmed": 0, "resent": 0}
         batch = await session.get(DebtSendBatch, batch_id)
         assert batch is not None
-        batch.status = SUBMITTED  # apply_batch_results settles only batches it has not settled yet
-        await session.flush()
+        await session.refresh(batch)
         await apply_batch_results(
             session=session, batch_id=batch_id, outcomes=outcomes, exchange_id=batch.exchange_id
         )
@@ -494,6 +505,18 @@ async def queue_send(
             *([DebtSubrequest.id.in_(list(subrequest_ids))] if subrequest_ids is not None else []),
         )
     )
+    # Deadlines first: answers due today or the next working day put the send ahead of the queue (§2).
+    urgent = await session.scalar(
+        select(DebtSubrequest.id)
+        .where(
+            DebtSubrequest.organisation_id == organisation_id,
+            DebtSubrequest.status == PREPARED,
+            DebtSubrequest.send_batch_id.is_(None),
+            DebtSubrequest.response_date <= add_working_days(moscow_today(), 1),
+            *([DebtSubrequest.id.in_(list(subrequest_ids))] if subrequest_ids is not None else []),
+        )
+        .limit(1)
+    )
     op = await ops.create(
         session=session,
         principal=principal,
@@ -501,6 +524,7 @@ async def queue_send(
         organisation_id=organisation_id,
         params=params,
         total=int(total or 0),
+        priority=DEADLINE_PRIORITY if urgent is not None else 0,
     )
     await audit.record(
         session=session,
@@ -629,9 +653,13 @@ async def run_send(
                     .group_by(DebtSendBatch.status)
                 )
             ).all()
-        # A RECONCILING batch (import dropped mid-POST) is settled by its own debt-reconcile job, which the
-        # single operation runner starts only after this operation ends: waiting for it here stalled the
-        # send for the whole wait_seconds. The job resends what GIS does not show, in new batches.
+        # A RECONCILING batch (import dropped mid-POST, e.g. a crash) is settled here, inline: its own
+        # debt-reconcile job would start only after this operation ends (one operation runner), and ending
+        # the operation first reported `succeeded` while answers still awaited reconciliation. Whichever
+        # runs first settles it (reconcile_batch claims the batch); resent items join this operation.
+        if any(r[0] == RECONCILING for r in rows):
+            await _reconcile_operation(sessionmaker, gateway, operation_id, batch_size=batch_size)
+            continue
         pending = sum(r[1] for r in rows if r[0] == SUBMITTED)
         finished_items = sum(int(r[2] or 0) for r in rows if r[0] not in IN_PROGRESS)
         if progress is not None:
@@ -640,6 +668,28 @@ async def run_send(
             break
         await asyncio.sleep(0.2)
     return await _summary(sessionmaker, operation_id, uploaded=uploaded, pending_batches=pending)
+
+
+async def _reconcile_operation(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway: DsrGateway,
+    operation_id: uuid.UUID,
+    *,
+    batch_size: int,
+) -> None:
+    """Settle the operation's uncertain batches; a GIS failure fails the operation (it is not done)."""
+    async with sessionmaker() as session:
+        batch_ids = (
+            await session.scalars(
+                select(DebtSendBatch.id).where(
+                    DebtSendBatch.operation_id == operation_id, DebtSendBatch.status == RECONCILING
+                )
+            )
+        ).all()
+    for batch_id in batch_ids:
+        await reconcile_batch(
+            sessionmaker=sessionmaker, gateway=gateway, batch_id=batch_id, batch_size=batch_size
+        )
 
 
 async def _summary(

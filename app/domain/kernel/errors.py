@@ -48,3 +48,10 @@ class AuthenticationRequired(DomainError):
 
 class UpstreamUnavailable(DomainError):
     """A dependency (GIS, the signer) could not be reached."""
+
+
+@dataclass
+class TooManyRequests(DomainError):
+    """The caller has too much work queued, or changes too fast; retry after `retry_after` seconds."""
+
+    retry_after: int = 60
