@@ -74,7 +74,8 @@ def _sample(annotation: Any, default: Any = None) -> Any:
         return {str(_sample(args[0])): _sample(args[1])}
     samples: dict[Any, Any] = {
         bool: not default,
-        int: 7,
+        # A value past the field's lower bound (e.g. body caps of at least 1 KiB) where the default is large.
+        int: default + 7 if isinstance(default, int) and default >= 1024 else 7,
         float: 7.5,
         Decimal: "0.123",
         date: "2031-01-02",

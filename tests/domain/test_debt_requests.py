@@ -344,12 +344,12 @@ class StormyGis(FakeGis):
         self.healed = False
 
     async def export_subrequests(
-        self, *, organisation: Organisation, query: ExportDSRsQuery
+        self, *, organisation_id: uuid.UUID, query: ExportDSRsQuery
     ) -> DSRExportPage:
         if not self.healed and len(self.queries) == self.fail_page:
             self.queries.append(query)
             raise GisFaultError("EXP001000", "storm", retryable=True)
-        return await super().export_subrequests(organisation=organisation, query=query)
+        return await super().export_subrequests(organisation_id=organisation_id, query=query)
 
 
 async def test_fetch_resumes_from_the_failed_page(maker: async_sessionmaker[AsyncSession]) -> None:
@@ -390,7 +390,7 @@ async def test_send_rerun_settles_uncertain_batches_before_succeeding(
     for a in actions:
         gis.subs[a.subrequest_guid] = replace(gis.subs[a.subrequest_guid], response_status="Sent")
     async with maker() as session, session.begin():
-        assert await sending.mark_uncertain(session, batch_id=batch_id)
+        assert await sending.mark_uncertain(session=session, batch_id=batch_id)
     # The operation runs again after the restart: it must not end while the batch awaits reconciliation.
     out = await sending.run_send(
         sessionmaker=maker, gateway=gis, organisation_id=org.id, action="Send", actor="t",
@@ -520,7 +520,7 @@ async def test_send_uploads_files_and_builds_debt_info(maker: async_sessionmaker
     ((_batch, actions),) = gis.submitted
     response = actions[0].response
     assert response is not None and response.has_debt
-    assert response.debt_info[0].documents[0].attachment.hash == answers.attachment_hash(b"%PDF-1.4 test")
+    assert response.debt_info[0].documents[0].attachment.hash == attachment_hash(b"%PDF-1.4 test")
 
 
 async def test_revoke_and_reconcile(maker: async_sessionmaker[AsyncSession]) -> None:

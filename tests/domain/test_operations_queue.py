@@ -28,9 +28,9 @@ def limits() -> Iterator[ops.QueueLimits]:
 
 
 async def _claim(session: AsyncSession) -> Operation:
-    op = await ops.claim_next(session, kinds=[KIND])
+    op = await ops.claim_next(session=session, kinds=[KIND])
     assert op is not None
-    await ops.finish(session, op.id, result={}, error=None)
+    await ops.finish(op.id, session=session, result={}, error=None)
     return op
 
 
