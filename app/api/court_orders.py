@@ -35,12 +35,24 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 class CriterionRead(BaseModel):
-    """One experiment criterion with its evidence."""
+    """One published criterion of the experiment: its value, source and threshold, and whether it is met."""
 
     name: str
     met: bool | None = Field(description="true met, false not met, null unknown (data missing)")
+    value: Any = Field(description="the organisation's value for this criterion")
+    source: str = Field(description="where the value comes from")
+    threshold: Any = Field(description="what the criterion requires")
     message: str
     evidence: dict[str, Any]
+
+
+class RegionRead(BaseModel):
+    """The pilot-region line, apart from the published criteria (the region list is not published)."""
+
+    status: Literal["pilot", "not pilot", "not configured"]
+    region: str | None
+    pilot_regions: list[str]
+    message: str
 
 
 class EligibilityRead(BaseModel):
@@ -48,8 +60,13 @@ class EligibilityRead(BaseModel):
 
     organisation_id: uuid.UUID
     on_date: date
-    eligible: bool
+    eligible: bool = Field(
+        description="true when eligible, also on the published criteria alone while no region list is set"
+    )
+    verdict: Literal["eligible", "eligible_on_published_criteria", "not_eligible", "undetermined"]
     criteria: list[CriterionRead]
+    region: RegionRead
+    lines: list[str] = Field(description="one human line per criterion, then the region line")
 
 
 @router.get(
@@ -79,10 +96,26 @@ async def get_eligibility(
         organisation_id=result.organisation_id,
         on_date=result.on_date,
         eligible=result.eligible,
+        verdict=result.verdict,
         criteria=[
-            CriterionRead(name=c.name, met=c.met, message=c.message, evidence=c.evidence)
+            CriterionRead(
+                name=c.name,
+                met=c.met,
+                value=c.value,
+                source=c.source,
+                threshold=c.threshold,
+                message=c.message,
+                evidence=c.evidence,
+            )
             for c in result.criteria
         ],
+        region=RegionRead(
+            status=result.region.status,
+            region=result.region.region,
+            pilot_regions=list(result.region.pilot_regions),
+            message=result.region.message,
+        ),
+        lines=result.lines(),
     )
 
 

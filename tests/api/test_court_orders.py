@@ -114,14 +114,17 @@ async def test_eligibility_criterion_by_criterion(
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["eligible"] is True
+    assert body["eligible"] is True and body["verdict"] == "eligible"
     assert {c["name"] for c in body["criteria"]} == {
         "organisation_type",
         "premises",
         "software",
-        "pilot_region",
+        "mass_upload",
         "period",
     }
+    assert all({"value", "source", "threshold"} <= set(c) for c in body["criteria"])
+    assert body["region"]["status"] == "pilot"
+    assert body["lines"][-1] == "region: pilot (16)"
     low = await court_api.get(
         "/api/v1/court-orders/eligibility",
         params={"organisation_id": str(org.id), "max_premises": 100, "on_date": "2026-08-01"},

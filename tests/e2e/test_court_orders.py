@@ -157,6 +157,7 @@ async def test_court_orders_end_to_end(gateway: GatewayHandle, stand: StandHandl
     assert elig.status_code == 200, elig.text
     criteria = {c["name"]: c for c in elig.json()["criteria"]}
     assert elig.json()["eligible"] is True, criteria
+    assert elig.json()["verdict"] == "eligible" and elig.json()["region"]["status"] == "pilot"
     assert criteria["premises"]["evidence"]["source"] == "accounts_registry"
     assert criteria["premises"]["evidence"]["maximum"] == DEBTORS
     late = await client.get(
