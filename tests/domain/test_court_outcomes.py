@@ -1,4 +1,4 @@
-"""Bulk court outcomes: row report without echoes, idempotent re-runs, dates, history and audit journal."""
+"""Bulk court outcomes (row report, no echoes, idempotent, dates, history, audit) and the registry loop."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.models.core import AuditEvent, Operation
 from app.db.models.court import CourtCase, CourtCaseEvent, CourtConfirmedDebt
 from app.domain.court.outcomes import request_outcomes_import, run_outcomes_job, store_upload
+from app.domain.court.registry import RegistryRequest, next_registry_action
+from app.domain.court.rules import CourtRules
 from app.domain.kernel.access import Principal
 from tests.conftest import make_settings
 from tests.factories import make_org
@@ -173,3 +175,26 @@ async def test_outcomes_jsonl_rows_and_bad_lines(
         (2, "row", "json_object"),
         (3, "judge", "extra_forbidden"),
     }
+
+
+def test_next_registry_action_follows_the_case() -> None:
+    rules = CourtRules(registry_auto=True, annulment_reason=("1", "3f1c3b0e-0b6a-4a0a-9d55-5d1e6f6a0001"))
+    debt = CourtConfirmedDebt(
+        placement="not_placed", gis_debt_guid=None, gis_status=None, repayment_status="UNPAID",
+        annulled_on=None, amount=Decimal("12263.08"),
+    )  # fmt: skip
+    case = CourtCase(status="in_force")
+    assert next_registry_action(debt, case, Decimal(0), None, rules) == RegistryRequest("place")
+    debt.placement = "placing"
+    assert next_registry_action(debt, case, Decimal(0), None, rules) is None  # the placing job goes on
+    debt.placement, debt.gis_debt_guid, debt.gis_status = "placed", str(uuid.uuid4()), "PUBLISHED"
+    assert next_registry_action(debt, case, Decimal("12263.07"), date(2026, 1, 5), rules) is None
+    paid = next_registry_action(debt, case, Decimal("12263.08"), date(2026, 1, 5), rules)
+    assert paid == RegistryRequest("repayment", repaid_on=date(2026, 1, 5))
+    case.status = "cancelled"
+    annul = next_registry_action(debt, case, Decimal(0), None, rules)
+    assert annul is not None and (annul.action, annul.reason_code) == ("annul", "1")
+    no_reason = CourtRules(registry_auto=True)
+    assert next_registry_action(debt, case, Decimal(0), None, no_reason) is None
+    debt.gis_status = "CANCELLED"
+    assert next_registry_action(debt, case, Decimal(0), None, rules) is None

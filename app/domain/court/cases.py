@@ -32,6 +32,7 @@ from app.db.models.court import (
     CourtCaseEvent,
     CourtConfirmedDebt,
 )
+from app.domain.court.registry import close_registry_loop
 from app.domain.court.rules import CourtRules
 from app.domain.kernel import audit, errors
 from app.domain.kernel.access import Principal
@@ -60,7 +61,8 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "issued": ((SUBMITTED,), ORDER_ISSUED),
     "received": ((ORDER_ISSUED,), OBJECTION_WINDOW),
     "objection": ((OBJECTION_WINDOW,), OBJECTION_WINDOW),
-    "cancelled": ((ORDER_ISSUED, OBJECTION_WINDOW), CANCELLED),
+    # An order in force is cancelled too on a late objection with the term restored (ГПК ст. 112, 129).
+    "cancelled": ((ORDER_ISSUED, OBJECTION_WINDOW, IN_FORCE, ENFORCEMENT), CANCELLED),
     "in_force": ((OBJECTION_WINDOW,), IN_FORCE),
     "enforcement": ((IN_FORCE,), ENFORCEMENT),
     "payment": ((IN_FORCE, ENFORCEMENT), KEEPS_STATUS),
@@ -206,6 +208,7 @@ async def apply_event(
         case.objection_deadline = objection_deadline(day, rules=rules.objection, calendar=rules.calendar)
     elif event.type == "cancelled":
         case.cancelled_on = day
+        await _cancel_debt(session, case, day)
     elif event.type == "in_force":
         case.in_force_on = day
         case.act_date = day
@@ -235,7 +238,17 @@ async def apply_event(
         details={"from": previous, "to": target, "on_date": day.isoformat()},
     )
     await session.flush()
+    if event.type in ("in_force", "payment", "cancelled"):
+        await close_registry_loop(session=session, case=case, rules=rules, principal=principal)
     return case
+
+
+async def _cancel_debt(session: AsyncSession, case: CourtCase, day: date) -> None:
+    """A cancelled order confirms no debt (ЖК РФ ст. 159): take it out of answers at once."""
+    debt = await session.scalar(select(CourtConfirmedDebt).where(CourtConfirmedDebt.case_id == case.id))
+    if debt is not None and debt.annulled_on is None:
+        debt.annulled_on = day
+        debt.annulment_reason = "court order cancelled"
 
 
 async def _confirm_debt(session: AsyncSession, case: CourtCase) -> CourtConfirmedDebt:

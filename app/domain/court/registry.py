@@ -23,7 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import AppContext
 from app.db.base import utcnow
 from app.db.models.core import Operation
-from app.db.models.court import PLACE_FAILED, PLACED, PLACING, CourtCase, CourtConfirmedDebt
+from app.db.models.court import (
+    CANCELLED,
+    NOT_PLACED,
+    PLACE_FAILED,
+    PLACED,
+    PLACING,
+    CourtCase,
+    CourtCaseEvent,
+    CourtConfirmedDebt,
+)
+from app.domain.court.rules import CourtRules, court_rules
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
@@ -222,6 +232,68 @@ async def request_registry_action(
     return op
 
 
+# ------------------------------------------------------------------------------------ the loop, closed
+
+
+def next_registry_action(
+    debt: CourtConfirmedDebt, case: CourtCase | None, paid: Decimal, paid_on: date | None, rules: CourtRules
+) -> RegistryRequest | None:
+    """Return the registry action the case's state calls for next, if any (pure).
+
+    A cancelled order annuls its placed debt (AnnulmentDebt, NSI 365 reason from settings); an order in force
+    not placed yet is placed (PlacingDebt); payments covering the debt record its repayment
+    (PlacingDebtRepayment). A placement in flight or failed waits: its job (or the user) takes it on.
+    """
+    placed = debt.gis_debt_guid is not None and debt.gis_status != "CANCELLED"
+    if case is not None and case.status == CANCELLED:
+        if placed and rules.annulment_reason is not None:
+            code, guid = rules.annulment_reason
+            return RegistryRequest(
+                "annul", reason_code=code, reason_guid=guid, reason_text="Судебный приказ отменён"
+            )
+        return None
+    if debt.placement == NOT_PLACED and debt.gis_debt_guid is None and debt.annulled_on is None:
+        return RegistryRequest("place")
+    if placed and debt.repayment_status != "PAID" and paid > 0 and paid >= debt.amount:
+        return RegistryRequest("repayment", repaid_on=paid_on)
+    return None
+
+
+async def payments_of(session: AsyncSession, case_id: uuid.UUID) -> tuple[Decimal, date | None]:
+    """Return the sum received against a case's order (its payment events) and the last payment's date."""
+    rows = (
+        await session.execute(
+            select(CourtCaseEvent.details, CourtCaseEvent.on_date).where(
+                CourtCaseEvent.case_id == case_id, CourtCaseEvent.type == "payment"
+            )
+        )
+    ).all()
+    total = sum((Decimal((details or {}).get("amount", "0")) for details, _ in rows), Decimal(0))
+    last = max((on for _, on in rows if on is not None), default=None)
+    return total, last
+
+
+async def close_registry_loop(
+    *, session: AsyncSession, case: CourtCase, rules: CourtRules, principal: Principal
+) -> Operation | None:
+    """Queue the registry action the case calls for when GISGW_COURT_REGISTRY_AUTO is on; return it."""
+    if not rules.registry_auto:
+        return None
+    debt = await session.scalar(select(CourtConfirmedDebt).where(CourtConfirmedDebt.case_id == case.id))
+    if debt is None:
+        return None
+    paid, paid_on = await payments_of(session, case.id)
+    request = next_registry_action(debt, case, paid, paid_on, rules)
+    if request is None:
+        if case.status == CANCELLED and debt.gis_debt_guid and debt.gis_status != "CANCELLED":
+            debt.last_error = (
+                "The order is cancelled but its debt stays placed in GIS: set "
+                "GISGW_COURT_ANNULMENT_REASON_CODE and _GUID (NSI 365) or annul it by hand."
+            )
+        return None
+    return await request_registry_action(session=session, debt=debt, request=request, principal=principal)
+
+
 def debt_object(debt: CourtConfirmedDebt) -> m.DebtObject:
     """Return the GIS debt object: the premises when known, else the house (GIS or FIAS GUID)."""
     if debt.premise_guid:
@@ -392,6 +464,19 @@ async def run_registry_action(op: Operation, progress: ops.Progress, ctx: AppCon
         debt = await session.get(CourtConfirmedDebt, debt_id)
         assert debt is not None
         ok = _apply_result(debt, params, mine)
+        if ok and case is not None:
+            # The loop goes on from the new state: a placed debt already paid or cancelled moves on at once.
+            loop = Principal(
+                key_id=op.key_id,
+                name="court-registry-loop",
+                scopes=frozenset({"court"}),
+                organisation_ids=frozenset({debt.organisation_id}),
+            )
+            fresh = await session.get(CourtCase, case.id)
+            if fresh is not None:
+                await close_registry_loop(
+                    session=session, case=fresh, rules=court_rules(ctx.settings), principal=loop
+                )
         if not ok and attachments and debt.case_id:
             # Refused (a hash or file-store problem?): upload afresh next time, and let an edit send it.
             case = await session.get(CourtCase, debt.case_id)
