@@ -1,5 +1,6 @@
 """The registry loop against the stand, driven by bulk outcomes imports: an order in force is placed in GIS's
-registry by itself, a payment covering it records the repayment, a late cancellation annuls it."""
+registry by itself, a payment covering it records the repayment, a late cancellation annuls it; a debt found
+only in GIS is imported, linked to its account and pre-fills a debt-request answer."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from app.domain.accounts import account_id_for
-from app.gis_stand.models import Debt
+from app.gis_stand.models import Debt, Org
 from tests.e2e.conftest import GatewayHandle, StandHandle
 from tests.e2e.court_support import (
     NSI_365,
@@ -26,7 +27,9 @@ from tests.e2e.court_support import (
     ledger,
     months_before,
     person,
+    reconcile,
     stand_flats,
+    subrequest_premises,
 )
 from tests.factories import COURTS
 
@@ -146,3 +149,59 @@ async def test_outcomes_drive_place_repayment_and_annulment(
     assert annulled["annulled_on"] is not None
     stand_debt = await _stand_debt(stand, guid)
     assert stand_debt.status == "CANCELLED" and stand_debt.annulment_code == NSI_365["reason_code"]
+
+
+async def test_debt_only_in_gis_is_imported_linked_and_prefills_an_answer(
+    gateway: GatewayHandle, stand: StandHandle, tmp_path: Path
+) -> None:
+    client = gateway.client
+    org = await gateway.new_org(region_code="16")
+    await stand.seed(ppa_guid=org["ppa_guid"], cert_pem=gateway.keys.cert_pem, subrequests=3, accounts=12)
+    flats = await stand_flats(stand, org["ppa_guid"])
+    asked = await subrequest_premises(stand, org["ppa_guid"])
+    rng = random.Random(11)
+    rows = [
+        {
+            "account_number": f"G{i:03d}",
+            "payer": person(rng, last_name=f"Гисов{i}"),
+            "premises": flat_premises(flat),
+            "ledger": ledger(months_before(FILED, 3), Decimal(1000)),
+        }
+        for i, flat in enumerate(flats)
+    ]
+    await import_accounts(gateway, org["id"], rows, tmp_path)
+    index, flat = next((i, f) for i, f in enumerate(flats) if f.stand_premises_id in asked)
+    guid = str(uuid.uuid4())
+    async with stand.runtime.sessionmaker() as session, session.begin():
+        stand_org = await session.scalar(select(Org).where(Org.ppa_guid == org["ppa_guid"].lower()))
+        assert stand_org is not None
+        today = date.today()
+        session.add(
+            Debt(
+                guid=guid, org_id=stand_org.id, premises_id=flat.stand_premises_id,
+                surname=f"Гисов{index}", first_name="Иван", act_number="2-4242/2025",
+                act_date=today - timedelta(days=100), act_pronounced=today - timedelta(days=130),
+                amount=Decimal(1000), status="PUBLISHED", repayment_status="UNPAID",
+                first_published=today, last_published=today, attachments="[]",
+            )
+        )  # fmt: skip
+
+    recon = await reconcile(gateway, org["id"])
+    assert guid in recon["imported"] and guid not in recon["unlinked"], recon
+    account = account_id_for(uuid.UUID(org["id"]), f"G{index:03d}")
+    debts = (await client.get("/api/v1/court-confirmed-debts", params={"organisation_id": org["id"]})).json()
+    mine = next(d for d in debts if d["gis_debt_guid"] == guid)
+    assert mine["account_id"] == str(account) and mine["case_id"] is None
+    assert guid not in (await reconcile(gateway, org["id"]))["imported"]  # once only
+
+    base = f"/api/v1/organisations/{org['id']}/debt-requests"
+    await gateway.wait_operation((await client.post(f"{base}/fetch", json={})).json())
+    matched = await gateway.wait_operation((await client.post(f"{base}/match", json={})).json())
+    assert matched["result"]["prefilled"] >= 1, matched
+    listed = (await client.get("/api/v1/debt-requests", params={"organisation_id": org["id"]})).json()
+    answers = [
+        (await client.get(f"/api/v1/debt-requests/{r['id']}")).json()["answer"]
+        for r in listed["items"]
+        if r["status"] == "prepared"
+    ]
+    assert any(a and a["debt_guids"] == [guid] for a in answers), answers

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.db.base import utcnow
+from app.db.models.accounts import Account, AccountPremises, House, Premises
 from app.db.models.core import Operation
 from app.db.models.court import (
     CANCELLED,
@@ -510,9 +511,21 @@ class ReconcileReport:
     missing_in_gis: list[str] = field(default_factory=list)
     missing_locally: list[str] = field(default_factory=list)
     status_changed: list[dict[str, str]] = field(default_factory=list)
+    #: Debts found only in GIS, now local records (DebtGUIDs); those no account could be linked to.
+    imported: list[str] = field(default_factory=list)
+    unlinked: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(
-        default_factory=lambda: {"linked": 0, "missing_in_gis": 0, "missing_locally": 0, "status_changed": 0}
+        default_factory=lambda: {
+            "linked": 0,
+            "missing_in_gis": 0,
+            "missing_locally": 0,
+            "status_changed": 0,
+            "imported": 0,
+            "unlinked": 0,
+        }
     )
+    #: Published debts of the current page known only to GIS, imported after the page is reconciled.
+    to_import: list[m.ExportedDebt] = field(default_factory=list)
 
     def add(self, kind: str, item: Any) -> None:
         """Count a difference and list it while the list is under REPORT_LIST_LIMIT."""
@@ -531,6 +544,8 @@ class ReconcileReport:
             "missing_in_gis": self.missing_in_gis,
             "missing_locally": self.missing_locally,
             "status_changed": self.status_changed,
+            "imported": self.imported,
+            "unlinked": self.unlinked,
             "counts": dict(self.counts),
         }
 
@@ -565,6 +580,8 @@ def reconcile_page(
             )
             if debt is None:
                 report.add("missing_locally", item.debt_guid)
+                if item.status == "PUBLISHED":
+                    report.to_import.append(item)
                 continue
             debt.gis_debt_guid, debt.placement, debt.last_error = item.debt_guid, PLACED, None
             by_guid[item.debt_guid] = debt
@@ -589,6 +606,92 @@ def reconcile_page(
             )
         debt.gis_synced_at = utcnow()
         report.updated += 1 if changed else 0
+
+
+async def _account_for(
+    session: AsyncSession, organisation_id: uuid.UUID, item: m.ExportedDebt
+) -> uuid.UUID | None:
+    """Find the organisation's account a GIS-only debt belongs to: its premises (or house), then the surname.
+
+    The registry's export carries no ЕЛС or account number, only the debt object and the debtor: the premises
+    GUID (synced from GIS into the accounts registry) narrows the accounts, the debtor's surname picks one.
+    """
+    obj = item.debt_object
+    stmt = (
+        select(Account.id, Account.last_name)
+        .join(AccountPremises, AccountPremises.account_id == Account.id)
+        .join(Premises, Premises.id == AccountPremises.premises_id)
+        .where(Account.organisation_id == organisation_id)
+    )
+    if obj.premise_guid:
+        stmt = stmt.where(Premises.gis_premises_guid == uuid.UUID(obj.premise_guid))
+    elif obj.house_guid or obj.fias_house_guid:
+        stmt = stmt.join(House, House.id == Premises.house_id)
+        stmt = stmt.where(
+            House.hm_object_guid == uuid.UUID(obj.house_guid)
+            if obj.house_guid
+            else House.fias_house_guid == uuid.UUID(str(obj.fias_house_guid))
+        )
+    else:
+        return None
+    # One account may cover several premises of a house: dict() keeps each account once.
+    found: dict[uuid.UUID, str | None] = {
+        row.id: row.last_name for row in (await session.execute(stmt.limit(1000))).all()
+    }
+    rows = list(found.items())
+    surname = item.debtor.surname.casefold()
+    named = [account_id for account_id, name in rows if (name or "").casefold() == surname]
+    if len(named) == 1:
+        return named[0]
+    if len(rows) == 1 and obj.premise_guid:
+        return rows[0][0]
+    return None
+
+
+async def import_gis_only(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    items: Sequence[m.ExportedDebt],
+    report: ReconcileReport,
+) -> None:
+    """Keep debts found only in GIS as local records linked to accounts, so answers use them like our own."""
+    for item in items:
+        account_id = await _account_for(session, organisation_id, item)
+        obj, act, debtor = item.debt_object, item.judicial_act, item.debtor
+        session.add(
+            CourtConfirmedDebt(
+                organisation_id=organisation_id,
+                case_id=None,
+                account_id=account_id,
+                last_name=debtor.surname[:100],
+                first_name=debtor.first_name[:100],
+                middle_name=(debtor.patronymic or None) and debtor.patronymic[:100],
+                snils=debtor.snils,
+                inn=debtor.inn,
+                fias_house_guid=uuid.UUID(obj.fias_house_guid) if obj.fias_house_guid else None,
+                house_guid=uuid.UUID(obj.house_guid) if obj.house_guid else None,
+                premise_guid=uuid.UUID(obj.premise_guid) if obj.premise_guid else None,
+                act_number=act.number[:255],
+                act_date=act.date,
+                act_pronouncing_date=act.date_pronouncing or act.date,
+                # GIS's registry holds no amounts: the record confirms the debt, the sums stay unknown (0).
+                principal=Decimal(0),
+                penalties=Decimal(0),
+                duty=Decimal(0),
+                amount=Decimal(0),
+                additional_info="imported from GIS's registry of court-confirmed debts",
+                placement=PLACED,
+                gis_debt_guid=item.debt_guid,
+                gis_status=item.status,
+                repayment_status=item.repayment.status,
+                repaid_on=item.repayment.placing_date if item.repayment.status == "PAID" else None,
+                gis_synced_at=utcnow(),
+            )
+        )
+        report.add("imported", item.debt_guid)
+        if account_id is None:
+            report.add("unlinked", item.debt_guid)
+    await session.flush()
 
 
 async def request_reconcile(
@@ -662,6 +765,8 @@ async def run_reconcile(op: Operation, progress: ops.Progress, ctx: AppContext) 
         async with ctx.sessionmaker() as session, session.begin():
             local = await _records_for_page(session, organisation_id, page.debts)
             reconcile_page(local, page.debts, report, seen)
+            await import_gis_only(session, organisation_id, report.to_import, report)
+            report.to_import.clear()
         await progress(report.exported)
         if page.is_last_page or not page.next_page_guid:
             complete = True
