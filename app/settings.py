@@ -483,6 +483,17 @@ class CourtSettings(Group):
     file_store_context: str = Field(
         "debtreq", description="file-store context for court-act files (not documented for debts)"
     )
+    registry_auto: bool = Field(
+        False,
+        description="close the registry loop by itself: an order in force is placed in GIS's registry, "
+        "payments covering it record the repayment, a cancelled order annuls it",
+    )
+    annulment_reason_code: str | None = Field(
+        None, description="NSI 365 reason code sent when a cancelled order annuls its debt automatically"
+    )
+    annulment_reason_guid: str | None = Field(
+        None, description="NSI 365 reason GUID sent with annulment_reason_code"
+    )
 
 
 class AccountsSettings(Group):

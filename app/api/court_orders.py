@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -9,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,7 +18,7 @@ from app.api.deps import CourtUser, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.court import CourtCase, CourtConfirmedDebt, CourtReadinessResult, CourtReadinessRun
-from app.domain.court import cases, eligibility, packages, readiness, registry
+from app.domain.court import cases, eligibility, outcomes, packages, readiness, registry
 from app.domain.court.rules import court_rules
 from app.domain.kernel import errors
 from app.domain.kernel import operations as ops
@@ -35,12 +36,24 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 class CriterionRead(BaseModel):
-    """One experiment criterion with its evidence."""
+    """One published criterion of the experiment: its value, source and threshold, and whether it is met."""
 
     name: str
     met: bool | None = Field(description="true met, false not met, null unknown (data missing)")
+    value: Any = Field(description="the organisation's value for this criterion")
+    source: str = Field(description="where the value comes from")
+    threshold: Any = Field(description="what the criterion requires")
     message: str
     evidence: dict[str, Any]
+
+
+class RegionRead(BaseModel):
+    """The pilot-region line, apart from the published criteria (the region list is not published)."""
+
+    status: Literal["pilot", "not pilot", "not configured"]
+    region: str | None
+    pilot_regions: list[str]
+    message: str
 
 
 class EligibilityRead(BaseModel):
@@ -48,8 +61,13 @@ class EligibilityRead(BaseModel):
 
     organisation_id: uuid.UUID
     on_date: date
-    eligible: bool
+    eligible: bool = Field(
+        description="true when eligible, also on the published criteria alone while no region list is set"
+    )
+    verdict: Literal["eligible", "eligible_on_published_criteria", "not_eligible", "undetermined"]
     criteria: list[CriterionRead]
+    region: RegionRead
+    lines: list[str] = Field(description="one human line per criterion, then the region line")
 
 
 @router.get(
@@ -79,10 +97,26 @@ async def get_eligibility(
         organisation_id=result.organisation_id,
         on_date=result.on_date,
         eligible=result.eligible,
+        verdict=result.verdict,
         criteria=[
-            CriterionRead(name=c.name, met=c.met, message=c.message, evidence=c.evidence)
+            CriterionRead(
+                name=c.name,
+                met=c.met,
+                value=c.value,
+                source=c.source,
+                threshold=c.threshold,
+                message=c.message,
+                evidence=c.evidence,
+            )
             for c in result.criteria
         ],
+        region=RegionRead(
+            status=result.region.status,
+            region=result.region.region,
+            pilot_regions=list(result.region.pilot_regions),
+            message=result.region.message,
+        ),
+        lines=result.lines(),
     )
 
 
@@ -348,6 +382,7 @@ class EventRead(BaseModel):
     from_status: str | None
     to_status: str
     actor: str
+    details: dict[str, Any] | None = Field(None, description="note, ФССП proceeding number, amount received")
 
 
 class CaseRead(BaseModel):
@@ -394,16 +429,16 @@ class CasesPage(BaseModel):
 
 
 class CaseEventCreate(BaseModel):
-    """What happened in court: submitted, issued, received, objection, cancelled, in_force, enforcement."""
+    """What happened in court or after: from submitted to in force, enforcement, payments, closed."""
 
-    type: Literal[
-        "submitted", "returned", "issued", "received", "objection", "cancelled", "in_force", "enforcement"
-    ]
+    type: cases.EventType
     on_date: date
     case_number: str | None = Field(None, max_length=100)
     act_number: str | None = Field(None, max_length=255)
     act_pronouncing_date: date | None = None
     note: str | None = Field(None, max_length=1000)
+    fssp_number: str | None = Field(None, max_length=100, description="ФССП proceeding number (enforcement)")
+    amount: Decimal | None = Field(None, gt=0, decimal_places=2, description="amount received (payment)")
 
 
 def _case(case: CourtCase, principal: Principal, settings: Any, events: Any = ()) -> CaseRead:
@@ -532,6 +567,39 @@ async def post_case_event(
         rules=court_rules(settings),
     )
     return _case(case, principal, settings, await cases.events_of(case.id, session=session))
+
+
+@router.post(
+    "/court-cases/outcomes",
+    response_model=OperationRead,
+    status_code=202,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def import_outcomes(
+    session: SessionDep,
+    principal: CourtUser,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="CSV or JSON Lines, see docs/court-orders.md §4")],
+    organisation_id: Annotated[uuid.UUID, Form(description="whose cases the outcomes are")],
+    format: Annotated[
+        Literal["jsonl", "csv"] | None, Form(description="file format (default: by file name)")
+    ] = None,
+) -> OperationRead:
+    """Import court outcomes in bulk; poll the operation for the row report (scope `court`)."""
+    principal.require_org(organisation_id)
+    data = await file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise errors.RuleViolation("The file exceeds 20 MB.", rule="file_size")
+    fmt = format or outcomes.sniff_format(file.filename, file.content_type)
+    path = await asyncio.to_thread(outcomes.store_upload, data, settings.accounts.upload_dir, fmt)
+    try:
+        op = await outcomes.request_outcomes_import(
+            session=session, principal=principal, organisation_id=organisation_id, path=path, fmt=fmt
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return OperationRead.model_validate(op)
 
 
 @router.put(

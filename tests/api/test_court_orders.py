@@ -114,14 +114,17 @@ async def test_eligibility_criterion_by_criterion(
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["eligible"] is True
+    assert body["eligible"] is True and body["verdict"] == "eligible"
     assert {c["name"] for c in body["criteria"]} == {
         "organisation_type",
         "premises",
         "software",
-        "pilot_region",
+        "mass_upload",
         "period",
     }
+    assert all({"value", "source", "threshold"} <= set(c) for c in body["criteria"])
+    assert body["region"]["status"] == "pilot"
+    assert body["lines"][-1] == "region: pilot (16)"
     low = await court_api.get(
         "/api/v1/court-orders/eligibility",
         params={"organisation_id": str(org.id), "max_premises": 100, "on_date": "2026-08-01"},
@@ -290,3 +293,28 @@ async def test_packages_job_creates_drafts_and_jsonl(
     # The download streams from its own session (committed data only); here it must at least answer.
     r = await court_api.get(result["jsonl"], headers=bearer(token))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+
+
+async def test_outcomes_upload_queues_one_operation(
+    court_api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org = await make_org(session, region_code="16")
+    other = await make_org(session, region_code="16")
+    token = await make_token(session, scopes=["court"], orgs=[org.id])
+    csv_file = ("outcomes.csv", b"case_id,event,date\n", "text/csv")
+    r = await court_api.post(
+        "/api/v1/court-cases/outcomes",
+        data={"organisation_id": str(org.id)},
+        files={"file": csv_file},
+        headers=bearer(token),
+    )
+    assert r.status_code == 202, r.text
+    op = await session.get(Operation, uuid.UUID(r.json()["id"]))
+    assert op is not None and op.kind == "court-outcomes-import" and op.params["format"] == "csv"
+    denied = await court_api.post(
+        "/api/v1/court-cases/outcomes",
+        data={"organisation_id": str(other.id)},
+        files={"file": csv_file},
+        headers=bearer(token),
+    )
+    assert denied.status_code == 404

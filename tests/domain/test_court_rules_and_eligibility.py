@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from app.domain.court.eligibility import evaluate
+from app.domain.court.eligibility import Eligibility, PremisesCount, evaluate
 from app.domain.court.rules import CourtRules, court_rules, house_number, parse_court_table
 from tests.conftest import make_settings
 
@@ -68,18 +68,19 @@ def test_eligibility_criterion_by_criterion() -> None:
         organisation_id=uuid.uuid4(),
         org_type="management_company",
         region="16",
-        premises_by_month={1: 19_000, 5: 21_000},
-        premises_source="accounts_registry",
+        premises=PremisesCount({1: 19_000, 5: 21_000}, "accounts_registry"),
         on_date=date(2025, 10, 1),
         rules=rules,
     )
-    assert ok.eligible and ok.criteria[1].evidence["maximum"] == 21_000
+    assert ok.eligible and ok.verdict == "eligible"
+    premises = ok.criteria[1]
+    assert (premises.value, premises.source, premises.threshold) == (21_000, "accounts_registry", 20_000)
+    assert premises.evidence["maximum_month"] == 5
     centre = evaluate(
         organisation_id=uuid.uuid4(),
         org_type="settlement_centre",
         region="77",
-        premises_by_month=None,
-        premises_source="none",
+        premises=PremisesCount(None, "none"),
         on_date=date(2025, 6, 30),
         rules=rules,
     )
@@ -88,7 +89,51 @@ def test_eligibility_criterion_by_criterion() -> None:
         "organisation_type": True,
         "premises": None,
         "software": True,
-        "pilot_region": False,
+        "mass_upload": True,
         "period": False,
     }
-    assert not centre.eligible
+    assert centre.region.status == "not pilot"
+    assert not centre.eligible and centre.verdict == "not_eligible"
+
+
+def test_eligibility_every_criterion_shows_value_source_threshold() -> None:
+    result = evaluate(
+        organisation_id=uuid.uuid4(),
+        org_type="management_company",
+        region="16",
+        premises=PremisesCount({3: 25_000}, "caller"),
+        on_date=date(2025, 10, 1),
+        rules=CourtRules(thresholds={"management_company": 20_000}),
+    )
+    for criterion in result.criteria:
+        assert criterion.value is not None and criterion.source and criterion.threshold, criterion
+    assert result.lines()[-1] == "region: not configured (16)"
+    assert result.lines()[1].startswith("premises: met — 25000 (threshold 20000; source caller)")
+
+
+def _centre(premises: int, *, pilots: frozenset[str] = frozenset(), region: str = "16") -> Eligibility:
+    return evaluate(
+        organisation_id=uuid.uuid4(),
+        org_type="settlement_centre",
+        region=region,
+        premises=PremisesCount({4: premises}, "gis", billing_by_month={4: premises + 10}),
+        on_date=date(2025, 12, 1),
+        rules=CourtRules(thresholds={"settlement_centre": 200_000}, pilot_regions=pilots),
+    )
+
+
+def test_eligibility_without_region_list_is_eligible_on_published_criteria() -> None:
+    at = _centre(200_000)
+    assert at.eligible is True and at.verdict == "eligible_on_published_criteria"
+    assert at.region.status == "not configured" and "region: not configured" in at.lines()[-1]
+    assert at.criteria[1].evidence["difference_by_month"] == {"4": 10}
+    below = _centre(199_999)
+    assert below.eligible is False and below.verdict == "not_eligible"
+    assert [c.name for c in below.criteria if c.met is False] == ["premises"]
+
+
+def test_eligibility_with_region_list_checks_the_region() -> None:
+    assert _centre(200_000, pilots=frozenset({"16"})).verdict == "eligible"
+    outside = _centre(200_000, pilots=frozenset({"52"}))
+    assert outside.verdict == "not_eligible" and outside.region.status == "not pilot"
+    assert all(c.met for c in outside.criteria)

@@ -157,6 +157,7 @@ async def test_court_orders_end_to_end(gateway: GatewayHandle, stand: StandHandl
     assert elig.status_code == 200, elig.text
     criteria = {c["name"]: c for c in elig.json()["criteria"]}
     assert elig.json()["eligible"] is True, criteria
+    assert elig.json()["verdict"] == "eligible" and elig.json()["region"]["status"] == "pilot"
     assert criteria["premises"]["evidence"]["source"] == "accounts_registry"
     assert criteria["premises"]["evidence"]["maximum"] == DEBTORS
     late = await client.get(
@@ -257,8 +258,10 @@ async def test_court_orders_end_to_end(gateway: GatewayHandle, stand: StandHandl
     ).json()["items"]
     prepared = [r for r in requests if r["status"] == "prepared"]
     assert prepared, requests
-    mine = (await client.get(f"/api/v1/debt-requests/{prepared[0]['id']}")).json()
-    assert mine["answer"]["debt_guids"] == [guid], mine
+    # The stand's own seeded debts were imported by the reconcile and pre-fill their requests too.
+    details = [(await client.get(f"/api/v1/debt-requests/{r['id']}")).json() for r in prepared]
+    mine = next((d for d in details if d["answer"]["debt_guids"] == [guid]), None)
+    assert mine is not None, details
     sent = await gateway.wait_operation(
         (await client.post(f"{base}/send", json={"ids": [r["id"] for r in prepared]})).json()
     )

@@ -34,6 +34,7 @@ MONEY = Numeric(14, 2)
 # → cancelled on objections (ст. 129) or in force → sent for enforcement (ФССП).
 DRAFT, SUBMITTED, ORDER_ISSUED, OBJECTION_WINDOW = "draft", "submitted", "order_issued", "objection_window"
 CANCELLED, IN_FORCE, ENFORCEMENT, RETURNED = "cancelled", "in_force", "enforcement", "returned"
+CLOSED = "closed"
 CASE_STATUSES = (
     DRAFT,
     SUBMITTED,
@@ -43,6 +44,7 @@ CASE_STATUSES = (
     IN_FORCE,
     ENFORCEMENT,
     RETURNED,
+    CLOSED,
 )
 
 # Placement of a confirmed debt in the GIS registry (importDebt).

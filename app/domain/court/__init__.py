@@ -4,7 +4,7 @@ Modules: `rules` (the court table, jurisdiction, the experiment's settings), `el
 organisation take part), `assessment` (the per-debtor rules: limitation, penalties, the 500,000 ₽ limit,
 identifiers, duty), `readiness` (runs of assessments over an organisation's accounts), `packages` (application
 packages), `cases` (court cases and their events), `registry` (GIS's registry of court-confirmed debts),
-`duty` (state duty, НК РФ ст. 333.19), `cli` (`gisgw court`).
+`outcomes` (court outcomes imported in bulk), `duty` (state duty, НК РФ ст. 333.19), `cli` (`gisgw court`).
 
 `duty` lives here because only a court application pays a state duty. Penalties (ЖК РФ ст. 155 ч. 14, with the
 statutory due date of ч. 1) and the limitation period (ГК РФ ст. 196, 200) live in the kernel: the accounts
@@ -13,6 +13,7 @@ import computes due dates with them too, and accounts must not import the court 
 
 from app.domain.court.cases import apply_event, attach_act_file, delete_draft, get_case, list_cases
 from app.domain.court.eligibility import check_eligibility
+from app.domain.court.outcomes import OUTCOMES_JOB, request_outcomes_import, run_outcomes_job
 from app.domain.court.packages import (
     PACKAGES_JOB,
     create_case_for_accounts,
@@ -46,6 +47,7 @@ AREA = Area(
         PACKAGES_JOB: run_packages_job,
         REGISTRY_JOB: run_registry_action,
         RECONCILE_JOB: run_reconcile,
+        OUTCOMES_JOB: run_outcomes_job,
     },
 )
 
@@ -65,6 +67,7 @@ __all__ = [
     "list_cases",
     "list_debts",
     "list_results",
+    "request_outcomes_import",
     "request_packages",
     "request_readiness",
     "request_reconcile",

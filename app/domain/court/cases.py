@@ -1,8 +1,9 @@
 """Court cases: the life of an application for a court order, with deadlines (ГПК ст. 126-129).
 
 draft → submitted → order_issued → objection_window (copy received: 10 days for objections, ГПК ст. 128)
-→ cancelled (objections, ст. 129) | in_force → enforcement; a submitted application may also be returned
-(ст. 125). When an order comes into force the debt enters the local court-confirmed debts registry.
+→ cancelled (objections, ст. 129) | in_force → enforcement (the writ with the ФССП proceeding) → closed; a
+submitted application may also be returned (ст. 125). Payments received against an order in force are events
+that keep the status. When an order comes into force the debt enters the local court-confirmed debts registry.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.court import (
     CANCELLED,
+    CLOSED,
     DRAFT,
     ENFORCEMENT,
     IN_FORCE,
@@ -29,25 +32,41 @@ from app.db.models.court import (
     CourtCaseEvent,
     CourtConfirmedDebt,
 )
+from app.domain.court.registry import close_registry_loop
 from app.domain.court.rules import CourtRules
 from app.domain.kernel import audit, errors
 from app.domain.kernel.access import Principal
 from app.domain.kernel.calendar import deadline_flags, objection_deadline
 
 EventType = Literal[
-    "submitted", "issued", "received", "objection", "cancelled", "in_force", "enforcement", "returned"
+    "submitted",
+    "issued",
+    "received",
+    "objection",
+    "cancelled",
+    "in_force",
+    "enforcement",
+    "returned",
+    "payment",
+    "closed",
 ]
 
+#: Events that keep the case's status (None as target): a payment is recorded, the case stays where it is.
+KEEPS_STATUS = None
+
 # event → (allowed from, to)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "submitted": ((DRAFT,), SUBMITTED),
     "returned": ((SUBMITTED,), RETURNED),
     "issued": ((SUBMITTED,), ORDER_ISSUED),
     "received": ((ORDER_ISSUED,), OBJECTION_WINDOW),
     "objection": ((OBJECTION_WINDOW,), OBJECTION_WINDOW),
-    "cancelled": ((ORDER_ISSUED, OBJECTION_WINDOW), CANCELLED),
+    # An order in force is cancelled too on a late objection with the term restored (ГПК ст. 112, 129).
+    "cancelled": ((ORDER_ISSUED, OBJECTION_WINDOW, IN_FORCE, ENFORCEMENT), CANCELLED),
     "in_force": ((OBJECTION_WINDOW,), IN_FORCE),
     "enforcement": ((IN_FORCE,), ENFORCEMENT),
+    "payment": ((IN_FORCE, ENFORCEMENT), KEEPS_STATUS),
+    "closed": ((IN_FORCE, ENFORCEMENT), CLOSED),
 }
 
 
@@ -61,6 +80,21 @@ class CaseEvent:
     act_number: str | None = None
     act_pronouncing_date: date | None = None
     note: str | None = None
+    #: ФССП enforcement proceeding number (enforcement).
+    fssp_number: str | None = None
+    #: Amount received (payment), roubles.
+    amount: Decimal | None = None
+
+    def details(self) -> dict[str, Any] | None:
+        """Return what the history keeps beside type and date: note, proceeding number, amount."""
+        out: dict[str, Any] = {}
+        if self.note:
+            out["note"] = self.note
+        if self.fssp_number:
+            out["fssp_number"] = self.fssp_number
+        if self.amount is not None:
+            out["amount"] = str(self.amount)
+        return out or None
 
 
 async def get_case(*, session: AsyncSession, case_id: uuid.UUID, principal: Principal) -> CourtCase:
@@ -121,7 +155,8 @@ async def apply_event(
     allowed = TRANSITIONS.get(event.type)
     if allowed is None:
         raise errors.RuleViolation(f"Unknown event type {event.type!r}.", rule="event_type")
-    sources, target = allowed
+    sources, to_status = allowed
+    target = to_status or case.status
     if case.status not in sources:
         raise errors.ConflictError(
             f"A case in status '{case.status}' cannot take the event '{event.type}' "
@@ -138,6 +173,14 @@ async def apply_event(
             problems.append(
                 errors.FieldProblem("body.on_date", "order", "the order precedes the application")
             )
+    if event.type == "enforcement" and not event.fssp_number:
+        problems.append(
+            errors.FieldProblem("body.fssp_number", "missing", "the ФССП proceeding number is required")
+        )
+    if event.type == "payment" and (event.amount is None or event.amount <= 0):
+        problems.append(
+            errors.FieldProblem("body.amount", "positive", "the amount received must be positive")
+        )
     if event.type == "in_force" and case.objection_deadline and event.on_date <= case.objection_deadline:
         raise errors.ConflictError(
             f"The objection term runs until {case.objection_deadline.isoformat()} (ГПК ст. 128); "
@@ -165,6 +208,7 @@ async def apply_event(
         case.objection_deadline = objection_deadline(day, rules=rules.objection, calendar=rules.calendar)
     elif event.type == "cancelled":
         case.cancelled_on = day
+        await _cancel_debt(session, case, day)
     elif event.type == "in_force":
         case.in_force_on = day
         case.act_date = day
@@ -181,7 +225,7 @@ async def apply_event(
             from_status=previous,
             to_status=target,
             actor=principal.actor,
-            details={"note": event.note} if event.note else None,
+            details=event.details(),
         )
     )
     await audit.record(
@@ -194,7 +238,17 @@ async def apply_event(
         details={"from": previous, "to": target, "on_date": day.isoformat()},
     )
     await session.flush()
+    if event.type in ("in_force", "payment", "cancelled"):
+        await close_registry_loop(session=session, case=case, rules=rules, principal=principal)
     return case
+
+
+async def _cancel_debt(session: AsyncSession, case: CourtCase, day: date) -> None:
+    """A cancelled order confirms no debt (ЖК РФ ст. 159): take it out of answers at once."""
+    debt = await session.scalar(select(CourtConfirmedDebt).where(CourtConfirmedDebt.case_id == case.id))
+    if debt is not None and debt.annulled_on is None:
+        debt.annulled_on = day
+        debt.annulment_reason = "court order cancelled"
 
 
 async def _confirm_debt(session: AsyncSession, case: CourtCase) -> CourtConfirmedDebt:
@@ -281,4 +335,4 @@ async def delete_draft(*, session: AsyncSession, case: CourtCase, principal: Pri
     await session.delete(case)
 
 
-__all__ = ["CANCELLED", "ENFORCEMENT", "IN_FORCE", "TRANSITIONS", "CaseEvent", "apply_event"]
+__all__ = ["CANCELLED", "CLOSED", "ENFORCEMENT", "IN_FORCE", "TRANSITIONS", "CaseEvent", "apply_event"]

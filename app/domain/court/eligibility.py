@@ -1,9 +1,11 @@
 """Eligibility of an organisation for the 2025-2026 court-order experiment (domain-rules §7).
 
-Criteria [P] (the decree text is not published; thresholds, regions and dates are settings): the organisation
-type is in the participant table; its monthly maximum of residential premises in GIS during the year reaches
-the type's threshold; it has software automating court collection (this gateway, with the capabilities
-switched on); it is in a pilot region; the date is within the experiment period.
+Published criteria [P] (the decree text is not published; thresholds and dates are settings): the organisation
+type is in the participant table; its monthly maximum of residential premises placed in GIS during the year
+reaches the type's threshold; it has software automating court collection (this gateway, with the capabilities
+switched on) ready for mass upload; the date is within the experiment period. The pilot-region list is not
+published: it is a separate line, and without a configured list the verdict is "eligible on the published
+criteria", never a silent no.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import metadata
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,30 +30,120 @@ except metadata.PackageNotFoundError:  # pragma: no cover - running from a sourc
 
 #: Capabilities that make the gateway "software automating court collection" (the registry is extra).
 REQUIRED_CAPABILITIES = ("readiness", "packages", "cases")
+#: Package formats the packages capability produces (docs/court-orders.md §3).
+PACKAGE_FORMATS = ("jsonl", "html")
+
+
+#: Verdicts: every published criterion met and the region a pilot one; met with no region list configured;
+#: a criterion (or the configured region list) failed; a criterion unknown (data missing).
+Verdict = Literal["eligible", "eligible_on_published_criteria", "not_eligible", "undetermined"]
+RegionStatus = Literal["pilot", "not pilot", "not configured"]
 
 
 @dataclass(frozen=True)
 class Criterion:
-    """One criterion: met (True), not met (False) or unknown (None), with its evidence."""
+    """One published criterion: met, not met or unknown (None), with its value, source and threshold."""
 
     name: str
     met: bool | None
+    value: Any
+    source: str
+    threshold: Any
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """Return the criterion as one human line: name, verdict, value, threshold and source."""
+        verdict = {True: "met", False: "not met", None: "unknown"}[self.met]
+        return f"{self.name}: {verdict} — {self.value} (threshold {self.threshold}; source {self.source})"
+
+
+@dataclass(frozen=True)
+class RegionLine:
+    """The pilot-region check, kept apart from the published criteria: the region list is not published."""
+
+    status: RegionStatus
+    region: str | None
+    pilot_regions: tuple[str, ...]
+    message: str
+
+    def line(self) -> str:
+        """Return the region as one human line ("region: not configured" when no list is set)."""
+        return f"region: {self.status}" + (f" ({self.region})" if self.region else "")
 
 
 @dataclass(frozen=True)
 class Eligibility:
-    """The answer: eligible only when every criterion is met."""
+    """The answer: the published criteria one by one, the region line and the verdict they give."""
 
     organisation_id: uuid.UUID
     on_date: date
     criteria: tuple[Criterion, ...]
+    region: RegionLine
+
+    @property
+    def verdict(self) -> Verdict:
+        """Combine the criteria and the region; an unconfigured region list never turns into a silent no."""
+        if any(c.met is False for c in self.criteria) or self.region.status == "not pilot":
+            return "not_eligible"
+        if any(c.met is None for c in self.criteria):
+            return "undetermined"
+        return "eligible" if self.region.status == "pilot" else "eligible_on_published_criteria"
 
     @property
     def eligible(self) -> bool:
-        """Whether every criterion is met."""
-        return all(c.met is True for c in self.criteria)
+        """Whether the organisation qualifies, on the published criteria when no region list is configured."""
+        return self.verdict in ("eligible", "eligible_on_published_criteria")
+
+    def lines(self) -> list[str]:
+        """Return one human line per criterion, then the region line."""
+        return [c.line() for c in self.criteria] + [self.region.line()]
+
+
+@dataclass(frozen=True)
+class PremisesCount:
+    """Residential premises per month of the year from one source, and the billing count beside it."""
+
+    by_month: dict[int, int] | None
+    source: str
+    billing_by_month: dict[int, int] | None = None
+    counted_at: str | None = None
+
+
+def _premises(count: PremisesCount, threshold: int | None, rules: CourtRules) -> Criterion:
+    by_month = count.by_month
+    maximum = max(by_month.values(), default=0) if by_month is not None else None
+    best_month = max(by_month, key=lambda m: by_month[m]) if by_month else None
+    billing = count.billing_by_month
+    evidence: dict[str, Any] = {
+        "year": rules.premises_year,
+        "source": count.source,
+        "by_month": {str(k): v for k, v in sorted((by_month or {}).items())},
+        "maximum": maximum,
+        "maximum_month": best_month,
+        "threshold": threshold,
+        "counted_at": count.counted_at,
+    }
+    if billing is not None:
+        evidence["billing_by_month"] = {str(k): v for k, v in sorted(billing.items())}
+        evidence["billing_maximum"] = max(billing.values(), default=0)
+        if by_month is not None:
+            # The difference shows premises billed but not placed in GIS (positive) or the reverse.
+            evidence["difference_by_month"] = {
+                str(m): billing.get(m, 0) - by_month.get(m, 0) for m in sorted(set(billing) | set(by_month))
+            }
+    if maximum is None:
+        met: bool | None = None
+        message = "No premises figure: import the accounts registry or pass max_premises."
+    elif threshold is None:
+        met, message = False, "No threshold for this organisation type."
+    else:
+        met = maximum >= threshold
+        message = (
+            f"Monthly maximum of {maximum:,} residential premises in {rules.premises_year} "
+            f"({count.source}) {'reaches' if met else 'is below'} the threshold of {threshold:,}."
+        )
+    return Criterion("premises", met, maximum, count.source, threshold, message, evidence)
 
 
 def evaluate(
@@ -59,58 +151,36 @@ def evaluate(
     organisation_id: uuid.UUID,
     org_type: str,
     region: str | None,
-    premises_by_month: dict[int, int] | None,
-    premises_source: str,
+    premises: PremisesCount,
     on_date: date,
     rules: CourtRules,
 ) -> Eligibility:
-    """Evaluate the experiment's criteria from plain facts (pure)."""
-    criteria: list[Criterion] = []
+    """Evaluate the experiment's published criteria and the region from plain facts (pure)."""
     threshold = rules.thresholds.get(org_type)
-    criteria.append(
+    types = sorted(rules.thresholds)
+    criteria: list[Criterion] = [
         Criterion(
             "organisation_type",
             threshold is not None,
+            org_type,
+            "organisation registry of the gateway",
+            "one of " + ", ".join(types),
             f"Type '{org_type}' takes part in the experiment."
             if threshold is not None
             else f"Type '{org_type}' is not among the experiment's participant types.",
-            {"org_type": org_type, "participant_types": sorted(rules.thresholds)},
-        )
-    )
-    maximum = max(premises_by_month.values(), default=0) if premises_by_month is not None else None
-    if maximum is None or threshold is None:
-        premises_met: bool | None = None if maximum is None else False
-        message = (
-            "No premises figure: import the accounts registry or pass max_premises."
-            if maximum is None
-            else "No threshold for this organisation type."
-        )
-    else:
-        premises_met = maximum >= threshold
-        message = (
-            f"Monthly maximum of {maximum:,} residential premises in {rules.premises_year} "
-            f"{'reaches' if premises_met else 'is below'} the threshold of {threshold:,}."
-        )
-    criteria.append(
-        Criterion(
-            "premises",
-            premises_met,
-            message,
-            {
-                "year": rules.premises_year,
-                "source": premises_source,
-                "by_month": {str(k): v for k, v in sorted((premises_by_month or {}).items())},
-                "maximum": maximum,
-                "threshold": threshold,
-            },
-        )
-    )
+            {"org_type": org_type, "participant_types": types},
+        ),
+        _premises(premises, threshold, rules),
+    ]
     on = sorted(rules.capabilities)
     missing = [c for c in REQUIRED_CAPABILITIES if c not in rules.capabilities]
     criteria.append(
         Criterion(
             "software",
             not missing,
+            f"gisgw {GATEWAY_VERSION}: " + (", ".join(on) or "no capabilities"),
+            "GISGW_COURT_CAPABILITIES",
+            "capabilities " + ", ".join(REQUIRED_CAPABILITIES),
             "The gateway automates court collection: " + ", ".join(on) + "."
             if not missing
             else "Switch on the capabilities " + ", ".join(missing) + " (GISGW_COURT_CAPABILITIES).",
@@ -121,35 +191,55 @@ def evaluate(
             },
         )
     )
-    if not rules.pilot_regions:
-        region_met: bool | None = None
-        region_message = "The pilot regions are not published; configure GISGW_COURT_PILOT_REGIONS."
-    else:
-        region_met = region is not None and region in rules.pilot_regions
-        region_message = (
-            f"Region {region} is a pilot region."
-            if region_met
-            else f"Region {region or 'unknown'} is not among the pilot regions."
-        )
+    bulk = "packages" in rules.capabilities
     criteria.append(
         Criterion(
-            "pilot_region",
-            region_met,
-            region_message,
-            {"region": region, "pilot_regions": sorted(rules.pilot_regions)},
+            "mass_upload",
+            bulk,
+            "bulk packages as resumable operations, formats " + ", ".join(PACKAGE_FORMATS)
+            if bulk
+            else "packages switched off",
+            "GISGW_COURT_CAPABILITIES",
+            "capability packages",
+            "Applications are built in bulk, one operation per run; the GIS operator's own upload format "
+            "is not published and becomes one more package format when it is."
+            if bulk
+            else "Switch on the capability packages (GISGW_COURT_CAPABILITIES) to build applications "
+            "in bulk.",
+            {"formats": list(PACKAGE_FORMATS)},
         )
     )
     within = rules.experiment.contains(on_date)
+    period = f"{rules.experiment.start.isoformat()} – {rules.experiment.end.isoformat()}"
     criteria.append(
         Criterion(
             "period",
             within,
-            f"{on_date.isoformat()} is {'within' if within else 'outside'} the experiment "
-            f"({rules.experiment.start.isoformat()} – {rules.experiment.end.isoformat()}).",
+            on_date.isoformat(),
+            "GISGW_COURT_EXPERIMENT_START / GISGW_COURT_EXPERIMENT_END",
+            period,
+            f"{on_date.isoformat()} is {'within' if within else 'outside'} the experiment ({period}).",
             {"start": rules.experiment.start.isoformat(), "end": rules.experiment.end.isoformat()},
         )
     )
-    return Eligibility(organisation_id=organisation_id, on_date=on_date, criteria=tuple(criteria))
+    pilots = tuple(sorted(rules.pilot_regions))
+    if not pilots:
+        line = RegionLine(
+            "not configured",
+            region,
+            pilots,
+            "The pilot regions are not published: the verdict rests on the published criteria; "
+            "configure GISGW_COURT_PILOT_REGIONS once the list is known.",
+        )
+    elif region is not None and region in rules.pilot_regions:
+        line = RegionLine("pilot", region, pilots, f"Region {region} is a pilot region.")
+    else:
+        line = RegionLine(
+            "not pilot", region, pilots, f"Region {region or 'unknown'} is not among the pilot regions."
+        )
+    return Eligibility(
+        organisation_id=organisation_id, on_date=on_date, criteria=tuple(criteria), region=line
+    )
 
 
 async def check_eligibility(
@@ -165,19 +255,16 @@ async def check_eligibility(
     if org is None:
         raise d.NotFoundError(f"Organisation {organisation_id} not found.")
     if max_premises is not None:
-        by_month: dict[int, int] | None = {0: max_premises}
-        source = "caller"
+        count = PremisesCount({0: max_premises}, "caller")
     else:
-        by_month = await premises_stats(organisation_id, rules.premises_year, session=session)
-        source = "accounts_registry"
-        if not any(by_month.values()):
-            by_month, source = None, "none"
+        billing = await premises_stats(organisation_id, rules.premises_year, session=session)
+        found = any(billing.values())
+        count = PremisesCount(billing, "accounts_registry") if found else PremisesCount(None, "none")
     return evaluate(
         organisation_id=org.id,
         org_type=org.org_type,
         region=org.region_code,
-        premises_by_month=by_month,
-        premises_source=source,
+        premises=count,
         on_date=on_date,
         rules=rules,
     )

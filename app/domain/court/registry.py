@@ -22,8 +22,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.db.base import utcnow
+from app.db.models.accounts import Account, AccountPremises, House, Premises
 from app.db.models.core import Operation
-from app.db.models.court import PLACE_FAILED, PLACED, PLACING, CourtCase, CourtConfirmedDebt
+from app.db.models.court import (
+    CANCELLED,
+    NOT_PLACED,
+    PLACE_FAILED,
+    PLACED,
+    PLACING,
+    CourtCase,
+    CourtCaseEvent,
+    CourtConfirmedDebt,
+)
+from app.domain.court.rules import CourtRules, court_rules
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
@@ -222,6 +233,68 @@ async def request_registry_action(
     return op
 
 
+# ------------------------------------------------------------------------------------ the loop, closed
+
+
+def next_registry_action(
+    debt: CourtConfirmedDebt, case: CourtCase | None, paid: Decimal, paid_on: date | None, rules: CourtRules
+) -> RegistryRequest | None:
+    """Return the registry action the case's state calls for next, if any (pure).
+
+    A cancelled order annuls its placed debt (AnnulmentDebt, NSI 365 reason from settings); an order in force
+    not placed yet is placed (PlacingDebt); payments covering the debt record its repayment
+    (PlacingDebtRepayment). A placement in flight or failed waits: its job (or the user) takes it on.
+    """
+    placed = debt.gis_debt_guid is not None and debt.gis_status != "CANCELLED"
+    if case is not None and case.status == CANCELLED:
+        if placed and rules.annulment_reason is not None:
+            code, guid = rules.annulment_reason
+            return RegistryRequest(
+                "annul", reason_code=code, reason_guid=guid, reason_text="Судебный приказ отменён"
+            )
+        return None
+    if debt.placement == NOT_PLACED and debt.gis_debt_guid is None and debt.annulled_on is None:
+        return RegistryRequest("place")
+    if placed and debt.repayment_status != "PAID" and paid > 0 and paid >= debt.amount:
+        return RegistryRequest("repayment", repaid_on=paid_on)
+    return None
+
+
+async def payments_of(session: AsyncSession, case_id: uuid.UUID) -> tuple[Decimal, date | None]:
+    """Return the sum received against a case's order (its payment events) and the last payment's date."""
+    rows = (
+        await session.execute(
+            select(CourtCaseEvent.details, CourtCaseEvent.on_date).where(
+                CourtCaseEvent.case_id == case_id, CourtCaseEvent.type == "payment"
+            )
+        )
+    ).all()
+    total = sum((Decimal((details or {}).get("amount", "0")) for details, _ in rows), Decimal(0))
+    last = max((on for _, on in rows if on is not None), default=None)
+    return total, last
+
+
+async def close_registry_loop(
+    *, session: AsyncSession, case: CourtCase, rules: CourtRules, principal: Principal
+) -> Operation | None:
+    """Queue the registry action the case calls for when GISGW_COURT_REGISTRY_AUTO is on; return it."""
+    if not rules.registry_auto:
+        return None
+    debt = await session.scalar(select(CourtConfirmedDebt).where(CourtConfirmedDebt.case_id == case.id))
+    if debt is None:
+        return None
+    paid, paid_on = await payments_of(session, case.id)
+    request = next_registry_action(debt, case, paid, paid_on, rules)
+    if request is None:
+        if case.status == CANCELLED and debt.gis_debt_guid and debt.gis_status != "CANCELLED":
+            debt.last_error = (
+                "The order is cancelled but its debt stays placed in GIS: set "
+                "GISGW_COURT_ANNULMENT_REASON_CODE and _GUID (NSI 365) or annul it by hand."
+            )
+        return None
+    return await request_registry_action(session=session, debt=debt, request=request, principal=principal)
+
+
 def debt_object(debt: CourtConfirmedDebt) -> m.DebtObject:
     """Return the GIS debt object: the premises when known, else the house (GIS or FIAS GUID)."""
     if debt.premise_guid:
@@ -392,6 +465,19 @@ async def run_registry_action(op: Operation, progress: ops.Progress, ctx: AppCon
         debt = await session.get(CourtConfirmedDebt, debt_id)
         assert debt is not None
         ok = _apply_result(debt, params, mine)
+        if ok and case is not None:
+            # The loop goes on from the new state: a placed debt already paid or cancelled moves on at once.
+            loop = Principal(
+                key_id=op.key_id,
+                name="court-registry-loop",
+                scopes=frozenset({"court"}),
+                organisation_ids=frozenset({debt.organisation_id}),
+            )
+            fresh = await session.get(CourtCase, case.id)
+            if fresh is not None:
+                await close_registry_loop(
+                    session=session, case=fresh, rules=court_rules(ctx.settings), principal=loop
+                )
         if not ok and attachments and debt.case_id:
             # Refused (a hash or file-store problem?): upload afresh next time, and let an edit send it.
             case = await session.get(CourtCase, debt.case_id)
@@ -425,9 +511,21 @@ class ReconcileReport:
     missing_in_gis: list[str] = field(default_factory=list)
     missing_locally: list[str] = field(default_factory=list)
     status_changed: list[dict[str, str]] = field(default_factory=list)
+    #: Debts found only in GIS, now local records (DebtGUIDs); those no account could be linked to.
+    imported: list[str] = field(default_factory=list)
+    unlinked: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(
-        default_factory=lambda: {"linked": 0, "missing_in_gis": 0, "missing_locally": 0, "status_changed": 0}
+        default_factory=lambda: {
+            "linked": 0,
+            "missing_in_gis": 0,
+            "missing_locally": 0,
+            "status_changed": 0,
+            "imported": 0,
+            "unlinked": 0,
+        }
     )
+    #: Published debts of the current page known only to GIS, imported after the page is reconciled.
+    to_import: list[m.ExportedDebt] = field(default_factory=list)
 
     def add(self, kind: str, item: Any) -> None:
         """Count a difference and list it while the list is under REPORT_LIST_LIMIT."""
@@ -446,6 +544,8 @@ class ReconcileReport:
             "missing_in_gis": self.missing_in_gis,
             "missing_locally": self.missing_locally,
             "status_changed": self.status_changed,
+            "imported": self.imported,
+            "unlinked": self.unlinked,
             "counts": dict(self.counts),
         }
 
@@ -480,6 +580,8 @@ def reconcile_page(
             )
             if debt is None:
                 report.add("missing_locally", item.debt_guid)
+                if item.status == "PUBLISHED":
+                    report.to_import.append(item)
                 continue
             debt.gis_debt_guid, debt.placement, debt.last_error = item.debt_guid, PLACED, None
             by_guid[item.debt_guid] = debt
@@ -504,6 +606,92 @@ def reconcile_page(
             )
         debt.gis_synced_at = utcnow()
         report.updated += 1 if changed else 0
+
+
+async def _account_for(
+    session: AsyncSession, organisation_id: uuid.UUID, item: m.ExportedDebt
+) -> uuid.UUID | None:
+    """Find the organisation's account a GIS-only debt belongs to: its premises (or house), then the surname.
+
+    The registry's export carries no ЕЛС or account number, only the debt object and the debtor: the premises
+    GUID (synced from GIS into the accounts registry) narrows the accounts, the debtor's surname picks one.
+    """
+    obj = item.debt_object
+    stmt = (
+        select(Account.id, Account.last_name)
+        .join(AccountPremises, AccountPremises.account_id == Account.id)
+        .join(Premises, Premises.id == AccountPremises.premises_id)
+        .where(Account.organisation_id == organisation_id)
+    )
+    if obj.premise_guid:
+        stmt = stmt.where(Premises.gis_premises_guid == uuid.UUID(obj.premise_guid))
+    elif obj.house_guid or obj.fias_house_guid:
+        stmt = stmt.join(House, House.id == Premises.house_id)
+        stmt = stmt.where(
+            House.hm_object_guid == uuid.UUID(obj.house_guid)
+            if obj.house_guid
+            else House.fias_house_guid == uuid.UUID(str(obj.fias_house_guid))
+        )
+    else:
+        return None
+    # One account may cover several premises of a house: dict() keeps each account once.
+    found: dict[uuid.UUID, str | None] = {
+        row.id: row.last_name for row in (await session.execute(stmt.limit(1000))).all()
+    }
+    rows = list(found.items())
+    surname = item.debtor.surname.casefold()
+    named = [account_id for account_id, name in rows if (name or "").casefold() == surname]
+    if len(named) == 1:
+        return named[0]
+    if len(rows) == 1 and obj.premise_guid:
+        return rows[0][0]
+    return None
+
+
+async def import_gis_only(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    items: Sequence[m.ExportedDebt],
+    report: ReconcileReport,
+) -> None:
+    """Keep debts found only in GIS as local records linked to accounts, so answers use them like our own."""
+    for item in items:
+        account_id = await _account_for(session, organisation_id, item)
+        obj, act, debtor = item.debt_object, item.judicial_act, item.debtor
+        session.add(
+            CourtConfirmedDebt(
+                organisation_id=organisation_id,
+                case_id=None,
+                account_id=account_id,
+                last_name=debtor.surname[:100],
+                first_name=debtor.first_name[:100],
+                middle_name=(debtor.patronymic or None) and debtor.patronymic[:100],
+                snils=debtor.snils,
+                inn=debtor.inn,
+                fias_house_guid=uuid.UUID(obj.fias_house_guid) if obj.fias_house_guid else None,
+                house_guid=uuid.UUID(obj.house_guid) if obj.house_guid else None,
+                premise_guid=uuid.UUID(obj.premise_guid) if obj.premise_guid else None,
+                act_number=act.number[:255],
+                act_date=act.date,
+                act_pronouncing_date=act.date_pronouncing or act.date,
+                # GIS's registry holds no amounts: the record confirms the debt, the sums stay unknown (0).
+                principal=Decimal(0),
+                penalties=Decimal(0),
+                duty=Decimal(0),
+                amount=Decimal(0),
+                additional_info="imported from GIS's registry of court-confirmed debts",
+                placement=PLACED,
+                gis_debt_guid=item.debt_guid,
+                gis_status=item.status,
+                repayment_status=item.repayment.status,
+                repaid_on=item.repayment.placing_date if item.repayment.status == "PAID" else None,
+                gis_synced_at=utcnow(),
+            )
+        )
+        report.add("imported", item.debt_guid)
+        if account_id is None:
+            report.add("unlinked", item.debt_guid)
+    await session.flush()
 
 
 async def request_reconcile(
@@ -577,6 +765,8 @@ async def run_reconcile(op: Operation, progress: ops.Progress, ctx: AppContext) 
         async with ctx.sessionmaker() as session, session.begin():
             local = await _records_for_page(session, organisation_id, page.debts)
             reconcile_page(local, page.debts, report, seen)
+            await import_gis_only(session, organisation_id, report.to_import, report)
+            report.to_import.clear()
         await progress(report.exported)
         if page.is_last_page or not page.next_page_guid:
             complete = True

@@ -202,6 +202,9 @@ class CourtRules:
     premises_year: int = 2025
     capabilities: frozenset[str] = frozenset(CAPABILITIES)
     courts: CourtTable = CourtTable()
+    #: Close the registry loop automatically (place, repayment, annulment) and the NSI 365 annulment reason.
+    registry_auto: bool = False
+    annulment_reason: tuple[str, str] | None = None
 
 
 def court_rules(settings: Settings) -> CourtRules:
@@ -242,6 +245,10 @@ def court_rules(settings: Settings) -> CourtRules:
         premises_year=settings.court.premises_year,
         capabilities=frozenset(settings.court.capabilities),
         courts=court_table(settings),
+        registry_auto=settings.court.registry_auto,
+        annulment_reason=(settings.court.annulment_reason_code, settings.court.annulment_reason_guid)
+        if settings.court.annulment_reason_code and settings.court.annulment_reason_guid
+        else None,
     )
 
 
