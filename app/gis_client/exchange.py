@@ -58,7 +58,7 @@ from app.db.models.exchange import (
 )
 from app.domain.kernel import audit
 from app.domain.kernel.access import SYSTEM
-from app.gis_client import journal
+from app.gis_client import house_data, journal
 from app.gis_client import messages as m
 from app.gis_client.crypto import GostBackend
 from app.gis_client.envelope import build_envelope, build_get_state, new_guid, serialize
@@ -156,6 +156,9 @@ BUILDERS.update(
         "exportNsiItem": lambda p, _o: m.build_export_nsi_item(
             _adapter(m.ExportNsiItemQuery).validate_python(p)
         ),
+        house_data.NAME: lambda p, _o: house_data.build_request(
+            _adapter(house_data.ExportHouseQuery).validate_python(p)
+        ),
     }
 )
 
@@ -167,6 +170,7 @@ _RESULT_TYPES: dict[str, Any] = {
     "importDebt": tuple[m.CommonResult, ...],
     "exportDebt": m.DebtExportPage,
     "exportNsiItem": m.NsiItem,
+    house_data.NAME: house_data.HouseData,
 }
 
 

@@ -13,6 +13,7 @@ from lxml import etree
 
 from app.gis_client.envelope import new_body, sub, sub_many, sub_opt
 from app.gis_client.errors import GisLimitError
+from app.gis_client.house_data import HouseData
 from app.gis_client.operations import OPERATIONS
 
 Guid = str
@@ -601,7 +602,13 @@ class Ack:
 
 
 StatePayload = (
-    tuple[CommonResult, ...] | DSRExportPage | tuple[Account, ...] | DebtExportPage | NsiItem | None
+    tuple[CommonResult, ...]
+    | DSRExportPage
+    | tuple[Account, ...]
+    | DebtExportPage
+    | NsiItem
+    | HouseData
+    | None
 )
 
 

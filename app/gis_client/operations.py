@@ -178,6 +178,15 @@ OPERATIONS: dict[str, Operation] = {
             "10.0.1.1",
             fixed=True,
         ),
+        # Builder, parser and result type: app/gis_client/house_data.py.
+        _op(
+            "exportHouseData",
+            Service.HOUSE_MANAGEMENT,
+            q("hm", "exportHouseRequest"),
+            q("hm", "exportHouseResult"),
+            "15.6.0.1",
+            fixed=False,
+        ),
         _op(
             "importDebt",
             Service.DEBTS,

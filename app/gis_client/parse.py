@@ -11,6 +11,7 @@ from typing import Any, TypeVar, cast
 
 from lxml import etree
 
+from app.gis_client import house_data
 from app.gis_client.errors import DEFAULT_RETRYABLE_CODES, GisFaultError, GisProtocolError
 from app.gis_client.messages import (
     ACCOUNT_KINDS,
@@ -631,4 +632,5 @@ _PAYLOADS: dict[str, Callable[[etree._Element], object]] = {
     ),
     q("debts", "ExportDebtResult"): lambda b: parse_debt_export(_need(b, "debts:ExportDebtResult")),
     q("nsi-common", "NsiItem"): lambda b: parse_nsi_item(_need(b, "nsi-common:NsiItem")),
+    q("hm", "exportHouseResult"): house_data.parse_state_payload,
 }

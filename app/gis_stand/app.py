@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from app.gis_client.operations import SERVICES, Service
-from app.gis_stand import debts, drs, files, hm  # noqa: F401 - importing registers the processors
+from app.gis_stand import debts, drs, files, hm, houses  # noqa: F401 - importing registers the processors
 from app.gis_stand.admin import build_router as admin_router
 from app.gis_stand.config import StandConfig
 from app.gis_stand.faults import FaultMiddleware
