@@ -20,6 +20,7 @@ from app.api import (
     debt_requests,
     exchanges,
     health,
+    houses,
     operations,
     organisations,
 )
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts,
         debt_requests,
         court_orders,
+        houses,
         exchanges,
     )
     for module in routers:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,13 @@ VerifyMode = Literal["off", "log", "reject"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "example", "todo"}
+
+
+class WebhookTarget(BaseModel):
+    """A change-feed subscriber: where to POST and the shared secret of the HMAC-SHA256 signature."""
+
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    secret: SecretStr = Field(min_length=16)
 
 
 class Settings(BaseSettings):
@@ -313,6 +320,30 @@ class Settings(BaseSettings):
         description='NSI 358 document types, JSON {"code": {"guid": .., "name": ..}}; load the real values '
         "from GIS (nsi-common exportNsiItem 358) before production",
     )
+
+    # --- GIS house data (app/domain/houses, docs/houses.md) ---
+    houses_sync_concurrency: int = Field(
+        4, ge=1, le=64, description="houses a house-data sync exports from GIS at the same time"
+    )
+    houses_area_tolerance: Decimal = Field(
+        Decimal("1.0"),
+        ge=0,
+        description="m²: a premises area in GIS that differs from the area placed with its accounts by more "
+        "counts in the data-quality figures",
+    )
+    houses_webhooks: dict[str, list[WebhookTarget]] = Field(
+        default_factory=dict,
+        description="change-feed subscribers per organisation id, "
+        'JSON {"<org id>": [{"url": .., "secret": ..}]}',
+    )
+    houses_webhook_timeout: float = Field(10.0, gt=0, description="seconds a webhook receiver has to answer")
+    houses_webhook_max_attempts: int = Field(
+        12, ge=1, description="attempts per event and URL before its delivery is marked failed"
+    )
+    houses_webhook_retry_initial: float = Field(
+        5.0, ge=0, description="seconds before the first retry; doubles on every further failure"
+    )
+    houses_webhook_retry_max: float = Field(3600.0, ge=0, description="longest wait between two attempts")
 
     # --- access ---
     demo_key: SecretStr | None = Field(None, description="development only: a fixed demo API key to seed")

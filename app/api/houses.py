@@ -1,0 +1,314 @@
+"""GIS house and premises data: sync, houses and premises by month, the change feed, webhook deliveries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import Reader, Sender, SessionDep
+from app.api.errors import error_responses
+from app.api.operations import OperationRead
+from app.domain import houses as service
+from app.domain.houses import queries
+from app.domain.houses.snapshot import ChangeKind
+from app.domain.houses.sync import parse_month
+
+router = APIRouter(prefix="/api/v1/organisations/{organisation_id}", tags=["houses"])
+
+OrgId = Annotated[uuid.UUID, Path(description="organisation id")]
+FiasId = Annotated[uuid.UUID, Path(description="FIAS house GUID")]
+Month = Annotated[
+    str | None, Query(pattern=r"^\d{4}-\d{2}$", description="month YYYY-MM (default: the latest synced)")
+]
+Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
+Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+
+def _month(value: str | None) -> date | None:
+    return None if value is None else parse_month(value)
+
+
+class HouseSyncCreate(BaseModel):
+    """What to sync: a month (default: the current one) and all the organisation's houses or some."""
+
+    month: str | None = Field(
+        None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default the current month"
+    )
+    fias_house_guids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=10000,
+        description="houses to sync; empty: billing's houses of the organisation and those synced before",
+    )
+    full: bool = Field(False, description="sync houses already synced this month again")
+
+
+class GisHouseRead(BaseModel):
+    """A house as GIS showed it in a month (exportHouseData)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    fias_house_guid: uuid.UUID
+    house_guid: uuid.UUID | None
+    month: date
+    unique_number: str | None
+    kind: str = Field(description="apartment_building or living_house")
+    cadastral_number: str | None
+    total_area: Decimal | None
+    residential_area: Decimal | None = Field(description="sum of the residential premises' areas")
+    non_residential_area: Decimal | None = Field(description="sum of the non-residential premises' areas")
+    used_year: int | None
+    floor_count: str | None
+    underground_floor_count: str | None
+    entrances: int
+    premises_count: int
+    accounts_count: int
+    gis_modified_at: datetime | None
+    seen_at: datetime
+    billing_house_id: uuid.UUID | None = Field(description="billing's house with the same FIAS GUID")
+
+
+class GisPremisesRead(BaseModel):
+    """A premises as GIS showed it, matched to billing's premises."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    premises_guid: uuid.UUID
+    unique_number: str | None
+    number_raw: str | None
+    number_norm: str | None
+    kind: str = Field(description="residential, non_residential or house_block")
+    cadastral_number: str | None
+    total_area: Decimal | None
+    gross_area: Decimal | None = Field(description="living area")
+    entrance: str | None
+    floor: str | None
+    account_area: Decimal | None = Field(description="area placed in GIS with the premises' open accounts")
+    billing_premises_id: uuid.UUID | None
+
+
+class GisHousesPage(BaseModel):
+    """A page of houses of one month."""
+
+    month: date | None
+    total: int
+    items: list[GisHouseRead]
+
+
+class GisHouseDetail(BaseModel):
+    """A house with its premises."""
+
+    house: GisHouseRead
+    premises: list[GisPremisesRead]
+
+
+class ChangeRead(BaseModel):
+    """One change of the monthly feed; `id` is the webhook event id."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    month: date
+    previous_month: date
+    fias_house_guid: uuid.UUID
+    kind: str
+    object_guid: uuid.UUID = Field(description="PremisesGUID or AccountGUID")
+    premises_number: str | None
+    els: str | None
+    account_number: str | None
+    old_value: str | None
+    new_value: str | None
+    detected_at: datetime
+
+
+class ChangesPage(BaseModel):
+    """A page of the change feed."""
+
+    total: int
+    items: list[ChangeRead]
+
+
+class DeliveryRead(BaseModel):
+    """One webhook delivery: an event to a URL, its attempts and the last answer."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    url: str
+    status: str = Field(description="pending, delivered or failed")
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveriesPage(BaseModel):
+    """A page of the delivery log."""
+
+    total: int
+    items: list[DeliveryRead]
+
+
+@router.post(
+    "/houses/syncs",
+    response_model=OperationRead,
+    status_code=202,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def sync_houses(
+    organisation_id: OrgId, body: HouseSyncCreate, session: SessionDep, principal: Sender
+) -> OperationRead:
+    """Sync houses and premises from GIS (exportHouseData, exportAccountData) for a month (scope `send`)."""
+    op = await service.queue_sync(
+        session=session,
+        principal=principal,
+        organisation_id=organisation_id,
+        month=body.month,
+        fias_house_guids=body.fias_house_guids,
+        full=body.full,
+    )
+    return OperationRead.model_validate(op)
+
+
+@router.get(
+    "/houses", response_model=GisHousesPage, status_code=200, responses=error_responses(401, 403, 404, 422)
+)
+async def list_houses(
+    organisation_id: OrgId,
+    session: SessionDep,
+    principal: Reader,
+    month: Month = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> GisHousesPage:
+    """List the organisation's houses as GIS showed them in a month (scope `read`)."""
+    chosen, total, rows = await service.list_houses(
+        session, principal=principal, organisation_id=organisation_id, month=_month(month), limit=limit,
+        offset=offset,
+    )  # fmt: skip
+    return GisHousesPage(month=chosen, total=total, items=[GisHouseRead.model_validate(r) for r in rows])
+
+
+@router.get(
+    "/houses/{fias_house_guid}",
+    response_model=GisHouseDetail,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def get_house(
+    organisation_id: OrgId,
+    fias_house_guid: FiasId,
+    session: SessionDep,
+    principal: Reader,
+    month: Month = None,
+) -> GisHouseDetail:
+    """Show a house with its premises, matched to billing (scope `read`)."""
+    house, premises = await service.get_house(
+        session, principal=principal, organisation_id=organisation_id, fias_house_guid=fias_house_guid,
+        month=_month(month),
+    )  # fmt: skip
+    return GisHouseDetail(
+        house=GisHouseRead.model_validate(house),
+        premises=[GisPremisesRead.model_validate(p) for p in premises],
+    )
+
+
+@router.get(
+    "/house-changes",
+    response_model=ChangesPage,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def list_changes(
+    organisation_id: OrgId,
+    session: SessionDep,
+    principal: Reader,
+    month: Month = None,
+    fias_house_guid: Annotated[uuid.UUID | None, Query(description="one house")] = None,
+    kind: Annotated[ChangeKind | None, Query(description="one kind of change")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> ChangesPage:
+    """List the monthly change feed: premises, areas, cadastral numbers, accounts, payers (scope `read`)."""
+    filters = service.ChangeFilter(month=_month(month), fias_house_guid=fias_house_guid, kind=kind)
+    total, rows = await service.list_changes(
+        session,
+        principal=principal,
+        organisation_id=organisation_id,
+        filters=filters,
+        limit=limit,
+        offset=offset,
+    )
+    return ChangesPage(total=total, items=[ChangeRead.model_validate(r) for r in rows])
+
+
+@router.get(
+    "/house-changes.csv",
+    response_class=StreamingResponse,
+    status_code=200,
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 403, 404, 422)},
+)
+async def export_changes(
+    organisation_id: OrgId,
+    request: Request,
+    principal: Reader,
+    month: Month = None,
+    fias_house_guid: Annotated[uuid.UUID | None, Query(description="one house")] = None,
+    kind: Annotated[ChangeKind | None, Query(description="one kind of change")] = None,
+) -> StreamingResponse:
+    """Download the change feed as CSV (scope `read`)."""
+    principal.require_org(organisation_id)
+    filters = service.ChangeFilter(month=_month(month), fias_house_guid=fias_house_guid, kind=kind)
+    sessionmaker = request.app.state.sessionmaker
+
+    async def lines() -> AsyncIterator[str]:
+        # Its own session: the response streams after the request's session has closed.
+        yield queries.csv_header(queries.CHANGE_COLUMNS)
+        async with sessionmaker() as own:
+            after: uuid.UUID | None = None
+            while batch := await queries.changes_batches(
+                own, organisation_id=organisation_id, filters=filters, after=after
+            ):
+                yield queries.changes_csv_rows(batch)
+                after = batch[-1].id
+
+    return StreamingResponse(
+        lines(),
+        media_type=CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="house-changes.csv"'},
+    )
+
+
+@router.get(
+    "/house-changes/deliveries",
+    response_model=DeliveriesPage,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def list_deliveries(
+    organisation_id: OrgId,
+    session: SessionDep,
+    principal: Reader,
+    event_id: Annotated[uuid.UUID | None, Query(description="one change event")] = None,
+    status: Annotated[
+        Literal["pending", "delivered", "failed"] | None, Query(description="one status")
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> DeliveriesPage:
+    """Show the webhook delivery log of the change feed (scope `read`)."""
+    total, rows = await service.list_deliveries(
+        session, principal=principal, organisation_id=organisation_id, event_id=event_id, status=status,
+        limit=limit, offset=offset,
+    )  # fmt: skip
+    return DeliveriesPage(total=total, items=[DeliveryRead.model_validate(r) for r in rows])
