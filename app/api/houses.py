@@ -12,11 +12,11 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import Reader, Sender, SessionDep
+from app.api.deps import Reader, Sender, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.domain import houses as service
-from app.domain.houses import queries
+from app.domain.houses import quality, queries
 from app.domain.houses.snapshot import ChangeKind
 from app.domain.houses.sync import parse_month
 
@@ -312,3 +312,111 @@ async def list_deliveries(
         limit=limit, offset=offset,
     )  # fmt: skip
     return DeliveriesPage(total=total, items=[DeliveryRead.model_validate(r) for r in rows])
+
+
+class QualityTrendPoint(BaseModel):
+    """The GIS-side figures of one synced month."""
+
+    month: date
+    premises_in_gis: int
+    premises_with_cadastral_number: int
+    premises_in_gis_not_in_billing: int
+    area_differences: int
+
+
+class QualityRead(BaseModel):
+    """Data-quality figures of an organisation; every count can be downloaded as the CSV of its rows."""
+
+    month: date | None = Field(description="the GIS snapshot's month (null: never synced)")
+    premises_in_gis: int
+    premises_with_cadastral_number: int
+    open_accounts: int = Field(description="billing's open accounts")
+    accounts_with_els: int
+    accounts_with_zhku_id: int
+    premises_in_billing_not_in_gis: int
+    premises_in_gis_not_in_billing: int
+    area_differences: int = Field(
+        description="premises whose area differs from their accounts' beyond tolerance"
+    )
+    area_tolerance: Decimal = Field(description="m² (GISGW_HOUSES_AREA_TOLERANCE)")
+    debtors: int = Field(description="person payers owing money")
+    debtors_missing_court_data: int = Field(description="debtors lacking an identifier, birth date or place")
+    shares: dict[str, float | None] = Field(description="the figures that are shares of a base, 0..1")
+    trend: list[QualityTrendPoint]
+
+
+@router.get(
+    "/houses-quality",
+    response_model=QualityRead,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def get_quality(
+    organisation_id: OrgId, session: SessionDep, principal: Reader, settings: SettingsDep, month: Month = None
+) -> QualityRead:
+    """Show the data-quality figures of the houses and accounts, with their trend (scope `read`)."""
+    tolerance = settings.houses_area_tolerance
+    q = await quality.compute(
+        session,
+        principal=principal,
+        organisation_id=organisation_id,
+        month=_month(month),
+        tolerance=tolerance,
+    )
+    return QualityRead(
+        month=q.month,
+        premises_in_gis=q.premises_in_gis,
+        premises_with_cadastral_number=q.premises_with_cadastral_number,
+        open_accounts=q.open_accounts,
+        accounts_with_els=q.accounts_with_els,
+        accounts_with_zhku_id=q.accounts_with_zhku_id,
+        premises_in_billing_not_in_gis=q.premises_in_billing_not_in_gis,
+        premises_in_gis_not_in_billing=q.premises_in_gis_not_in_billing,
+        area_differences=q.area_differences,
+        area_tolerance=tolerance,
+        debtors=q.debtors,
+        debtors_missing_court_data=q.debtors_missing_court_data,
+        shares=quality.shares(q),
+        trend=[QualityTrendPoint.model_validate(t) for t in q.trend],
+    )
+
+
+@router.get(
+    "/houses-quality/{figure}.csv",
+    response_class=StreamingResponse,
+    status_code=200,
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 403, 404, 422)},
+)
+async def export_quality_rows(
+    organisation_id: OrgId,
+    figure: Annotated[quality.Figure, Path(description="the figure whose rows to download")],
+    request: Request,
+    principal: Reader,
+    settings: SettingsDep,
+    month: Month = None,
+) -> StreamingResponse:
+    """Download the rows behind a data-quality figure as CSV (scope `read`)."""
+    principal.require_org(organisation_id)
+    chosen = _month(month)
+    sessionmaker = request.app.state.sessionmaker
+
+    async def lines() -> AsyncIterator[str]:
+        yield queries.csv_header(quality.ROW_COLUMNS[figure])
+        async with sessionmaker() as own:
+            batch: list[tuple[object, ...]] = []
+            async for row in quality.rows(
+                own, principal=principal, organisation_id=organisation_id, figure=figure, month=chosen,
+                tolerance=settings.houses_area_tolerance,
+            ):  # fmt: skip
+                batch.append(row)
+                if len(batch) >= 1000:
+                    yield queries.csv_lines(batch)
+                    batch = []
+            if batch:
+                yield queries.csv_lines(batch)
+
+    return StreamingResponse(
+        lines(),
+        media_type=CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{figure}.csv"'},
+    )

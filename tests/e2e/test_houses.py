@@ -229,6 +229,29 @@ async def test_sync_two_months_feeds_changes_and_webhooks(
     assert flats and all(p["billing_premises_id"] is not None for p in flats)
     assert all(p["billing_premises_id"] is None for p in detail["premises"] if p["kind"] == "non_residential")
 
+    # The stand's gaps show in the data-quality figures, each drillable to its rows.
+    quality = (await gateway.client.get(f"/api/v1/organisations/{ORG_ID}/houses-quality")).json()
+    async with stand.runtime.sessionmaker() as session:
+        areas = dict((await session.execute(select(Account.premises_id, Account.total_square))).all())
+    assert quality["premises_in_gis"] == len(stand_premises)
+    assert quality["premises_with_cadastral_number"] == sum(1 for p in stand_premises if p.cadastral_number)
+    assert 0 < quality["premises_with_cadastral_number"] < len(stand_premises)
+    assert quality["area_differences"] > 0
+    assert quality["area_differences"] == sum(
+        1 for p in stand_premises if p.id in areas and abs(p.total_area - areas[p.id]) > 1
+    )
+    assert quality["premises_in_gis_not_in_billing"] == sum(
+        1 for p in stand_premises if p.kind != "residential"
+    )
+    assert quality["open_accounts"] == quality["accounts_with_els"] == 120
+    drill = await gateway.client.get(
+        f"/api/v1/organisations/{ORG_ID}/houses-quality/premises_without_cadastral_number.csv"
+    )
+    assert drill.status_code == 200, drill.text
+    lines = list(csv.DictReader(io.StringIO(drill.text)))
+    assert len(lines) == quality["premises_in_gis"] - quality["premises_with_cadastral_number"]
+    assert all(line["cadastral_number"] == "" for line in lines)
+
     expected = await _next_month_in_the_stand(stand)
     second = await _sync(gateway, "2026-12")
     assert second["changes"] == 7, second

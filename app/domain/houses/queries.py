@@ -151,6 +151,14 @@ def changes_csv_rows(changes: Sequence[HouseChange]) -> str:
     return out.getvalue()
 
 
+def csv_lines(rows: Sequence[Sequence[object]]) -> str:
+    """Return CSV lines (no header) for plain rows; None is an empty cell."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    return out.getvalue()
+
+
 def csv_header(columns: Sequence[str]) -> str:
     """Return a CSV header line."""
     return ",".join(columns) + "\n"
