@@ -6,17 +6,17 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import Reader, Sender, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.domain import houses as service
-from app.domain.houses import quality, queries
+from app.domain.houses import quality, queries, reports
 from app.domain.houses.snapshot import ChangeKind
 from app.domain.houses.sync import parse_month
 
@@ -419,4 +419,51 @@ async def export_quality_rows(
         lines(),
         media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{figure}.csv"'},
+    )
+
+
+XLSX: dict[int | str, dict[str, Any]] = {200: {"content": {reports.MEDIA_TYPE: {}}}}
+
+
+@router.get(
+    "/houses/{fias_house_guid}/report.xlsx",
+    response_class=Response,
+    status_code=200,
+    responses={**XLSX, **error_responses(401, 403, 404, 422)},
+)
+async def house_report(
+    organisation_id: OrgId,
+    fias_house_guid: FiasId,
+    session: SessionDep,
+    principal: Reader,
+    month: Month = None,
+) -> Response:
+    """Download the house characteristics report with its premises table, XLSX (scope `read`)."""
+    data = await reports.house_report(
+        session, principal=principal, organisation_id=organisation_id, fias_house_guid=fias_house_guid,
+        month=_month(month),
+    )  # fmt: skip
+    name = f"house-{fias_house_guid}.xlsx"
+    return Response(
+        data, media_type=reports.MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.get(
+    "/houses-report.xlsx",
+    response_class=Response,
+    status_code=200,
+    responses={**XLSX, **error_responses(401, 403, 404, 422)},
+)
+async def organisation_report(
+    organisation_id: OrgId, session: SessionDep, principal: Reader, month: Month = None
+) -> Response:
+    """Download the characteristics of every house and premises of the organisation, XLSX (scope `read`)."""
+    data = await reports.organisation_report(
+        session, principal=principal, organisation_id=organisation_id, month=_month(month)
+    )
+    return Response(
+        data,
+        media_type=reports.MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="houses.xlsx"'},
     )

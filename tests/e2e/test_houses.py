@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from openpyxl import load_workbook
 from sqlalchemy import delete, func, insert, select, update
 
 from app.db.engine import create_engine, create_sessionmaker
@@ -251,6 +252,31 @@ async def test_sync_two_months_feeds_changes_and_webhooks(
     lines = list(csv.DictReader(io.StringIO(drill.text)))
     assert len(lines) == quality["premises_in_gis"] - quality["premises_with_cadastral_number"]
     assert all(line["cadastral_number"] == "" for line in lines)
+
+    # The characteristics report, per house and per organisation, read back.
+    report = await gateway.client.get(
+        f"/api/v1/organisations/{ORG_ID}/houses/{stand_houses[0].fias_guid}/report.xlsx"
+    )
+    assert report.status_code == 200, report.text
+    book = load_workbook(io.BytesIO(report.content), read_only=True)
+    # A read-only sheet leaves trailing empty cells out of a row.
+    info = {row[0]: (row + (None,))[1] for row in book["Дом"].iter_rows(min_row=2, values_only=True)}
+    assert info["ФИАС (ГАР) дома"] == stand_houses[0].fias_guid
+    assert info["Год ввода в эксплуатацию"] == stand_houses[0].used_year
+    assert info["Кадастровый номер"] == stand_houses[0].cadastral_number
+    premises_sheet = list(book["Помещения"].iter_rows(values_only=True))
+    assert len(premises_sheet) - 1 == len(detail["premises"])
+    header = premises_sheet[0]
+    first_flat = dict(zip(header, premises_sheet[1], strict=False))
+    stand_flat = next(p for p in stand_premises if p.guid == first_flat["Идентификатор помещения в ГИС ЖКХ"])
+    assert first_flat["Номер помещения"] == stand_flat.number
+    assert Decimal(str(first_flat["Общая площадь, м²"])) == stand_flat.total_area
+    whole = await gateway.client.get(f"/api/v1/organisations/{ORG_ID}/houses-report.xlsx")
+    assert whole.status_code == 200
+    book = load_workbook(io.BytesIO(whole.content), read_only=True)
+    assert book.sheetnames == ["Дома", "Помещения"]
+    assert sum(1 for _ in book["Дома"].iter_rows(min_row=2)) == 2
+    assert sum(1 for _ in book["Помещения"].iter_rows(min_row=2)) == len(stand_premises)
 
     expected = await _next_month_in_the_stand(stand)
     second = await _sync(gateway, "2026-12")
