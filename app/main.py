@@ -155,4 +155,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(houses.pages)
     return app

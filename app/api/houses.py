@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.dashboard import COOKIE, templates
 from app.api.deps import Reader, Sender, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
@@ -19,6 +20,9 @@ from app.domain import houses as service
 from app.domain.houses import quality, queries, reports
 from app.domain.houses.snapshot import ChangeKind
 from app.domain.houses.sync import parse_month
+from app.domain.kernel import errors as d
+from app.domain.kernel.access import Principal, authenticate
+from app.settings import Settings
 
 router = APIRouter(prefix="/api/v1/organisations/{organisation_id}", tags=["houses"])
 
@@ -397,15 +401,26 @@ async def export_quality_rows(
 ) -> StreamingResponse:
     """Download the rows behind a data-quality figure as CSV (scope `read`)."""
     principal.require_org(organisation_id)
-    chosen = _month(month)
+    return _quality_csv(request, principal, organisation_id, figure, _month(month), settings)
+
+
+def _quality_csv(
+    request: Request,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    figure: quality.Figure,
+    month: date | None,
+    settings: Settings,
+) -> StreamingResponse:
     sessionmaker = request.app.state.sessionmaker
 
     async def lines() -> AsyncIterator[str]:
         yield queries.csv_header(quality.ROW_COLUMNS[figure])
+        # Its own session: the response streams after the request's session has closed.
         async with sessionmaker() as own:
             batch: list[tuple[object, ...]] = []
             async for row in quality.rows(
-                own, principal=principal, organisation_id=organisation_id, figure=figure, month=chosen,
+                own, principal=principal, organisation_id=organisation_id, figure=figure, month=month,
                 tolerance=settings.houses_area_tolerance,
             ):  # fmt: skip
                 batch.append(row)
@@ -467,3 +482,63 @@ async def organisation_report(
         media_type=reports.MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="houses.xlsx"'},
     )
+
+
+# --- the dashboard page (the ops dashboard's key cookie; not part of the API) -----------------------------
+
+pages = APIRouter(tags=["ops"])
+
+
+async def _page_principal(request: Request, session: SessionDep) -> Principal | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        principal = await authenticate(session=session, token=token)
+        principal.require("read")
+    except d.DomainError:
+        return None
+    return principal
+
+
+@pages.get("/dashboard/houses/{organisation_id}", response_class=HTMLResponse, include_in_schema=False)
+async def quality_page(
+    organisation_id: OrgId, request: Request, session: SessionDep, settings: SettingsDep, month: Month = None
+) -> Response:
+    """Render the data-quality figures and their trend, each linked to its CSV (scope `read`)."""
+    principal = await _page_principal(request, session)
+    if principal is None:
+        return RedirectResponse("/dashboard", status_code=303)
+    tolerance = settings.houses_area_tolerance
+    q = await quality.compute(
+        session,
+        principal=principal,
+        organisation_id=organisation_id,
+        month=_month(month),
+        tolerance=tolerance,
+    )
+    context: dict[str, Any] = {
+        "organisation_id": organisation_id,
+        "q": q,
+        "shares": quality.shares(q),
+        "tolerance": tolerance,
+        "key_name": principal.name,
+    }
+    return templates.TemplateResponse(request, "houses.html", context)
+
+
+@pages.get("/dashboard/houses/{organisation_id}/{figure}.csv", include_in_schema=False)
+async def quality_page_csv(
+    organisation_id: OrgId,
+    figure: Annotated[quality.Figure, Path(description="the figure whose rows to download")],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    month: Month = None,
+) -> Response:
+    """Download a figure's rows from the dashboard page (the key in the dashboard's cookie)."""
+    principal = await _page_principal(request, session)
+    if principal is None:
+        return RedirectResponse("/dashboard", status_code=303)
+    principal.require_org(organisation_id)
+    return _quality_csv(request, principal, organisation_id, figure, _month(month), settings)

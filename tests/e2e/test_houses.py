@@ -253,6 +253,16 @@ async def test_sync_two_months_feeds_changes_and_webhooks(
     assert len(lines) == quality["premises_in_gis"] - quality["premises_with_cadastral_number"]
     assert all(line["cadastral_number"] == "" for line in lines)
 
+    # The dashboard page shows the same figures, each linked to its CSV (the dashboard's key cookie).
+    login = await gateway.client.post("/dashboard/login", data={"key": gateway.token})
+    assert login.status_code == 303, login.text
+    page = await gateway.client.get(f"/dashboard/houses/{ORG_ID}")
+    assert page.status_code == 200 and "premises with a cadastral number" in page.text
+    link = f"/dashboard/houses/{ORG_ID}/premises_without_cadastral_number.csv?month=2026-11"
+    assert link in page.text
+    from_page = await gateway.client.get(link)
+    assert from_page.status_code == 200 and from_page.text == drill.text
+
     # The characteristics report, per house and per organisation, read back.
     report = await gateway.client.get(
         f"/api/v1/organisations/{ORG_ID}/houses/{stand_houses[0].fias_guid}/report.xlsx"
