@@ -325,6 +325,12 @@ class Settings(BaseSettings):
     houses_sync_concurrency: int = Field(
         4, ge=1, le=64, description="houses a house-data sync exports from GIS at the same time"
     )
+    houses_sync_interval_seconds: float = Field(
+        0,
+        ge=0,
+        description="queue an incremental house-data sync of the current month for every organisation this "
+        "often (0 = off; a sync skips houses already synced that month)",
+    )
     houses_area_tolerance: Decimal = Field(
         Decimal("1.0"),
         ge=0,

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
+from app.db.models.core import Operation
 from app.db.models.houses import GisHouse, HouseChange
 from app.domain.houses import quality
 from app.domain.houses.snapshot import Change, account_rows, diff_house, payer_hash, premises_rows
-from app.domain.houses.sync import store_house, sync_houses
+from app.domain.houses.sync import SYNC_JOB, queue_scheduled_syncs, store_house, sync_houses
 from app.domain.kernel.access import SYSTEM
 from app.domain.ledger import encode_months
 from app.gis_client.errors import GisTransportError
@@ -259,3 +260,18 @@ async def test_sync_resumes_where_it_stopped(db: async_sessionmaker[AsyncSession
         ).all()
         assert sorted(map(str, stored)) == wanted
         assert (await session.scalars(select(HouseChange))).all() == []
+
+
+async def test_scheduled_sync_queues_once_per_organisation(db: async_sessionmaker[AsyncSession]) -> None:
+    async with db() as session, session.begin():
+        org = await make_org(session)
+        assert await queue_scheduled_syncs(session) >= 1
+        # The first is still pending: no second one.
+        assert await queue_scheduled_syncs(session) == 0
+    async with db() as session:
+        ops = (
+            await session.scalars(
+                select(Operation).where(Operation.kind == SYNC_JOB, Operation.organisation_id == org.id)
+            )
+        ).all()
+        assert len(ops) == 1 and ops[0].params is not None and ops[0].params["full"] is False

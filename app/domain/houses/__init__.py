@@ -8,13 +8,14 @@ the loop), `quality` (data-quality figures and their rows), `reports` (XLSX).
 
 from app import workers
 from app.domain.houses.queries import ChangeFilter, get_house, list_changes, list_deliveries, list_houses
-from app.domain.houses.sync import SYNC_JOB, queue_sync
+from app.domain.houses.sync import SYNC_JOB, queue_sync, sync_loop
 from app.domain.houses.webhooks import webhook_loop
 
 
 def register() -> None:
-    """Register the webhook delivery loop with the workers (idempotent); the sync job registers on import."""
+    """Register the webhook and schedule loops with the workers (idempotent); the job registers on import."""
     workers.LOOPS["houses-webhooks"] = webhook_loop
+    workers.LOOPS["houses-sync"] = sync_loop
 
 
 register()

@@ -11,6 +11,7 @@ houses already synced this month by another operation are skipped unless `full` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
 from app.db.models.accounts import Account, AccountPremises, House, Premises
-from app.db.models.core import Operation
+from app.db.models.core import Operation, Organisation
 from app.db.models.houses import GisHouse, GisHouseAccount, GisPremises, HouseChange, WebhookDelivery
 from app.domain.houses.gateway import HouseDataGateway, gateway_for
 from app.domain.houses.snapshot import (
@@ -39,7 +40,7 @@ from app.domain.houses.snapshot import (
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
-from app.domain.kernel.access import Principal
+from app.domain.kernel.access import SYSTEM, Principal
 from app.domain.kernel.calendar import MOSCOW, moscow_today
 from app.gis_client.errors import GisError
 from app.gis_client.house_data import HouseData
@@ -506,3 +507,53 @@ async def run_sync_job(op: Operation, progress: ops.Progress, ctx: Any) -> dict[
         progress=progress,
     )
     return report.as_dict()
+
+
+# --- the schedule ----------------------------------------------------------------------------------------
+
+
+async def queue_scheduled_syncs(session: AsyncSession) -> int:
+    """Queue an incremental sync of the current month for each organisation without one pending or running."""
+    busy = set(
+        (
+            await session.scalars(
+                select(Operation.organisation_id).where(
+                    Operation.kind == SYNC_JOB, Operation.status.in_((ops.PENDING, ops.RUNNING))
+                )
+            )
+        ).all()
+    )
+    queued = 0
+    for org_id in (await session.scalars(select(Organisation.id))).all():
+        if org_id in busy:
+            continue
+        await ops.create(
+            session=session,
+            principal=SYSTEM,
+            kind=SYNC_JOB,
+            organisation_id=org_id,
+            params={"month": month_start(moscow_today()).isoformat(), "fias_house_guids": [], "full": False},
+        )
+        queued += 1
+    return queued
+
+
+async def sync_loop(ctx: Any, stop: asyncio.Event) -> None:
+    """Queue house-data syncs every `houses_sync_interval_seconds` (0 = off).
+
+    A sync is incremental within its month, so a daily schedule syncs each house once a month (on the first
+    run of the month) and picks up houses billing adds later in the month.
+    """
+    interval = ctx.settings.houses_sync_interval_seconds
+    if interval <= 0:
+        return
+    while not stop.is_set():
+        try:
+            async with ctx.sessionmaker() as session, session.begin():
+                queued = await queue_scheduled_syncs(session)
+            if queued:
+                log.info("scheduled house-data sync queued for %d organisation(s)", queued)
+        except Exception:
+            log.exception("scheduled house-data sync failed; retrying next interval")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
