@@ -161,31 +161,61 @@ async def _count(session: AsyncSession, query: Rows) -> int:
     return int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def missing_court_data(account: Account) -> list[str]:
-    """Return what a court application lacks for a person payer (no values, only field names)."""
+@dataclass(frozen=True, slots=True)
+class Debtor:
+    """What the court-data figure needs of a debtor's account (no names)."""
+
+    id: uuid.UUID
+    account_number: str
+    has_identifier: bool
+    has_birth_date: bool
+    has_birth_place: bool
+
+
+def missing_court_data(debtor: Debtor) -> list[str]:
+    """Return what a court application lacks for a person payer (field names, never values)."""
     missing = []
-    if not (account.snils or account.id_doc_number or account.inn):
+    if not debtor.has_identifier:
         missing.append("identifier")
-    if account.birth_date is None:
+    if not debtor.has_birth_date:
         missing.append("birth_date")
-    if not account.birth_place:
+    if not debtor.has_birth_place:
         missing.append("birth_place")
     return missing
 
 
-async def debtors(session: AsyncSession, org: uuid.UUID) -> AsyncIterator[tuple[Account, int]]:
+async def debtors(session: AsyncSession, org: uuid.UUID) -> AsyncIterator[tuple[Debtor, int]]:
     """Yield the organisation's open person accounts that owe money, with the debt in kopecks (streamed)."""
+    # Plain columns, not ORM objects: the session's identity map would keep every account alive.
     stream = await session.stream(
-        select(Account, AccountLedger.months)
+        select(
+            Account.id,
+            Account.account_number,
+            Account.snils,
+            Account.id_doc_number,
+            Account.inn,
+            Account.birth_date,
+            Account.birth_place,
+            AccountLedger.months,
+        )
         .join(AccountLedger, AccountLedger.account_id == Account.id)
         .where(Account.organisation_id == org, Account.closed.is_(False), Account.payer_kind == "person")
         .order_by(Account.account_number)
         .execution_options(yield_per=2000)
     )
-    async for account, text in stream:
-        owed = sum(kopecks(m.charged) - kopecks(m.paid) for m in decode_months(text))
+    async for row in stream:
+        owed = sum(kopecks(m.charged) - kopecks(m.paid) for m in decode_months(row.months))
         if owed > 0:
-            yield account, owed
+            yield (
+                Debtor(
+                    id=row.id,
+                    account_number=row.account_number,
+                    has_identifier=bool(row.snils or row.id_doc_number or row.inn),
+                    has_birth_date=row.birth_date is not None,
+                    has_birth_place=bool(row.birth_place),
+                ),
+                owed,
+            )
 
 
 async def _gis_figures(
