@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
@@ -472,9 +473,12 @@ async def sync_houses(
         for fias in pending:
             try:
                 await one(fias)
-            except GisError as exc:
+            except (GisError, IntegrityError) as exc:
+                # IntegrityError: another sync of the same month stored the house at the same moment.
                 log.warning("house %s not synced: %s", fias, type(exc).__name__)
-                report.houses_failed[str(fias)] = f"{type(exc).__name__}: {exc}"[:500]
+                # A database error's text carries the statement's parameters: keep only its type.
+                text = f"{type(exc).__name__}: {exc}" if isinstance(exc, GisError) else type(exc).__name__
+                report.houses_failed[str(fias)] = text[:500]
             if progress is not None:
                 done = report.houses_skipped + report.houses_synced + len(report.houses_not_in_gis)
                 await progress(done + len(report.houses_failed), total)
