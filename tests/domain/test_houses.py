@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -275,3 +276,17 @@ async def test_scheduled_sync_queues_once_per_organisation(db: async_sessionmake
             )
         ).all()
         assert len(ops) == 1 and ops[0].params is not None and ops[0].params["full"] is False
+
+
+def test_terminated_premises_leave_the_snapshot() -> None:
+    house = _gis_house({"1": "50", "2": "60"}, {"1": None, "2": None})
+    ended = HouseData(
+        **{
+            **{f: getattr(house, f) for f in house.__slots__},
+            "premises": (house.premises[0], replace(house.premises[1], termination_date=date(2026, 11, 30))),
+        }
+    )
+    rows = premises_rows(ended, [])
+    assert [r.number_raw for r in rows] == ["1"]
+    changes = diff_house(premises_rows(house, []), rows, [], [])
+    assert [(c.kind, c.premises_number) for c in changes] == [("premises_removed", "2")]

@@ -159,6 +159,8 @@ def premises_rows(house: HouseData, accounts: Sequence[AccountRow]) -> list[Prem
             placed[a.premises_guid] = placed.get(a.premises_guid, Decimal(0)) + a.total_area
     rows = []
     for p in house.premises:
+        if p.termination_date is not None:
+            continue  # terminated (снесено, объединено): gone, whether GIS still lists it or not
         guid = uuid.UUID(p.guid)
         number = p.number
         # The billing import's key: a non-residential premises numbered "3" is "3Н" (app.domain.premises).
