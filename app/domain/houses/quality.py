@@ -11,7 +11,7 @@ Figures:
 * `premises_in_billing_not_in_gis`: billing's premises of the organisation, in synced houses, that no GIS
   premises matched; `premises_in_gis_not_in_billing`: the other way round;
 * `area_differences`: GIS premises whose area differs from the area placed with their open accounts by more
-  than `houses_area_tolerance` m²;
+  than `settings.houses.area_tolerance` m²;
 * `debtors_missing_court_data` of `debtors`: person payers owing money who lack what a court application
   needs (ГПК ст. 124: an identifier — SNILS, passport or INN — and the birth date and place).
 """

@@ -1,9 +1,9 @@
 """The house-data sync: per house, exportHouseData + exportAccountData → this month's snapshot → changes.
 
 An operation (`houses-sync`) walks the organisation's houses (billing's houses with a FIAS GUID, plus houses
-synced before) with at most `houses_sync_concurrency` houses in flight. Each house is stored in its own
-transaction together with its changes and their webhook deliveries, so nothing is held in memory beyond the
-houses in flight, a crash loses at most those, and a resumed operation skips the houses it has stored
+synced before) with at most `settings.houses.sync_concurrency` houses in flight. Each house is stored in its
+own transaction together with its changes and their webhook deliveries, so nothing is held in memory beyond
+the houses in flight, a crash loses at most those, and a resumed operation skips the houses it has stored
 (`gis_houses.operation_id`) and reuses the finished exchanges of the others (idempotency keys). Incremental:
 houses already synced this month by another operation are skipped unless `full` is asked.
 """
@@ -558,7 +558,7 @@ async def queue_scheduled_syncs(session: AsyncSession) -> int:
 
 
 async def sync_loop(ctx: Any, stop: asyncio.Event) -> None:
-    """Queue house-data syncs every `houses_sync_interval_seconds` (0 = off).
+    """Queue house-data syncs every `settings.houses.sync_interval_seconds` (0 = off).
 
     A sync is incremental within its month, so a daily schedule syncs each house once a month (on the first
     run of the month) and picks up houses billing adds later in the month.

@@ -3,7 +3,8 @@
 A delivery row per (event, URL) is written with the change itself, in the same transaction, so no change is
 announced that was not stored and none is lost. The loop claims due rows (moving `next_attempt_at` ahead by
 the timeout first, so a second gateway process does not send the same row at the same time), POSTs, and marks
-them delivered on any 2xx; otherwise it retries with exponential back-off up to `houses_webhook_max_attempts`.
+them delivered on any 2xx; otherwise it retries with exponential back-off up to
+`settings.houses.webhook_max_attempts`.
 A receiver may see an event more than once (a crash after its 2xx, before our commit): the `X-Gisgw-Event-Id`
 header and the body's `id` let it drop repeats.
 
@@ -165,7 +166,7 @@ async def deliver_due(
 
 
 async def webhook_loop(ctx: Any, stop: asyncio.Event) -> None:
-    """Deliver due webhooks until `stop` is set (polls every `worker_poll_interval` seconds when idle)."""
+    """Deliver due webhooks until `stop` is set (polls every `settings.workers.poll_interval` s when idle)."""
     settings: Settings = ctx.settings
     if not settings.houses.webhooks:
         return  # no subscriber: rows written before a subscriber was removed stay pending
