@@ -514,6 +514,48 @@ class AccountsSettings(Group):
     )
 
 
+class WebhookTarget(BaseModel):
+    """A change-feed subscriber: where to POST and the shared secret of the HMAC-SHA256 signature."""
+
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    secret: SecretStr = Field(min_length=16)
+
+
+class HousesSettings(Group):
+    """Settings of the GIS house data (app/domain/houses, docs/houses.md)."""
+
+    env_prefix: ClassVar[str] = "HOUSES_"
+
+    sync_concurrency: int = Field(
+        4, ge=1, le=64, description="houses a house-data sync exports from GIS at the same time"
+    )
+    sync_interval_seconds: float = Field(
+        0,
+        ge=0,
+        description="queue an incremental house-data sync of the current month for every organisation this "
+        "often (0 = off; a sync skips houses already synced that month)",
+    )
+    area_tolerance: Decimal = Field(
+        Decimal("1.0"),
+        ge=0,
+        description="m²: a premises area in GIS that differs from the area placed with its accounts by more "
+        "counts in the data-quality figures",
+    )
+    webhooks: dict[str, list[WebhookTarget]] = Field(
+        default_factory=dict,
+        description="change-feed subscribers per organisation id, "
+        'JSON {"<org id>": [{"url": .., "secret": ..}]}',
+    )
+    webhook_timeout: float = Field(10.0, gt=0, description="seconds a webhook receiver has to answer")
+    webhook_max_attempts: int = Field(
+        12, ge=1, description="attempts per event and URL before its delivery is marked failed"
+    )
+    webhook_retry_initial: float = Field(
+        5.0, ge=0, description="seconds before the first retry; doubles on every further failure"
+    )
+    webhook_retry_max: float = Field(3600.0, ge=0, description="longest wait between two attempts")
+
+
 class MetricsSettings(Group):
     """Settings of Prometheus metrics."""
 
@@ -550,6 +592,7 @@ class Settings(BaseSettings):
     debt: DebtSettings = Field(default_factory=DebtSettings)
     court: CourtSettings = Field(default_factory=CourtSettings)
     accounts: AccountsSettings = Field(default_factory=AccountsSettings)
+    houses: HousesSettings = Field(default_factory=HousesSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
 

@@ -26,6 +26,8 @@ from app.gis_client.messages import (
     ExportAccountQuery,
     ExportDebtQuery,
     ExportDSRsQuery,
+    ExportHouseQuery,
+    HouseData,
 )
 from app.gis_client.services import debt_requests as drs
 from app.gis_client.services import debts
@@ -206,6 +208,26 @@ class GisClient:
         )
         payload = outcome.payload if isinstance(outcome.payload, tuple) else ()
         return tuple(a for a in payload if isinstance(a, Account))
+
+    async def export_house(
+        self,
+        *,
+        organisation_id: uuid.UUID,
+        query: ExportHouseQuery,
+        ref_kind: str,
+        ref_id: str | None,
+        idempotency_key: str | None,
+    ) -> HouseData | None:
+        """Run one exportHouseData to completion; None when GIS has no such house (INT002012)."""
+        outcome = await self.run(
+            organisation_id=organisation_id,
+            operation=hm.EXPORT_HOUSE_DATA.name,
+            payload=query,
+            ref_kind=ref_kind,
+            ref_id=ref_id,
+            idempotency_key=idempotency_key,
+        )
+        return outcome.payload if isinstance(outcome.payload, HouseData) else None
 
     # --- file store ----------------------------------------------------------------------------------
 

@@ -13,13 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models.exchange import DONE, UNCERTAIN, Exchange
 from app.gis_client.errors import (
     ExchangeUncertain,
-    GisError,
     GisFaultError,
     GisProtocolError,
     GisSchemaError,
     GisSignatureError,
     GisTimeoutError,
     GisTransportError,
+)
+from app.gis_client.errors import (
+    GisError as GisError,  # re-exported: the domain catches GIS failures by this base class
 )
 from app.gis_client.operations import adapter
 from app.gis_client.services import OPERATIONS, get_operation

@@ -29,6 +29,7 @@ class SeedRequest(BaseModel):
     org_ppa_guid: str | None = None
     cert_pem: str | None = None
     sent_within_days: int = Field(4, ge=0, le=365)
+    flats_per_house: int = Field(60, ge=1, le=1000)
 
 
 class OrgCreate(BaseModel):
@@ -88,6 +89,7 @@ def build_router(rt: StandRuntime) -> APIRouter:
             cert_pem=body.cert_pem,
             today=rt.clock.today(),
             sent_within_days=body.sent_within_days,
+            flats_per_house=body.flats_per_house,
         )
         rt.registered(body.cert_pem)
         return summary.as_dict()

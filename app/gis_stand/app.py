@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from app.access_log import AccessLogMiddleware
 from app.gis_client.operations import SERVICES, Service
-from app.gis_stand import debts, drs, files, hm
+from app.gis_stand import debts, drs, files, hm, houses
 from app.gis_stand.admin import build_router as admin_router
 from app.gis_stand.config import StandConfig
 from app.gis_stand.faults import FaultMiddleware
@@ -22,7 +22,12 @@ from app.gis_stand.soap import Precheck, Processor, accept
 EMULATED = (Service.DEBT_REQUESTS, Service.HOUSE_MANAGEMENT, Service.DEBTS)
 PRECHECKS: dict[str, Precheck] = {"exportDebtSubrequests": drs.precheck_export}
 #: Operation → the handler producing its result, from every emulated service.
-PROCESSORS: dict[str, Processor] = {**drs.PROCESSORS, **hm.PROCESSORS, **debts.PROCESSORS}
+PROCESSORS: dict[str, Processor] = {
+    **drs.PROCESSORS,
+    **hm.PROCESSORS,
+    **houses.PROCESSORS,
+    **debts.PROCESSORS,
+}
 
 
 def create_stand_app(config: StandConfig, runtime: StandRuntime | None = None) -> FastAPI:

@@ -74,10 +74,19 @@ class House(StandBase):
     fias_guid: Mapped[str] = mapped_column(String(36), index=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("stand_orgs.id"), index=True)
     address: Mapped[str] = mapped_column(String(1000))
+    # Characteristics served by exportHouseData (app/gis_stand/houses.py); null on houses seeded before them.
+    unique_number: Mapped[str | None] = mapped_column(String(40))
+    cadastral_number: Mapped[str | None] = mapped_column(String(40))
+    used_year: Mapped[int | None] = mapped_column(Integer)
+    floor_count: Mapped[int | None] = mapped_column(Integer)
+    underground_floors: Mapped[int | None] = mapped_column(Integer)
+    total_area: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    entrances: Mapped[int | None] = mapped_column(Integer)
+    modified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Premises(StandBase):
-    """A flat in a house."""
+    """A flat or a non-residential premises in a house."""
 
     __tablename__ = "stand_premises"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -85,6 +94,14 @@ class Premises(StandBase):
     house_id: Mapped[int] = mapped_column(ForeignKey("stand_houses.id"), index=True)
     number: Mapped[str] = mapped_column(String(20))
     total_area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    # exportHouseData (app/gis_stand/houses.py): residential or non_residential, the cadastral number (often
+    # missing, as in GIS), living area, entrance and floor; `terminated_on` marks premises removed from GIS.
+    kind: Mapped[str] = mapped_column(String(20), default="residential")
+    cadastral_number: Mapped[str | None] = mapped_column(String(40))
+    gross_area: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    entrance: Mapped[int | None] = mapped_column(Integer)
+    floor: Mapped[int | None] = mapped_column(Integer)
+    terminated_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Account(StandBase):

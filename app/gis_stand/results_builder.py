@@ -14,6 +14,7 @@ from app.gis_client.messages import (
     DSRExportPage,
     ErrorInfo,
     ExportedDebt,
+    HouseData,
     NsiElement,
     NsiItem,
     Subrequest,
@@ -336,4 +337,72 @@ def build_nsi_item(item: NsiItem) -> etree._Element:
     sub(el, "nsi-base", "Created", item.created)
     for e in item.elements:
         _nsi_element(el, "NsiElement", e)
+    return el
+
+
+# ------------------------------------------------------------------------------------------ exportHouseData
+
+
+def _house_year(value: int | None) -> int | None:
+    # base:YearType starts at 1600; UsedYearType ends at 2215.
+    return value if value is not None and 1600 <= value <= 2215 else None
+
+
+def _house_cadastral_key(parent: etree._Element, number: str | None) -> None:
+    # GKN_EGRP_KeyExportType: the number, or "no data in ЕГРН" when GIS has none.
+    if number:
+        sub(parent, "hm", "CadastralNumber", number)
+    else:
+        sub(parent, "hm", "No_RSO_GKN_EGRP_Data", True)
+
+
+def build_house(house: HouseData) -> etree._Element:
+    """Build one hm:exportHouseResult (an apartment building) in the XSD's element order."""
+    el = etree.Element(q("hm", "exportHouseResult"))
+    sub(el, "hm", "HouseUniqueNumber", house.unique_number)
+    sub(el, "hm", "ModificationDate", house.modified)
+    sub_opt(el, "hm", "HouseGUID", house.house_guid)
+    building = sub(el, "hm", "ApartmentHouse")
+    basic = sub(building, "hm", "BasicCharacteristicts")
+    _house_cadastral_key(basic, house.cadastral_number)
+    sub(basic, "hm", "FIASHouseGuid", house.fias_house_guid)
+    sub_opt(basic, "hm", "TotalSquare", house.total_area)
+    sub_opt(basic, "hm", "UsedYear", _house_year(house.used_year))
+    sub_opt(basic, "hm", "FloorCount", house.floor_count)
+    sub_opt(building, "hm", "UndergroundFloorCount", house.underground_floor_count)
+    for entrance in house.entrances:
+        e = sub(building, "hm", "Entrance")
+        sub_opt(e, "hm", "EntranceNum", entrance.number)
+        sub_opt(e, "hm", "StoreysCount", entrance.storeys)
+        sub(e, "hm", "ModificationDate", house.modified)
+        sub(e, "hm", "EntranceGUID", entrance.guid)
+    residential = [p for p in house.premises if p.kind == "residential"]
+    other = [p for p in house.premises if p.kind != "residential"]
+    for p in residential:
+        r = sub(building, "hm", "ResidentialPremises")
+        _house_cadastral_key(r, p.cadastral_number)
+        sub_opt(r, "hm", "PremisesNum", p.number)
+        sub_opt(r, "hm", "Floor", p.floor)
+        if p.entrance is not None:
+            sub(r, "hm", "EntranceNum", p.entrance)
+        else:
+            sub(r, "hm", "HasNoEntrance", True)
+        sub_opt(r, "hm", "TotalArea", p.total_area)
+        if p.gross_area is not None:
+            sub(r, "hm", "GrossArea", p.gross_area)
+        else:
+            sub(r, "hm", "NoGrossArea", True)
+        sub(r, "hm", "PremisesUniqueNumber", p.unique_number)
+        sub(r, "hm", "ModificationDate", p.modified or house.modified)
+        sub(r, "hm", "PremisesGUID", p.guid)
+    for p in other:
+        n = sub(building, "hm", "NonResidentialPremises")
+        _house_cadastral_key(n, p.cadastral_number)
+        sub_opt(n, "hm", "PremisesNum", p.number)
+        sub_opt(n, "hm", "Floor", p.floor)
+        sub_opt(n, "hm", "TotalArea", p.total_area)
+        sub(n, "hm", "IsCommonProperty", bool(p.common_property))
+        sub(n, "hm", "PremisesUniqueNumber", p.unique_number)
+        sub(n, "hm", "ModificationDate", p.modified or house.modified)
+        sub(n, "hm", "PremisesGUID", p.guid)
     return el

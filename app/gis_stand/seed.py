@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.kernel.calendar import add_working_days, moscow_today
 from app.domain.kernel.snils import random_valid_snils
+from app.gis_stand.houses import characterise
 from app.gis_stand.models import Account, Cert, Debt, DebtRequest, House, Org, Premises, Subrequest
 
 CHUNK = 5000
@@ -254,10 +255,19 @@ async def seed(
             }  # fmt: skip
             account_rows.append(row)
             by_org[org_id].append(row)
+    # House characteristics for exportHouseData, from a generator of their own so the rest stays as it was.
+    extra_premises = characterise(
+        houses,
+        premises,
+        rng=random.Random(seed * 1_000_003 + 17),
+        next_premises_id=premises_id0 + len(premises),
+        now=datetime.now(UTC),
+    )
     await _bulk(engine, House.__table__, houses)  # type: ignore[arg-type]
-    await _bulk(engine, Premises.__table__, premises)  # type: ignore[arg-type]
+    await _bulk(engine, Premises.__table__, premises + extra_premises)  # type: ignore[arg-type]
     await _bulk(engine, Account.__table__, account_rows)  # type: ignore[arg-type]
-    summary.houses, summary.premises, summary.accounts = len(houses), len(premises), len(account_rows)
+    summary.houses, summary.accounts = len(houses), len(account_rows)
+    summary.premises = len(premises) + len(extra_premises)
     # Unique ЕЛС: the account id makes the six digits unique below a million per region/letter pair; the
     # letters only make it look real. Above that the unique constraint would tell.
 

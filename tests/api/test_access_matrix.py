@@ -110,6 +110,8 @@ async def _other_org_resources(session: AsyncSession) -> dict[str, str]:
         "entry_id": "1",
         "document_id": str(uuid.uuid4()),
         "action": "place",
+        "fias_house_guid": str(uuid.uuid4()),
+        "figure": "area_differences",
     }
 
 

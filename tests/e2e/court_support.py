@@ -51,7 +51,8 @@ async def stand_flats(stand: StandHandle, ppa_guid: str) -> list[StandFlat]:
                 )
                 .join(House, House.id == Premises.house_id)
                 .join(Org, Org.id == House.org_id)
-                .where(Org.ppa_guid == ppa_guid.lower())
+                # Flats only: the seed also adds non-residential premises without accounts.
+                .where(Org.ppa_guid == ppa_guid.lower(), Premises.kind == "residential")
                 .order_by(Premises.id)
             )
         ).all()

@@ -23,6 +23,8 @@ from app.gis_client.messages import (
     ExportAccountQuery,
     ExportDebtQuery,
     ExportDSRsQuery,
+    ExportHouseQuery,
+    HouseData,
 )
 
 
@@ -89,7 +91,7 @@ class DebtsGis(Protocol):
 
 
 class HouseManagementGis(Protocol):
-    """House management service: personal accounts."""
+    """House management service: personal accounts and house data."""
 
     async def export_accounts(
         self,
@@ -101,6 +103,18 @@ class HouseManagementGis(Protocol):
         idempotency_key: str | None,
     ) -> tuple[Account, ...]:
         """Run one exportAccountData to completion; return the accounts found (none on INT002012)."""
+        ...
+
+    async def export_house(
+        self,
+        *,
+        organisation_id: uuid.UUID,
+        query: ExportHouseQuery,
+        ref_kind: str,
+        ref_id: str | None,
+        idempotency_key: str | None,
+    ) -> HouseData | None:
+        """Run one exportHouseData to completion; None when GIS has no such house (INT002012)."""
         ...
 
 

@@ -1,4 +1,4 @@
-"""House management service (hm, HomeManagementAsync): exportAccountData, declared once."""
+"""House management service (hm, HomeManagementAsync): exportAccountData, exportHouseData; declared once."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any, Literal, cast
 
 from lxml import etree
 
-from app.gis_client.errors import GisProtocolError
-from app.gis_client.operations import Operation, Service, declare
+from app.gis_client.errors import GisLimitError, GisProtocolError
+from app.gis_client.operations import NS_HM, Operation, Service, declare
 from app.gis_client.services.common import Day, Guid, NsiRef, _at_most, _exactly_one, parse_nsi_ref
-from app.gis_client.wire.envelope import new_body, sub_many, sub_opt
+from app.gis_client.wire.envelope import new_body, sub, sub_many, sub_opt
 from app.gis_client.xmlread import (
     _all,
     _find,
@@ -236,4 +236,235 @@ EXPORT_ACCOUNT_DATA = declare(
     parse=lambda body: tuple(parse_account(a) for a in _all(body, "hm:exportAccountResult")),
     result_type=tuple[Account, ...],
 )
-OPERATIONS: tuple[Operation, ...] = (EXPORT_ACCOUNT_DATA,)
+
+
+# ------------------------------------------------------------------------------------------ exportHouseData
+# One house's characteristics and premises by FIAS house GUID. The result is one hm:exportHouseResult inside
+# getStateResult: an apartment building (ApartmentHouse: entrances, residential and non-residential premises)
+# or an individual house (LivingHouse: blocks of a terraced house). Wall material and the house's cadastral
+# number beyond BasicCharacteristicts are not part of this export.
+
+HouseKind = Literal["apartment_building", "living_house"]
+PremisesKind = Literal["residential", "non_residential", "house_block"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportHouseQuery:
+    """exportHouseRequest: one house by its FIAS GUID."""
+
+    fias_house_guid: str
+
+
+@dataclass(frozen=True, slots=True)
+class HouseEntrance:
+    """An entrance (подъезд) of an apartment building."""
+
+    guid: str
+    number: str | None = None
+    storeys: int | None = None
+    creation_year: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HousePremises:
+    """A residential or non-residential premises, or a block of a terraced house."""
+
+    guid: str
+    unique_number: str
+    kind: PremisesKind
+    number: str | None = None
+    cadastral_number: str | None = None
+    total_area: Decimal | None = None
+    gross_area: Decimal | None = None
+    entrance: str | None = None
+    floor: str | None = None
+    common_property: bool | None = None
+    termination_date: date | None = None
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HouseData:
+    """exportHouseResult: a house with its basic characteristics, entrances and premises."""
+
+    unique_number: str
+    modified: datetime
+    kind: HouseKind
+    fias_house_guid: str
+    house_guid: str | None = None
+    cadastral_number: str | None = None
+    total_area: Decimal | None = None
+    used_year: int | None = None
+    floor_count: str | None = None
+    underground_floor_count: str | None = None
+    oktmo: str | None = None
+    cultural_heritage: bool | None = None
+    termination_date: date | None = None
+    entrances: tuple[HouseEntrance, ...] = ()
+    premises: tuple[HousePremises, ...] = ()
+
+
+# ---------------------------------------------------------------------------------- exportHouseData request
+
+
+def build_export_house(query: ExportHouseQuery) -> etree._Element:
+    """Build hm:exportHouseRequest."""
+    if not query.fias_house_guid:
+        raise GisLimitError("exportHouseRequest needs the FIAS house GUID", limit="FIASHouseGuid required")
+    body = new_body(EXPORT_HOUSE_DATA)
+    sub(body, "hm", "FIASHouseGuid", query.fias_house_guid)
+    return body
+
+
+# ----------------------------------------------------------------------------------- exportHouseData result
+
+
+def _hd_hm(local: str) -> str:
+    return f"{{{NS_HM}}}{local}"
+
+
+def _hd_child(el: etree._Element, local: str) -> etree._Element | None:
+    return next(el.iterchildren(_hd_hm(local)), None)
+
+
+def _hd_text(el: etree._Element, local: str) -> str | None:
+    found = _hd_child(el, local)
+    return None if found is None else (found.text or "").strip()
+
+
+def _hd_required(el: etree._Element, local: str) -> str:
+    value = _hd_text(el, local)
+    if value is None:
+        raise GisProtocolError(f"missing hm:{local} in {etree.QName(el).localname}")
+    return value
+
+
+def _hd_decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _hd_int(value: str | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _hd_bool(value: str | None) -> bool | None:
+    return None if value is None else value in ("true", "1")
+
+
+def _hd_date(value: str | None) -> date | None:
+    # GIS sometimes appends a timezone to xs:date (`2025-01-31+03:00`).
+    return None if value is None else date.fromisoformat(value[:10])
+
+
+def _hd_datetime(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    # .NET's 7-digit fractions appear in production answers; Python takes six.
+    head, dot, rest = value.partition(".")
+    if dot:
+        digits = "".join(c for c in rest if c.isdigit())
+        value = f"{head}.{digits[:6]}{rest[len(digits) :]}"
+    return datetime.fromisoformat(value)
+
+
+def _hd_premises(el: etree._Element, kind: PremisesKind) -> HousePremises:
+    number_tag = "BlockNum" if kind == "house_block" else "PremisesNum"
+    unique_tag = "BlockUniqueNumber" if kind == "house_block" else "PremisesUniqueNumber"
+    guid_tag = "BlockGUID" if kind == "house_block" else "PremisesGUID"
+    return HousePremises(
+        guid=_hd_required(el, guid_tag).lower(),
+        unique_number=_hd_required(el, unique_tag),
+        kind=kind,
+        number=_hd_text(el, number_tag),
+        cadastral_number=_hd_text(el, "CadastralNumber"),
+        total_area=_hd_decimal(_hd_text(el, "TotalArea")),
+        gross_area=_hd_decimal(_hd_text(el, "GrossArea")),
+        entrance=_hd_text(el, "EntranceNum"),
+        floor=_hd_text(el, "Floor"),
+        common_property=_hd_bool(_hd_text(el, "IsCommonProperty")),
+        termination_date=_hd_date(_hd_text(el, "TerminationDate")),
+        modified=_hd_datetime(_hd_text(el, "ModificationDate")),
+    )
+
+
+def parse_house_result(el: etree._Element) -> HouseData:
+    """Parse one hm:exportHouseResult."""
+    building = _hd_child(el, "ApartmentHouse")
+    kind: HouseKind = "apartment_building"
+    if building is None:
+        building = _hd_child(el, "LivingHouse")
+        kind = "living_house"
+    if building is None:
+        raise GisProtocolError("exportHouseResult has neither ApartmentHouse nor LivingHouse")
+    basic = _hd_child(building, "BasicCharacteristicts")
+    if basic is None:
+        raise GisProtocolError("missing hm:BasicCharacteristicts in exportHouseResult")
+    oktmo = _hd_child(basic, "OKTMO")
+    premises: list[HousePremises] = []
+    entrances: list[HouseEntrance] = []
+    for child in building:
+        if not isinstance(child.tag, str):
+            continue
+        local = etree.QName(child).localname
+        if local == "ResidentialPremises":
+            premises.append(_hd_premises(child, "residential"))
+        elif local == "NonResidentialPremises":
+            premises.append(_hd_premises(child, "non_residential"))
+        elif local == "Block":
+            premises.append(_hd_premises(child, "house_block"))
+        elif local == "Entrance":
+            entrances.append(
+                HouseEntrance(
+                    guid=_hd_required(child, "EntranceGUID").lower(),
+                    number=_hd_text(child, "EntranceNum"),
+                    storeys=_hd_int(_hd_text(child, "StoreysCount")),
+                    creation_year=_hd_int(_hd_text(child, "CreationYear")),
+                )
+            )
+    house_guid = _hd_text(el, "HouseGUID") or _hd_text(building, "HouseGUID")
+    modified = _hd_datetime(_hd_required(el, "ModificationDate"))
+    assert modified is not None
+    return HouseData(
+        unique_number=_hd_required(el, "HouseUniqueNumber"),
+        modified=modified,
+        kind=kind,
+        fias_house_guid=_hd_required(basic, "FIASHouseGuid").lower(),
+        house_guid=house_guid.lower() if house_guid else None,
+        cadastral_number=_hd_text(basic, "CadastralNumber"),
+        total_area=_hd_decimal(_hd_text(basic, "TotalSquare")),
+        used_year=_hd_int(_hd_text(basic, "UsedYear")),
+        floor_count=_hd_text(basic, "FloorCount"),
+        underground_floor_count=_hd_text(building, "UndergroundFloorCount"),
+        oktmo=None if oktmo is None else oktmo.findtext("{*}code"),
+        cultural_heritage=_hd_bool(_hd_text(basic, "CulturalHeritage")),
+        termination_date=_hd_date(_hd_text(basic, "TerminationDate")),
+        entrances=tuple(entrances),
+        premises=tuple(premises),
+    )
+
+
+def parse_house_state_payload(body: etree._Element) -> HouseData:
+    """Parse the exportHouseResult of a getStateResult body."""
+    el = _hd_child(body, "exportHouseResult")
+    if el is None:
+        raise GisProtocolError("getStateResult has no hm:exportHouseResult")
+    return parse_house_result(el)
+
+
+# exportHouseData: hm:exportHouseRequest (FIASHouseGuid only). base:version is required but not fixed by the
+# 16.3.0.0 XSD (11.1.0.1 … 15.10.0.0); GIS rejects 12.2.0.1 (gis-protocol.md §4) and fills HouseGUID from
+# 15.6.0.1 on, so 15.6.0.1 is sent.
+EXPORT_HOUSE_DATA = declare(
+    "exportHouseData",
+    Service.HOUSE_MANAGEMENT,
+    "exportHouseRequest",
+    "exportHouseResult",
+    version="15.6.0.1",
+    fixed=False,
+    kind="export",
+    request_type=ExportHouseQuery,
+    build=build_export_house,
+    parse=parse_house_state_payload,
+    result_type=HouseData,
+)
+OPERATIONS: tuple[Operation, ...] = (EXPORT_ACCOUNT_DATA, EXPORT_HOUSE_DATA)

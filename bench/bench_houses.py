@@ -1,0 +1,239 @@
+"""Bench the house-data sync: H houses × P premises synced from the stand at zero delay, wall time and memory.
+
+Run: `.venv/bin/python bench/bench_houses.py [--houses 2000] [--premises 100] [--concurrency 8]
+[--database-url URL]`. The stand runs as a separate process (`gisgw stand serve`, SQLite) with
+`--premises` flats a house and one account a flat; billing's accounts are imported into the gateway first (not
+timed), so the sync walks billing's houses and matches every premises. Timed: the `houses-sync` operation,
+two exchanges a house (exportHouseData, exportAccountData). Memory: the gateway process's resident set sampled
+every second during the sync (the gateway runs in this process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from app.gis_client.crypto.backend import configure_openssl
+
+configure_openssl()
+
+import httpx  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
+from app.db.migrate import upgrade  # noqa: E402
+from app.demo import billing_rows  # noqa: E402
+from app.domain.kernel.access import ALL_SCOPES, create_key  # noqa: E402
+from app.domain.kernel.calendar import moscow_today  # noqa: E402
+from app.gis_client.crypto.backend import generate_test_key  # noqa: E402
+from app.gis_stand.models import Account, House, Premises  # noqa: E402
+from app.gis_stand.server import free_port, serving  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.settings import REPO_ROOT, Settings  # noqa: E402
+
+PPA = "6b0e5f58-3c4d-4e2a-9f1b-0d2c3b4a5e6f"
+
+
+def _start_stand(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GISGW_")}
+    env.update(
+        GISGW_STAND_PORT=str(port),
+        GISGW_STAND_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'stand.db'}",
+        GISGW_STAND_STATE_DELAYS=json.dumps([0.0, 0.0]),
+        GISGW_LOG_LEVEL="WARNING",
+        GISGW_LOG_JSON="false",
+    )
+    proc = subprocess.Popen(  # noqa: S603 - our own entry point
+        [sys.executable, "-c", "from app.cli import main; main()", "stand", "serve"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def _wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            try:
+                await client.get(url + "/stand/admin/clock")
+                return
+            except httpx.HTTPError:
+                await asyncio.sleep(0.2)
+    raise RuntimeError("stand did not start")
+
+
+async def _wait_op(client: httpx.AsyncClient, op: dict[str, Any]) -> dict[str, Any]:
+    while True:
+        data: dict[str, Any] = (await client.get(f"/api/v1/operations/{op['id']}")).json()
+        if data["status"] in ("succeeded", "failed"):
+            if data["status"] == "failed":
+                raise RuntimeError(data["error"])
+            return data
+        await asyncio.sleep(0.2)
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def _billing_file(tmp: Path) -> Path:
+    """Write the stand's accounts as a billing import (JSON Lines), streamed from the stand's database."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp / 'stand.db'}")
+    path = tmp / "billing.jsonl"
+    try:
+        async with create_sessionmaker(engine)() as session:
+            rows = (
+                await session.execute(
+                    select(Account, House.fias_guid, House.address, Premises.number)
+                    .join(House, House.id == Account.house_id)
+                    .outerjoin(Premises, Premises.id == Account.premises_id)
+                )
+            ).all()
+        with path.open("w", encoding="utf-8") as fh:
+            for row in billing_rows(list(rows), moscow_today()):
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        await engine.dispose()
+    return path
+
+
+async def run(houses: int, premises: int, concurrency: int, database_url: str | None) -> dict[str, Any]:
+    """Seed, import billing, sync once; return the timings."""
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        stand, stand_url = _start_stand(tmp)
+        try:
+            await _wait_http(stand_url)
+            url = database_url or f"sqlite+aiosqlite:///{tmp / 'gateway.db'}"
+            await asyncio.to_thread(upgrade, url)
+            engine = create_engine(url)
+            async with create_sessionmaker(engine)() as session, session.begin():
+                token = (
+                    await create_key(session=session, name="bench", scopes=ALL_SCOPES, all_organisations=True)
+                ).token
+            await engine.dispose()
+            key_pem, cert_pem = generate_test_key("/CN=gisgw bench/O=Lab")
+            (tmp / "key.pem").write_bytes(key_pem)
+            (tmp / "cert.pem").write_bytes(cert_pem)
+            settings = Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                env="test",
+                database={"url": url},
+                gis={"base_url": stand_url, "poll_schedule": [0.02]},
+                signing={"key_path": tmp / "key.pem", "cert_path": tmp / "cert.pem"},
+                workers={"poll_interval": 0.02},
+                debt={"fetch_interval_seconds": 0},
+                houses={"sync_concurrency": concurrency},
+                log={"json_logs": False, "level": "WARNING"},
+                server={"gc_tuning": False},
+            )
+            app = create_app(settings)
+            port = free_port()
+            async with serving(app, "127.0.0.1", port), httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=600
+            ) as client, httpx.AsyncClient(base_url=stand_url, timeout=3600) as admin:  # fmt: skip
+                org = (
+                    await client.post(
+                        "/api/v1/organisations",
+                        json={"name": "ООО «РЦ Бенч»", "inn": "7701234567", "org_type": "settlement_centre",
+                              "ppa_guid": PPA, "executor_guid": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"},
+                    )
+                ).json()  # fmt: skip
+                started = time.perf_counter()
+                seeded = await admin.post(
+                    "/stand/admin/seed",
+                    json={"org_ppa_guid": PPA, "cert_pem": cert_pem.decode(), "subrequests": 0,
+                          "accounts": houses * premises, "flats_per_house": premises},
+                )  # fmt: skip
+                seeded.raise_for_status()
+                seed_s = time.perf_counter() - started
+                started = time.perf_counter()
+                billing = await _billing_file(tmp)
+                with billing.open("rb") as fh:
+                    imported = await client.post(
+                        "/api/v1/accounts/imports",
+                        data={"organisation_id": org["id"], "format": "jsonl"},
+                        files={"file": ("billing.jsonl", fh, "application/x-ndjson")},
+                    )
+                imported.raise_for_status()
+                await _wait_op(client, imported.json())
+                import_s = time.perf_counter() - started
+
+                samples: list[float] = []
+                done = asyncio.Event()
+
+                async def sample() -> None:
+                    while not done.is_set():
+                        samples.append(_rss_mb())
+                        try:
+                            await asyncio.wait_for(done.wait(), timeout=1.0)
+                        except TimeoutError:
+                            pass
+
+                sampler = asyncio.create_task(sample())
+                wall, cpu = time.perf_counter(), time.process_time()
+                op = (await client.post(f"/api/v1/organisations/{org['id']}/houses/syncs", json={})).json()
+                result = await _wait_op(client, op)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                done.set()
+                await sampler
+                quality = (await client.get(f"/api/v1/organisations/{org['id']}/houses-quality")).json()
+        finally:
+            stand.send_signal(signal.SIGTERM)
+            stand.wait(timeout=30)
+    report = result["result"]
+    quarter = max(1, len(samples) // 4)
+    return {
+        "houses": houses,
+        "premises_per_house": premises,
+        "concurrency": concurrency,
+        "database": url.split(":")[0],
+        "seed_s": round(seed_s, 1),
+        "billing_import_s": round(import_s, 1),
+        "sync": {k: v for k, v in report.items() if not isinstance(v, list | dict)},
+        "sync_wall_s": round(wall, 1),
+        "gateway_cpu_s": round(cpu, 1),
+        "houses_per_s": round(report["houses_synced"] / wall, 1),
+        "premises_per_s": round(report["premises"] / wall),
+        "rss_mb": {
+            "first_quarter_max": round(max(samples[:quarter]), 1),
+            "last_quarter_max": round(max(samples[-quarter:]), 1),
+            "max": round(max(samples), 1),
+        },
+        "premises_in_billing_not_in_gis": quality["premises_in_billing_not_in_gis"],
+        "premises_in_gis_not_in_billing": quality["premises_in_gis_not_in_billing"],
+    }
+
+
+def main() -> None:
+    """Parse arguments, run, print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--houses", type=int, default=2000)
+    parser.add_argument("--premises", type=int, default=100, help="flats a house (one account each)")
+    parser.add_argument("--concurrency", type=int, default=8, help="GISGW_HOUSES_SYNC_CONCURRENCY")
+    parser.add_argument(
+        "--database-url", default=None, help="gateway database (default: SQLite in a temp dir)"
+    )
+    args = parser.parse_args()
+    result = asyncio.run(run(args.houses, args.premises, args.concurrency, args.database_url))
+    print(json.dumps(result, indent=2, ensure_ascii=False))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
