@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from app.api import (
     accounts,
     admin,
+    agreements,
     court_orders,
     dashboard,
     debt_requests,
@@ -28,6 +29,7 @@ from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
 from app.domain import accounts as accounts_area
+from app.domain import agreements as agreements_area
 from app.domain import court as court_area
 from app.domain import debt_requests as debt_requests_area
 from app.domain.exchanges.audit import record_finished_exchange
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 #: The business areas this process runs, listed as the routers are: their jobs go to the operation runner,
 #: their loops to the workers, their gauges to `/metrics`, their completion hooks to the exchange engine. A
 #: worker-only process would start `running_workers` with the same list.
-AREAS: list[Area] = [debt_requests_area.AREA, accounts_area.AREA, court_area.AREA]
+AREAS: list[Area] = [debt_requests_area.AREA, accounts_area.AREA, court_area.AREA, agreements_area.AREA]
 
 #: ref_kind → the hook applying a finished exchange, from every area that owns exchanges.
 COMPLETION_HOOKS = completion_hooks_of(AREAS)
@@ -193,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts,
         debt_requests,
         court_orders,
+        agreements,
         exchanges,
     )
     for module in routers:

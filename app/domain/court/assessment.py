@@ -105,6 +105,8 @@ class CaseInput:
     ledger: tuple[tuple[uuid.UUID, LedgerRow], ...]
     #: billing month → id of the filed case that already claims it, per account.
     covered: dict[tuple[uuid.UUID, date], uuid.UUID] = field(default_factory=dict)
+    #: accounts under an active, kept repayment agreement (shared by the whole run, like `covered`).
+    agreements: frozenset[uuid.UUID] | set[uuid.UUID] = frozenset()
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -421,6 +423,14 @@ def assess(case: CaseInput, *, on_date: date, rules: CourtRules, pricer: Penalty
                     "Wait until the debt exceeds the threshold, or switch GISGW_COURT_MIN_CLAIM_ENABLED off.",
                 )
             )
+    if case.agreements and any(a in case.agreements for a in account_ids):
+        blockers.append(
+            Blocker(
+                "agreement",
+                "The debtor keeps a repayment agreement; the debt it covers is being repaid on schedule.",
+                "Wait: a breached agreement returns the debtor to court work.",
+            )
+        )
     if any(d.dispute for d in case.debtors):
         blockers.append(
             Blocker(
