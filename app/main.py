@@ -22,6 +22,7 @@ from app.api import (
     health,
     operations,
     organisations,
+    writeoff,
 )
 from app.api import metrics as metrics_api
 from app.api.errors import install_error_handlers
@@ -32,6 +33,7 @@ from app.domain import accounts as accounts_area
 from app.domain import agreements as agreements_area
 from app.domain import court as court_area
 from app.domain import debt_requests as debt_requests_area
+from app.domain import writeoff as writeoff_area
 from app.domain.exchanges.audit import record_finished_exchange
 from app.domain.kernel.area import Area, completion_hooks_of, gauges_of, jobs_of, loops_of
 from app.gis_client.runtime import GisRuntime, exchange_loop, open_gis
@@ -45,7 +47,13 @@ log = logging.getLogger(__name__)
 #: The business areas this process runs, listed as the routers are: their jobs go to the operation runner,
 #: their loops to the workers, their gauges to `/metrics`, their completion hooks to the exchange engine. A
 #: worker-only process would start `running_workers` with the same list.
-AREAS: list[Area] = [debt_requests_area.AREA, accounts_area.AREA, court_area.AREA, agreements_area.AREA]
+AREAS: list[Area] = [
+    debt_requests_area.AREA,
+    accounts_area.AREA,
+    court_area.AREA,
+    agreements_area.AREA,
+    writeoff_area.AREA,
+]
 
 #: ref_kind → the hook applying a finished exchange, from every area that owns exchanges.
 COMPLETION_HOOKS = completion_hooks_of(AREAS)
@@ -196,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         debt_requests,
         court_orders,
         agreements,
+        writeoff,
         exchanges,
     )
     for module in routers:

@@ -28,6 +28,7 @@ from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal, require_organisation
 from app.domain.kernel.snils import is_valid_snils
+from app.domain.writeoff import written_off_months
 
 _ZERO = Decimal("0")
 _CENT = Decimal("0.01")
@@ -184,16 +185,21 @@ async def iter_assessments(
     pricer = PenaltyPricer(rules, on_date)
     covered = await load_covered_months(session=session, organisation_id=organisation_id)
     kept = await kept_agreement_accounts(session=session, organisation_id=organisation_id)
+    gone = await written_off_months(session=session, organisation_id=organisation_id)
     batch: list[Sequence[uuid.UUID]] = []
     size = 0
     for case in cases:
         batch.append(case)
         size += len(case)
         if size >= chunk:
-            yield await _assess_batch(session, organisation_id, batch, on_date, rules, pricer, covered, kept)
+            yield await _assess_batch(
+                session, organisation_id, batch, on_date, rules, pricer, covered, kept, gone
+            )
             batch, size = [], 0
     if batch:
-        yield await _assess_batch(session, organisation_id, batch, on_date, rules, pricer, covered, kept)
+        yield await _assess_batch(
+            session, organisation_id, batch, on_date, rules, pricer, covered, kept, gone
+        )
 
 
 async def _assess_batch(
@@ -205,6 +211,7 @@ async def _assess_batch(
     pricer: PenaltyPricer,
     covered: dict[tuple[uuid.UUID, date], uuid.UUID],
     kept: set[uuid.UUID],
+    gone: set[tuple[uuid.UUID, date]],
 ) -> list[Assessment]:
     ids = [a for case in batch for a in case]
     debtors = await load_debtors(session=session, organisation_id=organisation_id, account_ids=ids)
@@ -218,7 +225,10 @@ async def _assess_batch(
         # The covered map is keyed by account, so the whole run's map is shared rather than sliced per case.
         out.append(
             assess(
-                CaseInput(tuple(found), ledger, covered, kept), on_date=on_date, rules=rules, pricer=pricer
+                CaseInput(tuple(found), ledger, covered, kept, gone),
+                on_date=on_date,
+                rules=rules,
+                pricer=pricer,
             )
         )
     return out
