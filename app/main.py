@@ -15,6 +15,7 @@ from app.api import (
     accounts,
     admin,
     agreements,
+    amnesty,
     court_orders,
     dashboard,
     debt_requests,
@@ -31,6 +32,7 @@ from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
 from app.domain import accounts as accounts_area
 from app.domain import agreements as agreements_area
+from app.domain import amnesty as amnesty_area
 from app.domain import court as court_area
 from app.domain import debt_requests as debt_requests_area
 from app.domain import writeoff as writeoff_area
@@ -53,6 +55,7 @@ AREAS: list[Area] = [
     court_area.AREA,
     agreements_area.AREA,
     writeoff_area.AREA,
+    amnesty_area.AREA,
 ]
 
 #: ref_kind → the hook applying a finished exchange, from every area that owns exchanges.
@@ -205,6 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         court_orders,
         agreements,
         writeoff,
+        amnesty,
         exchanges,
     )
     for module in routers:

@@ -23,6 +23,8 @@ LIMITATION, ENFORCEMENT_CLOSED, BANKRUPTCY_COMPLETED = (
     "bankruptcy_completed",
 )
 IMPOSSIBILITY_GROUNDS = (ENFORCEMENT_CLOSED, BANKRUPTCY_COMPLETED)
+# Penalties forgiven by an amnesty campaign (ГК РФ ст. 415): only penalties, the month's principal was paid.
+AMNESTY = "amnesty"
 
 
 class CollectionImpossibility(TimestampMixin, Base):

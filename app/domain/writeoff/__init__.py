@@ -8,6 +8,7 @@ court cases, agreements and recorded impossibilities; acts draft â†’ approved â†
 from app.domain.kernel.area import Area
 from app.domain.writeoff.acts import (
     Candidate,
+    ForgivenPenalty,
     MonthRef,
     Pricer,
     act_csv,
@@ -17,6 +18,7 @@ from app.domain.writeoff.acts import (
     find_candidates,
     get_act,
     list_acts,
+    post_forgiven_penalties,
     record_impossibility,
     written_off_months,
 )
@@ -26,6 +28,7 @@ AREA = Area(name="writeoff")
 __all__ = [
     "AREA",
     "Candidate",
+    "ForgivenPenalty",
     "MonthRef",
     "Pricer",
     "act_csv",
@@ -35,6 +38,7 @@ __all__ = [
     "find_candidates",
     "get_act",
     "list_acts",
+    "post_forgiven_penalties",
     "record_impossibility",
     "written_off_months",
 ]

@@ -29,6 +29,7 @@ from app.db.models.writeoff import (
     ACT_CANCELLED,
     ACT_DRAFT,
     ACT_POSTED,
+    AMNESTY,
     IMPOSSIBILITY_GROUNDS,
     LIMITATION,
     CollectionImpossibility,
@@ -106,6 +107,8 @@ async def written_off_months(
         select(WriteOffLine.account_id, WriteOffLine.period)
         .join(WriteOffAct, WriteOffAct.id == WriteOffLine.act_id)
         .where(WriteOffAct.organisation_id == organisation_id, WriteOffAct.status.in_(statuses))
+        # Forgiven penalties leave the month's principal alone: it was paid, not written off.
+        .where(WriteOffLine.ground != AMNESTY)
     )
     return {(a, p) for a, p in (await session.execute(stmt)).all()}
 
@@ -465,3 +468,59 @@ async def count_acts(*, session: AsyncSession, organisation_id: uuid.UUID) -> in
     """Return how many acts the organisation has (any status)."""
     stmt = select(func.count()).select_from(WriteOffAct).where(WriteOffAct.organisation_id == organisation_id)
     return int(await session.scalar(stmt) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgivenPenalty:
+    """Penalties of one paid month forgiven by an amnesty (kopecks)."""
+
+    account_id: uuid.UUID
+    period: date
+    due_date: date
+    penalties: int
+
+
+async def post_forgiven_penalties(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    on_date: date,
+    lines: Sequence[ForgivenPenalty],
+    reason: str,
+) -> WriteOffAct:
+    """Write off forgiven penalties by an act approved and posted at once (the campaign was the approval)."""
+    now = utcnow()
+    act = WriteOffAct(
+        id=uuid.uuid4(),
+        organisation_id=organisation_id,
+        status=ACT_POSTED,
+        on_date=on_date,
+        reason=reason,
+        principal=_money(0),
+        penalties=_money(sum(x.penalties for x in lines)),
+        duty=_money(0),
+        created_by=principal.actor,
+        approved_by=principal.actor,
+        approved_at=now,
+        posted_by=principal.actor,
+        posted_at=now,
+    )
+    session.add(act)
+    await session.flush()
+    session.add_all(
+        WriteOffLine(
+            act_id=act.id,
+            account_id=x.account_id,
+            period=x.period,
+            due_date=x.due_date,
+            ground=AMNESTY,
+            principal=_money(0),
+            penalties=_money(x.penalties),
+            duty=_money(0),
+        )
+        for x in lines
+    )
+    await session.flush()
+    await _journal(session, principal, act, "write_off.amnesty", reason, lines=len(lines))
+    return act
