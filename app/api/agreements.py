@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import Answerer, Reader, SessionDep, SettingsDep
@@ -183,6 +183,22 @@ async def get_agreement(session: SessionDep, principal: Reader, agreement_id: Ag
     return await _detail(session, agreement)
 
 
+@router.get(
+    "/agreements/{agreement_id}/agreement.pdf",
+    response_class=Response,
+    status_code=200,
+    responses={200: {"content": {"application/pdf": {}}}, **error_responses(401, 403, 404)},
+)
+async def get_agreement_pdf(session: SessionDep, principal: Reader, agreement_id: AgreementId) -> Response:
+    """Download the agreement with its schedule as PDF (scope `read`; the payer's name needs `pii`)."""
+    body = await service.agreement_document(session=session, principal=principal, agreement_id=agreement_id)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="agreement-{agreement_id}.pdf"'},
+    )
+
+
 @router.post(
     "/agreements/refresh",
     response_model=RefreshRead,
@@ -192,7 +208,7 @@ async def get_agreement(session: SessionDep, principal: Reader, agreement_id: Ag
 async def refresh_agreements(
     session: SessionDep, principal: Answerer, settings: SettingsDep, organisation_id: uuid.UUID
 ) -> RefreshRead:
-    """Match the ledger's payments to the organisation's active agreements now, e.g. after an import."""
+    """Match the ledger's payments to the active agreements now, e.g. after an import (scope `answer`)."""
     principal.require_org(organisation_id)
     counts = await service.refresh_agreements(
         session=session,

@@ -108,7 +108,7 @@ async def create_campaign(session: SessionDep, principal: Admin, body: CampaignC
     responses=error_responses(401, 403, 404),
 )
 async def get_campaign(session: SessionDep, principal: Reader, campaign_id: CampaignId) -> CampaignRead:
-    """Show a campaign with its report: participants by status, penalties forgiven, principal collected."""
+    """Show a campaign and its report: participants by status, sums forgiven and collected (scope `read`)."""
     campaign = await service.get_campaign(session=session, principal=principal, campaign_id=campaign_id)
     return await _read(session, campaign)
 
@@ -168,7 +168,7 @@ async def launch(
     responses=error_responses(401, 403, 404, 409),
 )
 async def run(session: SessionDep, principal: Answerer, campaign_id: CampaignId) -> RunRead:
-    """Forgive the penalties of participants who paid (one posted act), lapse the rest after the date."""
+    """Forgive penalties of participants who paid (one posted act), lapse the rest later (scope `answer`)."""
     counts = await service.run_campaign(
         session=session, principal=principal, campaign_id=campaign_id, today=moscow_today()
     )

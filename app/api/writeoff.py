@@ -165,7 +165,7 @@ async def list_candidates(
     on_date: date | None = None,
     account_id: Annotated[list[uuid.UUID] | None, Query()] = None,
 ) -> CandidatesPage:
-    """List the months past limitation or uncollectable, split into principal, penalties and duty."""
+    """List months past limitation or uncollectable, split into principal, penalties, duty (scope `read`)."""
     principal.require_org(organisation_id)
     day = on_date or moscow_today()
     found = await service.find_candidates(
@@ -204,7 +204,7 @@ async def list_candidates(
 async def record_impossibility(
     session: SessionDep, principal: Answerer, body: ImpossibilityCreate
 ) -> ImpossibilityRead:
-    """Record that an account's debt cannot be collected (bailiff's act, completed bankruptcy)."""
+    """Record that an account's debt cannot be collected: bailiff's act, bankruptcy (scope `answer`)."""
     row = await service.record_impossibility(
         session=session,
         principal=principal,
@@ -226,7 +226,7 @@ async def record_impossibility(
 async def create_act(
     session: SessionDep, principal: Answerer, settings: SettingsDep, body: ActCreate
 ) -> ActDetail:
-    """Draft a write-off act over the candidates (scope `answer`); 422 for months with no ground or taken."""
+    """Draft a write-off act over the candidates (scope `answer`); 422 for months without ground or taken."""
     day = body.on_date or moscow_today()
     act = await service.create_act(
         session=session,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import httpx
+import pypdf
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.accounts import Account, AccountLedger
@@ -76,3 +78,35 @@ async def test_create_list_and_refresh_agreements(api: httpx.AsyncClient, sessio
     )
     hidden = await api.get(f"/api/v1/agreements/{agreement['id']}", headers=bearer(stranger))
     assert hidden.status_code == 404
+
+
+async def test_agreement_pdf_masks_the_payer_without_pii(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org = await make_org(session)
+    account = await _account(session, org.id)
+    account.last_name, account.first_name = "Кузнецова", "Анна"
+    reader = await make_token(session, scopes=["read", "answer"], orgs=[org.id])
+    first = (moscow_today() + timedelta(days=3)).isoformat()
+    body = {
+        "organisation_id": str(org.id),
+        "account_id": str(account.id),
+        "number": "С-17",
+        "schedule": {"months": 2, "first_date": first},
+    }
+    created = (await api.post("/api/v1/agreements", json=body, headers=bearer(reader))).json()
+    pdf = await api.get(f"/api/v1/agreements/{created['id']}/agreement.pdf", headers=bearer(reader))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    text = _pdf_text(pdf.content)
+    assert "Соглашение о погашении задолженности № С-17" in text and "Кузнецова" not in text
+    assert "3000.00" in text  # 6,000 ₽ over two equal instalments
+    pii = await make_token(session, scopes=["read", "pii"], orgs=[org.id], name="pii")
+    named = await api.get(f"/api/v1/agreements/{created['id']}/agreement.pdf", headers=bearer(pii))
+    assert "Кузнецова Анна" in _pdf_text(named.content)
+
+
+def _pdf_text(data: bytes) -> str:
+    """Extract the text (the PDF's fonts are subset and its streams compressed)."""
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in reader.pages)

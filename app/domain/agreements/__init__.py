@@ -1,13 +1,15 @@
 """Repayment agreements (соглашения о погашении задолженности): schedules, payment matching, breach.
 
 Modules: `schedule` (pure rules: instalment dates and amounts, matching, breach), `service` (create, match,
-lists, `kept_agreement_accounts` for court readiness, debt answers and restriction), `jobs` (the loop).
+lists, `kept_agreement_accounts` for court readiness, debt answers and restriction), `document` (the PDF),
+`jobs` (the loop).
 """
 
 from app.domain.agreements.jobs import refresh_loop
 from app.domain.agreements.service import (
     AgreementInput,
     ScheduleInput,
+    agreement_document,
     create_agreement,
     get_agreement,
     instalments_of,
@@ -24,6 +26,7 @@ __all__ = [
     "AREA",
     "AgreementInput",
     "ScheduleInput",
+    "agreement_document",
     "create_agreement",
     "get_agreement",
     "instalments_of",

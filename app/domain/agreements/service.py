@@ -27,6 +27,7 @@ from app.db.models.agreements import (
     AgreementInstalment,
 )
 from app.domain.accounts.ledger import LedgerRecord, decode_months, kopecks
+from app.domain.agreements.document import agreement_pdf
 from app.domain.agreements.schedule import equal_amounts, instalment_dates, is_breached, match_payments
 from app.domain.kernel import audit, errors
 from app.domain.kernel.access import SYSTEM, Principal, require_organisation
@@ -299,3 +300,15 @@ async def list_agreements(
         stmt = stmt.where(Agreement.status == COMPLETED)
     stmt = stmt.order_by(Agreement.signed_on.desc(), Agreement.id).limit(limit).offset(offset)
     return list((await session.scalars(stmt)).all())
+
+
+async def agreement_document(
+    *, session: AsyncSession, principal: Principal, agreement_id: uuid.UUID
+) -> bytes:
+    """Return the agreement as PDF (the payer's name only with the `pii` scope)."""
+    agreement = await get_agreement(session=session, principal=principal, agreement_id=agreement_id)
+    account = await session.get(Account, agreement.account_id)
+    if account is None:
+        raise errors.NotFoundError(f"Account {agreement.account_id} not found.", rule="account_exists")
+    rows = await instalments_of(session=session, agreement_id=agreement.id)
+    return agreement_pdf(agreement, rows, account, pii=principal.can_see_pii)
