@@ -15,6 +15,8 @@ from app.access_log import AccessLogMiddleware
 from app.api import (
     accounts,
     admin,
+    agreements,
+    amnesty,
     court_orders,
     dashboard,
     debt_requests,
@@ -22,6 +24,7 @@ from app.api import (
     health,
     operations,
     organisations,
+    writeoff,
 )
 from app.api import metrics as metrics_api
 from app.api.errors import install_error_handlers
@@ -30,8 +33,11 @@ from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
 from app.domain import accounts as accounts_area
+from app.domain import agreements as agreements_area
+from app.domain import amnesty as amnesty_area
 from app.domain import court as court_area
 from app.domain import debt_requests as debt_requests_area
+from app.domain import writeoff as writeoff_area
 from app.domain.exchanges.audit import record_finished_exchange
 from app.domain.kernel import operations as ops
 from app.domain.kernel.area import Area, completion_hooks_of, gauges_of, jobs_of, loops_of
@@ -46,7 +52,14 @@ log = logging.getLogger(__name__)
 #: The business areas this process runs, listed as the routers are: their jobs go to the operation runner,
 #: their loops to the workers, their gauges to `/metrics`, their completion hooks to the exchange engine. A
 #: worker-only process would start `running_workers` with the same list.
-AREAS: list[Area] = [debt_requests_area.AREA, accounts_area.AREA, court_area.AREA]
+AREAS: list[Area] = [
+    debt_requests_area.AREA,
+    accounts_area.AREA,
+    court_area.AREA,
+    agreements_area.AREA,
+    writeoff_area.AREA,
+    amnesty_area.AREA,
+]
 
 #: ref_kind → the hook applying a finished exchange, from every area that owns exchanges.
 COMPLETION_HOOKS = completion_hooks_of(AREAS)
@@ -211,6 +224,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts,
         debt_requests,
         court_orders,
+        agreements,
+        writeoff,
+        amnesty,
         exchanges,
     )
     for module in routers:

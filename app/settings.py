@@ -514,6 +514,19 @@ class AccountsSettings(Group):
     )
 
 
+class AgreementsSettings(Group):
+    """Settings of repayment agreements."""
+
+    env_prefix: ClassVar[str] = "AGREEMENTS_"
+
+    breach_days: int = Field(
+        10, ge=0, description="an instalment unpaid this many days after its date breaches the agreement"
+    )
+    refresh_interval_seconds: float = Field(
+        3600, ge=0, description="seconds between matching ledger payments to instalments (0 = off)"
+    )
+
+
 class MetricsSettings(Group):
     """Settings of Prometheus metrics."""
 
@@ -550,6 +563,7 @@ class Settings(BaseSettings):
     debt: DebtSettings = Field(default_factory=DebtSettings)
     court: CourtSettings = Field(default_factory=CourtSettings)
     accounts: AccountsSettings = Field(default_factory=AccountsSettings)
+    agreements: AgreementsSettings = Field(default_factory=AgreementsSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
 
