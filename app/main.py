@@ -19,6 +19,7 @@ from app.api import (
     debt_requests,
     exchanges,
     health,
+    monitoring,
     operations,
     organisations,
 )
@@ -30,6 +31,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.domain import accounts as accounts_area
 from app.domain import court as court_area
 from app.domain import debt_requests as debt_requests_area
+from app.domain import monitoring as monitoring_area
 from app.domain.exchanges.audit import record_finished_exchange
 from app.domain.kernel.area import Area, completion_hooks_of, gauges_of, jobs_of, loops_of
 from app.gis_client.runtime import GisRuntime, exchange_loop, open_gis
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 #: The business areas this process runs, listed as the routers are: their jobs go to the operation runner,
 #: their loops to the workers, their gauges to `/metrics`, their completion hooks to the exchange engine. A
 #: worker-only process would start `running_workers` with the same list.
-AREAS: list[Area] = [debt_requests_area.AREA, accounts_area.AREA, court_area.AREA]
+AREAS: list[Area] = [debt_requests_area.AREA, accounts_area.AREA, court_area.AREA, monitoring_area.AREA]
 
 #: ref_kind → the hook applying a finished exchange, from every area that owns exchanges.
 COMPLETION_HOOKS = completion_hooks_of(AREAS)
@@ -193,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts,
         debt_requests,
         court_orders,
+        monitoring,
         exchanges,
     )
     for module in routers:

@@ -460,6 +460,20 @@ class AccountsSettings(Group):
     )
 
 
+class MonitoringSettings(Group):
+    """Settings of debt monitoring and the municipal report (domain-rules §11)."""
+
+    env_prefix: ClassVar[str] = "MONITORING_"
+
+    debtor_min: Decimal = Field(
+        Decimal("0.01"), description="an account is a debtor when its overdue debt at month end exceeds this"
+    )
+    top_debtors: int = Field(20, ge=0, le=1000, description="largest debts kept in a snapshot")
+    inline_limit: int = Field(
+        5000, ge=0, description="snapshots of organisations up to this many accounts are computed at once"
+    )
+
+
 class MetricsSettings(Group):
     """Settings of Prometheus metrics."""
 
@@ -496,6 +510,7 @@ class Settings(BaseSettings):
     debt: DebtSettings = Field(default_factory=DebtSettings)
     court: CourtSettings = Field(default_factory=CourtSettings)
     accounts: AccountsSettings = Field(default_factory=AccountsSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
 
