@@ -14,7 +14,7 @@ from app.api.deps import Answerer, Reader, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.monitoring import MonitoringSnapshot, MonitoringSnapshotRow
-from app.domain.monitoring import exports, snapshots
+from app.domain.monitoring import exports, report, snapshots
 
 router = APIRouter(prefix="/api/v1", tags=["monitoring"])
 
@@ -206,3 +206,29 @@ async def get_snapshot(
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
     return _read(snapshot, rows)
+
+
+@router.get(
+    "/monitoring/report",
+    status_code=200,
+    response_class=Response,
+    responses={
+        200: {"content": {XLSX: {}}, "description": "the report as an XLSX workbook"},
+        **error_responses(401, 403, 404, 409, 422),
+    },
+)
+async def get_municipal_report(
+    session: SessionDep,
+    principal: Reader,
+    organisation_id: uuid.UUID,
+    month: Annotated[date, Query(description="any day of the report's month")],
+) -> Response:
+    """Download the month's report to the municipality (XLSX); 409 without its snapshot (scope `read`)."""
+    data = await report.build_report(
+        session=session, principal=principal, organisation_id=organisation_id, month=month
+    )
+    return Response(
+        report.report_xlsx(data),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="municipal-report-{data.month:%Y-%m}.xlsx"'},
+    )

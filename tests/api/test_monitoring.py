@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
+from datetime import date
 from decimal import Decimal
 
 import httpx
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.models.court import CourtCase
 from app.domain.accounts.importing import upsert_accounts
 from tests.factories import bearer, make_org, make_token
 from tests.monitoring_support import EXPECTED_TOP, EXPECTED_TOTALS, monitoring_rows
@@ -104,3 +107,68 @@ async def test_snapshot_of_other_organisation_is_not_found(
         "/api/v1/monitoring/snapshots", json={"organisation_id": org_id, "month": "March"}, headers=auth
     )
     assert bad.status_code == 422 and "month" in bad.text
+
+
+async def test_get_municipal_report_holds_snapshot_and_measures(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org_id, auth = await _seeded(session)
+    missing = await api.get(
+        "/api/v1/monitoring/report", params={"organisation_id": org_id, "month": "2026-03-01"}, headers=auth
+    )
+    assert missing.status_code == 409 and "snapshot_missing" in missing.text
+    await api.post(
+        "/api/v1/monitoring/snapshots", json={"organisation_id": org_id, "month": "2026-03-01"}, headers=auth
+    )
+    for submitted, total in (
+        (date(2026, 3, 5), "1200.50"),
+        (date(2026, 3, 31), "800.00"),
+        (date(2026, 4, 1), "9.00"),
+    ):
+        session.add(
+            CourtCase(
+                organisation_id=uuid.UUID(org_id),
+                account_ids=[],
+                debtor={},
+                months=[],
+                period_from=submitted,
+                period_to=submitted,
+                on_date=submitted,
+                principal=Decimal(total),
+                penalties=Decimal(0),
+                duty=Decimal(0),
+                total=Decimal(total),
+                claim={},
+                status="submitted",
+                submitted_on=submitted,
+            )
+        )
+    await session.flush()
+
+    r = await api.get(
+        "/api/v1/monitoring/report", params={"organisation_id": org_id, "month": "2026-03-15"}, headers=auth
+    )
+    assert r.status_code == 200, r.text
+    wb = load_workbook(io.BytesIO(r.content))
+    debt = wb["Задолженность"]
+    assert debt["A1"].value == "Отчёт о задолженности за ЖКУ: март 2026 г."
+    table = [[c.value for c in row] for row in debt.iter_rows(min_row=5)]
+    header = table[0]
+    body = {row[0]: dict(zip(header, row, strict=True)) for row in table[1:]}
+    assert list(body) == [
+        "Собственники",
+        "Наниматели по договору социального найма",
+        "Юридические лица",
+        "Не указана",
+        "Итого",
+    ]
+    owners = body["Собственники"]
+    assert (owners["Лицевых счетов"], owners["Должников"]) == (3, 1)
+    assert owners["Задолженность на конец месяца, ₽"] == 1500.01 and owners["2–3 мес., ₽"] == 1500.01
+    assert owners["Уровень сбора"] == round(1800 / 1800, 4)
+    assert body["Наниматели по договору социального найма"]["более 36 мес., ₽"] == 2000.0
+    assert body["Итого"]["Задолженность на конец месяца, ₽"] == 8900.01
+    assert body["Итого"]["Доля должников"] == 0.6667
+    measures = {row[0]: row[1:] for row in wb["Меры"].iter_rows(min_row=2, values_only=True)}
+    assert measures["Заявления о выдаче судебного приказа"][:2] == (2, 2000.5)
+    assert measures["Судебные приказы"][:2] == (0, 0.0)
