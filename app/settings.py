@@ -472,6 +472,20 @@ class MonitoringSettings(Group):
     inline_limit: int = Field(
         5000, ge=0, description="snapshots of organisations up to this many accounts are computed at once"
     )
+    notice_font: Path = Field(
+        Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+        description="TTF font with Cyrillic for notices",
+    )
+    notice_bold_font: Path = Field(
+        Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"), description="bold TTF font for notices"
+    )
+    smtp_host: str | None = Field(None, description="SMTP server that sends notices by e-mail (unset: off)")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port")
+    smtp_user: str | None = Field(None, description="SMTP login")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password")
+    smtp_from: str = Field("gisgw@localhost", description="sender address of notice e-mails")
+    smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
+    smtp_timeout: float = Field(30, gt=0, description="seconds for one SMTP exchange")
 
 
 class MetricsSettings(Group):

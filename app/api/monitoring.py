@@ -7,14 +7,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import Answerer, Reader, SessionDep, SettingsDep
+from app.api.deps import Answerer, CourtUser, Reader, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
-from app.db.models.monitoring import MonitoringSnapshot, MonitoringSnapshotRow
-from app.domain.monitoring import exports, report, snapshots
+from app.db.models.core import Organisation
+from app.db.models.monitoring import MonitoringSnapshot, MonitoringSnapshotRow, Notice, NoticeRun
+from app.domain.court.rules import court_rules
+from app.domain.kernel import errors as d
+from app.domain.kernel.calendar import moscow_today
+from app.domain.monitoring import documents, exclusions, exports, mail, notices, report, snapshots
+from app.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["monitoring"])
 
@@ -232,3 +237,290 @@ async def get_municipal_report(
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="municipal-report-{data.month:%Y-%m}.xlsx"'},
     )
+
+
+# ----------------------------------------------------------------------------------------- pre-court notices
+
+MAX_JOURNAL_BYTES = 20 * 1024 * 1024
+
+
+class NoticeRunCreate(BaseModel):
+    """Select debtors by the rules and create their notices."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: uuid.UUID
+    on_date: date | None = Field(None, description="date of the notices and of the debt (default today)")
+    rules: notices.NoticeRules = Field(default_factory=notices.NoticeRules)
+    payment_details: notices.PaymentDetails
+
+
+class NoticeRead(BaseModel):
+    """A notice and its delivery state (no personal data: the account number is not)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    seq: int
+    account_id: uuid.UUID
+    account_number: str
+    debt: Decimal
+    penalties: Decimal
+    months_overdue: int
+    months: list[dict[str, Any]] = Field(description="unpaid months: period, amount, months_overdue, penalty")
+    status: str
+    channel: str | None
+    sent_on: date | None
+    delivered_on: date | None
+    returned_on: date | None
+    refused_on: date | None
+
+
+class NoticeRunRead(BaseModel):
+    """A selection of debtors with its rules, exclusion counts and notices."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    on_date: date
+    rules: dict[str, Any]
+    total: int
+    excluded: dict[str, int] = Field(
+        description="rule → accounts left out (dispute, bankruptcy, agreement, …)"
+    )
+    notices: list[NoticeRead] = []
+
+
+class NoticeEventCreate(BaseModel):
+    """A fact of delivery: sent, delivered, returned or refused, on a date, by a channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: notices.Event
+    on_date: date
+    channel: notices.Channel | None = None
+
+
+class NoticeEmail(BaseModel):
+    """Send the notice PDF by e-mail to this address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+
+
+class JournalImportRead(BaseModel):
+    """What a delivery-journal CSV did: lines applied, and the refused ones with field and rule."""
+
+    applied: int
+    rejected: int
+    rejected_lines: list[dict[str, Any]]
+
+
+def _run_read(run: NoticeRun, items: list[Notice]) -> NoticeRunRead:
+    out = NoticeRunRead.model_validate(run)
+    out.notices = [NoticeRead.model_validate(n) for n in items]
+    return out
+
+
+@router.post(
+    "/monitoring/notice-runs",
+    response_model=NoticeRunRead,
+    status_code=201,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def post_notice_run(
+    body: NoticeRunCreate, session: SessionDep, principal: CourtUser, settings: SettingsDep
+) -> NoticeRunRead:
+    """Select debtors by rules given as data and create their notices (scope `court`)."""
+    on_date = body.on_date or moscow_today()
+    run = await notices.create_run(
+        session=session,
+        principal=principal,
+        organisation_id=body.organisation_id,
+        rules=body.rules,
+        payment_details=body.payment_details,
+        on_date=on_date,
+        penalty_rules=court_rules(settings).penalty,
+        excluded_account_ids=await exclusions.kept_agreement_accounts(session, body.organisation_id, on_date),
+    )
+    await session.refresh(run)
+    return _run_read(run, await notices.list_notices(session=session, run_id=run.id))
+
+
+@router.get(
+    "/monitoring/notice-runs/{run_id}",
+    response_model=NoticeRunRead,
+    status_code=200,
+    responses=error_responses(401, 403, 404),
+)
+async def get_notice_run(run_id: uuid.UUID, session: SessionDep, principal: CourtUser) -> NoticeRunRead:
+    """Show a notice run with its notices and their delivery state (scope `court`)."""
+    run = await notices.get_run(session=session, principal=principal, run_id=run_id)
+    return _run_read(run, await notices.list_notices(session=session, run_id=run.id))
+
+
+async def _documents_of(
+    session: SessionDep, run: NoticeRun, items: list[Notice]
+) -> tuple[Organisation, dict[Any, notices.Addressee]]:
+    org = await session.get(Organisation, run.organisation_id)
+    assert org is not None  # the run's foreign key cascades
+    return org, dict(await notices.addressees(session, [n.account_id for n in items]))
+
+
+@router.get(
+    "/monitoring/notice-runs/{run_id}/pdf",
+    status_code=200,
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **error_responses(401, 403, 404)},
+)
+async def get_notice_run_pdf(
+    run_id: uuid.UUID, session: SessionDep, principal: CourtUser, settings: SettingsDep
+) -> Response:
+    """Download a run's notices in one PDF for printing (scopes `court` and `pii`)."""
+    principal.require("pii")
+    run = await notices.get_run(session=session, principal=principal, run_id=run_id)
+    items = await notices.list_notices(session=session, run_id=run.id)
+    org, to = await _documents_of(session, run, items)
+    pdf = documents.notices_pdf(
+        org=org,
+        run=run,
+        notices=items,
+        addressees=to,
+        font=settings.monitoring.notice_font,
+        bold_font=settings.monitoring.notice_bold_font,
+    )
+    return Response(pdf, media_type="application/pdf")
+
+
+@router.get(
+    "/monitoring/notice-runs/{run_id}/register",
+    status_code=200,
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 403, 404)},
+)
+async def get_notice_register(run_id: uuid.UUID, session: SessionDep, principal: CourtUser) -> Response:
+    """Download the run's register for bulk registered mail as CSV (scopes `court` and `pii`)."""
+    principal.require("pii")
+    run = await notices.get_run(session=session, principal=principal, run_id=run_id)
+    items = await notices.list_notices(session=session, run_id=run.id)
+    _, to = await _documents_of(session, run, items)
+    return Response(
+        documents.register_csv(items, to).encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="notices-{run.on_date:%Y-%m-%d}.csv"'},
+    )
+
+
+async def _one_pdf(session: SessionDep, notice: Notice, settings: Settings) -> bytes:
+    run = await session.get(NoticeRun, notice.run_id)
+    assert run is not None  # the notice's foreign key cascades
+    org, to = await _documents_of(session, run, [notice])
+    return documents.notices_pdf(
+        org=org,
+        run=run,
+        notices=[notice],
+        addressees=to,
+        font=settings.monitoring.notice_font,
+        bold_font=settings.monitoring.notice_bold_font,
+    )
+
+
+@router.get(
+    "/monitoring/notices/{notice_id}/pdf",
+    status_code=200,
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **error_responses(401, 403, 404)},
+)
+async def get_notice_pdf(
+    notice_id: uuid.UUID, session: SessionDep, principal: CourtUser, settings: SettingsDep
+) -> Response:
+    """Download one notice as PDF (scopes `court` and `pii`)."""
+    principal.require("pii")
+    notice = await notices.get_notice(session=session, principal=principal, notice_id=notice_id)
+    return Response(await _one_pdf(session, notice, settings), media_type="application/pdf")
+
+
+@router.post(
+    "/monitoring/notices/{notice_id}/events",
+    response_model=NoticeRead,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def post_notice_event(
+    notice_id: uuid.UUID, body: NoticeEventCreate, session: SessionDep, principal: CourtUser
+) -> NoticeRead:
+    """Record a delivery fact in the journal: sent, delivered, returned, refused (scope `court`)."""
+    notice = await notices.record_event(
+        session=session,
+        principal=principal,
+        notice_id=notice_id,
+        event=body.event,
+        on_date=body.on_date,
+        channel=body.channel,
+    )
+    return NoticeRead.model_validate(notice)
+
+
+@router.post(
+    "/monitoring/notices/journal",
+    response_model=JournalImportRead,
+    status_code=200,
+    responses=error_responses(401, 403, 413, 422),
+)
+async def post_notice_journal(
+    file: Annotated[UploadFile, File(description="CSV: notice_id, event, on_date, channel")],
+    session: SessionDep,
+    principal: CourtUser,
+) -> JournalImportRead:
+    """Import delivery facts from a CSV (the post's receipts); bad lines are listed (scope `court`)."""
+    data = await file.read(MAX_JOURNAL_BYTES + 1)
+    if len(data) > MAX_JOURNAL_BYTES:
+        raise d.RuleViolation(
+            "The journal file is larger than 20 MB.",
+            errors=[d.FieldProblem("body.file", "max_size", "at most 20 MB")],
+            rule="max_size",
+        )
+    return JournalImportRead.model_validate(
+        await notices.import_journal(session=session, principal=principal, data=data)
+    )
+
+
+@router.post(
+    "/monitoring/notices/{notice_id}/email",
+    response_model=NoticeRead,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 409, 422, 503),
+)
+async def post_notice_email(
+    notice_id: uuid.UUID, body: NoticeEmail, session: SessionDep, principal: CourtUser, settings: SettingsDep
+) -> NoticeRead:
+    """E-mail the notice PDF over the configured SMTP server, journaled as sent (scopes `court` and `pii`)."""
+    principal.require("pii")
+    notice = await notices.get_notice(session=session, principal=principal, notice_id=notice_id)
+    if notice.status not in ("created", "returned"):
+        raise d.ConflictError(
+            f"A {notice.status} notice is not sent again.",
+            errors=[d.FieldProblem("path.notice_id", "notice_transition", f"already {notice.status}")],
+            rule="notice_transition",
+        )
+    pdf = await _one_pdf(session, notice, settings)
+    await mail.send_notice_email(
+        settings=settings.monitoring,
+        to=body.to,
+        subject=f"Уведомление о задолженности по лицевому счёту № {notice.account_number}",
+        body="Здравствуйте! Во вложении — уведомление о задолженности по оплате жилищно-коммунальных услуг.",
+        pdf=pdf,
+        filename=f"notice-{notice.account_number}.pdf",
+    )
+    notice = await notices.record_event(
+        session=session,
+        principal=principal,
+        notice_id=notice.id,
+        event="sent",
+        on_date=moscow_today(),
+        channel="email",
+        source="email",
+    )
+    return NoticeRead.model_validate(notice)

@@ -172,3 +172,4 @@ async def test_get_municipal_report_holds_snapshot_and_measures(
     measures = {row[0]: row[1:] for row in wb["Меры"].iter_rows(min_row=2, values_only=True)}
     assert measures["Заявления о выдаче судебного приказа"][:2] == (2, 2000.5)
     assert measures["Судебные приказы"][:2] == (0, 0.0)
+    assert measures["Уведомления о задолженности (досудебные)"][:2] == (0, 0.0)

@@ -7,14 +7,14 @@ recomputed only on an explicit request (its `version` counts the computations, e
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, TimestampMixin
+from app.db.base import Base, TimestampMixin, UtcDateTime, utcnow
 
 AMOUNT = Numeric(16, 2)
 
@@ -60,3 +60,67 @@ class MonitoringSnapshotRow(Base):
     age_7_12: Mapped[Decimal] = mapped_column(AMOUNT)
     age_13_36: Mapped[Decimal] = mapped_column(AMOUNT)
     age_over_36: Mapped[Decimal] = mapped_column(AMOUNT)
+
+
+class NoticeRun(TimestampMixin, Base):
+    """One selection of debtors for pre-court notices, with the rules it applied (domain-rules §12)."""
+
+    __tablename__ = "notice_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    on_date: Mapped[date] = mapped_column(Date)
+    #: The selection rules as given (validated), so a run can be explained later.
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Payment details printed on the notices (payee, bank, account, purpose).
+    payment_details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    #: Why accounts were left out: rule → count.
+    excluded: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Notice(TimestampMixin, Base):
+    """A notice to one debtor and its delivery state (sent, delivered, returned, refused)."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        Index("ix_notices_run", "run_id"),
+        Index("ix_notices_account", "organisation_id", "account_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notice_runs.id", ondelete="CASCADE"))
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    # No foreign key: a notice is a legal record and outlives the account.
+    account_id: Mapped[uuid.UUID]
+    #: Sequence number inside the run (the register's line).
+    seq: Mapped[int] = mapped_column(Integer)
+    account_number: Mapped[str] = mapped_column(String(30))
+    debt: Mapped[Decimal] = mapped_column(AMOUNT)
+    penalties: Mapped[Decimal] = mapped_column(AMOUNT)
+    months_overdue: Mapped[int] = mapped_column(Integer)
+    #: The unpaid months: [{"period", "amount", "months_overdue", "penalty"}].
+    months: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: created, sent, delivered, returned, refused.
+    status: Mapped[str] = mapped_column(String(20), default="created")
+    sent_on: Mapped[date | None] = mapped_column(Date)
+    delivered_on: Mapped[date | None] = mapped_column(Date)
+    returned_on: Mapped[date | None] = mapped_column(Date)
+    refused_on: Mapped[date | None] = mapped_column(Date)
+    channel: Mapped[str | None] = mapped_column(String(20))
+
+
+class NoticeEvent(Base):
+    """One entry of the delivery journal: what happened to a notice, when, by which channel, from where."""
+
+    __tablename__ = "notice_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(20))
+    on_date: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    #: api, csv or email.
+    source: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+

@@ -2,7 +2,9 @@
 
 Modules: `figures` (one account's month: charged, paid, overdue debt, ageing; pure), `snapshots` (monthly
 snapshots per organisation, house and consumer category: computed, stored, recomputed on request), `exports`
-(CSV and XLSX of a snapshot).
+(CSV and XLSX of a snapshot), `report` (the monthly report to the municipality), `notices` (pre-court notices:
+selection rules, the delivery journal), `documents` (notice PDFs, the mail register), `mail` (SMTP),
+`exclusions` (debtors under a kept agreement: the agreements area's plug).
 """
 
 from app.domain.kernel.area import Area

@@ -33,6 +33,11 @@ def month_end(month: date) -> date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
+def first_of_month_of(day: date) -> date:
+    """Return the first day of the month of `day`."""
+    return day.replace(day=1)
+
+
 def months_between(earlier: date, later: date) -> int:
     """Return how many calendar months lie from `earlier`'s month to `later`'s month."""
     return (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month)
@@ -58,12 +63,17 @@ class AccountMonth:
     oldest_overdue: int = 0
     #: Whether the account was billed by the month's end (has any ledger month up to it).
     billed: bool = False
+    #: The overdue unpaid months, oldest first: (period, unpaid kopecks, months overdue).
+    overdue_months: list[tuple[date, int, int]] = field(default_factory=list)
 
 
-def account_month(months: Sequence[LedgerRecord], month: date) -> AccountMonth:
-    """Compute an account's charged, paid, overdue debt and ageing for the month starting `month`."""
+def account_month(months: Sequence[LedgerRecord], month: date, as_of: date | None = None) -> AccountMonth:
+    """Compute an account's charged, paid, overdue debt and ageing for the month starting `month`.
+
+    Debt is what is overdue on `as_of` (default: the month's last day).
+    """
     out = AccountMonth()
-    last_day = month_end(month)
+    last_day = as_of or month_end(month)
     unpaid: list[tuple[LedgerRecord, int]] = []
     credit = 0
     for rec in months:  # oldest first (the stored order)
@@ -91,4 +101,5 @@ def account_month(months: Sequence[LedgerRecord], month: date) -> AccountMonth:
         out.ages[bucket_of(overdue)] += rest
         out.debt += rest
         out.oldest_overdue = max(out.oldest_overdue, overdue)
+        out.overdue_months.append((rec.period, rest, overdue))
     return out

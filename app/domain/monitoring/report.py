@@ -26,6 +26,7 @@ from app.db.models.court import CourtCase
 from app.db.models.monitoring import MonitoringSnapshotRow
 from app.domain.kernel import errors
 from app.domain.kernel.access import Principal, require_organisation
+from app.domain.monitoring import notices
 from app.domain.monitoring.exports import CATEGORY_RU, HEADINGS_RU
 from app.domain.monitoring.figures import BUCKET_NAMES, month_end
 from app.domain.monitoring.snapshots import find_snapshot, first_of_month, rates
@@ -122,7 +123,23 @@ async def build_report(
         values = by_category[category]
         values.update(rates(values["accounts"], values["debtors"], values["charged"], values["paid"]))
         categories.append({"category": category, **values})
-    measures = await _court_measures(session, organisation_id, month)
+    journal = await notices.count_in_month(session, organisation_id, month, month_end(month))
+    sent, delivered = (
+        journal.get("sent", (0, Decimal("0.00"))),
+        journal.get("delivered", (0, Decimal("0.00"))),
+    )
+    returned, refused = journal.get("returned", (0, 0)), journal.get("refused", (0, 0))
+    measures = [
+        Measure(
+            "notices",
+            "Уведомления о задолженности (досудебные)",
+            sent[0],
+            sent[1],
+            f"вручено в месяце: {delivered[0]} на {delivered[1]} ₽; возвращено: {returned[0]}; "
+            f"отказ в получении: {refused[0]}",
+        ),
+        *await _court_measures(session, organisation_id, month),
+    ]
     return MunicipalReport(
         organisation=org.name,
         inn=org.inn,
