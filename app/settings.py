@@ -486,6 +486,17 @@ class MonitoringSettings(Group):
     smtp_from: str = Field("gisgw@localhost", description="sender address of notice e-mails")
     smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
     smtp_timeout: float = Field(30, gt=0, description="seconds for one SMTP exchange")
+    restriction_charge_method: Literal["average", "standard"] = Field(
+        "average",
+        description="monthly charge of the restriction rule: average of the last months (an approximation) "
+        "or the standard consumption × tariff billing sends per account",
+    )
+    restriction_average_months: int = Field(
+        6, ge=1, le=36, description="months averaged by the average method"
+    )
+    restriction_suspension_notice_days: int = Field(
+        3, ge=0, le=60, description="days the suspension notice is delivered before suspension"
+    )
 
 
 class MetricsSettings(Group):

@@ -14,11 +14,26 @@ from app.api.deps import Answerer, CourtUser, Reader, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.core import Organisation
-from app.db.models.monitoring import MonitoringSnapshot, MonitoringSnapshotRow, Notice, NoticeRun
+from app.db.models.monitoring import (
+    MonitoringSnapshot,
+    MonitoringSnapshotRow,
+    Notice,
+    NoticeRun,
+    RestrictionCase,
+)
 from app.domain.court.rules import court_rules
 from app.domain.kernel import errors as d
 from app.domain.kernel.calendar import moscow_today
-from app.domain.monitoring import documents, exclusions, exports, mail, notices, report, snapshots
+from app.domain.monitoring import (
+    documents,
+    exclusions,
+    exports,
+    mail,
+    notices,
+    report,
+    restriction,
+    snapshots,
+)
 from app.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["monitoring"])
@@ -524,3 +539,144 @@ async def post_notice_email(
         source="email",
     )
     return NoticeRead.model_validate(notice)
+
+
+# ------------------------------------------------------------------------------- restriction (ПП 354)
+
+
+class RestrictionOpen(BaseModel):
+    """Open restriction timelines for the debtors of one utility above two monthly charges."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: uuid.UUID
+    utility: restriction.Utility
+    apartment_building: bool = Field(True, description="the premises are in an apartment building (МКД)")
+    on_date: date | None = Field(None, description="date of the debt (default today)")
+    standard_charges: (
+        dict[uuid.UUID, Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]] | None
+    ) = Field(None, description="account id → standard consumption × tariff (method `standard`)")
+
+
+class RestrictionCaseRead(BaseModel):
+    """A restriction timeline with its computed dates and next step."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    account_id: uuid.UUID
+    account_number: str
+    utility: str
+    apartment_building: bool
+    debt: Decimal
+    monthly_charge: Decimal
+    charge_method: str = Field(description="standard, or average_N_months_approximation")
+    status: str
+    warning_notice_id: uuid.UUID | None
+    warning_delivered_on: date | None
+    restriction_allowed_from: date | None
+    restricted_on: date | None
+    restriction_impossible: bool
+    suspension_allowed_from: date | None
+    suspension_notice_delivered_on: date | None
+    suspended_on: date | None
+    debt_paid_on: date | None
+    resume_by: date | None
+    resumed_on: date | None
+    stopped_reason: str | None
+    next_step: str | None = None
+    next_step_from: date | None = None
+    events: list[dict[str, Any]] = []
+
+
+class RestrictionOpened(BaseModel):
+    """The timelines opened and the candidates left out, by rule."""
+
+    opened: list[RestrictionCaseRead]
+    left_out: dict[str, int]
+
+
+class RestrictionEventCreate(BaseModel):
+    """A recorded fact of the timeline; a warning may name its delivered notice (the delivery date counts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: restriction.Event
+    on_date: date | None = None
+    notice_id: uuid.UUID | None = None
+
+
+async def _case_read(session: SessionDep, case: RestrictionCase) -> RestrictionCaseRead:
+    out = RestrictionCaseRead.model_validate(case)
+    out.next_step, out.next_step_from = restriction.next_step(case)
+    out.events = [
+        {"event": e.event, "on_date": e.on_date.isoformat(), "details": e.details}
+        for e in await restriction.list_events(session=session, case_id=case.id)
+    ]
+    return out
+
+
+@router.post(
+    "/monitoring/restriction-cases",
+    response_model=RestrictionOpened,
+    status_code=201,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def post_restriction_cases(
+    body: RestrictionOpen, session: SessionDep, principal: CourtUser, settings: SettingsDep
+) -> RestrictionOpened:
+    """Open ПП 354 timelines for debtors above two monthly charges, not under agreement (scope `court`)."""
+    on_date = body.on_date or moscow_today()
+    opened, left_out = await restriction.open_cases(
+        session=session,
+        principal=principal,
+        organisation_id=body.organisation_id,
+        utility=body.utility,
+        apartment_building=body.apartment_building,
+        on_date=on_date,
+        settings=settings.monitoring,
+        standard_charges=body.standard_charges,
+        excluded_account_ids=await exclusions.kept_agreement_accounts(session, body.organisation_id, on_date),
+    )
+    return RestrictionOpened(opened=[await _case_read(session, c) for c in opened], left_out=left_out)
+
+
+@router.get(
+    "/monitoring/restriction-cases/{case_id}",
+    response_model=RestrictionCaseRead,
+    status_code=200,
+    responses=error_responses(401, 403, 404),
+)
+async def get_restriction_case(
+    case_id: uuid.UUID, session: SessionDep, principal: CourtUser
+) -> RestrictionCaseRead:
+    """Show a restriction timeline with its dates, next step and journal (scope `court`)."""
+    case = await restriction.get_case(session=session, principal=principal, case_id=case_id)
+    return await _case_read(session, case)
+
+
+@router.post(
+    "/monitoring/restriction-cases/{case_id}/events",
+    response_model=RestrictionCaseRead,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def post_restriction_event(
+    case_id: uuid.UUID,
+    body: RestrictionEventCreate,
+    session: SessionDep,
+    principal: CourtUser,
+    settings: SettingsDep,
+) -> RestrictionCaseRead:
+    """Record a fact of the timeline; steps out of order or too early answer 409 (scope `court`)."""
+    case = await restriction.record_event(
+        session=session,
+        principal=principal,
+        case_id=case_id,
+        event=body.event,
+        on_date=body.on_date,
+        settings=settings.monitoring,
+        notice_id=body.notice_id,
+    )
+    return await _case_read(session, case)

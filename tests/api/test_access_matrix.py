@@ -133,6 +133,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/monitoring/notices/{notice_id}/events"): {"event": "sent", "on_date": "2026-01-15"},
     ("POST", "/api/v1/monitoring/notices/{notice_id}/email"): {"to": "a@b.ru"},
+    ("POST", "/api/v1/monitoring/restriction-cases"): {"utility": "gas"},
+    ("POST", "/api/v1/monitoring/restriction-cases/{case_id}/events"): {
+        "event": "agreement",
+        "on_date": "2026-01-15",
+    },
 }
 QUERIES: dict[str, dict[str, str]] = {
     "/api/v1/accounts": {"account_number": "X-1"},

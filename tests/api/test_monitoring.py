@@ -173,3 +173,4 @@ async def test_get_municipal_report_holds_snapshot_and_measures(
     assert measures["Заявления о выдаче судебного приказа"][:2] == (2, 2000.5)
     assert measures["Судебные приказы"][:2] == (0, 0.0)
     assert measures["Уведомления о задолженности (досудебные)"][:2] == (0, 0.0)
+    assert measures["Ограничение коммунальных услуг (ПП № 354)"][:2] == (0, 0.0)

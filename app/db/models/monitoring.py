@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, TimestampMixin, UtcDateTime, utcnow
@@ -124,3 +124,50 @@ class NoticeEvent(Base):
     source: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
+
+class RestrictionCase(TimestampMixin, Base):
+    """One debtor's timeline towards restriction and suspension of one utility (ПП 354 п. 117–120)."""
+
+    __tablename__ = "restriction_cases"
+    __table_args__ = (Index("ix_restriction_cases_account", "organisation_id", "account_id", "utility"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    # No foreign key: the timeline is a legal record and outlives the account.
+    account_id: Mapped[uuid.UUID]
+    account_number: Mapped[str] = mapped_column(String(30))
+    utility: Mapped[str] = mapped_column(String(20))
+    apartment_building: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Debt and monthly charge when the case was opened, and how the charge was computed.
+    debt: Mapped[Decimal] = mapped_column(AMOUNT)
+    monthly_charge: Mapped[Decimal] = mapped_column(AMOUNT)
+    charge_method: Mapped[str] = mapped_column(String(30))
+    #: candidate, warned, restricted, suspension_noticed, suspended, resumed, stopped.
+    status: Mapped[str] = mapped_column(String(20), default="candidate")
+    warning_notice_id: Mapped[uuid.UUID | None]
+    warning_delivered_on: Mapped[date | None] = mapped_column(Date)
+    restriction_allowed_from: Mapped[date | None] = mapped_column(Date)
+    restricted_on: Mapped[date | None] = mapped_column(Date)
+    restriction_impossible: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspension_allowed_from: Mapped[date | None] = mapped_column(Date)
+    suspension_notice_delivered_on: Mapped[date | None] = mapped_column(Date)
+    suspended_on: Mapped[date | None] = mapped_column(Date)
+    debt_paid_on: Mapped[date | None] = mapped_column(Date)
+    resume_by: Mapped[date | None] = mapped_column(Date)
+    resumed_on: Mapped[date | None] = mapped_column(Date)
+    stopped_reason: Mapped[str | None] = mapped_column(String(30))
+
+
+class RestrictionEvent(Base):
+    """One recorded fact of a restriction timeline."""
+
+    __tablename__ = "restriction_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("restriction_cases.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(40))
+    on_date: Mapped[date] = mapped_column(Date)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -4,7 +4,7 @@ Modules: `figures` (one account's month: charged, paid, overdue debt, ageing; pu
 snapshots per organisation, house and consumer category: computed, stored, recomputed on request), `exports`
 (CSV and XLSX of a snapshot), `report` (the monthly report to the municipality), `notices` (pre-court notices:
 selection rules, the delivery journal), `documents` (notice PDFs, the mail register), `mail` (SMTP),
-`exclusions` (debtors under a kept agreement: the agreements area's plug).
+`exclusions` (debtors under a kept agreement: the agreements area's plug), `restriction` (ПП 354 timelines).
 """
 
 from app.domain.kernel.area import Area

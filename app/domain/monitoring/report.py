@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Organisation
 from app.db.models.court import CourtCase
-from app.db.models.monitoring import MonitoringSnapshotRow
+from app.db.models.monitoring import MonitoringSnapshotRow, RestrictionCase, RestrictionEvent
 from app.domain.kernel import errors
 from app.domain.kernel.access import Principal, require_organisation
 from app.domain.monitoring import notices
@@ -89,6 +89,34 @@ async def _court_measures(session: AsyncSession, organisation_id: uuid.UUID, mon
     ]
 
 
+async def _restriction_measure(session: AsyncSession, organisation_id: uuid.UUID, month: date) -> Measure:
+    rows = (
+        await session.execute(
+            select(RestrictionEvent.event, func.count(), func.coalesce(func.sum(RestrictionCase.debt), 0))
+            .join(RestrictionCase, RestrictionCase.id == RestrictionEvent.case_id)
+            .where(
+                RestrictionCase.organisation_id == organisation_id,
+                RestrictionEvent.on_date >= month,
+                RestrictionEvent.on_date <= month_end(month),
+            )
+            .group_by(RestrictionEvent.event)
+        )
+    ).all()
+    by_event = {event: (int(n), Decimal(total).quantize(Decimal("0.01"))) for event, n, total in rows}
+    restricted = by_event.get("restricted", (0, Decimal("0.00")))
+    others = {
+        k: by_event.get(k, (0, 0))[0] for k in ("warning_delivered", "suspended", "resumed", "agreement")
+    }
+    return Measure(
+        "restriction",
+        "Ограничение коммунальных услуг (ПП № 354)",
+        restricted[0],
+        restricted[1],
+        f"предупреждений вручено: {others['warning_delivered']}; приостановлено: {others['suspended']}; "
+        f"возобновлено: {others['resumed']}; прекращено по соглашению: {others['agreement']}",
+    )
+
+
 async def build_report(
     *, session: AsyncSession, principal: Principal, organisation_id: uuid.UUID, month: date
 ) -> MunicipalReport:
@@ -138,6 +166,7 @@ async def build_report(
             f"вручено в месяце: {delivered[0]} на {delivered[1]} ₽; возвращено: {returned[0]}; "
             f"отказ в получении: {refused[0]}",
         ),
+        await _restriction_measure(session, organisation_id, month),
         *await _court_measures(session, organisation_id, month),
     ]
     return MunicipalReport(
