@@ -126,7 +126,8 @@ async def create_run(
     seq = 0
     minimum = int(rules.min_debt * 100)
     for account_id, number, dispute, bankruptcy, months_text in rows:
-        figures = account_month(decode_months(months_text), _first_of_month(on_date), as_of=on_date)
+        ledger = decode_months(months_text)
+        figures = account_month(ledger, _first_of_month(on_date), as_of=on_date)
         if figures.debt <= 0 or figures.debt < minimum or figures.oldest_overdue < rules.min_months_overdue:
             continue  # not a debtor by these rules: not an exclusion
         reason = (
@@ -147,7 +148,7 @@ async def create_run(
         penalties = Decimal("0")
         for period, rest, overdue in figures.overdue_months:
             amount = (Decimal(rest) / 100).quantize(_CENT)
-            due = next(r.due_date for r in decode_months(months_text) if r.period == period)
+            due = next(r.due_date for r in ledger if r.period == period)
             penalty = penalty_for_amount(
                 amount=amount, due_date=due, until=on_date, rules=penalty_rules, period=period
             )
