@@ -22,6 +22,7 @@ from app.api import (
     debt_requests,
     exchanges,
     health,
+    monitoring,
     operations,
     organisations,
     writeoff,
@@ -37,6 +38,7 @@ from app.domain import agreements as agreements_area
 from app.domain import amnesty as amnesty_area
 from app.domain import court as court_area
 from app.domain import debt_requests as debt_requests_area
+from app.domain import monitoring as monitoring_area
 from app.domain import writeoff as writeoff_area
 from app.domain.exchanges.audit import record_finished_exchange
 from app.domain.kernel import operations as ops
@@ -59,6 +61,7 @@ AREAS: list[Area] = [
     agreements_area.AREA,
     writeoff_area.AREA,
     amnesty_area.AREA,
+    monitoring_area.AREA,
 ]
 
 #: ref_kind → the hook applying a finished exchange, from every area that owns exchanges.
@@ -227,6 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agreements,
         writeoff,
         amnesty,
+        monitoring,
         exchanges,
     )
     for module in routers:

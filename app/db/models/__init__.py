@@ -8,6 +8,7 @@ from app.db.models import (  # noqa: F401
     court,
     debt_requests,
     exchange,
+    monitoring,
     writeoff,
 )
 from app.db.models.core import ApiKey, ApiKeyOrganisation, AuditEvent, Operation, Organisation
