@@ -15,14 +15,18 @@ from app.access_log import AccessLogMiddleware
 from app.api import (
     accounts,
     admin,
+    agreements,
+    amnesty,
     court_orders,
     dashboard,
     debt_requests,
     exchanges,
     health,
     houses,
+    monitoring,
     operations,
     organisations,
+    writeoff,
 )
 from app.api import metrics as metrics_api
 from app.api.errors import install_error_handlers
@@ -31,9 +35,13 @@ from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
 from app.domain import accounts as accounts_area
+from app.domain import agreements as agreements_area
+from app.domain import amnesty as amnesty_area
 from app.domain import court as court_area
 from app.domain import debt_requests as debt_requests_area
 from app.domain import houses as houses_area
+from app.domain import monitoring as monitoring_area
+from app.domain import writeoff as writeoff_area
 from app.domain.exchanges.audit import record_finished_exchange
 from app.domain.kernel import operations as ops
 from app.domain.kernel.area import Area, completion_hooks_of, gauges_of, jobs_of, loops_of
@@ -48,7 +56,16 @@ log = logging.getLogger(__name__)
 #: The business areas this process runs, listed as the routers are: their jobs go to the operation runner,
 #: their loops to the workers, their gauges to `/metrics`, their completion hooks to the exchange engine. A
 #: worker-only process would start `running_workers` with the same list.
-AREAS: list[Area] = [debt_requests_area.AREA, accounts_area.AREA, houses_area.AREA, court_area.AREA]
+AREAS: list[Area] = [
+    debt_requests_area.AREA,
+    accounts_area.AREA,
+    houses_area.AREA,
+    court_area.AREA,
+    agreements_area.AREA,
+    writeoff_area.AREA,
+    amnesty_area.AREA,
+    monitoring_area.AREA,
+]
 
 #: ref_kind → the hook applying a finished exchange, from every area that owns exchanges.
 COMPLETION_HOOKS = completion_hooks_of(AREAS)
@@ -214,6 +231,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         debt_requests,
         court_orders,
         houses,
+        agreements,
+        writeoff,
+        amnesty,
+        monitoring,
         exchanges,
     )
     for module in routers:

@@ -556,6 +556,58 @@ class HousesSettings(Group):
     webhook_retry_max: float = Field(3600.0, ge=0, description="longest wait between two attempts")
 
 
+class AgreementsSettings(Group):
+    """Settings of repayment agreements."""
+
+    env_prefix: ClassVar[str] = "AGREEMENTS_"
+
+    breach_days: int = Field(
+        10, ge=0, description="an instalment unpaid this many days after its date breaches the agreement"
+    )
+    refresh_interval_seconds: float = Field(
+        3600, ge=0, description="seconds between matching ledger payments to instalments (0 = off)"
+    )
+
+
+class MonitoringSettings(Group):
+    """Settings of debt monitoring and the municipal report (domain-rules §11)."""
+
+    env_prefix: ClassVar[str] = "MONITORING_"
+
+    debtor_min: Decimal = Field(
+        Decimal("0.01"), description="an account is a debtor when its overdue debt at month end exceeds this"
+    )
+    top_debtors: int = Field(20, ge=0, le=1000, description="largest debts kept in a snapshot")
+    inline_limit: int = Field(
+        5000, ge=0, description="snapshots of organisations up to this many accounts are computed at once"
+    )
+    notice_font: Path = Field(
+        Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+        description="TTF font with Cyrillic for notices",
+    )
+    notice_bold_font: Path = Field(
+        Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"), description="bold TTF font for notices"
+    )
+    smtp_host: str | None = Field(None, description="SMTP server that sends notices by e-mail (unset: off)")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port")
+    smtp_user: str | None = Field(None, description="SMTP login")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password")
+    smtp_from: str = Field("gisgw@localhost", description="sender address of notice e-mails")
+    smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
+    smtp_timeout: float = Field(30, gt=0, description="seconds for one SMTP exchange")
+    restriction_charge_method: Literal["average", "standard"] = Field(
+        "average",
+        description="monthly charge of the restriction rule: average of the last months (an approximation) "
+        "or the standard consumption × tariff billing sends per account",
+    )
+    restriction_average_months: int = Field(
+        6, ge=1, le=36, description="months averaged by the average method"
+    )
+    restriction_suspension_notice_days: int = Field(
+        3, ge=0, le=60, description="days the suspension notice is delivered before suspension"
+    )
+
+
 class MetricsSettings(Group):
     """Settings of Prometheus metrics."""
 
@@ -593,6 +645,8 @@ class Settings(BaseSettings):
     court: CourtSettings = Field(default_factory=CourtSettings)
     accounts: AccountsSettings = Field(default_factory=AccountsSettings)
     houses: HousesSettings = Field(default_factory=HousesSettings)
+    agreements: AgreementsSettings = Field(default_factory=AgreementsSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need when they are missing (and we may: root with apt-get):
-# the OpenSSL GOST engine (independent signature checks), and Chromium for the dashboard browser test.
+# the OpenSSL GOST engine (independent signature checks), DejaVu fonts (PDF documents: agreements, notices),
+# and Chromium for the dashboard browser test.
 # PostgreSQL is handled by scripts/with-postgres.sh. Without root, say what is missing and go on.
-# `system-deps.sh run` asks only for the GOST engine (make run: the fast crypto backend; without it gisgw
+# `system-deps.sh run` asks only for the GOST engine and the fonts (make run: the fast crypto backend; without it gisgw
 # falls back to pure Python, which works but signs in about half a second).
 set -uo pipefail
 need=()
 ls /usr/lib/*/engines-3/gost.so >/dev/null 2>&1 || need+=(libengine-gost-openssl)
+# DejaVu Sans: the Cyrillic font of generated PDF documents (repayment agreements, notices).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ "${1:-test}" != run ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fi

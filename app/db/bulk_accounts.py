@@ -69,6 +69,7 @@ ACCOUNT_COLS = (
     "inn",
     "org_name",
     "org_ogrn",
+    "consumer_category",
 )
 LINK_COLS = ("account_id", "premises_id", "share_percent")
 LEDGER_COLS = ("account_id", "months")

@@ -123,6 +123,23 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/debt-requests/{debt_request_id}/answer"): {"has_debt": False},
     ("PATCH", "/api/v1/organisations/{organisation_id}"): {"name": "Захват"},
     ("POST", "/api/v1/court-cases/{case_id}/events"): {"type": "submitted", "on_date": "2026-01-15"},
+    ("POST", "/api/v1/monitoring/snapshots"): {"month": "2026-03-01"},
+    ("POST", "/api/v1/monitoring/notice-runs"): {
+        "payment_details": {
+            "payee": "П",
+            "inn": "7701234567",
+            "bank": "Б",
+            "bik": "044525225",
+            "account": "4" * 20,
+        }
+    },
+    ("POST", "/api/v1/monitoring/notices/{notice_id}/events"): {"event": "sent", "on_date": "2026-01-15"},
+    ("POST", "/api/v1/monitoring/notices/{notice_id}/email"): {"to": "a@b.ru"},
+    ("POST", "/api/v1/monitoring/restriction-cases"): {"utility": "gas"},
+    ("POST", "/api/v1/monitoring/restriction-cases/{case_id}/events"): {
+        "event": "agreement",
+        "on_date": "2026-01-15",
+    },
 }
 QUERIES: dict[str, dict[str, str]] = {
     "/api/v1/accounts": {"account_number": "X-1"},
@@ -131,6 +148,7 @@ QUERIES: dict[str, dict[str, str]] = {
         "deadline_to": "2030-01-01",
         "confirm": "DELETE",
     },
+    "/api/v1/monitoring/report": {"month": "2026-03-01"},
 }
 
 

@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 import app.db.models  # noqa: F401
-from app.db.base import Base
+from app.db.base import Base, UtcDateTime, utcnow
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import downgrade, upgrade
 from app.db.models.accounts import Account, AccountLedger
@@ -59,6 +59,16 @@ _LEDGER_ENTRIES = sa.table(
     sa.column("due_date", sa.Date()),
 )
 
+# The accounts columns of revision 0006: the model has columns added by later revisions.
+_ACCOUNTS_0006 = sa.table(
+    "accounts",
+    sa.column("id", sa.Uuid()),
+    sa.column("organisation_id", sa.Uuid()),
+    *(sa.column(c) for c in ("account_number", "payer_kind", "closed", "dispute", "bankruptcy")),
+    sa.column("created_at", UtcDateTime()),
+    sa.column("updated_at", UtcDateTime()),
+)
+
 
 async def test_account_ledgers_migration_moves_the_months_and_back(tmp_path: Path) -> None:
     url = await new_database(tmp_path, migrate=False)
@@ -74,10 +84,12 @@ async def test_account_ledgers_migration_moves_the_months_and_back(tmp_path: Pat
     try:
         async with create_sessionmaker(engine)() as s, s.begin():
             org = await make_org(s)
+            now = utcnow()
             for account_id in (first, second):
-                s.add(Account(id=account_id, organisation_id=org.id, account_number=str(account_id)[:8],
-                              payer_kind="person"))  # fmt: skip
-            await s.flush()
+                values = {"id": account_id, "organisation_id": org.id, "account_number": str(account_id)[:8]}
+                flags = {"payer_kind": "person", "closed": False, "dispute": False, "bankruptcy": False}
+                stamps = {"created_at": now, "updated_at": now}
+                await s.execute(sa.insert(_ACCOUNTS_0006).values(**values, **flags, **stamps))
             cols = ("account_id", "period", "charged", "paid", "due_date")
             await s.execute(sa.insert(_LEDGER_ENTRIES), [dict(zip(cols, m, strict=True)) for m in months])
         await asyncio.to_thread(upgrade, url, "head")

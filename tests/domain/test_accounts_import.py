@@ -254,3 +254,33 @@ def test_ids_are_deterministic() -> None:
     assert schema.premises_id_for(
         house, schema.premises_norm("кв. 12а", "apartment")
     ) == schema.premises_id_for(house, schema.premises_norm("12-A", "apartment"))
+
+
+async def test_import_consumer_category_defaults_to_unknown(db: async_sessionmaker[AsyncSession]) -> None:
+    org = await _org(db)
+    report = await _run(
+        db,
+        org,
+        jsonl(
+            account_row("1001", consumer_category="social_tenant"),
+            account_row("1002"),
+            account_row("1003", consumer_category="tenant"),
+        ),
+    )
+    assert (report.applied, report.rejected) == (2, 1)
+    assert report.rejected_rows[0]["errors"][0]["field"] == "consumer_category"
+    header = ",".join(readers.CSV_COLUMNS)
+    base = dict.fromkeys(readers.CSV_COLUMNS, "")
+    values = {
+        **base,
+        "account_number": "2001",
+        "payer_kind": "organisation",
+        "org_name": "ООО «Ромашка»",
+        "consumer_category": "legal_entity",
+        "fias_house_guid": HOUSE,
+        "premises": "1",
+    }
+    await _run(db, org, (header + "\n" + ",".join(values[c] for c in readers.CSV_COLUMNS)).encode(), "csv")
+    async with db() as s:
+        got = dict((await s.execute(select(Account.account_number, Account.consumer_category))).all())
+    assert got == {"1001": "social_tenant", "1002": "unknown", "2001": "legal_entity"}

@@ -93,6 +93,8 @@ class Account(TimestampMixin, Base):
     inn: Mapped[str | None] = mapped_column(String(12))
     org_name: Mapped[str | None] = mapped_column(String(500))
     org_ogrn: Mapped[str | None] = mapped_column(String(15))
+    #: owner, social_tenant, legal_entity, management_company or unknown: the municipal reports' breakdown.
+    consumer_category: Mapped[str] = mapped_column(String(20), default="unknown", server_default="unknown")
 
 
 class AccountPremises(Base):

@@ -66,7 +66,7 @@ class GisPremises(Base):
     premises_guid: Mapped[uuid.UUID]
     unique_number: Mapped[str | None] = mapped_column(String(60))
     number_raw: Mapped[str | None] = mapped_column(String(255))
-    #: `app.domain.premises.normalize_premises(number_raw)`: the key matched with billing's premises.
+    #: `app.domain.accounts.premises.normalize_premises(number_raw)`: the key matched with billing's premises.
     number_norm: Mapped[str | None] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20))
     cadastral_number: Mapped[str | None] = mapped_column(String(255))

@@ -27,6 +27,7 @@ from app.db.bulk_accounts import CopyRows, copy_line, copy_value
 from app.domain.accounts.ledger import money_text
 from app.domain.accounts.readers import peek_number, read_jsonl
 from app.domain.accounts.rows import (
+    CONSUMER_CATEGORIES,
     ID_NAMESPACE,
     RESIDENTIAL_KINDS,
     AccountIn,
@@ -97,6 +98,7 @@ class _Account(msgspec.Struct, forbid_unknown_fields=True):
     closed: bool = False
     dispute: bool = False
     bankruptcy: bool = False
+    consumer_category: str = "unknown"
     ledger: list[_Month] = []
 
 
@@ -278,6 +280,7 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
         and (acc.gis_account_guid is None or _UUID.fullmatch(acc.gis_account_guid) is not None)
         and (acc.opened_on is None or _valid_date(acc.opened_on))
         and (acc.closed_on is None or _valid_date(acc.closed_on))
+        and acc.consumer_category in CONSUMER_CATEGORIES
         and (doc is None or (_plain(doc.type, 20, 1) and _plain(doc.number, 40, 1) and _opt(doc.series, 20)))
     ):
         return False
@@ -399,6 +402,7 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
                 payer.inn or _N,
                 _t(payer.name),
                 payer.ogrn or _N,
+                acc.consumer_category,
             )
         )
         + "\n"

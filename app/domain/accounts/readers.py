@@ -47,6 +47,7 @@ CSV_ACCOUNT_COLUMNS = (
     "closed_on",
     "dispute",
     "bankruptcy",
+    "consumer_category",
 )
 CSV_PAYER_COLUMNS = (
     "payer_kind",
@@ -89,6 +90,8 @@ def _csv_group_to_dict(lines: list[dict[str, str | None]]) -> dict[str, Any]:
     for flag in ("dispute", "bankruptcy"):
         raw = (first.get(flag) or "").strip().lower()
         data[flag] = _CSV_BOOL.get(raw, raw)
+    if category := (first.get("consumer_category") or "").strip():
+        data["consumer_category"] = category
     payer = _blank_to_none(first, CSV_PAYER_COLUMNS)
     payer_data: dict[str, Any] = {"kind": payer.pop("payer_kind", None)}
     if "doc_number" in payer or "doc_type" in payer:

@@ -42,6 +42,15 @@ from app.domain.kernel.penalties import due_date_for
 from app.domain.kernel.snils import is_valid_snils, normalize_snils
 
 ImportFormat = Literal["jsonl", "csv"]
+#: Kinds of consumer the municipal debt reports break debt down by (domain-rules §11).
+ConsumerCategory = Literal["owner", "social_tenant", "legal_entity", "management_company", "unknown"]
+CONSUMER_CATEGORIES: tuple[str, ...] = (
+    "owner",
+    "social_tenant",
+    "legal_entity",
+    "management_company",
+    "unknown",
+)
 PremisesKind = Literal["apartment", "non_residential", "room", "house_block"]
 RESIDENTIAL_KINDS = frozenset({"apartment", "room", "house_block"})
 
@@ -184,6 +193,9 @@ class AccountIn(_Row):
     closed: bool = False
     dispute: bool = False
     bankruptcy: bool = False
+    consumer_category: ConsumerCategory = Field(
+        "unknown", description="kind of consumer for the debt reports (domain-rules §11)"
+    )
     payer: PayerIn
     premises: list[PremisesIn] = Field(min_length=1, max_length=50)
     ledger: list[LedgerMonthIn] = Field(default_factory=list, max_length=600)
@@ -385,6 +397,7 @@ def add_row(chunk: ImportChunk, organisation_id: uuid.UUID, row_no: int, acc: Ac
         payer.inn,
         payer.name,
         payer.ogrn,
+        acc.consumer_category,
     )
     chunk.links[account_id] = list(links.values())
     if acc.ledger:

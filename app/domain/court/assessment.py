@@ -105,6 +105,10 @@ class CaseInput:
     ledger: tuple[tuple[uuid.UUID, LedgerRow], ...]
     #: billing month → id of the filed case that already claims it, per account.
     covered: dict[tuple[uuid.UUID, date], uuid.UUID] = field(default_factory=dict)
+    #: accounts under an active, kept repayment agreement (shared by the whole run, like `covered`).
+    agreements: frozenset[uuid.UUID] | set[uuid.UUID] = frozenset()
+    #: (account, billing month) written off by a posted write-off act: never claimed again.
+    written_off: frozenset[tuple[uuid.UUID, date]] | set[tuple[uuid.UUID, date]] = frozenset()
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -144,7 +148,7 @@ class ExcludedMonth:
     period: date
     due_date: date
     outstanding: int
-    reason: str  # "limitation" | "filed" | "not_due"
+    reason: str  # "limitation" | "filed" | "not_due" | "written_off"
     case_id: uuid.UUID | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -365,7 +369,9 @@ def assess(case: CaseInput, *, on_date: date, rules: CourtRules, pricer: Penalty
         if rest <= 0:
             continue
         filed = case.covered.get((account_id, row.period))
-        if filed is not None:
+        if case.written_off and (account_id, row.period) in case.written_off:
+            excluded.append(ExcludedMonth(account_id, row.period, row.due_date, rest, "written_off"))
+        elif filed is not None:
             excluded.append(ExcludedMonth(account_id, row.period, row.due_date, rest, "filed", filed))
         elif row.due_date >= on_date:
             excluded.append(ExcludedMonth(account_id, row.period, row.due_date, rest, "not_due"))
@@ -421,6 +427,14 @@ def assess(case: CaseInput, *, on_date: date, rules: CourtRules, pricer: Penalty
                     "Wait until the debt exceeds the threshold, or switch GISGW_COURT_MIN_CLAIM_ENABLED off.",
                 )
             )
+    if case.agreements and any(a in case.agreements for a in account_ids):
+        blockers.append(
+            Blocker(
+                "agreement",
+                "The debtor keeps a repayment agreement; the debt it covers is being repaid on schedule.",
+                "Wait: a breached agreement returns the debtor to court work.",
+            )
+        )
     if any(d.dispute for d in case.debtors):
         blockers.append(
             Blocker(

@@ -21,12 +21,14 @@ from app.db.models.accounts import Account, AccountLedger, AccountPremises, Hous
 from app.db.models.core import Operation
 from app.db.models.court import DRAFT, CourtCase, CourtReadinessResult, CourtReadinessRun
 from app.domain.accounts.ledger import decode_months, kopecks
+from app.domain.agreements import kept_agreement_accounts
 from app.domain.court.assessment import Assessment, CaseInput, Debtor, LedgerRow, PenaltyPricer, assess
 from app.domain.court.rules import CourtRules, court_rules
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal, require_organisation
 from app.domain.kernel.snils import is_valid_snils
+from app.domain.writeoff import written_off_months
 
 _ZERO = Decimal("0")
 _CENT = Decimal("0.01")
@@ -182,16 +184,22 @@ async def iter_assessments(
     """Assess cases chunk by chunk (one accounts query and one ledger query per chunk)."""
     pricer = PenaltyPricer(rules, on_date)
     covered = await load_covered_months(session=session, organisation_id=organisation_id)
+    kept = await kept_agreement_accounts(session=session, organisation_id=organisation_id)
+    gone = await written_off_months(session=session, organisation_id=organisation_id)
     batch: list[Sequence[uuid.UUID]] = []
     size = 0
     for case in cases:
         batch.append(case)
         size += len(case)
         if size >= chunk:
-            yield await _assess_batch(session, organisation_id, batch, on_date, rules, pricer, covered)
+            yield await _assess_batch(
+                session, organisation_id, batch, on_date, rules, pricer, covered, kept, gone
+            )
             batch, size = [], 0
     if batch:
-        yield await _assess_batch(session, organisation_id, batch, on_date, rules, pricer, covered)
+        yield await _assess_batch(
+            session, organisation_id, batch, on_date, rules, pricer, covered, kept, gone
+        )
 
 
 async def _assess_batch(
@@ -202,6 +210,8 @@ async def _assess_batch(
     rules: CourtRules,
     pricer: PenaltyPricer,
     covered: dict[tuple[uuid.UUID, date], uuid.UUID],
+    kept: set[uuid.UUID],
+    gone: set[tuple[uuid.UUID, date]],
 ) -> list[Assessment]:
     ids = [a for case in batch for a in case]
     debtors = await load_debtors(session=session, organisation_id=organisation_id, account_ids=ids)
@@ -214,7 +224,12 @@ async def _assess_batch(
         ledger = tuple((d.account_id, row) for d in found for row in ledgers.get(d.account_id, ()))
         # The covered map is keyed by account, so the whole run's map is shared rather than sliced per case.
         out.append(
-            assess(CaseInput(tuple(found), ledger, covered), on_date=on_date, rules=rules, pricer=pricer)
+            assess(
+                CaseInput(tuple(found), ledger, covered, kept, gone),
+                on_date=on_date,
+                rules=rules,
+                pricer=pricer,
+            )
         )
     return out
 

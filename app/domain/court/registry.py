@@ -75,6 +75,8 @@ class ConfirmedDebt:
     gis_debt_guid: str | None
     repaid: bool
     case_id: uuid.UUID | None
+    #: The debtor keeps a repayment agreement on this account (set by the debt-request pre-fill).
+    agreement_complied: bool = False
 
 
 def _to_confirmed(row: CourtConfirmedDebt) -> ConfirmedDebt:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import AppContext
 from app.db.models.core import Operation, Organisation
 from app.db.models.debt_requests import RECEIVED, DebtSubrequest
+from app.domain.agreements import kept_agreement_accounts
 from app.domain.court.registry import confirmed_debts_for_accounts
 from app.domain.debt_requests import answers, fetch, matching, sending
 from app.domain.debt_requests.gateway import gateway_for
@@ -187,6 +189,7 @@ async def _prefill(
     results: dict[uuid.UUID, matching.MatchResult],
 ) -> int:
     drafted = 0
+    kept: dict[uuid.UUID, set[uuid.UUID]] = {}
     for sub in chunk:
         r = results[sub.id]
         # Only untouched requests: a drafted answer is the billing user's, never overwritten by automation.
@@ -195,6 +198,15 @@ async def _prefill(
         debts = await confirmed_debts_for_accounts(
             session=session, organisation_id=sub.organisation_id, account_ids=list(r.account_ids)
         )
+        if sub.organisation_id not in kept:
+            kept[sub.organisation_id] = await kept_agreement_accounts(
+                session=session, organisation_id=sub.organisation_id
+            )
+        # A debtor keeping a repayment agreement is answered per GISGW_DEBT_AGREEMENT_ANSWER.
+        debts = [
+            replace(d, agreement_complied=True) if d.account_id in kept[sub.organisation_id] else d
+            for d in debts
+        ]
         draft = answers.draft_from_debts(debts, agreement_answer=ctx.settings.debt.agreement_answer)
         if draft is None:
             continue

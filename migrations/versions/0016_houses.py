@@ -5,8 +5,8 @@ exportHouseData / exportAccountData showed per organisation and month; house_cha
 change feed (ids are the webhook event ids); webhook_deliveries is the delivery log. Chained after
 0009_fair_queue_and_fetch_resume.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0016_houses
+Revises: 0015_monitoring_restriction
 Create Date: 2026-12-04
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import app.db.base
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0016_houses"
+down_revision: str | None = "0015_monitoring_restriction"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,309 @@
+"""Monthly snapshots: computed from the ledgers chunk by chunk, stored, recomputed only when asked."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models.accounts import Account, AccountLedger, AccountPremises, Premises
+from app.db.models.core import Operation
+from app.db.models.monitoring import MonitoringSnapshot, MonitoringSnapshotRow
+from app.domain.accounts.ledger import decode_months
+from app.domain.kernel import audit, errors
+from app.domain.kernel import operations as ops
+from app.domain.kernel.access import Principal, require_organisation
+from app.domain.monitoring.figures import BUCKET_NAMES, account_month
+from app.settings import MonitoringSettings
+
+SNAPSHOT_JOB = "monitoring-snapshot"
+CHUNK = 5000
+#: The house of an account whose premises are unknown (cannot happen through the import; kept total-safe).
+NO_HOUSE = uuid.UUID(int=0)
+_CENT = Decimal("0.01")
+
+#: A row's summed kopeck figures, in this order.
+FIGURES = ("charged", "paid", "debt", *BUCKET_NAMES)
+
+
+@dataclass
+class Tally:
+    """Running sums of one house and category (or of the whole organisation), in kopecks."""
+
+    accounts: int = 0
+    debtors: int = 0
+    sums: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIGURES, 0))
+
+    def as_row(self) -> dict[str, Any]:
+        """Return the figures in roubles with the derived rates."""
+        out: dict[str, Any] = {"accounts": self.accounts, "debtors": self.debtors}
+        out.update({k: rub(v) for k, v in self.sums.items()})
+        out.update(rates(self.accounts, self.debtors, self.sums["charged"], self.sums["paid"]))
+        return out
+
+
+def rub(kopecks: int) -> Decimal:
+    """Return kopecks as roubles with two decimals."""
+    return (Decimal(kopecks) / 100).quantize(_CENT)
+
+
+def rates(
+    accounts: int, debtors: int, charged: int | Decimal, paid: int | Decimal
+) -> dict[str, Decimal | None]:
+    """Return the debtor share and the collection rate (paid ÷ charged; none without charges)."""
+    return {
+        "debtor_share": (Decimal(debtors) / accounts).quantize(Decimal("0.0001")) if accounts else None,
+        "collection_rate": (Decimal(paid) / Decimal(charged)).quantize(Decimal("0.0001"))
+        if charged > 0
+        else None,
+    }
+
+
+def first_of_month(day: date) -> date:
+    """Return the first day of the month of `day`."""
+    return day.replace(day=1)
+
+
+async def _houses_of(session: AsyncSession, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    stmt = (
+        select(AccountPremises.account_id, Premises.house_id)
+        .join(Premises, Premises.id == AccountPremises.premises_id)
+        .where(AccountPremises.account_id.in_(account_ids))
+    )
+    out: dict[uuid.UUID, uuid.UUID] = {}
+    for account_id, house_id in (await session.execute(stmt)).all():
+        # An account over premises of several houses counts in one: the smallest id, the same every time.
+        if account_id not in out or str(house_id) < str(out[account_id]):
+            out[account_id] = house_id
+    return out
+
+
+async def compute_snapshot(
+    *,
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    month: date,
+    settings: MonitoringSettings,
+    operation_id: uuid.UUID | None = None,
+    on_chunk: Callable[[int], Awaitable[None]] | None = None,
+) -> MonitoringSnapshot:
+    """Compute and store the organisation's snapshot of `month`, replacing a stored one (version + 1)."""
+    month = first_of_month(month)
+    minimum = int(settings.debtor_min * 100)
+    groups: dict[tuple[uuid.UUID, str], Tally] = defaultdict(Tally)
+    total = Tally()
+    top: list[tuple[int, str, uuid.UUID, int]] = []
+    after: uuid.UUID | None = None
+    done = 0
+    while True:
+        stmt = (
+            select(Account.id, Account.account_number, Account.consumer_category, AccountLedger.months)
+            .outerjoin(AccountLedger, AccountLedger.account_id == Account.id)
+            .where(Account.organisation_id == organisation_id)
+            .order_by(Account.id)
+            .limit(CHUNK)
+        )
+        if after is not None:
+            stmt = stmt.where(Account.id > after)
+        rows = (await session.execute(stmt)).all()
+        if not rows:
+            break
+        after = rows[-1][0]
+        houses = await _houses_of(session, [r[0] for r in rows])
+        for account_id, number, category, months_text in rows:
+            figures = account_month(decode_months(months_text) if months_text else [], month)
+            if not figures.billed:
+                continue
+            debtor = figures.debt > minimum
+            for tally in (groups[(houses.get(account_id, NO_HOUSE), category)], total):
+                tally.accounts += 1
+                tally.debtors += debtor
+                sums = tally.sums
+                sums["charged"] += figures.charged
+                sums["paid"] += figures.paid
+                sums["debt"] += figures.debt
+                for name, value in figures.ages.items():
+                    sums[name] += value
+            if debtor:
+                top.append((figures.debt, number, account_id, figures.oldest_overdue))
+        top.sort(key=lambda t: (-t[0], t[1]))
+        del top[settings.top_debtors :]
+        done += len(rows)
+        if on_chunk is not None:
+            await on_chunk(done)
+
+    snapshot = await session.scalar(
+        select(MonitoringSnapshot).where(
+            MonitoringSnapshot.organisation_id == organisation_id, MonitoringSnapshot.month == month
+        )
+    )
+    totals = {
+        k: (str(v) if v is not None and not isinstance(v, int) else v) for k, v in total.as_row().items()
+    }
+    totals["debtor_min"] = str(settings.debtor_min)
+    top_debtors = [
+        {"account_id": str(a), "account_number": n, "debt": str(rub(d)), "months_overdue": m}
+        for d, n, a, m in top
+    ]
+    if snapshot is None:
+        snapshot = MonitoringSnapshot(
+            organisation_id=organisation_id, month=month, version=1, totals=totals, top_debtors=top_debtors
+        )
+        session.add(snapshot)
+    else:
+        snapshot.version += 1
+        snapshot.totals = totals
+        snapshot.top_debtors = top_debtors
+        await session.execute(
+            delete(MonitoringSnapshotRow).where(MonitoringSnapshotRow.snapshot_id == snapshot.id)
+        )
+    snapshot.operation_id = operation_id
+    await session.flush()
+    values = []
+    for (house_id, category), tally in groups.items():
+        values.append(
+            {
+                "snapshot_id": snapshot.id,
+                "house_id": house_id,
+                "category": category,
+                "accounts": tally.accounts,
+                "debtors": tally.debtors,
+                **{k: rub(v) for k, v in tally.sums.items()},
+            }
+        )
+    for start in range(0, len(values), 1000):
+        await session.execute(insert(MonitoringSnapshotRow), values[start : start + 1000])
+    return snapshot
+
+
+async def find_snapshot(
+    *, session: AsyncSession, organisation_id: uuid.UUID, month: date
+) -> MonitoringSnapshot | None:
+    """Return the stored snapshot of an organisation's month, if any."""
+    return await session.scalar(
+        select(MonitoringSnapshot).where(
+            MonitoringSnapshot.organisation_id == organisation_id,
+            MonitoringSnapshot.month == first_of_month(month),
+        )
+    )
+
+
+async def request_snapshot(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    month: date,
+    recompute: bool,
+    settings: MonitoringSettings,
+) -> tuple[MonitoringSnapshot | None, Operation | None]:
+    """Compute a month's snapshot: small organisations at once, large ones as an operation; journaled."""
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
+    month = first_of_month(month)
+    existing = await find_snapshot(session=session, organisation_id=organisation_id, month=month)
+    if existing is not None and not recompute:
+        raise errors.ConflictError(
+            f"The snapshot of {month:%Y-%m} exists (version {existing.version}); snapshots keep history. "
+            "Ask for a re-computation explicitly with recompute=true.",
+            errors=[errors.FieldProblem("body.recompute", "snapshot_exists", "set recompute to true")],
+            rule="snapshot_exists",
+        )
+    count = int(
+        await session.scalar(
+            select(func.count()).select_from(Account).where(Account.organisation_id == organisation_id)
+        )
+        or 0
+    )
+    action = "monitoring_snapshot.recompute" if existing is not None else "monitoring_snapshot.compute"
+    details = {"month": month.isoformat(), "accounts": count}
+    if existing is not None:
+        details["previous_version"] = existing.version
+        details["previous_totals"] = existing.totals
+    if count <= settings.inline_limit:
+        snapshot = await compute_snapshot(
+            session=session, organisation_id=organisation_id, month=month, settings=settings
+        )
+        details["version"] = snapshot.version
+        await audit.record(
+            session=session,
+            principal=principal,
+            action=action,
+            resource_type="monitoring_snapshot",
+            resource_id=snapshot.id,
+            organisation_id=organisation_id,
+            details=details,
+        )
+        return snapshot, None
+    op = await ops.create(
+        session=session,
+        principal=principal,
+        kind=SNAPSHOT_JOB,
+        organisation_id=organisation_id,
+        params={"organisation_id": str(organisation_id), "month": month.isoformat()},
+        total=count,
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action=action,
+        resource_type="operation",
+        resource_id=op.id,
+        organisation_id=organisation_id,
+        details=details,
+    )
+    return None, op
+
+
+async def run_snapshot_job(op: Operation, progress: ops.Progress, ctx: Any) -> dict[str, Any]:
+    """Compute a large organisation's snapshot in one transaction (a crash leaves the old one intact)."""
+    params = op.params or {}
+    async with ctx.sessionmaker() as session, session.begin():
+        snapshot = await compute_snapshot(
+            session=session,
+            organisation_id=uuid.UUID(params["organisation_id"]),
+            month=date.fromisoformat(params["month"]),
+            settings=ctx.settings.monitoring,
+            operation_id=op.id,
+            on_chunk=progress,
+        )
+        return {"snapshot_id": str(snapshot.id), "version": snapshot.version, "totals": snapshot.totals}
+
+
+async def get_snapshot(
+    *, session: AsyncSession, principal: Principal, snapshot_id: uuid.UUID
+) -> tuple[MonitoringSnapshot, list[MonitoringSnapshotRow]]:
+    """Load a snapshot the caller may see, with its rows by house and category."""
+    snapshot = await session.get(MonitoringSnapshot, snapshot_id)
+    if snapshot is None or not principal.may_access(snapshot.organisation_id):
+        raise errors.NotFoundError(f"Snapshot {snapshot_id} not found.")
+    rows = (
+        await session.scalars(
+            select(MonitoringSnapshotRow)
+            .where(MonitoringSnapshotRow.snapshot_id == snapshot.id)
+            .order_by(MonitoringSnapshotRow.house_id, MonitoringSnapshotRow.category)
+        )
+    ).all()
+    return snapshot, list(rows)
+
+
+async def list_snapshots(
+    *, session: AsyncSession, principal: Principal, organisation_id: uuid.UUID, months: int
+) -> list[MonitoringSnapshot]:
+    """Return the organisation's latest `months` snapshots, oldest first (the trend)."""
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
+    found = (
+        await session.scalars(
+            select(MonitoringSnapshot)
+            .where(MonitoringSnapshot.organisation_id == organisation_id)
+            .order_by(MonitoringSnapshot.month.desc())
+            .limit(months)
+        )
+    ).all()
+    return list(reversed(found))

@@ -1,0 +1,238 @@
+"""Pre-court notices: selection by rules, PDFs with a Cyrillic font, the register, the journal, e-mail."""
+
+from __future__ import annotations
+
+import csv
+import email
+import io
+import socket
+from collections.abc import AsyncIterator, Iterator
+from email.message import Message
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from asgi_lifespan import LifespanManager
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api.deps import get_session
+from app.domain.accounts.importing import upsert_accounts
+from app.main import create_app
+from tests.conftest import make_settings
+from tests.factories import bearer, make_org, make_token
+from tests.monitoring_support import monitoring_rows
+
+PAYMENT = {
+    "payee": "ООО «УК Тестовая»",
+    "inn": "7701234567",
+    "bank": "ПАО Сбербанк",
+    "bik": "044525225",
+    "account": "40702810938000000001",
+}
+RULES = {"min_debt": "100.00", "min_months_overdue": 3, "noticed_within_days": 30}
+
+
+async def _seeded(session: AsyncSession) -> tuple[str, dict[str, str]]:
+    org = await make_org(session)
+    rows = monitoring_rows()
+    rows[1]["dispute"] = True  # A2: a disputed debt gets no notice
+    await upsert_accounts(session=session, organisation_id=org.id, rows=rows)
+    token = await make_token(session, scopes=["court", "pii"], orgs=[org.id])
+    return str(org.id), bearer(token)
+
+
+async def _run(api: httpx.AsyncClient, org_id: str, auth: dict[str, str], **extra: Any) -> httpx.Response:
+    body = {"organisation_id": org_id, "on_date": "2026-03-31", "rules": RULES, "payment_details": PAYMENT}
+    return await api.post("/api/v1/monitoring/notice-runs", json={**body, **extra}, headers=auth)
+
+
+async def test_post_notice_run_selects_only_debtors_the_rules_name(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org_id, auth = await _seeded(session)
+    r = await _run(api, org_id, auth)
+    assert r.status_code == 201, r.text
+    run = r.json()
+    # A1 1500 (3 mo), A4 100 (5 mo), A6 5000 (24 mo); A2 disputed; A3 paid up; A7 0.01 and 2 months.
+    assert [(n["account_number"], n["debt"], n["months_overdue"]) for n in run["notices"]] == [
+        ("A1", "1500.00", 3),
+        ("A4", "100.00", 5),
+        ("A6", "5000.00", 24),
+    ]
+    assert run["excluded"] == {"dispute": 1}
+    a1 = run["notices"][0]
+    assert [(m["period"], m["amount"]) for m in a1["months"]] == [
+        ("2025-12-01", "1000.00"),
+        ("2026-01-01", "500.00"),
+    ]
+    assert all(n["status"] == "created" for n in run["notices"])
+    assert float(run["notices"][2]["penalties"]) > 0
+
+    again = await _run(api, org_id, auth)
+    assert again.json()["notices"] == [] and again.json()["excluded"] == {"dispute": 1, "noticed_recently": 3}
+
+
+async def test_post_notice_run_refuses_bad_rules_naming_the_field(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org_id, auth = await _seeded(session)
+    r = await _run(api, org_id, auth, rules={"min_months_overdue": 0})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["path"] == "body.rules.min_months_overdue"
+    r = await _run(api, org_id, auth, rules={"min_sum": 5})
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "body.rules.min_sum"
+    r = await _run(api, org_id, auth, payment_details={**PAYMENT, "bik": "12"})
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "body.payment_details.bik"
+
+
+async def test_get_notice_documents_pdf_and_register(api: httpx.AsyncClient, session: AsyncSession) -> None:
+    org_id, auth = await _seeded(session)
+    run = (await _run(api, org_id, auth)).json()
+    pdf = await api.get(f"/api/v1/monitoring/notice-runs/{run['id']}/pdf", headers=auth)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert b"DejaVu" in pdf.content  # the Cyrillic TTF font is embedded
+    assert pdf.content.count(b"/Type /Page\n") == 3 or pdf.content.count(b"/Type /Page") >= 3
+    one = await api.get(f"/api/v1/monitoring/notices/{run['notices'][0]['id']}/pdf", headers=auth)
+    assert one.status_code == 200 and one.content.startswith(b"%PDF-")
+    register = await api.get(f"/api/v1/monitoring/notice-runs/{run['id']}/register", headers=auth)
+    lines = list(csv.DictReader(io.StringIO(register.text.lstrip("\ufeff")), delimiter=";"))
+    assert [(x["seq"], x["account_number"], x["addressee"], x["debt"]) for x in lines] == [
+        ("1", "A1", "Иванов Иван", "1500.00"),
+        ("2", "A4", "Иванов Иван", "100.00"),
+        ("3", "A6", "Иванов Иван", "5000.00"),
+    ]
+    no_pii = bearer(await make_token(session, scopes=["court"], all_orgs=True, name="no-pii"))
+    refused = await api.get(f"/api/v1/monitoring/notice-runs/{run['id']}/pdf", headers=no_pii)
+    assert refused.status_code == 403
+
+
+async def test_notice_journal_moves_only_on_recorded_facts(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org_id, auth = await _seeded(session)
+    run = (await _run(api, org_id, auth)).json()
+    first, second, third = (n["id"] for n in run["notices"])
+    early = await api.post(
+        f"/api/v1/monitoring/notices/{first}/events",
+        json={"event": "delivered", "on_date": "2026-04-01"},
+        headers=auth,
+    )
+    assert early.status_code == 409 and "notice_transition" in early.text
+    sent = await api.post(
+        f"/api/v1/monitoring/notices/{first}/events",
+        json={"event": "sent", "on_date": "2026-04-01", "channel": "registered_mail"},
+        headers=auth,
+    )
+    assert sent.status_code == 200 and sent.json()["status"] == "sent"
+    before = await api.post(
+        f"/api/v1/monitoring/notices/{first}/events",
+        json={"event": "delivered", "on_date": "2026-03-30"},
+        headers=auth,
+    )
+    assert before.status_code == 422 and before.json()["errors"][0]["path"] == "body.on_date"
+
+    journal = "\n".join(
+        [
+            "notice_id;event;on_date;channel",
+            f"{first};delivered;2026-04-08;",
+            f"{second};sent;2026-04-02;post",
+            f"{second};returned;2026-04-20;",
+            f"{third};delivered;2026-04-09;",  # never sent: refused
+            f"{third};sent;yesterday;",
+        ]
+    )
+    r = await api.post(
+        "/api/v1/monitoring/notices/journal",
+        files={"file": ("journal.csv", journal.encode(), "text/csv")},
+        headers=auth,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["applied"] == 3
+    assert [(x["line"], x["field"], x["rule"]) for x in r.json()["rejected_lines"]] == [
+        (5, "event", "notice_transition"),
+        (6, "on_date", "date_from_datetime_parsing"),
+    ]
+    state = {n["id"]: (n["status"], n["delivered_on"]) for n in (await api.get(
+        f"/api/v1/monitoring/notice-runs/{run['id']}", headers=auth
+    )).json()["notices"]}  # fmt: skip
+    assert state == {first: ("delivered", "2026-04-08"), second: ("returned", None), third: ("created", None)}
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[_Inbox, int]]:
+    """A local SMTP server (aiosmtpd) collecting what it receives."""
+    inbox, port = _Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+async def mail_api(
+    session: AsyncSession, database_url: str, smtp: tuple[_Inbox, int]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app configured with the local SMTP server."""
+    app = create_app(
+        make_settings(
+            database_url,
+            monitoring_smtp_host="127.0.0.1",
+            monitoring_smtp_port=smtp[1],
+            monitoring_smtp_from="debts@uk.example",
+        )
+    )
+
+    async def _session() -> AsyncIterator[AsyncSession]:
+        yield session
+        await session.flush()
+
+    app.dependency_overrides[get_session] = _session
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gisgw.test") as client:
+            yield client
+
+
+async def test_post_notice_email_reaches_smtp_server_with_pdf(
+    mail_api: httpx.AsyncClient, session: AsyncSession, smtp: tuple[_Inbox, int]
+) -> None:
+    org_id, auth = await _seeded(session)
+    run = (await _run(mail_api, org_id, auth)).json()
+    notice = run["notices"][0]
+    r = await mail_api.post(
+        f"/api/v1/monitoring/notices/{notice['id']}/email", json={"to": "ivanov@example.ru"}, headers=auth
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["channel"]) == ("sent", "email")
+    (message,) = smtp[0].messages
+    assert message["To"] == "ivanov@example.ru" and message["From"] == "debts@uk.example"
+    attachments = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
+    assert len(attachments) == 1 and attachments[0].get_filename() == "notice-A1.pdf"
+    payload = attachments[0].get_payload(decode=True)
+    assert isinstance(payload, bytes) and payload.startswith(b"%PDF-")
+    twice = await mail_api.post(
+        f"/api/v1/monitoring/notices/{notice['id']}/email", json={"to": "ivanov@example.ru"}, headers=auth
+    )
+    assert twice.status_code == 409 and len(smtp[0].messages) == 1
+    bad = await mail_api.post(
+        f"/api/v1/monitoring/notices/{notice['id']}/email", json={"to": "nobody"}, headers=auth
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "body.to"

@@ -1,0 +1,73 @@
+"""Write-off over HTTP: candidates, a draft act, approval and posting by an admin, CSV export, 422 and 409."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models.accounts import Account, AccountLedger
+from app.domain.accounts.ledger import encode_months
+from tests.factories import bearer, make_org, make_token
+
+
+async def test_write_off_act_lifecycle(api: httpx.AsyncClient, session: AsyncSession) -> None:
+    org = await make_org(session)
+    clerk = await make_token(session, scopes=["read", "answer"], orgs=[org.id])
+    admin = await make_token(session, scopes=["read", "admin"], orgs=[org.id], name="chief")
+    account = Account(id=uuid.uuid4(), organisation_id=org.id, account_number="LS-WO-1", payer_kind="person")
+    session.add(account)
+    await session.flush()
+    months = [
+        (date(2020, 1, 1), Decimal(1500), 0, date(2020, 2, 10)),
+        (date(2099, 1, 1), 1, 0, date(2099, 2, 10)),
+    ]
+    session.add(AccountLedger(account_id=account.id, months=encode_months(months)))
+    await session.flush()
+
+    found = await api.get(
+        "/api/v1/write-off/candidates", params={"organisation_id": str(org.id)}, headers=bearer(clerk)
+    )
+    assert found.status_code == 200, found.text
+    assert [(x["period"], x["ground"], x["principal"]) for x in found.json()["items"]] == [
+        ("2020-01-01", "limitation", "1500.00")
+    ]
+    wrong = await api.post(
+        "/api/v1/write-off/acts",
+        json={
+            "organisation_id": str(org.id),
+            "months": [{"account_id": str(account.id), "period": "2099-01-01"}],
+        },
+        headers=bearer(clerk),
+    )
+    assert wrong.status_code == 422
+    assert [(e["path"], e["rule"]) for e in wrong.json()["errors"]] == [("body.months.0", "not_a_candidate")]
+
+    created = await api.post(
+        "/api/v1/write-off/acts",
+        json={"organisation_id": str(org.id), "reason": "ГК 196"},
+        headers=bearer(clerk),
+    )
+    assert created.status_code == 201, created.text
+    act = created.json()
+    assert act["status"] == "draft" and act["principal"] == "1500.00" and len(act["lines"]) == 1
+    denied = await api.post(f"/api/v1/write-off/acts/{act['id']}/approve", json={}, headers=bearer(clerk))
+    assert denied.status_code == 403
+    approved = await api.post(
+        f"/api/v1/write-off/acts/{act['id']}/approve", json={"reason": "checked"}, headers=bearer(admin)
+    )
+    assert approved.json()["approved_by"] == "key:chief"
+    late = await api.post(f"/api/v1/write-off/acts/{act['id']}/cancel", json={}, headers=bearer(clerk))
+    assert late.status_code == 409
+    posted = await api.post(f"/api/v1/write-off/acts/{act['id']}/post", json={}, headers=bearer(admin))
+    assert posted.json()["status"] == "posted"
+    exported = await api.get(f"/api/v1/write-off/acts/{act['id']}/export.csv", headers=bearer(clerk))
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.splitlines()[1].startswith("LS-WO-1;2020-01-01;2020-02-10;limitation;1500.00;")
+    after = await api.get(
+        "/api/v1/write-off/candidates", params={"organisation_id": str(org.id)}, headers=bearer(clerk)
+    )
+    assert after.json()["items"] == []

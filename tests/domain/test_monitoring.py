@@ -1,0 +1,150 @@
+"""Monitoring snapshots: pure figures, and stored snapshots equal to the hand-computed fixture."""
+
+from __future__ import annotations
+
+import types
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.models.core import AuditEvent, Operation
+from app.domain.accounts.importing import upsert_accounts
+from app.domain.accounts.ledger import LedgerRecord
+from app.domain.accounts.rows import house_id_for
+from app.domain.kernel import errors
+from app.domain.kernel.access import SYSTEM
+from app.domain.monitoring import snapshots
+from app.domain.monitoring.figures import account_month, bucket_of
+from app.settings import MonitoringSettings
+from tests.factories import make_org
+from tests.monitoring_support import (
+    EXPECTED_ROWS,
+    EXPECTED_TOP,
+    EXPECTED_TOTALS,
+    MONTH,
+    monitoring_rows,
+)
+
+
+@pytest.mark.parametrize(
+    ("months", "bucket"),
+    [(0, "age_1"), (1, "age_1"), (2, "age_2_3"), (3, "age_2_3"), (4, "age_4_6"), (6, "age_4_6")]
+    + [(7, "age_7_12"), (12, "age_7_12"), (13, "age_13_36"), (36, "age_13_36"), (37, "age_over_36")],
+)
+def test_bucket_of_months_overdue(months: int, bucket: str) -> None:
+    assert bucket_of(months) == bucket
+
+
+def test_account_month_sets_credit_against_oldest_month() -> None:
+    months = [
+        LedgerRecord(date(2026, 1, 1), "100.00", "0.00", date(2026, 2, 10)),
+        LedgerRecord(date(2026, 2, 1), "100.00", "0.00", date(2026, 3, 10)),
+        LedgerRecord(date(2026, 3, 1), "100.00", "150.00", date(2026, 4, 10)),
+    ]
+    figures = account_month(months, date(2026, 3, 1))
+    # The 50 overpaid in March settles half of January (the oldest), February stays whole.
+    assert (figures.charged, figures.paid, figures.debt) == (10000, 15000, 15000)
+    assert figures.ages["age_2_3"] == 5000 and figures.ages["age_1"] == 10000
+    assert figures.oldest_overdue == 2
+
+
+def _expected_rows() -> dict[tuple[uuid.UUID, str], dict[str, Any]]:
+    return {(house_id_for(h), c): v for (h, c), v in EXPECTED_ROWS.items()}
+
+
+async def test_compute_snapshot_matches_hand_computed_fixture(session: AsyncSession) -> None:
+    org = await make_org(session)
+    await upsert_accounts(session=session, organisation_id=org.id, rows=monitoring_rows())
+    snapshot = await snapshots.compute_snapshot(
+        session=session, organisation_id=org.id, month=date(2026, 3, 17), settings=MonitoringSettings()
+    )
+    stored, rows = await snapshots.get_snapshot(session=session, principal=SYSTEM, snapshot_id=snapshot.id)
+    assert stored.month == MONTH and stored.version == 1
+    fields = next(iter(EXPECTED_ROWS.values())).keys()
+    got = {(r.house_id, r.category): {k: getattr(r, k) for k in fields} for r in rows}
+    assert got == _expected_rows()
+    totals = {k: v for k, v in stored.totals.items() if k != "debtor_min"}
+    assert {k: Decimal(str(v)) for k, v in totals.items()} == {
+        k: Decimal(str(v)) for k, v in EXPECTED_TOTALS.items()
+    }
+    assert [(t["account_number"], t["debt"], t["months_overdue"]) for t in stored.top_debtors] == EXPECTED_TOP
+
+
+async def test_request_snapshot_refuses_silent_recompute_and_journals(session: AsyncSession) -> None:
+    org = await make_org(session)
+    await upsert_accounts(session=session, organisation_id=org.id, rows=monitoring_rows())
+    first, _ = await snapshots.request_snapshot(
+        session=session,
+        principal=SYSTEM,
+        organisation_id=org.id,
+        month=MONTH,
+        recompute=False,
+        settings=MonitoringSettings(),
+    )
+    assert first is not None
+    # A re-import changes the ledger; the stored history does not move until asked.
+    rows = monitoring_rows()
+    rows[0]["ledger"][0]["paid"] = "1000"
+    await upsert_accounts(session=session, organisation_id=org.id, rows=rows[:1])
+    with pytest.raises(errors.ConflictError) as refused:
+        await snapshots.request_snapshot(
+            session=session,
+            principal=SYSTEM,
+            organisation_id=org.id,
+            month=MONTH,
+            recompute=False,
+            settings=MonitoringSettings(),
+        )
+    assert refused.value.errors[0].path == "body.recompute"
+    await session.refresh(first)
+    assert first.totals["debt"] == "8900.01"
+    again, _ = await snapshots.request_snapshot(
+        session=session,
+        principal=SYSTEM,
+        organisation_id=org.id,
+        month=MONTH,
+        recompute=True,
+        settings=MonitoringSettings(),
+    )
+    assert again is not None and again.id == first.id and again.version == 2
+    assert again.totals["debt"] == "7900.01"
+    actions = (
+        await session.scalars(
+            select(AuditEvent.action).where(AuditEvent.organisation_id == org.id).order_by(AuditEvent.id)
+        )
+    ).all()
+    assert actions == ["monitoring_snapshot.compute", "monitoring_snapshot.recompute"]
+
+
+async def test_large_organisation_snapshot_runs_as_operation(db: async_sessionmaker[AsyncSession]) -> None:
+    settings = MonitoringSettings(inline_limit=0)
+    async with db() as session, session.begin():
+        org = await make_org(session)
+        await upsert_accounts(session=session, organisation_id=org.id, rows=monitoring_rows())
+        snapshot, op = await snapshots.request_snapshot(
+            session=session,
+            principal=SYSTEM,
+            organisation_id=org.id,
+            month=MONTH,
+            recompute=False,
+            settings=settings,
+        )
+        assert snapshot is None and op is not None
+        op_id = op.id
+    progress_calls: list[int] = []
+
+    async def progress(done: int, total: int | None = None) -> None:
+        progress_calls.append(done)
+
+    ctx = types.SimpleNamespace(sessionmaker=db, settings=types.SimpleNamespace(monitoring=settings))
+    async with db() as session:
+        op = await session.get(Operation, op_id)
+        assert op is not None
+    result = await snapshots.run_snapshot_job(op, progress, ctx)  # type: ignore[arg-type]
+    assert result["totals"]["debt"] == "8900.01" and result["version"] == 1
+    assert progress_calls == [7]

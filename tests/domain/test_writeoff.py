@@ -1,0 +1,248 @@
+"""Write-off: limitation with suspension and restart, candidates against a hand-computed fixture, acts."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models.accounts import Account, AccountLedger
+from app.db.models.agreements import Agreement
+from app.db.models.core import AuditEvent
+from app.db.models.court import CourtCase
+from app.domain import writeoff
+from app.domain.accounts.ledger import encode_months
+from app.domain.court.readiness import iter_assessments
+from app.domain.court.rules import court_rules
+from app.domain.kernel import errors
+from app.domain.kernel.access import SYSTEM
+from app.domain.kernel.snils import random_valid_snils
+from app.domain.writeoff.rules import CaseSpan, effective_expiry, is_expired
+from tests.conftest import make_settings
+from tests.factories import COURTS, make_org
+
+ON = date(2026, 1, 20)
+#: billing month → its due date (the 10th of the next month), all charged 1,000 ₽.
+MONTHS = {
+    date(2022, 9, 1): date(2022, 10, 10),
+    date(2022, 10, 1): date(2022, 11, 10),
+    date(2022, 11, 1): date(2022, 12, 10),
+    date(2022, 12, 1): date(2023, 1, 10),
+    date(2023, 1, 1): date(2023, 2, 10),
+}
+SEP, OCT, NOV, DEC, JAN = MONTHS
+
+
+def test_effective_expiry_applies_suspension_extension_and_restart() -> None:
+    due = date(2022, 10, 10)
+    assert effective_expiry(due) == date(2025, 10, 11)
+    pending = CaseSpan("submitted", date(2025, 6, 1), None)
+    assert effective_expiry(due, cases=[pending]) is None
+    # Cancelled with 132 days left: extended to six months after the cancellation (ГК ст. 204 п. 3).
+    assert effective_expiry(due, cases=[CaseSpan("cancelled", date(2025, 6, 1), date(2025, 9, 1))]) == date(
+        2026, 3, 1
+    )
+    # Cancelled with years left: the remainder runs on from the cancellation.
+    early = CaseSpan("cancelled", date(2023, 3, 1), date(2023, 4, 1))
+    assert effective_expiry(due, cases=[early]) == date(2025, 11, 11)
+    assert effective_expiry(due, cases=[CaseSpan("returned", date(2025, 6, 1), None)]) == date(2025, 10, 11)
+    assert effective_expiry(due, cases=[CaseSpan("submitted", date(2025, 11, 1), None)]) == date(2025, 10, 11)
+    assert effective_expiry(due, acknowledged_on=date(2024, 1, 15)) == date(2027, 1, 16)
+    assert is_expired(due, date(2025, 10, 12)) and not is_expired(due, date(2025, 10, 11))
+
+
+async def _account(
+    session: AsyncSession, org_id: uuid.UUID, paid: dict[date, int] | None = None
+) -> uuid.UUID:
+    account_id = uuid.uuid4()
+    session.add(
+        Account(
+            id=account_id,
+            organisation_id=org_id,
+            account_number=f"LS{account_id.int % 10**8}",
+            payer_kind="person",
+            last_name="Сидоров",
+            first_name="Семён",
+            birth_date=date(1970, 1, 1),
+            birth_place="г. Казань",
+            snils=random_valid_snils(random.Random(str(account_id))),
+        )
+    )
+    await session.flush()
+    paid = paid or {}
+    months = encode_months([(p, Decimal(1000), paid.get(p, 0), due) for p, due in MONTHS.items()])
+    session.add(AccountLedger(account_id=account_id, months=months))
+    await session.flush()
+    return account_id
+
+
+async def _case(
+    session: AsyncSession, org_id: uuid.UUID, account: uuid.UUID, months: list[date], **values: Any
+) -> None:
+    session.add(
+        CourtCase(
+            organisation_id=org_id,
+            account_id=account,
+            account_ids=[str(account)],
+            debtor={},
+            months=[m.isoformat() for m in months],
+            period_from=min(months),
+            period_to=max(months),
+            on_date=values["submitted_on"],
+            principal=Decimal(1000 * len(months)),
+            penalties=Decimal(0),
+            total=Decimal(1000 * len(months)),
+            claim={},
+            **values,
+        )
+    )
+    await session.flush()
+
+
+def _pricer(rest: int, due: date, period: date) -> int:  # noqa: ARG001
+    return rest // 10  # a fake penalty port: 10 % of the principal
+
+
+async def test_candidates_equal_the_hand_computed_fixture(session: AsyncSession, database_url: str) -> None:
+    org = await make_org(session, region_code="16")
+    plain = await _account(session, org.id, paid={OCT: 400})
+    suspended = await _account(session, org.id)
+    await _case(
+        session, org.id, suspended, [SEP, OCT, NOV, DEC], status="cancelled", submitted_on=date(2025, 6, 1),
+        cancelled_on=date(2025, 9, 1), duty=Decimal(400),
+    )  # fmt: skip
+    pending = await _account(session, org.id)
+    await _case(
+        session, org.id, pending, [SEP], status="submitted", submitted_on=date(2025, 6, 1), duty=Decimal(400)
+    )
+    early = await _account(session, org.id)
+    await _case(
+        session, org.id, early, [SEP, OCT], status="cancelled", submitted_on=date(2023, 3, 1),
+        cancelled_on=date(2023, 4, 1), duty=Decimal(400),
+    )  # fmt: skip
+    acknowledged = await _account(session, org.id)
+    session.add(
+        Agreement(
+            organisation_id=org.id, account_id=acknowledged, status="breached", signed_on=date(2024, 1, 15),
+            covered_through=NOV, principal=Decimal(3000), penalties=Decimal(0), penalty_mode="included",
+            total=Decimal(3000), baseline_paid=Decimal(0), paid=Decimal(0),
+        )
+    )  # fmt: skip
+    bankrupt = await _account(session, org.id)
+    await writeoff.record_impossibility(
+        session=session, principal=SYSTEM, organisation_id=org.id, account_id=bankrupt,
+        ground="bankruptcy_completed", act_date=date(2023, 1, 20),
+    )  # fmt: skip
+
+    found = await writeoff.find_candidates(
+        session=session, organisation_id=org.id, on_date=ON, pricer=_pricer
+    )
+    got = {(c.account_id, c.period, c.ground, c.principal, c.penalties, c.duty) for c in found}
+    # Hand-computed (kopecks). Due 10 Oct 2022 expires 11 Oct 2025, then one month later each; on 20 Jan 2026
+    # Sep–Dec 2022 are past limitation, January 2023 (to 11 Feb 2026) is not.
+    lim = "limitation"
+    want = {
+        (plain, SEP, lim, 100000, 10000, 0),
+        (plain, OCT, lim, 60000, 6000, 0),
+        (plain, NOV, lim, 100000, 10000, 0),
+        (plain, DEC, lim, 100000, 10000, 0),
+        # suspended: the case cancelled on 1 Sep 2025 extends every month it claimed to 1 Mar 2026: none.
+        # pending: September is being collected; the others run their own term.
+        (pending, OCT, lim, 100000, 10000, 0),
+        (pending, NOV, lim, 100000, 10000, 0),
+        (pending, DEC, lim, 100000, 10000, 0),
+        # early: the case of 2023 suspended Sep and Oct 2022 for a month (to 11 Nov and 12 Dec 2025): expired,
+        # with its 400 ₽ duty shared between them.
+        (early, SEP, lim, 100000, 10000, 20000),
+        (early, OCT, lim, 100000, 10000, 20000),
+        (early, NOV, lim, 100000, 10000, 0),
+        (early, DEC, lim, 100000, 10000, 0),
+        # acknowledged: the agreement of 15 Jan 2024 restarted Sep–Nov 2022 (to 16 Jan 2027); December is not
+        # covered and expired.
+        (acknowledged, DEC, lim, 100000, 10000, 0),
+        # bankrupt: months due before 20 Jan 2023 are uncollectable whatever their limitation.
+        (bankrupt, SEP, "bankruptcy_completed", 100000, 10000, 0),
+        (bankrupt, OCT, "bankruptcy_completed", 100000, 10000, 0),
+        (bankrupt, NOV, "bankruptcy_completed", 100000, 10000, 0),
+        (bankrupt, DEC, "bankruptcy_completed", 100000, 10000, 0),
+    }
+    assert got == want
+    assert not any(c.account_id == suspended for c in found)
+
+
+async def test_act_posts_and_posted_months_leave_court_claims(
+    session: AsyncSession, database_url: str
+) -> None:
+    org = await make_org(session, region_code="16")
+    account = await _account(session, org.id)
+    act = await writeoff.create_act(
+        session=session,
+        principal=SYSTEM,
+        organisation_id=org.id,
+        on_date=ON,
+        pricer=_pricer,
+        reason="limitation",
+    )
+    lines = await writeoff.act_lines(session=session, act_id=act.id)
+    assert [(x.period, x.principal, x.penalties) for x in lines] == [
+        (p, Decimal("1000.00"), Decimal("100.00")) for p in (SEP, OCT, NOV, DEC)
+    ]
+    assert (act.principal, act.penalties, act.duty) == (
+        Decimal("4000.00"),
+        Decimal("400.00"),
+        Decimal("0.00"),
+    )
+    # A month already in an act cannot go into another.
+    with pytest.raises(errors.RuleViolation) as caught:
+        await writeoff.create_act(
+            session=session, principal=SYSTEM, organisation_id=org.id, on_date=ON, pricer=_pricer,
+            months=[writeoff.MonthRef(account, SEP), writeoff.MonthRef(account, JAN)],
+        )  # fmt: skip
+    assert [(p.path, p.rule) for p in caught.value.errors] == [
+        ("body.months.0", "already_written_off"),
+        ("body.months.1", "not_a_candidate"),
+    ]
+    await writeoff.advance_act(session=session, principal=SYSTEM, act_id=act.id, step="approve", reason="ok")
+    with pytest.raises(errors.ConflictError):
+        await writeoff.advance_act(session=session, principal=SYSTEM, act_id=act.id, step="cancel")
+    assert await writeoff.written_off_months(session=session, organisation_id=org.id) == set()
+    await writeoff.advance_act(session=session, principal=SYSTEM, act_id=act.id, step="post", reason="posted")
+    assert act.status == "posted"
+    assert await writeoff.written_off_months(session=session, organisation_id=org.id) == {
+        (account, p) for p in (SEP, OCT, NOV, DEC)
+    }
+    actions = (
+        await session.scalars(select(AuditEvent.action).where(AuditEvent.resource_id == str(act.id)))
+    ).all()
+    assert sorted(actions) == ["write_off.approve", "write_off.draft", "write_off.post"]
+    csv_text = await writeoff.act_csv(session=session, act=act)
+    assert csv_text.splitlines()[1].endswith(";2022-09-01;2022-10-10;limitation;1000.00;100.00;0.00;1100.00")
+    # Court readiness no longer counts the written-off months.
+    rules = court_rules(make_settings(database_url, court_courts=COURTS))
+    found = iter_assessments(
+        session=session, organisation_id=org.id, cases=[[account]], on_date=ON, rules=rules
+    )
+    batches = [b async for b in found]
+    reasons = {e.period: e.reason for e in batches[0][0].excluded}
+    assert reasons == {SEP: "written_off", OCT: "written_off", NOV: "written_off", DEC: "written_off"}
+
+
+async def test_draft_act_can_be_cancelled_and_its_months_freed(session: AsyncSession) -> None:
+    org = await make_org(session)
+    await _account(session, org.id)
+    act = await writeoff.create_act(
+        session=session, principal=SYSTEM, organisation_id=org.id, on_date=ON, pricer=_pricer
+    )
+    await writeoff.advance_act(
+        session=session, principal=SYSTEM, act_id=act.id, step="cancel", reason="mistake"
+    )
+    again = await writeoff.find_candidates(
+        session=session, organisation_id=org.id, on_date=ON, pricer=_pricer
+    )
+    assert len(again) == 4
