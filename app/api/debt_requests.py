@@ -307,6 +307,11 @@ class NoDebtRequest(BaseModel):
     ids: list[uuid.UUID] | None = Field(None, max_length=MAX_FILTER_NO_DEBT)
     filter: FilterBody | None = None
     description: str | None = Field(None, max_length=1000)
+    overwrite: bool = Field(
+        False,
+        description="replace answers already drafted (only with `ids`; without it they are skipped and "
+        "reported)",
+    )
 
     @model_validator(mode="after")
     def _one_selector(self) -> NoDebtRequest:
@@ -315,14 +320,24 @@ class NoDebtRequest(BaseModel):
         return self
 
 
+class SkippedRead(BaseModel):
+    """A request a bulk action left alone, and why."""
+
+    id: uuid.UUID
+    rule: str = Field(description="answer_drafted, request_sent, request_archived, request_in_flight, …")
+    message: str
+
+
 class NoDebtResult(BaseModel):
-    """How many requests got a 'no debt' draft."""
+    """How many requests got a 'no debt' draft, and which were left alone and why."""
 
     prepared: int
     skipped: int = Field(
-        description="filter matches that could not take an answer (sent, archived, in flight)"
+        description="requests left alone: a drafted answer (never overwritten without `overwrite` and ids), "
+        "or a request that cannot take an answer (sent, archived, in flight)"
     )
     ids: list[uuid.UUID]
+    skipped_items: list[SkippedRead] = Field(description="every skipped request with the rule that kept it")
 
 
 class RevokeRequest(BaseModel):
@@ -634,7 +649,7 @@ async def put_answer(
 async def answer_no_debt(
     body: NoDebtRequest, session: SessionDep, principal: Answerer, settings: SettingsDep
 ) -> NoDebtResult:
-    """Draft 'no debt' answers for selected ids or every answerable request of a filter (scope `answer`)."""
+    """Draft 'no debt' where no answer is drafted; drafted ones are skipped and listed (scope `answer`)."""
     candidates = None
     if body.filter is not None:
         candidates = await service.matching_requests(
@@ -650,8 +665,14 @@ async def answer_no_debt(
         ids=body.ids,
         candidates=candidates,
         description=body.description,
+        overwrite=body.overwrite,
     )
-    return NoDebtResult(prepared=result.prepared, skipped=result.skipped, ids=result.ids)
+    return NoDebtResult(
+        prepared=result.prepared,
+        skipped=result.skipped,
+        ids=result.ids,
+        skipped_items=[SkippedRead(id=x.id, rule=x.rule, message=x.message) for x in result.skipped_items],
+    )
 
 
 @router.post(

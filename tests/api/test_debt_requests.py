@@ -222,3 +222,48 @@ async def test_delete_archived_by_period(api: httpx.AsyncClient, session: AsyncS
     assert done.status_code == 200 and done.json() == {"deleted": 2}
     left = await api.get("/api/v1/debt-requests", headers=bearer(token))
     assert [i["id"] for i in left.json()["items"]] == [str(subs[2].id)]
+
+
+async def test_mass_no_debt_keeps_drafted_answers_and_reports_them(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org, subs = await _seed(session, 4)
+    ids = [str(s.id) for s in subs]
+    token = await make_token(session, orgs=[org.id])
+    debt = {"has_debt": True, "description": "Судебный приказ № 2-1/2025", "defendants": [_defendant()]}
+    drafted = await api.put(f"/api/v1/debt-requests/{ids[1]}/answer", json=debt, headers=bearer(token))
+    assert drafted.status_code == 200, drafted.text
+    no_debt = await api.put(
+        f"/api/v1/debt-requests/{ids[2]}/answer", json={"has_debt": False}, headers=bearer(token)
+    )
+    assert no_debt.status_code == 200
+    url = "/api/v1/debt-requests/answers/no-debt"
+    by_filter = await api.post(url, json={"filter": {"organisation_id": str(org.id)}}, headers=bearer(token))
+    assert by_filter.status_code == 200, by_filter.text
+    body = by_filter.json()
+    assert (body["prepared"], body["skipped"]) == (2, 2)
+    assert sorted(body["ids"]) == sorted([ids[0], ids[3]])
+    assert {(x["id"], x["rule"]) for x in body["skipped_items"]} == {
+        (ids[1], "answer_drafted"),
+        (ids[2], "answer_drafted"),
+    }
+    kept = (await api.get(f"/api/v1/debt-requests/{ids[1]}", headers=bearer(token))).json()["answer"]
+    assert kept["has_debt"] is True and len(kept["defendants"]) == 1 and kept["source"] == "manual"
+    # By id without overwrite: still kept, and said so.
+    by_id = await api.post(url, json={"ids": [ids[1]]}, headers=bearer(token))
+    assert by_id.status_code == 200
+    assert (by_id.json()["prepared"], by_id.json()["skipped_items"][0]["rule"]) == (0, "answer_drafted")
+    # overwrite is refused for a filter: only named requests may lose their drafted answer.
+    wide = await api.post(
+        url, json={"filter": {"organisation_id": str(org.id)}, "overwrite": True}, headers=bearer(token)
+    )
+    assert wide.status_code == 422
+    assert wide.json()["errors"][0] == wide.json()["errors"][0] | {
+        "path": "body.overwrite",
+        "rule": "overwrite_needs_ids",
+    }
+    replaced = await api.post(url, json={"ids": [ids[1]], "overwrite": True}, headers=bearer(token))
+    assert replaced.status_code == 200 and replaced.json()["ids"] == [ids[1]]
+    now = (await api.get(f"/api/v1/debt-requests/{ids[1]}", headers=bearer(token))).json()
+    assert now["answer"]["has_debt"] is False and now["answer"]["source"] == "no_debt"
+    assert "overwrite" in now["history"][-1]["reason"]

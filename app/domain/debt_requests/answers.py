@@ -255,12 +255,41 @@ async def get_answer(session: AsyncSession, subrequest_id: uuid.UUID) -> DebtAns
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A request a bulk action left alone, and why (a rule and words a billing user understands)."""
+
+    id: uuid.UUID
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
 class NoDebtResult:
     """Outcome of a mass "no debt" answer."""
 
     prepared: int
     skipped: int
     ids: list[uuid.UUID]
+    skipped_items: list[Skipped] = field(default_factory=list)
+
+
+async def _drafted(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, DebtAnswer]:
+    """Return the answers already drafted (or sent, or revoked) for the given requests."""
+    found: dict[uuid.UUID, DebtAnswer] = {}
+    for chunk in chunks(list(ids), 500):
+        for a in await session.scalars(select(DebtAnswer).where(DebtAnswer.subrequest_id.in_(chunk))):
+            found[a.subrequest_id] = a
+    return found
+
+
+def _kept(sid: uuid.UUID, answer: DebtAnswer) -> Skipped:
+    kind = "has debt" if answer.has_debt else "no debt"
+    return Skipped(
+        sid,
+        "answer_drafted",
+        f"an answer ({kind}, {answer.source}, by {answer.prepared_by}) is already drafted; "
+        "list the id with overwrite=true to replace it",
+    )
 
 
 async def answer_no_debt(
@@ -270,8 +299,26 @@ async def answer_no_debt(
     ids: Sequence[uuid.UUID] | None = None,
     candidates: Sequence[DebtSubrequest] | None = None,
     description: str | None = None,
+    overwrite: bool = False,
 ) -> NoDebtResult:
-    """Draft "no debt" answers for a selection (every id must be answerable) or for filter results."""
+    """Draft "no debt" answers where none is drafted yet; with explicit ids and `overwrite`, replace them."""
+    # A false "no debt" for a debtor with a court-confirmed debt is the worst answer this product can send,
+    # so a bulk action never replaces a drafted answer unless the caller named the request and asked to.
+    if overwrite and ids is None:
+        raise d.RuleViolation(
+            "overwrite=true replaces drafted answers only for requests listed by id, never for a filter.",
+            rule="overwrite_needs_ids",
+            errors=[d.FieldProblem("body.overwrite", "overwrite_needs_ids", "list the ids to overwrite")],
+        )
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        raise d.RuleViolation(
+            "The description is too long.",
+            rule="max_length",
+            errors=[
+                d.FieldProblem("body.description", "max_length", f"at most {MAX_DESCRIPTION} characters")
+            ],
+        )
+    skipped_items: list[Skipped] = []
     if ids is not None:
         rows = list(
             (await session.scalars(select(DebtSubrequest).where(DebtSubrequest.id.in_(list(ids))))).all()
@@ -297,21 +344,22 @@ async def answer_no_debt(
                 errors=problems,
             )
         selected = [by_id[sid] for sid in dict.fromkeys(ids)]
-        skipped = 0
     else:
         pool = list(candidates or [])
-        selected = [s for s in pool if state_problem(s, "") is None]
-        skipped = len(pool) - len(selected)
-    if description is not None and len(description) > MAX_DESCRIPTION:
-        raise d.RuleViolation(
-            "The description is too long.",
-            rule="max_length",
-            errors=[
-                d.FieldProblem("body.description", "max_length", f"at most {MAX_DESCRIPTION} characters")
-            ],
-        )
+        selected = []
+        for s in pool:
+            problem = state_problem(s, "")
+            if problem is None:
+                selected.append(s)
+            else:
+                skipped_items.append(Skipped(s.id, problem.rule, problem.message))
+    if not overwrite:
+        drafted = await _drafted(session, [s.id for s in selected])
+        skipped_items.extend(_kept(s.id, drafted[s.id]) for s in selected if s.id in drafted)
+        selected = [s for s in selected if s.id not in drafted]
+    skipped = len(skipped_items)
     if not selected:
-        return NoDebtResult(prepared=0, skipped=skipped, ids=[])
+        return NoDebtResult(prepared=0, skipped=skipped, ids=[], skipped_items=skipped_items)
     executors: dict[uuid.UUID, uuid.UUID] = {}
     for org_id in {s.organisation_id for s in selected}:
         executors[org_id] = await _executor_guid(session, org_id, "organisation.executor_guid")
@@ -361,7 +409,7 @@ async def answer_no_debt(
                 actor=principal.actor,
                 from_status=status,
                 to_status=PREPARED,
-                reason="mass 'no debt' answer",
+                reason="mass 'no debt' answer" + (" (overwrite)" if overwrite else ""),
                 at=now,
             )
             for sid, status, _ in previous
@@ -378,9 +426,9 @@ async def answer_no_debt(
             action="debt_request.answer_no_debt",
             resource_type="debt_request",
             organisation_id=org_id,
-            details={"count": count},
+            details={"count": count, "overwrite": overwrite, "skipped": skipped},
         )
-    return NoDebtResult(prepared=len(selected), skipped=skipped, ids=sel_ids)
+    return NoDebtResult(prepared=len(selected), skipped=skipped, ids=sel_ids, skipped_items=skipped_items)
 
 
 # ------------------------------------------------------------------------------------------------ documents
