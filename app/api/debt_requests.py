@@ -8,13 +8,15 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.api.deps import Admin, Answerer, Reader, Sender, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.debt_requests import DebtAnswer, DebtDocument, DebtRequestHistory, DebtSubrequest
 from app.domain import debt_requests as service
+from app.domain.debt_requests import xsd_facets
 from app.domain.debt_requests.common import OPEN, require_organisation, today
 from app.domain.kernel.access import Principal
 from app.domain.kernel.calendar import deadline_flags
@@ -29,6 +31,28 @@ MAX_PAGE = 500
 MAX_FILTER_NO_DEBT = 50_000
 
 # ------------------------------------------------------------------------------------------------ schemas
+
+
+def _xsd_check(kind: str) -> Any:
+    """Return a validator refusing what the official XSD refuses for the field kind (xsd_facets table)."""
+
+    def check(value: str) -> str:
+        for rule, message in xsd_facets.violations(kind, value):
+            raise PydanticCustomError(rule, message)
+        return value
+
+    return AfterValidator(check)
+
+
+def _xsd_schema(kind: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", **xsd_facets.FACETS[kind].json_schema()})
+
+
+Description = Annotated[str, _xsd_check("description"), _xsd_schema("description")]
+PersonName = Annotated[str, _xsd_check("person_name"), _xsd_schema("person_name")]
+NsiCode = Annotated[str, _xsd_check("nsi_code"), _xsd_schema("nsi_code")]
+DocumentSeries = Annotated[str, _xsd_check("document_series"), _xsd_schema("document_series")]
+DocumentNumber = Annotated[str, _xsd_check("document_number"), _xsd_schema("document_number")]
 
 
 class MatchRead(BaseModel):
@@ -105,9 +129,9 @@ class IdentityDocumentWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type_code: str = Field(description="NSI 95 code", examples=["1"])
-    series: str | None = Field(None, max_length=45)
-    number: str = Field(max_length=45)
+    type_code: NsiCode = Field(description="NSI 95 code", examples=["1"])
+    series: DocumentSeries | None = None
+    number: DocumentNumber
 
 
 class DefendantWrite(BaseModel):
@@ -115,9 +139,9 @@ class DefendantWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    last_name: str = Field(max_length=100, examples=["Иванов"])
-    first_name: str = Field(max_length=100, examples=["Иван"])
-    middle_name: str | None = Field(None, max_length=100, examples=["Иванович"])
+    last_name: PersonName = Field(examples=["Иванов"])
+    first_name: PersonName = Field(examples=["Иван"])
+    middle_name: PersonName | None = Field(None, examples=["Иванович"])
     snils: str | None = Field(None, max_length=20, examples=["112-233-445 95"])
     document: IdentityDocumentWrite | None = None
     document_ids: list[uuid.UUID] = Field(
@@ -151,7 +175,7 @@ class AnswerWrite(BaseModel):
     )
 
     has_debt: bool = Field(description="debt confirmed by a court act in force, last 3 years, unpaid")
-    description: str | None = Field(None, max_length=1000)
+    description: Description | None = None
     defendants: list[DefendantWrite] = Field(default_factory=list, max_length=100)
     debt_guids: list[uuid.UUID] = Field(
         default_factory=list,
@@ -306,7 +330,7 @@ class NoDebtRequest(BaseModel):
 
     ids: list[uuid.UUID] | None = Field(None, max_length=MAX_FILTER_NO_DEBT)
     filter: FilterBody | None = None
-    description: str | None = Field(None, max_length=1000)
+    description: Description | None = None
     overwrite: bool = Field(
         False,
         description="replace answers already drafted (only with `ids`; without it they are skipped and "
@@ -687,7 +711,7 @@ async def upload_document(
     principal: Answerer,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="court act copy, reconciliation act or account statement")],
-    type_code: Annotated[str, Form(description="NSI 358 document type code", examples=["1"])],
+    type_code: Annotated[NsiCode, Form(description="NSI 358 document type code", examples=["1"])],
     description: Annotated[str | None, Form(max_length=500)] = None,
 ) -> DocumentRead:
     """Attach a file to a request's answer; it goes to the GIS file store when sent (scope `answer`)."""

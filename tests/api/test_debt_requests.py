@@ -5,14 +5,20 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.debt_requests import AnswerWrite
 from app.db.models.core import Organisation
 from app.db.models.debt_requests import DebtSubrequest
-from app.domain.debt_requests import fetch
+from app.domain.debt_requests import fetch, xsd_facets
 from app.domain.debt_requests.common import today
 from app.domain.kernel.snils import random_valid_snils
 from tests.domain.test_debt_requests import make_gis_subrequest
@@ -267,3 +273,96 @@ async def test_mass_no_debt_keeps_drafted_answers_and_reports_them(
     now = (await api.get(f"/api/v1/debt-requests/{ids[1]}", headers=bearer(token))).json()
     assert now["answer"]["has_debt"] is False and now["answer"]["source"] == "no_debt"
     assert "overwrite" in now["history"][-1]["reason"]
+
+
+XSD_CASES = [
+    # (field kind, where in the answer, value that breaks a facet, rule)
+    ("description", "description", "Долг\x00", "xml_char"),
+    ("description", "description", "д" * 1001, "xsd_max_length"),
+    ("person_name", "defendants.0.last_name", "", "xsd_min_length"),
+    ("person_name", "defendants.0.first_name", "и" * 256, "xsd_max_length"),
+    ("person_name", "defendants.0.middle_name", "Ив\x0bанович", "xml_char"),
+    ("nsi_code", "defendants.0.document.type_code", "паспорт", "xsd_pattern"),
+    ("document_series", "defendants.0.document.series", "4" * 256, "xsd_max_length"),
+    ("document_number", "defendants.0.document.number", "12\ufffe", "xml_char"),
+]
+
+
+def _answer_with(where: str, value: str) -> dict[str, object]:
+    person: dict[str, object] = _defendant(document={"type_code": "1", "number": "123456"})
+    body: dict[str, object] = {"has_debt": True, "defendants": [person]}
+    parts = where.split(".")
+    target: Any = body
+    for part in parts[:-1]:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[parts[-1]] = value
+    return body
+
+
+@pytest.mark.parametrize(("kind", "where", "value", "rule"), XSD_CASES)
+async def test_xsd_invalid_value_is_422_naming_the_field(
+    api: httpx.AsyncClient, session: AsyncSession, kind: str, where: str, value: str, rule: str
+) -> None:
+    org, subs = await _seed(session, 1)
+    token = await make_token(session, orgs=[org.id])
+    assert [r for r, _ in xsd_facets.violations(kind, value)] == [rule]
+    resp = await api.put(
+        f"/api/v1/debt-requests/{subs[0].id}/answer", json=_answer_with(where, value), headers=bearer(token)
+    )
+    assert resp.status_code == 422 and resp.headers["content-type"] == "application/problem+json"
+    assert [(e["path"], e["rule"]) for e in resp.json()["errors"]] == [(f"body.{where}", rule)]
+    shown = (await api.get(f"/api/v1/debt-requests/{subs[0].id}", headers=bearer(token))).json()
+    assert shown["answer"] is None and shown["status"] == "received"
+
+
+async def test_xsd_invalid_document_and_mass_description_are_422(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org, subs = await _seed(session, 1)
+    token = await make_token(session, orgs=[org.id])
+    url = f"/api/v1/debt-requests/{subs[0].id}/documents"
+    files = {"file": ("акт.pdf", b"%PDF-1.4", "application/pdf")}
+    code = await api.post(url, data={"type_code": "x1"}, files=files, headers=bearer(token))
+    assert code.status_code == 422 and code.json()["errors"][0]["rule"] == "xsd_pattern"
+    text = await api.post(
+        url, data={"type_code": "1", "description": "a\x01"}, files=files, headers=bearer(token)
+    )
+    assert text.status_code == 422
+    assert (text.json()["errors"][0]["path"], text.json()["errors"][0]["rule"]) == (
+        "body.description",
+        "xml_char",
+    )
+    mass = await api.post(
+        "/api/v1/debt-requests/answers/no-debt",
+        json={"ids": [str(subs[0].id)], "description": "\x00"},
+        headers=bearer(token),
+    )
+    assert mass.status_code == 422 and mass.json()["errors"][0]["path"] == "body.description"
+
+
+@st.composite
+def _kind_value(draw: st.DrawFn) -> tuple[str, str, str]:
+    kind, where = draw(st.sampled_from([(k, w) for k, w, _, _ in XSD_CASES]))
+    facet = xsd_facets.FACETS[kind]
+    chars = st.characters(codec="utf-8") | st.sampled_from(["\x00", "\x08", "\ufffe", "1", "A", "."])
+    limit = facet.max_length or 20
+    options = [
+        st.text(chars, min_size=max(0, limit - 1), max_size=limit + 1),
+        st.text(chars, max_size=3),
+    ]
+    options += [st.from_regex("^(?:" + p + ")$", fullmatch=True) for p in facet.patterns]
+    return kind, where, draw(st.one_of(options))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_kind_value())
+def test_answer_schema_refuses_exactly_the_xsd_invalid_values(case: tuple[str, str, str]) -> None:
+    kind, where, value = case
+    try:
+        AnswerWrite.model_validate(_answer_with(where, value))
+    except ValidationError as exc:
+        refused = {(".".join(str(x) for x in e["loc"]), e["type"]) for e in exc.errors()}
+    else:
+        refused = set()
+    expected = {(where, rule) for rule, _ in xsd_facets.violations(kind, value)[:1]}
+    assert refused == expected

@@ -18,6 +18,7 @@ from app.db.models.debt_requests import (
     DebtDocument,
     DebtSubrequest,
 )
+from app.domain.debt_requests import xsd_facets
 from app.domain.debt_requests.common import (
     ANSWERABLE,
     ARCHIVED,
@@ -37,7 +38,7 @@ from app.domain.kernel.snils import is_valid_snils, normalize_snils
 from app.gis_client.crypto import attachment_hash, get_backend
 from app.settings import Settings
 
-MAX_DESCRIPTION = 1000
+MAX_DESCRIPTION = xsd_facets.FACETS["description"].max_length or 1000
 MAX_NO_DEBT = 50_000
 
 
@@ -108,10 +109,22 @@ def validate_answer(
             "no_debt_without_details",
             "a 'no debt' answer carries no defendants, debt GUIDs or files",
         )
-    if data.description is not None and len(data.description) > MAX_DESCRIPTION:
-        bad("description", "max_length", f"at most {MAX_DESCRIPTION} characters")
+    # Every value that goes into the message meets the official XSD's facets (one table: xsd_facets).
+    problems.extend(xsd_facets.problems("description", data.description, f"{path}.description"))
     for i, p in enumerate(data.defendants):
         where = f"defendants.{i}"
+        for name, value in (("last_name", p.last_name), ("first_name", p.first_name)):
+            if not _blank(value):
+                problems.extend(xsd_facets.problems("person_name", value.strip(), f"{path}.{where}.{name}"))
+        middle = (p.middle_name or "").strip() or None
+        problems.extend(xsd_facets.problems("person_name", middle, f"{path}.{where}.middle_name"))
+        if p.document is not None:
+            doc_path = f"{path}.{where}.document"
+            problems.extend(xsd_facets.problems("nsi_code", p.document.type_code, f"{doc_path}.type_code"))
+            problems.extend(xsd_facets.problems("document_series", p.document.series, f"{doc_path}.series"))
+            if not _blank(p.document.number):
+                number = p.document.number.strip()
+                problems.extend(xsd_facets.problems("document_number", number, f"{doc_path}.number"))
         if _blank(p.last_name):
             bad(f"{where}.last_name", "required", "last name is required")
         if _blank(p.first_name):
@@ -310,13 +323,10 @@ async def answer_no_debt(
             rule="overwrite_needs_ids",
             errors=[d.FieldProblem("body.overwrite", "overwrite_needs_ids", "list the ids to overwrite")],
         )
-    if description is not None and len(description) > MAX_DESCRIPTION:
+    bad_description = xsd_facets.problems("description", description, "body.description")
+    if bad_description:
         raise d.RuleViolation(
-            "The description is too long.",
-            rule="max_length",
-            errors=[
-                d.FieldProblem("body.description", "max_length", f"at most {MAX_DESCRIPTION} characters")
-            ],
+            "The description cannot be sent to GIS.", rule=bad_description[0].rule, errors=bad_description
         )
     skipped_items: list[Skipped] = []
     if ids is not None:
@@ -466,6 +476,10 @@ async def add_document(
     clean_name = "".join(ch for ch in file_name if ch not in '<>?:|*%"\\/').strip()
     if not clean_name:
         problems.append(d.FieldProblem("body.file", "file_name", "the file needs a name"))
+    else:
+        problems.extend(xsd_facets.problems("attachment_name", clean_name, "body.file.filename"))
+    if description:
+        problems.extend(xsd_facets.problems("attachment_description", description, "body.description"))
     if problems:
         raise d.RuleViolation(
             f"The document for debt request {sub.id} was refused.", rule=problems[0].rule, errors=problems
