@@ -18,7 +18,10 @@ from app.gis_stand.soap import Precheck, accept
 
 #: Services the stand emulates (nsi-common is not: the gateway takes NSI values from configuration).
 EMULATED = (Service.DEBT_REQUESTS, Service.HOUSE_MANAGEMENT, Service.DEBTS)
-PRECHECKS: dict[str, Precheck] = {"exportDebtSubrequests": drs.precheck_export}
+PRECHECKS: dict[str, Precheck] = {
+    "exportDebtSubrequests": drs.precheck_export,
+    "importResponses": drs.precheck_import,
+}
 
 
 def create_stand_app(config: StandConfig, runtime: StandRuntime | None = None) -> FastAPI:

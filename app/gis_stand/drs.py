@@ -61,6 +61,17 @@ def precheck_export(_rt: StandRuntime, body: etree._Element) -> None:
         )
 
 
+def precheck_import(rt: StandRuntime, body: etree._Element) -> None:
+    """Refuse as a whole a message carrying a subrequest scripted to poison it (GIS's FMT001300)."""
+    if not rt.refuse_messages_with:
+        return
+    for action in body.findall("drs:action", NS):
+        guid = (element_text(action, "drs:subrequestGUID") or "").lower()
+        if guid in rt.refuse_messages_with:
+            rt.refused_messages += 1
+            raise format_fault(f"All strings must be XML compatible (action for subrequest {guid})")
+
+
 def _request_status(sub: Subrequest) -> str:
     return "Sent" if sub.response_status == "NotSent" else "Processed"
 
@@ -287,6 +298,10 @@ async def import_responses(
         sub = subs.get(guid)
         if sub is None:
             results.append(_error(transport, codes.OBJECT_NOT_FOUND, f"subrequest {guid} not found"))
+            continue
+        scripted = rt.refuse_actions.get(guid)
+        if scripted is not None:
+            results.append(_error(transport, *scripted))
             continue
         if sub.org_id != org.id:
             results.append(

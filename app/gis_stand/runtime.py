@@ -37,6 +37,11 @@ class StandRuntime:
     clock: Clock = field(default_factory=Clock)
     #: Serialises message processing: a result is produced once even when getState calls race.
     process_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Scripted refusals (admin `/refusals`): subrequest GUIDs whose presence makes GIS refuse a whole
+    #: importDSRResponses message (FMT001300), and per-action errors (GUID → code, text).
+    refuse_messages_with: set[str] = field(default_factory=set)
+    refuse_actions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    refused_messages: int = 0
 
     @classmethod
     def build(cls, config: StandConfig) -> StandRuntime:
@@ -70,6 +75,9 @@ class StandRuntime:
             await conn.run_sync(StandBase.metadata.drop_all)
             await conn.run_sync(StandBase.metadata.create_all)
         self.clock.reset()
+        self.refuse_messages_with.clear()
+        self.refuse_actions.clear()
+        self.refused_messages = 0
 
     async def close(self) -> None:
         """Release the database."""

@@ -13,7 +13,12 @@ from app.context import AppContext
 from app.db.models.core import Organisation
 from app.db.models.exchange import Exchange
 from app.domain.debt_requests.common import DsrGateway
-from app.domain.debt_requests.sending import ItemOutcome, apply_batch_results, mark_uncertain
+from app.domain.debt_requests.sending import (
+    ItemOutcome,
+    apply_batch_results,
+    mark_uncertain,
+    split_refused_batch,
+)
 from app.gis_client.messages import CommonResult, DSRAction, DSRExportPage, ExportDSRsQuery
 
 log = logging.getLogger(__name__)
@@ -124,7 +129,13 @@ async def on_batch_finished(session: AsyncSession, exchange: Exchange, outcome: 
         )
     elif status == "uncertain":
         await mark_uncertain(session, batch_id=batch_id)
-    else:
+    elif not await split_refused_batch(
+        session,
+        batch_id=batch_id,
+        error_code=exchange.error_code,
+        error_text=exchange.error_message,
+        exchange_id=exchange.id,
+    ):
         await apply_batch_results(
             session,
             batch_id=batch_id,

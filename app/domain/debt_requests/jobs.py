@@ -23,6 +23,7 @@ from app.domain.debt_requests.queries import refresh_gauges
 from app.domain.kernel import audit
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import SYSTEM, Principal
+from app.gis_client.messages import MAX_DSR_ACTIONS
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +232,8 @@ async def _run_actions(op: Operation, progress: ops.Progress, ctx: AppContext, a
         actor=str(params.get("actor", "system")),
         operation_id=op.id,
         subrequest_ids=_ids(params),
-        batch_size=ctx.settings.debt_send_batch_size,
+        # A resend of a message refused as a whole asks for smaller messages (split_refused_batch).
+        batch_size=min(ctx.settings.debt_send_batch_size, int(params.get("batch_size") or MAX_DSR_ACTIONS)),
         wait_seconds=ctx.settings.debt_send_wait_seconds,
         progress=progress,
     )
