@@ -259,6 +259,33 @@ class DebtRequestDetail(DebtRequestRead):
     history: list[HistoryRead]
 
 
+MatchScope = Literal["organisation", "address"]
+
+
+class MatchOptionsWrite(BaseModel):
+    """The operator's matching choices for this run (omitted: the deployment's defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: MatchScope | None = Field(
+        None,
+        description="organisation: only the answering organisation's accounts; address: any account at the "
+        "address (default: GISGW_DEBT_MATCH_SCOPE)",
+    )
+    exact_match: bool | None = Field(
+        None,
+        description="accept only exact premises matches, others go to review (default: "
+        "GISGW_DEBT_MATCH_EXACT_ONLY)",
+    )
+    prefill: bool | None = Field(
+        None, description="draft answers from court-confirmed debts (default: GISGW_DEBT_PREFILL)"
+    )
+
+    def options(self) -> service.MatchOptions:
+        """Return the domain's form of the options."""
+        return service.MatchOptions(scope=self.scope, exact_only=self.exact_match, prefill=self.prefill)
+
+
 class FetchRequest(BaseModel):
     """What to fetch; without a period the fetch is incremental since the last successful one."""
 
@@ -272,16 +299,30 @@ class FetchRequest(BaseModel):
     )
     date_to: date | None = Field(None, description="last sending date (default: today)")
     only_unanswered: bool | None = Field(None, description="only responseStatus NotSent (default: setting)")
+    match: MatchOptionsWrite | None = Field(
+        None, description="match the open requests to accounts after the fetch, with these options"
+    )
 
 
 class MatchRequest(BaseModel):
     """Which requests to match (default: every open one of the organisation)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}, {"prefill": False}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{}, {"prefill": False, "scope": "address", "exact_match": True}]},
+    )
 
     ids: list[uuid.UUID] | None = None
     prefill: bool | None = Field(
         None, description="draft answers from court-confirmed debts (default: setting)"
+    )
+    scope: MatchScope | None = Field(
+        None,
+        description="organisation: only the answering organisation's accounts; address: any account at the "
+        "address (default: GISGW_DEBT_MATCH_SCOPE)",
+    )
+    exact_match: bool | None = Field(
+        None, description="accept only exact premises matches (default: GISGW_DEBT_MATCH_EXACT_ONLY)"
     )
 
 
@@ -765,6 +806,7 @@ async def fetch_debt_requests(
         date_from=body.date_from,
         date_to=body.date_to,
         only_unanswered=body.only_unanswered,
+        match=body.match.options() if body.match is not None else None,
     )
     return OperationRead.model_validate(op)
 
@@ -786,6 +828,7 @@ async def match_debt_requests(
         organisation_id=organisation_id,
         subrequest_ids=body.ids,
         prefill=body.prefill,
+        options=service.MatchOptions(scope=body.scope, exact_only=body.exact_match),
     )
     return OperationRead.model_validate(op)
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.debt_requests import AnswerWrite
-from app.db.models.core import Organisation
+from app.db.models.core import Operation, Organisation
 from app.db.models.debt_requests import DebtSubrequest
 from app.domain.debt_requests import fetch, xsd_facets
 from app.domain.debt_requests.common import today
@@ -366,3 +366,25 @@ def test_answer_schema_refuses_exactly_the_xsd_invalid_values(case: tuple[str, s
         refused = set()
     expected = {(where, rule) for rule, _ in xsd_facets.violations(kind, value)[:1]}
     assert refused == expected
+
+
+async def test_matching_options_are_request_parameters(api: httpx.AsyncClient, session: AsyncSession) -> None:
+    org, _subs = await _seed(session, 1)
+    token = await make_token(session, orgs=[org.id])
+    base = f"/api/v1/organisations/{org.id}/debt-requests"
+    matched = await api.post(
+        f"{base}/match", json={"scope": "address", "exact_match": True}, headers=bearer(token)
+    )
+    assert matched.status_code == 202, matched.text
+    fetched = await api.post(
+        f"{base}/fetch", json={"match": {"scope": "organisation", "prefill": False}}, headers=bearer(token)
+    )
+    assert fetched.status_code == 202, fetched.text
+    ops = {o.id: o for o in (await session.scalars(select(Operation))).all()}
+    match_params = ops[uuid.UUID(matched.json()["id"])].params
+    assert match_params["scope"] == "address" and match_params["exact_only"] is True
+    assert "prefill" in match_params and match_params["prefill"] is None
+    fetch_params = ops[uuid.UUID(fetched.json()["id"])].params
+    assert fetch_params["match"] == fetch_params["match"] | {"scope": "organisation", "prefill": False}
+    bogus = await api.post(f"{base}/match", json={"scope": "city"}, headers=bearer(token))
+    assert bogus.status_code == 422 and bogus.json()["errors"][0]["path"] == "body.scope"

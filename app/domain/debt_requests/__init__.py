@@ -18,7 +18,7 @@ from app.domain.debt_requests.answers import (
 from app.domain.debt_requests.archive import archive as archive_request
 from app.domain.debt_requests.archive import delete_archived
 from app.domain.debt_requests.common import DsrGateway, calendar_rules
-from app.domain.debt_requests.jobs import queue_fetch, queue_match
+from app.domain.debt_requests.jobs import MatchOptions, queue_fetch, queue_match
 from app.domain.debt_requests.queries import DebtRequestFilter, get_detail, list_requests, matching_requests
 from app.domain.debt_requests.sending import apply_batch_results, queue_revoke, queue_send
 
@@ -28,6 +28,7 @@ __all__ = [
     "DefendantInput",
     "DsrGateway",
     "IdentityDocumentInput",
+    "MatchOptions",
     "add_document",
     "answer_no_debt",
     "apply_batch_results",

@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,8 +57,9 @@ async def queue_fetch(
     date_from: date | None = None,
     date_to: date | None = None,
     only_unanswered: bool | None = None,
+    match: MatchOptions | None = None,
 ) -> Operation:
-    """Queue a fetch of an organisation's subrequests (incremental unless a period is given)."""
+    """Queue a fetch of an organisation's subrequests (incremental unless a period is given), then a match."""
     await require_organisation(session, principal, organisation_id)
     if date_from and date_to and date_to < date_from:
         from app.domain.kernel import errors as d
@@ -67,11 +69,13 @@ async def queue_fetch(
             rule="period_order",
             errors=[d.FieldProblem("body.date_to", "period_order", "date_to precedes date_from")],
         )
-    params = {
+    params: dict[str, Any] = {
         "date_from": date_from.isoformat() if date_from else None,
         "date_to": date_to.isoformat() if date_to else None,
         "only_unanswered": only_unanswered,
     }
+    if match is not None:
+        params["match"] = match.params() | {"actor": principal.actor}
     op = await ops.create(
         session=session, principal=principal, kind=FETCH, organisation_id=organisation_id, params=params
     )
@@ -94,10 +98,13 @@ async def queue_match(
     organisation_id: uuid.UUID,
     subrequest_ids: list[uuid.UUID] | None = None,
     prefill: bool | None = None,
+    options: MatchOptions | None = None,
 ) -> Operation:
     """Queue matching of an organisation's open requests to accounts (and pre-fill from court debts)."""
     await require_organisation(session, principal, organisation_id)
     params: dict[str, Any] = {"actor": principal.actor, "prefill": prefill}
+    if options is not None:
+        params |= options.params()
     if subrequest_ids is not None:
         params["ids"] = [str(x) for x in subrequest_ids]
     op = await ops.create(
@@ -114,16 +121,30 @@ async def queue_match(
     return op
 
 
+@dataclass(frozen=True)
+class MatchOptions:
+    """The operator's matching choices for one run (None: the setting's default)."""
+
+    scope: Literal["organisation", "address"] | None = None
+    exact_only: bool | None = None
+    prefill: bool | None = None
+
+    def params(self) -> dict[str, Any]:
+        """Return the options given as operation parameters (the omitted ones fall back to the settings)."""
+        given = {"scope": self.scope, "exact_only": self.exact_only, "prefill": self.prefill}
+        return {k: v for k, v in given.items() if v is not None}
+
+
 # ---------------------------------------------------------------------------------------------- handlers
 
 
 @ops.job(FETCH)
-async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:  # noqa: ARG001
+async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Fetch subrequests from GIS for the operation's organisation and period."""
     assert op.organisation_id is not None
     params = op.params or {}
     only = params.get("only_unanswered")
-    return await fetch.fetch(
+    fetched = await fetch.fetch(
         gateway=gateway_for(ctx),
         sessionmaker=ctx.sessionmaker,
         organisation_id=op.organisation_id,
@@ -133,18 +154,35 @@ async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
         initial_days=ctx.settings.debt_fetch_initial_days,
         overlap_days=ctx.settings.debt_fetch_overlap_days,
     )
+    match = params.get("match")
+    if isinstance(match, dict):
+        fetched["match"] = await _match(op.organisation_id, op.key_id, match, progress, ctx)
+    return fetched
 
 
 @ops.job(MATCH)
 async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Match open requests to accounts chunk by chunk; draft answers from court-confirmed debts."""
     assert op.organisation_id is not None
-    params = op.params or {}
+    return await _match(op.organisation_id, op.key_id, op.params or {}, progress, ctx)
+
+
+async def _match(
+    organisation_id: uuid.UUID,
+    key_id: uuid.UUID | None,
+    params: dict[str, Any],
+    progress: ops.Progress,
+    ctx: AppContext,
+) -> dict[str, Any]:
     settings = ctx.settings
     ids = _ids(params)
     prefill = settings.debt_prefill if params.get("prefill") is None else bool(params["prefill"])
+    scope = params.get("scope") or settings.debt_match_scope
+    exact_only = (
+        settings.debt_match_exact_only if params.get("exact_only") is None else bool(params["exact_only"])
+    )
     provider = answers.confirmed_debts_provider() if prefill else None
-    actor = Principal(key_id=op.key_id, name=str(params.get("actor", "system")).removeprefix("key:"),
+    actor = Principal(key_id=key_id, name=str(params.get("actor", "system")).removeprefix("key:"),
                       scopes=SYSTEM.scopes, all_organisations=True)  # fmt: skip
     on = today()
     counts = {
@@ -161,16 +199,16 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
     while True:
         async with ctx.sessionmaker() as session, session.begin():
             chunk = await matching.open_subrequests(
-                session, organisation_id=op.organisation_id, ids=ids, after=after
+                session, organisation_id=organisation_id, ids=ids, after=after
             )
             if not chunk:
                 break
             results = await matching.match_chunk(
                 session,
-                organisation_id=op.organisation_id,
+                organisation_id=organisation_id,
                 subs=chunk,
-                scope=settings.debt_match_scope,
-                exact_only=settings.debt_match_exact_only,
+                scope=scope,
+                exact_only=exact_only,
                 on=on,
             )
             await matching.store_matches(session, results)
@@ -182,7 +220,7 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
             after = chunk[-1].id
             done += len(chunk)
         await progress(done)
-    return counts
+    return counts | {"scope": scope, "exact_only": exact_only, "prefill": prefill}
 
 
 async def _prefill(
