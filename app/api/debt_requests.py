@@ -84,6 +84,23 @@ class ErrorRead(BaseModel):
     text: str | None
 
 
+MatchQuality = Literal["exact", "normalised", "house_only", "review", "none"]
+AnswerKind = Literal["none", "no_debt", "has_debt"]
+AnswerSource = Literal["manual", "no_debt", "prefill"]
+
+
+class AnswerSummaryRead(BaseModel):
+    """What the drafted (or sent) answer says, without personal data."""
+
+    has_debt: bool
+    defendants: int = Field(description="debtors named in the answer")
+    debt_guids: int = Field(description="court-confirmed debt records of the GIS registry named")
+    files: int = Field(description="documents the answer carries")
+    source: str = Field(description="manual, no_debt (mass answer) or prefill (from court-confirmed debts)")
+    prepared_by: str = Field(description="who drafted it (API key or system)")
+    prepared_at: datetime
+
+
 class DebtRequestRead(BaseModel):
     """A debt subrequest with its local workflow status."""
 
@@ -112,6 +129,7 @@ class DebtRequestRead(BaseModel):
     match: MatchRead
     last_error: ErrorRead | None
     sent_at: datetime | None
+    answer_summary: AnswerSummaryRead | None = Field(description="the drafted or sent answer; null: none yet")
     version: int = Field(description="send it back as `version` to detect concurrent edits")
     created_at: datetime
     updated_at: datetime
@@ -348,7 +366,9 @@ class FilterBody(BaseModel):
     q: str | None = None
     at_risk: bool | None = None
     overdue: bool | None = None
-    match_quality: str | None = None
+    match_quality: MatchQuality | None = None
+    answer: AnswerKind | None = Field(None, description="none (no answer drafted), no_debt or has_debt")
+    answer_source: AnswerSource | None = None
 
 
 class NoDebtRequest(BaseModel):
@@ -435,7 +455,27 @@ def _rules(settings: Any) -> CalendarRules:
     return service.calendar_rules(settings)
 
 
-def _request_fields(sub: DebtSubrequest, rules: CalendarRules, on: date) -> dict[str, Any]:
+def answer_summary(answer: DebtAnswer | None) -> AnswerSummaryRead | None:
+    """Summarise an answer for lists (counts only: no personal data)."""
+    if answer is None:
+        return None
+    files = set(answer.additional_document_ids)
+    for p in answer.defendants:
+        files.update(p.get("document_ids", []))
+    return AnswerSummaryRead(
+        has_debt=answer.has_debt,
+        defendants=len(answer.defendants),
+        debt_guids=len(answer.debt_guids),
+        files=len(files),
+        source=answer.source,
+        prepared_by=answer.prepared_by,
+        prepared_at=answer.updated_at,
+    )
+
+
+def _request_fields(
+    sub: DebtSubrequest, rules: CalendarRules, on: date, answer: DebtAnswer | None = None
+) -> dict[str, Any]:
     flags = deadline_flags(on, sub.response_date, rules)
     waiting = sub.status in OPEN
     return {
@@ -478,15 +518,18 @@ def _request_fields(sub: DebtSubrequest, rules: CalendarRules, on: date) -> dict
         if sub.last_error_code or sub.last_error_text
         else None,
         "sent_at": sub.sent_at,
+        "answer_summary": answer_summary(answer),
         "version": sub.version,
         "created_at": sub.created_at,
         "updated_at": sub.updated_at,
     }
 
 
-def to_read(sub: DebtSubrequest, rules: CalendarRules, on: date) -> DebtRequestRead:
-    """Map a subrequest row to its API form."""
-    return DebtRequestRead(**_request_fields(sub, rules, on))
+def to_read(
+    sub: DebtSubrequest, rules: CalendarRules, on: date, answer: DebtAnswer | None = None
+) -> DebtRequestRead:
+    """Map a subrequest row (and its answer) to its API form."""
+    return DebtRequestRead(**_request_fields(sub, rules, on, answer))
 
 
 def _initial(value: str | None) -> str | None:
@@ -554,7 +597,7 @@ def _detail(
     principal: Principal,
 ) -> DebtRequestDetail:
     return DebtRequestDetail(
-        **_request_fields(sub, rules, today()),
+        **_request_fields(sub, rules, today(), answer),
         answer=answer_read(answer, pii=principal.can_see_pii) if answer is not None else None,
         documents=[DocumentRead.model_validate(doc) for doc in documents],
         history=[HistoryRead.model_validate(h) for h in history],
@@ -597,6 +640,8 @@ def _filter(f: FilterBody) -> service.DebtRequestFilter:
         at_risk=f.at_risk,
         overdue=f.overdue,
         match_quality=f.match_quality,
+        answer=f.answer,
+        answer_source=f.answer_source,
     )
 
 
@@ -640,9 +685,11 @@ async def list_debt_requests(
     ] = None,
     at_risk: Annotated[bool | None, Query(description="≤ 1 working day left, unanswered")] = None,
     overdue: Annotated[bool | None, Query(description="deadline passed, unanswered")] = None,
-    match_quality: Annotated[
-        str | None, Query(description="exact, normalised, house_only, review, none")
+    match_quality: Annotated[MatchQuality | None, Query(description="how the address was matched")] = None,
+    answer: Annotated[
+        AnswerKind | None, Query(description="none (no answer drafted), no_debt or has_debt")
     ] = None,
+    answer_source: Annotated[AnswerSource | None, Query(description="who drafted the answer")] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> DebtRequestsPage:
@@ -659,12 +706,17 @@ async def list_debt_requests(
         at_risk=at_risk,
         overdue=overdue,
         match_quality=match_quality,
+        answer=answer,
+        answer_source=answer_source,
     )
     rows, next_cursor = await service.list_requests(
         session=session, principal=principal, filters=filters, rules=rules, cursor=cursor, limit=limit
     )
+    answers = await service.answers_for(session, [r.id for r in rows])
     on = today()
-    return DebtRequestsPage(items=[to_read(r, rules, on) for r in rows], next_cursor=next_cursor)
+    return DebtRequestsPage(
+        items=[to_read(r, rules, on, answers.get(r.id)) for r in rows], next_cursor=next_cursor
+    )
 
 
 @router.get(

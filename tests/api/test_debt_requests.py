@@ -388,3 +388,37 @@ async def test_matching_options_are_request_parameters(api: httpx.AsyncClient, s
     assert fetch_params["match"] == fetch_params["match"] | {"scope": "organisation", "prefill": False}
     bogus = await api.post(f"{base}/match", json={"scope": "city"}, headers=bearer(token))
     assert bogus.status_code == 422 and bogus.json()["errors"][0]["path"] == "body.scope"
+
+
+async def test_list_shows_and_filters_by_the_answer(api: httpx.AsyncClient, session: AsyncSession) -> None:
+    org, subs = await _seed(session, 3)
+    ids = [str(s.id) for s in subs]
+    token = await make_token(session, orgs=[org.id])
+    debt = {"has_debt": True, "defendants": [_defendant(), _defendant(last_name="Петров")]}
+    assert (
+        await api.put(f"/api/v1/debt-requests/{ids[0]}/answer", json=debt, headers=bearer(token))
+    ).is_success
+    await api.post("/api/v1/debt-requests/answers/no-debt", json={"ids": [ids[1]]}, headers=bearer(token))
+
+    async def listed(**params: str) -> dict[str, Any]:
+        resp = await api.get("/api/v1/debt-requests", params=params, headers=bearer(token))
+        assert resp.status_code == 200, resp.text
+        return {i["id"]: i["answer_summary"] for i in resp.json()["items"]}
+
+    everything = await listed()
+    assert everything[ids[0]] == everything[ids[0]] | {"has_debt": True, "defendants": 2, "source": "manual"}
+    assert everything[ids[1]] == everything[ids[1]] | {
+        "has_debt": False,
+        "defendants": 0,
+        "source": "no_debt",
+    }
+    assert everything[ids[0]]["prepared_by"].startswith("key:") and everything[ids[2]] is None
+    assert list(await listed(answer="has_debt")) == [ids[0]]
+    assert list(await listed(answer="none")) == [ids[2]]
+    assert list(await listed(answer_source="no_debt")) == [ids[1]]
+    for name, value in (("answer", "maybe"), ("match_quality", "bogus"), ("status", "zzz")):
+        bad = await api.get("/api/v1/debt-requests", params={name: value}, headers=bearer(token))
+        assert bad.status_code == 422 and bad.json()["errors"][0]["path"].startswith(f"query.{name}"), (
+            bad.text
+        )
+        assert f"not '{value}'" in bad.json()["errors"][0]["message"]

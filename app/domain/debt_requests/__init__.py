@@ -19,7 +19,13 @@ from app.domain.debt_requests.archive import archive as archive_request
 from app.domain.debt_requests.archive import delete_archived
 from app.domain.debt_requests.common import DsrGateway, calendar_rules
 from app.domain.debt_requests.jobs import MatchOptions, queue_fetch, queue_match
-from app.domain.debt_requests.queries import DebtRequestFilter, get_detail, list_requests, matching_requests
+from app.domain.debt_requests.queries import (
+    DebtRequestFilter,
+    answers_for,
+    get_detail,
+    list_requests,
+    matching_requests,
+)
 from app.domain.debt_requests.sending import apply_batch_results, queue_revoke, queue_send
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "MatchOptions",
     "add_document",
     "answer_no_debt",
+    "answers_for",
     "apply_batch_results",
     "archive_request",
     "calendar_rules",
