@@ -422,3 +422,43 @@ async def test_list_shows_and_filters_by_the_answer(api: httpx.AsyncClient, sess
             bad.text
         )
         assert f"not '{value}'" in bad.json()["errors"][0]["message"]
+
+
+async def test_send_selected_refuses_unknown_and_unprepared_ids(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org, subs = await _seed(session, 2)
+    ids = [str(s.id) for s in subs]
+    token = await make_token(session, orgs=[org.id])
+    await api.post("/api/v1/debt-requests/answers/no-debt", json={"ids": [ids[0]]}, headers=bearer(token))
+    unknown = str(uuid.uuid4())
+    url = f"/api/v1/organisations/{org.id}/debt-requests/send"
+    refused = await api.post(url, json={"ids": [ids[0], unknown, ids[1]]}, headers=bearer(token))
+    assert refused.status_code == 422, refused.text
+    assert [(e["path"], e["rule"]) for e in refused.json()["errors"]] == [
+        ("body.ids.1", "debt_request_exists"),
+        ("body.ids.2", "request_not_prepared"),
+    ]
+    assert (await session.scalars(select(Operation).where(Operation.kind == "debt-send"))).first() is None
+    ok = await api.post(url, json={"ids": [ids[0]]}, headers=bearer(token))
+    assert ok.status_code == 202, ok.text
+
+
+@pytest.mark.parametrize(
+    ("period", "path", "rule"),
+    [
+        ({"date_from": "0001-01-01", "date_to": "2025-01-01"}, "body.date_from", "period_bounds"),
+        ({"date_from": "2025-01-01", "date_to": "9999-12-31"}, "body.date_to", "period_bounds"),
+        ({"date_from": "2025-03-01", "date_to": "2025-01-01"}, "body.date_to", "period_order"),
+    ],
+)
+async def test_fetch_period_is_checked_at_the_api(
+    api: httpx.AsyncClient, session: AsyncSession, period: dict[str, str], path: str, rule: str
+) -> None:
+    org = await make_org(session)
+    token = await make_token(session, orgs=[org.id])
+    resp = await api.post(
+        f"/api/v1/organisations/{org.id}/debt-requests/fetch", json=period, headers=bearer(token)
+    )
+    assert resp.status_code == 422, resp.text
+    assert (resp.json()["errors"][0]["path"], resp.json()["errors"][0]["rule"]) == (path, rule)

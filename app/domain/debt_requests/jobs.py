@@ -22,6 +22,7 @@ from app.domain.debt_requests.common import require_organisation, today
 from app.domain.debt_requests.gateway import gateway_for, register_hook
 from app.domain.debt_requests.queries import refresh_gauges
 from app.domain.kernel import audit
+from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import SYSTEM, Principal
 from app.gis_client.messages import MAX_DSR_ACTIONS
@@ -49,6 +50,32 @@ def _day(value: Any) -> date | None:
 # ---------------------------------------------------------------------------------------------- queueing
 
 
+#: GIS ZhKKh took debt requests from social-protection bodies no earlier than this (a period before it only
+#: multiplies six-month windows that cannot hold anything).
+EARLIEST_FETCH_DATE = date(2015, 1, 1)
+
+
+def check_fetch_period(date_from: date | None, date_to: date | None, *, on: date) -> None:
+    """Refuse a fetch period GIS cannot hold: reversed, before GIS took requests, or in the future."""
+    problems: list[d.FieldProblem] = []
+    if date_from is not None and not EARLIEST_FETCH_DATE <= date_from <= on:
+        problems.append(
+            d.FieldProblem(
+                "body.date_from", "period_bounds", f"between {EARLIEST_FETCH_DATE} and today ({on})"
+            )
+        )
+    if date_to is not None and not EARLIEST_FETCH_DATE <= date_to <= on:
+        problems.append(
+            d.FieldProblem("body.date_to", "period_bounds", f"between {EARLIEST_FETCH_DATE} and today ({on})")
+        )
+    if date_from and date_to and date_to < date_from:
+        problems.append(d.FieldProblem("body.date_to", "period_order", "date_to precedes date_from"))
+    if problems:
+        raise d.RuleViolation(
+            "The fetch period is not one GIS can hold.", rule=problems[0].rule, errors=problems
+        )
+
+
 async def queue_fetch(
     *,
     session: AsyncSession,
@@ -61,14 +88,7 @@ async def queue_fetch(
 ) -> Operation:
     """Queue a fetch of an organisation's subrequests (incremental unless a period is given), then a match."""
     await require_organisation(session, principal, organisation_id)
-    if date_from and date_to and date_to < date_from:
-        from app.domain.kernel import errors as d
-
-        raise d.RuleViolation(
-            "The period ends before it starts.",
-            rule="period_order",
-            errors=[d.FieldProblem("body.date_to", "period_order", "date_to precedes date_from")],
-        )
+    check_fetch_period(date_from, date_to, on=today())
     params: dict[str, Any] = {
         "date_from": date_from.isoformat() if date_from else None,
         "date_to": date_to.isoformat() if date_to else None,

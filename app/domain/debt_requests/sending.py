@@ -640,6 +640,7 @@ async def queue_send(
 
     params: dict[str, Any] = {"actor": principal.actor}
     if subrequest_ids is not None:
+        await _check_selection(session, principal, organisation_id, subrequest_ids)
         params["ids"] = [str(x) for x in subrequest_ids]
     total = await session.scalar(
         select(func.count())
@@ -669,6 +670,40 @@ async def queue_send(
         details={"prepared": int(total or 0)},
     )
     return op
+
+
+async def _check_selection(
+    session: AsyncSession, principal: Principal, organisation_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> None:
+    """Refuse a selection naming a request that is unknown or has no prepared answer (nothing is sent)."""
+    rows: dict[uuid.UUID, DebtSubrequest] = {}
+    for chunk in chunks(list(dict.fromkeys(ids)), 500):
+        for row in await session.scalars(select(DebtSubrequest).where(DebtSubrequest.id.in_(chunk))):
+            rows[row.id] = row
+    problems: list[d.FieldProblem] = []
+    for i, sid in enumerate(ids):
+        sub = rows.get(sid)
+        path = f"body.ids.{i}"
+        if (
+            sub is None
+            or sub.organisation_id != organisation_id
+            or not principal.may_access(sub.organisation_id)
+        ):
+            problems.append(d.FieldProblem(path, "debt_request_exists", f"debt request {sid} not found here"))
+        elif sub.send_batch_id is not None:
+            problems.append(d.FieldProblem(path, "request_in_flight", f"debt request {sid} is being sent"))
+        elif sub.status != PREPARED:
+            problems.append(
+                d.FieldProblem(
+                    path, "request_not_prepared", f"debt request {sid} is {sub.status}, not prepared"
+                )
+            )
+    if problems:
+        raise d.RuleViolation(
+            f"{len(problems)} of {len(ids)} selected requests cannot be sent; nothing was sent.",
+            rule=problems[0].rule,
+            errors=problems,
+        )
 
 
 async def queue_revoke(
