@@ -18,6 +18,7 @@ from app.api import (
     court_orders,
     dashboard,
     debt_requests,
+    docs,
     exchanges,
     health,
     operations,
@@ -130,7 +131,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=API_DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,
+        redoc_url=None,
     )
+    docs.install(app)
     app.state.settings = settings
     app.state.readiness = {}
     install_error_handlers(app)
