@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.settings import REPO_ROOT, get_settings
+from app.settings import REPO_ROOT, Settings, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,11 +60,7 @@ def demo(
     port: Annotated[int | None, typer.Option(help="gateway port (GISGW_PORT)")] = None,
 ) -> None:
     """Seed demo data, then serve the gateway with the embedded GIS stand (what `make run` does)."""
-    import os
-
-    os.environ.setdefault("GISGW_STAND_ENABLED", "true")
-    get_settings.cache_clear()
-    settings = get_settings()
+    settings = demo_settings()
 
     from app.demo import seed_all
 
@@ -77,6 +73,21 @@ def demo(
         f"  dashboard: {base}/dashboard   API docs: {base}/docs\n"
     )
     serve(host=None, port=port)
+
+
+def demo_settings() -> Settings:
+    """Return the demo's settings: the embedded stand on, and GIS pointed at it (GISGW_STAND_HOST/PORT)."""
+    import os
+
+    os.environ.setdefault("GISGW_STAND_ENABLED", "true")
+    get_settings.cache_clear()
+    settings = get_settings()
+    if "gis_base_url" not in settings.model_fields_set:
+        # The demo's GIS is its embedded stand: follow its port unless GIS was named explicitly.
+        os.environ["GISGW_GIS_BASE_URL"] = f"http://{settings.stand_host}:{settings.stand_port}"
+        get_settings.cache_clear()
+        settings = get_settings()
+    return settings
 
 
 @db_app.command("upgrade")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 from typer.testing import CliRunner
 
@@ -45,3 +46,19 @@ def test_seed_command_is_deterministic(tmp_path: Path) -> None:
         outputs.append(data["org_ppa_guids"])
     get_settings.cache_clear()
     assert outputs[0] == outputs[1]
+
+
+def test_demo_points_the_gateway_at_the_stand_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.cli import demo_settings
+    from app.settings import get_settings
+
+    monkeypatch.delenv("GISGW_GIS_BASE_URL", raising=False)
+    monkeypatch.setenv("GISGW_STAND_PORT", "18181")
+    monkeypatch.setenv("GISGW_STAND_ENABLED", "true")
+    try:
+        assert demo_settings().gis_base_url.rstrip("/") == "http://127.0.0.1:18181"
+        monkeypatch.setenv("GISGW_GIS_BASE_URL", "http://127.0.0.1:9999")
+        assert demo_settings().gis_base_url.rstrip("/") == "http://127.0.0.1:9999"
+    finally:
+        monkeypatch.delenv("GISGW_GIS_BASE_URL", raising=False)
+        get_settings.cache_clear()
