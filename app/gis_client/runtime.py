@@ -19,7 +19,9 @@ from app.gis_client.client import GisClient
 from app.gis_client.crypto import GostBackend, generate_test_key, get_backend, self_test
 from app.gis_client.errors import GisError, SchemaPackageMissing
 from app.gis_client.exchange import ExchangeEngine, collect_pending
+from app.gis_client.operations import NS_SOAP, SERVICES, Service
 from app.gis_client.retry import RetryPolicy
+from app.gis_client.safexml import XmlParseError, parse_xml
 from app.gis_client.schemas import SchemaSet
 from app.gis_client.signer import LocalKeySigner, RemoteSigner, Signer
 from app.gis_client.transport import Transport, build_http_client
@@ -30,6 +32,23 @@ log = logging.getLogger(__name__)
 #: Development/test key made on first start when no key is configured (relative to the working directory).
 EPHEMERAL_KEY_DIR = Path("var/keys")
 _JOURNAL_CLEANUP_EVERY = 3600.0
+
+
+#: An empty SOAP 1.1 request: GIS and the stand answer it with a SOAP Fault, a web server with anything else.
+PROBE_ENVELOPE = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+    b"<soapenv:Header/><soapenv:Body/></soapenv:Envelope>"
+)
+
+
+def is_soap_envelope(content: bytes) -> bool:
+    """Return whether an HTTP body is a SOAP 1.1 envelope (what every GIS answer is, Faults included)."""
+    try:
+        root = parse_xml(content)
+    except XmlParseError:
+        return False
+    return bool(root.tag == f"{{{NS_SOAP}}}Envelope")
 
 
 def load_schemas(settings: Settings) -> SchemaSet | None:
@@ -150,15 +169,25 @@ async def gis_component(ctx: AppContext, app: FastAPI) -> AsyncIterator[None]:
             # Any HTTP answer means the endpoint (or the stunnel in front of it) is reachable. Outside
             # production an absent GIS (no stand running) is reported but does not make the gateway unready:
             # exchanges wait durably in the database either way.
+            # Reachable is not enough: any web server answers GET / (a 404 said "GIS ok"). An empty SOAP
+            # envelope posted to a service must come back as a SOAP envelope (GIS answers it with a Fault).
+            service = SERVICES[Service.DEBT_REQUESTS]
             try:
-                response = await http_client.get("/", timeout=2.0)
+                response = await http_client.post(
+                    service.path,
+                    content=PROBE_ENVELOPE,
+                    headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"urn:probe"'},
+                    timeout=2.0,
+                )
             except httpx.HTTPError as exc:
                 detail = {"url": settings.gis_base_url, "reachable": False, "error": type(exc).__name__}
                 return settings.env != "production", detail
-            return True, {
+            shaped = is_soap_envelope(response.content)
+            return shaped, {
                 "url": settings.gis_base_url,
                 "reachable": True,
                 "http_status": response.status_code,
+                "soap": shaped,
             }
 
         app.state.readiness["crypto"] = crypto_probe
