@@ -9,7 +9,10 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from app.context import AppContext
+from app.domain.kernel import audit
 from app.domain.kernel import operations as ops
+from app.domain.kernel.access import SYSTEM
+from app.gis_client.errors import GisFaultError
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +52,27 @@ async def _run_one(ctx: AppContext, kinds: list[str]) -> bool:
         await asyncio.shield(_park(ctx, op.id))
         log.info("operation %s parked at shutdown", op.id)
         raise
+    except GisFaultError as exc:
+        # An expected GIS refusal (AUT011000 unknown organisation, FMT001300, ...): one line with the code,
+        # no traceback; the operation and the audit journal carry it.
+        log.warning("operation %s (%s) refused by GIS: %s", op.id, op.kind, exc.code or "fault")
+        result, error = None, f"{type(exc).__name__}: {exc}"
     except Exception as exc:
         log.exception("operation %s failed", op.id)
         result, error = None, f"{type(exc).__name__}: {exc}"
     async with sessionmaker() as session, session.begin():
         await ops.finish(session, op.id, result=result, error=error)
+        if error is not None:
+            await audit.record(
+                session=session,
+                principal=SYSTEM,
+                action=f"operation.{op.kind}",
+                resource_type="operation",
+                resource_id=op.id,
+                organisation_id=op.organisation_id,
+                outcome="error",
+                details={"error": error[:500]},
+            )
     log.info("operation %s (%s) finished: %s", op.id, op.kind, "failed" if error else "succeeded")
     return True
 
