@@ -79,15 +79,19 @@ def demo_settings() -> Settings:
     """Return the demo's settings: the embedded stand on, and GIS pointed at it (GISGW_STAND_HOST/PORT)."""
     import os
 
+    from app.demo import DEMO_COURTS_FILE
+
     os.environ.setdefault("GISGW_STAND_ENABLED", "true")
     get_settings.cache_clear()
     settings = get_settings()
+    if "court_courts_file" not in settings.model_fields_set and not settings.court_courts:
+        # Without a court table readiness blocks every debtor: the demo ships one for the stand's cities.
+        os.environ["GISGW_COURT_COURTS_FILE"] = DEMO_COURTS_FILE
     if "gis_base_url" not in settings.model_fields_set:
         # The demo's GIS is its embedded stand: follow its port unless GIS was named explicitly.
         os.environ["GISGW_GIS_BASE_URL"] = f"http://{settings.stand_host}:{settings.stand_port}"
-        get_settings.cache_clear()
-        settings = get_settings()
-    return settings
+    get_settings.cache_clear()
+    return get_settings()
 
 
 @db_app.command("upgrade")

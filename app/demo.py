@@ -66,6 +66,20 @@ def _month_starts(today: date, months: int) -> list[date]:
     return sorted(result)
 
 
+#: The demo's address → magistrate's court table (one made-up court per city the stand seeds).
+DEMO_COURTS_FILE = "samples/demo-courts.json"
+
+
+def region_of(address: str) -> str:
+    """Return the region code of a stand house address from the stand's own city table."""
+    from app.gis_stand.seed import CITIES
+
+    for region, city in CITIES:
+        if address.startswith(city) or city.split(", ")[-1] in address:
+            return region
+    return "77"
+
+
 def billing_rows(stand_accounts: list[Any], today: date) -> Iterator[dict[str, Any]]:
     """Turn the stand's accounts into billing import rows with a ledger (debtors owe the recent months)."""
     periods = _month_starts(today, LEDGER_MONTHS)
@@ -99,7 +113,7 @@ def billing_rows(stand_accounts: list[Any], today: date) -> Iterator[dict[str, A
                 {
                     "fias_house_guid": house_fias,
                     "address": house_address,
-                    "region": "77",
+                    "region": region_of(house_address),
                     "number": premises_number or "1",
                     "kind": "apartment",
                     "share_percent": "100",
