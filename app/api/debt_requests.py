@@ -26,7 +26,8 @@ router = APIRouter(prefix="/api/v1", tags=["debt-requests"])
 
 RequestId = Annotated[uuid.UUID, Path(description="debt request id (the gateway's, not the GIS GUID)")]
 OrgId = Annotated[uuid.UUID, Path(description="organisation id")]
-Status = Literal["received", "prepared", "sent", "revoked", "archived"]
+#: revoked: we withdrew our answer; withdrawn: the requester (social protection) withdrew the request.
+Status = Literal["received", "prepared", "sent", "revoked", "withdrawn", "archived"]
 MAX_PAGE = 500
 MAX_FILTER_NO_DEBT = 50_000
 

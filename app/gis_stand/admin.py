@@ -143,6 +143,12 @@ def build_router(rt: StandRuntime) -> APIRouter:
             raise HTTPException(422, str(exc)) from None
         return rt.faults.snapshot()
 
+    @router.post("/subrequests/{guid}/withdraw")
+    async def withdraw_subrequest(guid: str) -> dict[str, Any]:
+        """Withdraw a subrequest's request as its requester (social protection) would."""
+        rt.withdrawn.add(guid.lower())
+        return {"withdrawn": sorted(rt.withdrawn)}
+
     @router.put("/refusals")
     async def set_refusals(body: RefusalsUpdate) -> dict[str, Any]:
         """Script GIS refusing whole importDSRResponses messages or single actions (replaces the script)."""

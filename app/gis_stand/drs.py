@@ -164,6 +164,9 @@ async def export_dsrs(
     guids = [g.lower() for g in texts(body, "drs:subrequestGUID")]
     numbers = texts(body, "drs:requestNumber")
     query = _base_query(org)
+    if rt.withdrawn:
+        # A withdrawn request is no longer shown to suppliers: by GUID it is "not found".
+        query = query.where(Subrequest.guid.not_in(rt.withdrawn))
     if guids:
         rows = (await session.execute(query.where(Subrequest.guid.in_(guids)))).all()
         found = {r[0].guid for r in rows}
@@ -298,6 +301,11 @@ async def import_responses(
         sub = subs.get(guid)
         if sub is None:
             results.append(_error(transport, codes.OBJECT_NOT_FOUND, f"subrequest {guid} not found"))
+            continue
+        if guid in rt.withdrawn:
+            results.append(
+                _error(transport, codes.REQUEST_WITHDRAWN, "the request was withdrawn by the requester")
+            )
             continue
         scripted = rt.refuse_actions.get(guid)
         if scripted is not None:

@@ -42,6 +42,8 @@ class StandRuntime:
     refuse_messages_with: set[str] = field(default_factory=set)
     refuse_actions: dict[str, tuple[str, str]] = field(default_factory=dict)
     refused_messages: int = 0
+    #: Subrequest GUIDs whose request the requester withdrew (admin `/subrequests/{guid}/withdraw`).
+    withdrawn: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, config: StandConfig) -> StandRuntime:
@@ -78,6 +80,7 @@ class StandRuntime:
         self.refuse_messages_with.clear()
         self.refuse_actions.clear()
         self.refused_messages = 0
+        self.withdrawn.clear()
 
     async def close(self) -> None:
         """Release the database."""

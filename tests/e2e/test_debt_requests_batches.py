@@ -81,3 +81,34 @@ async def test_batch_with_failing_and_poisoning_answers_delivers_the_others_once
         any("refused as a whole" in (h["reason"] or "") for h in history)
         or final[items[0]["id"]]["status"] == "sent"
     )
+
+
+async def test_withdrawn_by_the_requester_is_not_our_revoke(
+    gateway: GatewayHandle, stand: StandHandle
+) -> None:
+    org = await gateway.new_org()
+    await stand.seed(ppa_guid=org["ppa_guid"], cert_pem=gateway.keys.cert_pem, subrequests=3, accounts=3)
+    client = gateway.client
+    base = f"/api/v1/organisations/{org['id']}/debt-requests"
+    await gateway.wait_operation((await client.post(f"{base}/fetch", json={})).json())
+    await client.post(
+        "/api/v1/debt-requests/answers/no-debt", json={"filter": {"organisation_id": org["id"]}}
+    )
+    items = await _requests(gateway, org["id"])
+    gone, ours = items[0], items[1]
+    assert (await stand.admin.post(f"/stand/admin/subrequests/{gone['subrequest_guid']}/withdraw")).is_success
+    sent = await gateway.wait_operation((await client.post(f"{base}/send", json={})).json())
+    assert sent["result"]["accepted"] == 2, sent
+    revoke = await client.post(f"/api/v1/debt-requests/{ours['id']}/revoke", json={"reason": "ошибка"})
+    await gateway.wait_operation(revoke.json())
+    withdrawn = (await client.get(f"/api/v1/debt-requests/{gone['id']}")).json()
+    revoked = (await client.get(f"/api/v1/debt-requests/{ours['id']}")).json()
+    assert withdrawn["status"] == "withdrawn" and revoked["status"] == "revoked"
+    assert "revoked by the requester" in withdrawn["history"][-1]["reason"]
+    assert revoked["history"][-1]["to_status"] == "revoked"
+    listed = await client.get(
+        "/api/v1/debt-requests", params={"organisation_id": org["id"], "status": "withdrawn"}
+    )
+    assert [i["id"] for i in listed.json()["items"]] == [gone["id"]]
+    again = await client.put(f"/api/v1/debt-requests/{gone['id']}/answer", json={"has_debt": False})
+    assert again.status_code == 409

@@ -30,7 +30,9 @@ from app.db.base import Base, TimestampMixin, UtcDateTime, utcnow
 
 # Local workflow statuses (domain-rules §2).
 RECEIVED, PREPARED, SENT, REVOKED, ARCHIVED = "received", "prepared", "sent", "revoked", "archived"
-STATUSES = (RECEIVED, PREPARED, SENT, REVOKED, ARCHIVED)
+#: The requester (social protection) withdrew the request; distinct from REVOKED (we withdrew our answer).
+WITHDRAWN = "withdrawn"
+STATUSES = (RECEIVED, PREPARED, SENT, REVOKED, WITHDRAWN, ARCHIVED)
 
 
 class DebtSubrequest(TimestampMixin, Base):

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.base import utcnow
 from app.db.models.core import Organisation
 from app.db.models.debt_requests import (
+    WITHDRAWN,
     DebtAnswer,
     DebtDocument,
     DebtSendBatch,
@@ -67,6 +68,8 @@ SUBMITTED, RECONCILING, DONE, FAILED = "submitted", "reconciling", "done", "fail
 IN_PROGRESS = (SUBMITTED, RECONCILING)
 #: Result of the items of a message refused as a whole and split: they went out again in new messages.
 SPLIT = "split"
+#: GIS refusing an action because the requester withdrew the request (the stand's code; GIS publishes none).
+REQUEST_WITHDRAWN_CODES = frozenset({"INT002049"})
 #: Error code on a request whose answer was left out of a message because the message could not carry it.
 INVALID_ANSWER = "INVALID_ANSWER"
 #: Failures that refuse a whole message for what it carries (local XSD, GIS format codes, gis-protocol §8):
@@ -411,6 +414,22 @@ async def apply_batch_results(
             sub.last_error_text = None
             if batch.action == "Send":
                 sub.sent_at = now
+        elif outcome.error_code in REQUEST_WITHDRAWN_CODES:
+            counts["error"] += 1
+            history.append(
+                history_row(
+                    sub.id,
+                    actor=batch.actor,
+                    from_status=sub.status,
+                    to_status=WITHDRAWN,
+                    reason=f"revoked by the requester ({outcome.error_code}): {outcome.error_text}",
+                    exchange_id=exchange_id,
+                    at=now,
+                )  # fmt: skip
+            )
+            sub.status = WITHDRAWN
+            sub.last_error_code = (outcome.error_code or "")[:40] or None
+            sub.last_error_text = outcome.error_text
         else:
             counts["error"] += 1
             # A failed Send stays prepared, a failed Revoke stays sent: the error shows on the request.
