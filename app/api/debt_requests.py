@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from enum import IntEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
@@ -441,6 +442,32 @@ class ArchiveRequest(BaseModel):
 
     reason: str | None = Field(None, max_length=500)
     version: int | None = None
+
+
+class NsiRegistry(IntEnum):
+    """The classifiers the answers use."""
+
+    IDENTITY_DOCUMENTS = 95
+    DEBT_DOCUMENTS = 358
+
+
+class NsiElementRead(BaseModel):
+    """A classifier element as loaded from GIS."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    guid: uuid.UUID
+    name: str | None
+    is_actual: bool
+    loaded_at: datetime
+
+
+class NsiPage(BaseModel):
+    """A classifier (NSI 95 identity documents, NSI 358 debt documents) as loaded from GIS."""
+
+    registry_number: int
+    items: list[NsiElementRead]
 
 
 class DeletedRead(BaseModel):
@@ -976,3 +1003,37 @@ async def delete_archived_debt_requests(
         confirm=confirm,
     )
     return DeletedRead(deleted=deleted)
+
+
+@router.get(
+    "/nsi/{registry_number}",
+    response_model=NsiPage,
+    status_code=200,
+    responses=error_responses(401, 403, 422),
+)
+async def list_nsi(
+    registry_number: Annotated[
+        NsiRegistry, Path(description="95: identity documents, 358: documents proving a debt")
+    ],
+    session: SessionDep,
+    principal: Reader,  # noqa: ARG001 - the scope check
+) -> NsiPage:
+    """List a classifier the answers use, as last loaded from GIS (scope `read`)."""
+    rows = await service.nsi.elements(session, int(registry_number))
+    return NsiPage(
+        registry_number=int(registry_number), items=[NsiElementRead.model_validate(r) for r in rows]
+    )
+
+
+@router.post(
+    "/organisations/{organisation_id}/nsi/refresh",
+    response_model=OperationRead,
+    status_code=202,
+    responses=error_responses(401, 403, 404),
+)
+async def refresh_nsi(organisation_id: OrgId, session: SessionDep, principal: Sender) -> OperationRead:
+    """Reload NSI 95 and NSI 358 from GIS as this organisation; poll the operation (scope `send`)."""
+    op = await service.queue_nsi_refresh(
+        session=session, principal=principal, organisation_id=organisation_id
+    )
+    return OperationRead.model_validate(op)

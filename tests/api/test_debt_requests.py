@@ -22,12 +22,13 @@ from app.domain.debt_requests import fetch, xsd_facets
 from app.domain.debt_requests.common import today
 from app.domain.kernel.snils import random_valid_snils
 from tests.domain.test_debt_requests import make_gis_subrequest
-from tests.factories import bearer, make_org, make_token
+from tests.factories import bearer, make_org, make_token, seed_nsi
 
 RNG = random.Random(11)
 
 
 async def _seed(session: AsyncSession, n: int = 5) -> tuple[Organisation, list[DebtSubrequest]]:
+    await seed_nsi(session)
     org = await make_org(session)
     rows = [make_gis_subrequest(i, deadline=today() + timedelta(days=3 + i), flat=str(i)) for i in range(n)]
     await fetch.upsert_subrequests(session, organisation_id=org.id, subrequests=rows)

@@ -38,7 +38,7 @@ from app.gis_client.messages import (
     build_export_dsrs,
 )
 from app.settings import Settings
-from tests.factories import make_org
+from tests.factories import make_org, seed_nsi
 
 RNG = random.Random(7)
 
@@ -175,6 +175,7 @@ async def maker(fresh_database_url: str) -> AsyncIterator[async_sessionmaker[Asy
 
 async def _org(maker: async_sessionmaker[AsyncSession]) -> Organisation:
     async with maker() as session, session.begin():
+        await seed_nsi(session)
         org = await make_org(session)
     return org
 

@@ -131,3 +131,50 @@ async def test_walkthrough_finds_none_of_the_defects(
     assert any(
         e["action"] == "operation.debt-fetch" and e["outcome"] == "error" for e in audit.json()["items"]
     )
+
+
+async def test_nsi_is_loaded_from_gis_and_used_for_validation(
+    gateway: GatewayHandle, stand: StandHandle
+) -> None:
+    from app.gis_stand.nsi import element_guid
+
+    client = gateway.client
+    org = await gateway.new_org()
+    await stand.seed(ppa_guid=org["ppa_guid"], cert_pem=gateway.keys.cert_pem, subrequests=1, accounts=1)
+    first = await client.get("/api/v1/nsi/358")
+    assert first.status_code == 200 and first.json()["items"] == [], first.text
+    refreshed = await client.post(f"/api/v1/organisations/{org['id']}/nsi/refresh")
+    assert refreshed.status_code == 202, refreshed.text
+    done = await gateway.wait_operation(refreshed.json())
+    assert done["result"]["loaded"] == {"95": 7, "358": 4}, done
+    listed = (await client.get("/api/v1/nsi/358")).json()["items"]
+    assert [(i["code"], i["guid"]) for i in listed][:1] == [("1", element_guid(358, "1"))]
+    passports = {i["code"]: i for i in (await client.get("/api/v1/nsi/95")).json()["items"]}
+    assert passports["7"]["is_actual"] is False
+    assert (await client.get("/api/v1/nsi/42")).status_code == 422
+
+    await gateway.wait_operation(
+        (await client.post(f"/api/v1/organisations/{org['id']}/debt-requests/fetch", json={})).json()
+    )
+    (item,) = await _items(gateway, organisation_id=org["id"])
+    files = {"file": ("act.pdf", b"%PDF-1.4", "application/pdf")}
+    url = f"/api/v1/debt-requests/{item['id']}/documents"
+    assert _problem(await client.post(url, data={"type_code": "9"}, files=files)) == (
+        "body.type_code",
+        "nsi358_code",
+    )
+    doc = await client.post(url, data={"type_code": "4"}, files=files)
+    assert doc.status_code == 201 and doc.json()["nsi_name"] == "Иной документ", doc.text
+    person = {"last_name": "Петров", "first_name": "Пётр", "snils": random_valid_snils(random.Random(1))}
+    retired = person | {"document": {"type_code": "7", "number": "123456"}}
+    answer = {"has_debt": True, "defendants": [retired]}
+    refused = await client.put(f"/api/v1/debt-requests/{item['id']}/answer", json=answer)
+    assert _problem(refused) == ("body.defendants.0.document.type_code", "nsi95_code")
+    answer["defendants"] = [
+        person | {"document": {"type_code": "1", "number": "123456"}, "document_ids": [doc.json()["id"]]}
+    ]
+    assert (await client.put(f"/api/v1/debt-requests/{item['id']}/answer", json=answer)).status_code == 200
+    sent = await gateway.wait_operation(
+        (await client.post(f"/api/v1/organisations/{org['id']}/debt-requests/send", json={})).json()
+    )
+    assert sent["result"]["accepted"] == 1, sent

@@ -6,6 +6,7 @@ TransportGUID, reconcile), `archive`, `queries` (lists, detail, gauges), `jobs` 
 `gateway` (the port over the GIS exchange engine).
 """
 
+from app.domain.debt_requests import nsi
 from app.domain.debt_requests.answers import (
     AnswerInput,
     DefendantInput,
@@ -18,7 +19,7 @@ from app.domain.debt_requests.answers import (
 from app.domain.debt_requests.archive import archive as archive_request
 from app.domain.debt_requests.archive import delete_archived
 from app.domain.debt_requests.common import DsrGateway, calendar_rules
-from app.domain.debt_requests.jobs import MatchOptions, queue_fetch, queue_match
+from app.domain.debt_requests.jobs import MatchOptions, queue_fetch, queue_match, queue_nsi_refresh
 from app.domain.debt_requests.queries import (
     DebtRequestFilter,
     answers_for,
@@ -48,6 +49,8 @@ __all__ = [
     "matching_requests",
     "queue_fetch",
     "queue_match",
+    "queue_nsi_refresh",
+    "nsi",
     "queue_revoke",
     "queue_send",
     "set_answer",

@@ -18,7 +18,7 @@ from app.db.models.debt_requests import (
     DebtDocument,
     DebtSubrequest,
 )
-from app.domain.debt_requests import xsd_facets
+from app.domain.debt_requests import nsi, xsd_facets
 from app.domain.debt_requests.common import (
     ANSWERABLE,
     ARCHIVED,
@@ -141,7 +141,11 @@ def validate_answer(
             bad(f"{where}.snils", rule, message)
         if p.document is not None:
             if p.document.type_code not in nsi95:
-                bad(f"{where}.document.type_code", "nsi95_code", "unknown identity-document type (NSI 95)")
+                bad(
+                    f"{where}.document.type_code",
+                    "nsi95_code",
+                    "unknown identity-document type (NSI 95 as loaded from GIS)",
+                )
             if _blank(p.document.number):
                 bad(f"{where}.document.number", "required", "document number is required")
         for j, doc_id in enumerate(p.document_ids):
@@ -223,7 +227,8 @@ async def set_answer(
             f"Debt request {sub.id}: {problem.message}.", rule=problem.rule, errors=[problem]
         )
     documents = await documents_of(session, sub.id)
-    problems = validate_answer(data, path="body", documents=documents, nsi95=settings.debt_nsi95)
+    nsi95 = await nsi.table(session, nsi.IDENTITY_DOCUMENTS, settings)
+    problems = validate_answer(data, path="body", documents=documents, nsi95=nsi95)
     if problems:
         raise d.RuleViolation(
             f"The answer to debt request {sub.id} breaks {len(problems)} rule(s): "
@@ -240,7 +245,7 @@ async def set_answer(
             has_debt=data.has_debt,
             description=data.description,
             executor_guid=executor,
-            defendants=[_defendant_json(p, settings.debt_nsi95) for p in data.defendants],
+            defendants=[_defendant_json(p, nsi95) for p in data.defendants],
             debt_guids=[str(g) for g in data.debt_guids],
             additional_document_ids=[str(x) for x in data.additional_document_ids],
             source=source,
@@ -464,9 +469,13 @@ async def add_document(
             f"Debt request {sub.id}: {problem.message}.", rule=problem.rule, errors=[problem]
         )
     problems: list[d.FieldProblem] = []
-    ref = settings.debt_nsi358.get(nsi_code)
+    ref = (await nsi.table(session, nsi.DEBT_DOCUMENTS, settings)).get(nsi_code)
     if ref is None:
-        problems.append(d.FieldProblem("body.type_code", "nsi358_code", "unknown document type (NSI 358)"))
+        problems.append(
+            d.FieldProblem(
+                "body.type_code", "nsi358_code", "unknown document type (NSI 358 as loaded from GIS)"
+            )
+        )
     if not data:
         problems.append(d.FieldProblem("body.file", "file_empty", "the file is empty"))
     if len(data) > settings.debt_document_max_bytes:

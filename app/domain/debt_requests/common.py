@@ -25,7 +25,7 @@ from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
 from app.domain.kernel.calendar import moscow_today
 from app.domain.kernel.rules import CalendarRules
-from app.gis_client.messages import DSRAction, DSRExportPage, ExportDSRsQuery
+from app.gis_client.messages import DSRAction, DSRExportPage, ExportDSRsQuery, NsiItem
 from app.settings import Settings
 
 __all__ = [
@@ -78,6 +78,10 @@ class DsrGateway(Protocol):
 
     def attachment_hash(self, data: bytes) -> str:
         """Return the AttachmentHASH (GOST R 34.11-94, lower-case hex) of a file."""
+        ...
+
+    async def export_nsi_item(self, *, organisation: Organisation, registry_number: int) -> NsiItem | None:
+        """Run nsi-common exportNsiItem for one classifier (None: GIS holds nothing for it)."""
         ...
 
 

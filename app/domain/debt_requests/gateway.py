@@ -19,7 +19,14 @@ from app.domain.debt_requests.sending import (
     mark_uncertain,
     split_refused_batch,
 )
-from app.gis_client.messages import CommonResult, DSRAction, DSRExportPage, ExportDSRsQuery
+from app.gis_client.messages import (
+    CommonResult,
+    DSRAction,
+    DSRExportPage,
+    ExportDSRsQuery,
+    ExportNsiItemQuery,
+    NsiItem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +78,16 @@ class EngineDsrGateway:
         """Upload an answer document to the file store (context debtreq)."""
         guid: str = await self.client.upload_file(organisation.id, FILE_CONTEXT, file_name, data)
         return guid
+
+    async def export_nsi_item(self, *, organisation: Organisation, registry_number: int) -> NsiItem | None:
+        """Run exportNsiItem to completion; INT002012 (nothing found) is None."""
+        outcome = await self.client.run(
+            organisation_id=organisation.id,
+            operation="exportNsiItem",
+            payload=ExportNsiItemQuery(registry_number=registry_number),
+        )
+        item = outcome.payload
+        return item if isinstance(item, NsiItem) else None
 
     def attachment_hash(self, data: bytes) -> str:
         """Return the GOST R 34.11-94 AttachmentHASH."""

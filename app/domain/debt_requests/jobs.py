@@ -17,7 +17,7 @@ from app import metrics, workers
 from app.context import AppContext
 from app.db.models.core import Operation, Organisation
 from app.db.models.debt_requests import RECEIVED, DebtSubrequest
-from app.domain.debt_requests import answers, fetch, matching, sending
+from app.domain.debt_requests import answers, fetch, matching, nsi, sending
 from app.domain.debt_requests.common import require_organisation, today
 from app.domain.debt_requests.gateway import gateway_for, register_hook
 from app.domain.debt_requests.queries import refresh_gauges
@@ -25,6 +25,7 @@ from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import SYSTEM, Principal
+from app.gis_client.errors import GisError
 from app.gis_client.messages import MAX_DSR_ACTIONS
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ FETCH, MATCH, SEND, REVOKE, RECONCILE = (
     "debt-revoke",
     "debt-reconcile",
 )
+NSI = "debt-nsi"
 
 
 def _ids(params: dict[str, Any]) -> list[uuid.UUID] | None:
@@ -164,6 +166,7 @@ async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
     assert op.organisation_id is not None
     params = op.params or {}
     only = params.get("only_unanswered")
+    nsi_loaded = await _refresh_nsi(ctx, op.organisation_id, only_stale=True)
     fetched = await fetch.fetch(
         gateway=gateway_for(ctx),
         sessionmaker=ctx.sessionmaker,
@@ -174,10 +177,56 @@ async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
         initial_days=ctx.settings.debt_fetch_initial_days,
         overlap_days=ctx.settings.debt_fetch_overlap_days,
     )
+    if nsi_loaded:
+        fetched["nsi_loaded"] = nsi_loaded
     match = params.get("match")
     if isinstance(match, dict):
         fetched["match"] = await _match(op.organisation_id, op.key_id, match, progress, ctx)
     return fetched
+
+
+async def _refresh_nsi(ctx: AppContext, organisation_id: uuid.UUID, *, only_stale: bool) -> dict[str, int]:
+    """Reload the answers' classifiers from GIS; with a fetch, a failure leaves the old copy (logged)."""
+    async with ctx.sessionmaker() as session:
+        org = await session.get(Organisation, organisation_id)
+        if org is None:
+            raise LookupError(f"organisation {organisation_id} is gone")
+        session.expunge(org)
+    try:
+        return await nsi.refresh(
+            sessionmaker=ctx.sessionmaker, gateway=gateway_for(ctx), organisation=org, only_stale=only_stale
+        )
+    except GisError as exc:
+        if not only_stale:
+            raise
+        log.warning("NSI refresh with the fetch failed (%s); the stored classifiers stay", type(exc).__name__)
+        return {}
+
+
+@ops.job(NSI)
+async def nsi_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:  # noqa: ARG001
+    """Reload NSI 95 and NSI 358 from GIS (nsi-common exportNsiItem)."""
+    assert op.organisation_id is not None
+    return {"loaded": await _refresh_nsi(ctx, op.organisation_id, only_stale=False)}
+
+
+async def queue_nsi_refresh(
+    *, session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
+) -> Operation:
+    """Queue a reload of the answers' classifiers from GIS, asked as the organisation."""
+    await require_organisation(session, principal, organisation_id)
+    op = await ops.create(
+        session=session, principal=principal, kind=NSI, organisation_id=organisation_id, params={}
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="nsi.refresh",
+        resource_type="operation",
+        resource_id=op.id,
+        organisation_id=organisation_id,
+    )
+    return op
 
 
 @ops.job(MATCH)
