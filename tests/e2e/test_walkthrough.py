@@ -178,3 +178,34 @@ async def test_nsi_is_loaded_from_gis_and_used_for_validation(
         (await client.post(f"/api/v1/organisations/{org['id']}/debt-requests/send", json={})).json()
     )
     assert sent["result"]["accepted"] == 1, sent
+
+
+async def test_refused_changes_are_audited(gateway: GatewayHandle, stand: StandHandle) -> None:
+    del stand
+    client = gateway.client
+    org = await gateway.new_org()
+    bad_body = await client.post(
+        f"/api/v1/organisations/{org['id']}/debt-requests/match", json={"scope": "city"}
+    )
+    assert bad_body.status_code == 422
+    rule = await client.post(
+        f"/api/v1/organisations/{org['id']}/debt-requests/fetch", json={"date_from": "0001-01-01"}
+    )
+    assert rule.status_code == 422
+    anonymous = await client.post(
+        f"/api/v1/organisations/{org['id']}/debt-requests/send",
+        json={},
+        headers={"Authorization": "Bearer gk_nope"},
+    )
+    assert anonymous.status_code == 401
+    assert (
+        await client.get("/api/v1/organisations")
+    ).status_code == 200  # reads are not journaled as refusals
+    events = (await client.get("/api/v1/audit", params={"action": "request.refused"})).json()["items"]
+    seen = {(e["resource_id"], e["details"]["status"], e["actor"]) for e in events}
+    base = f"/api/v1/organisations/{org['id']}/debt-requests"
+    assert (f"POST {base}/match", 422, "key:e2e") in seen, seen
+    assert any(r == f"POST {base}/fetch" and s == 422 for r, s, _ in seen), seen
+    assert any(r == f"POST {base}/send" and s == 401 and a == "key:anonymous" for r, s, a in seen), seen
+    fetch_event = next(e for e in events if e["resource_id"] == f"POST {base}/fetch")
+    assert fetch_event["details"]["errors"] == ["body.date_from period_bounds"]
