@@ -123,6 +123,33 @@ def billing_rows(stand_accounts: list[Any], today: date) -> Iterator[dict[str, A
         }
 
 
+async def open_demo_case(
+    session: AsyncSession, organisation_id: uuid.UUID, settings: Settings, today: date
+) -> None:
+    """Open one court case (with its application package) for the first ready debtor, so the area shows."""
+    from app.db.models.accounts import Account as GatewayAccount
+    from app.domain.court_packages import create_case_for_accounts
+    from app.domain.court_rules import court_rules
+    from app.domain.kernel import errors
+
+    rules = court_rules(settings)
+    candidates = await session.scalars(
+        select(GatewayAccount.id).where(GatewayAccount.organisation_id == organisation_id).limit(200)
+    )
+    for account_id in candidates.all():
+        try:
+            async with session.begin_nested():
+                await create_case_for_accounts(
+                    session, principal=SYSTEM, organisation_id=organisation_id, account_ids=[account_id],
+                    on_date=today, rules=rules,
+                )  # fmt: skip
+        except errors.DomainError:
+            continue  # not ready (no debt, too small, …): try the next debtor
+        log.info("demo: court case opened for account %s", account_id)
+        return
+    log.warning("demo: no ready debtor for a court case (is the court table configured?)")
+
+
 async def seed_all(settings: Settings) -> str:
     """Seed the stand and the gateway for the demo (idempotent); return the demo API key."""
     from app.domain.accounts_import import upsert_accounts
@@ -180,6 +207,7 @@ async def seed_all(settings: Settings) -> str:
                 await upsert_accounts(
                     session=session, organisation_id=org.id, rows=list(billing_rows(list(rows), today))
                 )
+                await open_demo_case(session, org.id, settings, today)
                 await queue_fetch(
                     session=session,
                     principal=SYSTEM,

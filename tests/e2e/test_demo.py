@@ -56,3 +56,5 @@ async def test_demo_has_regions_courts_and_ready_debtors(tmp_path: Path) -> None
             )  # the demo's 600 accounts stay under the inline limit
         assert body["ready"] > 0, body
         assert "jurisdiction" not in (body["blockers"] or {}), body["blockers"]
+        cases = (await client.get("/api/v1/court-cases", params={"organisation_id": org["id"]})).json()
+        assert len(cases["items"]) == 1 and cases["items"][0]["status"] == "draft", cases
