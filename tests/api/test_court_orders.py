@@ -207,6 +207,10 @@ async def test_case_lifecycle_to_confirmed_debt(court_api: httpx.AsyncClient, se
         assert resp.status_code == status, resp.text
         return dict(resp.json())
 
+    future = await event({"type": "submitted", "on_date": "2999-01-01"}, status=422)
+    assert (future["errors"][0]["path"], future["errors"][0]["rule"]) == ("body.on_date", "future_date")
+    bogus = await court_api.get("/api/v1/court-cases", params={"status": "zzz"}, headers=bearer(token))
+    assert bogus.status_code == 422 and "not 'zzz'" in bogus.json()["errors"][0]["message"]
     await event({"type": "submitted", "on_date": "2025-11-21", "case_number": "2-1234/2025"})
     await event({"type": "issued", "on_date": "2025-11-28", "act_number": "2-1234/2025"})
     received = await event({"type": "received", "on_date": "2025-12-01"})
@@ -290,3 +294,12 @@ async def test_packages_job_creates_drafts_and_jsonl(
     # The download streams from its own session (committed data only); here it must at least answer.
     r = await court_api.get(result["jsonl"], headers=bearer(token))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+
+
+def test_case_status_enum_matches_the_model() -> None:
+    from typing import get_args
+
+    from app.api.court_orders import CaseStatus
+    from app.db.models.court import CASE_STATUSES
+
+    assert set(get_args(CaseStatus)) == set(CASE_STATUSES)

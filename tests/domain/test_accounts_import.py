@@ -254,3 +254,18 @@ def test_ids_are_deterministic() -> None:
     assert schema.premises_id_for(
         house, schema.premises_norm("кв. 12а", "apartment")
     ) == schema.premises_id_for(house, schema.premises_norm("12-A", "apartment"))
+
+
+def test_csv_with_unknown_columns_names_them() -> None:
+    import io
+
+    import pytest
+
+    from app.domain.accounts import readers
+    from app.domain.kernel import errors as d
+
+    header = "account_number,payer_kind,fias_house_guid,premises,colour,weight\n"
+    with pytest.raises(d.RuleViolation) as err:
+        list(readers.read_csv(io.StringIO(header)))
+    assert "colour, weight" in str(err.value)
+    assert [e.path for e in err.value.errors] == ["header.colour", "header.weight"]

@@ -23,6 +23,7 @@ from app.gis_client.messages import (
     ExportAccountQuery,
     ExportDebtQuery,
     ExportDSRsQuery,
+    NsiItem,
 )
 
 
@@ -104,6 +105,14 @@ class HouseManagementGis(Protocol):
         ...
 
 
+class NsiGis(Protocol):
+    """NSI common service (nsi-common): the classifiers GIS publishes (NSI 95, NSI 358, ...)."""
+
+    async def export_nsi_item(self, *, organisation_id: uuid.UUID, registry_number: int) -> NsiItem | None:
+        """Run one exportNsiItem to completion; None when GIS holds nothing for it (INT002012)."""
+        ...
+
+
 class FileStoreGis(Protocol):
     """The GIS file store: uploads and the AttachmentHASH that references them."""
 
@@ -116,5 +125,5 @@ class FileStoreGis(Protocol):
         ...
 
 
-class GisPort(DebtRequestsGis, DebtsGis, HouseManagementGis, FileStoreGis, Protocol):
+class GisPort(DebtRequestsGis, DebtsGis, HouseManagementGis, NsiGis, FileStoreGis, Protocol):
     """Everything the domain reaches in GIS; `AppContext.gis` holds the running implementation."""
