@@ -37,7 +37,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             refusal = _refusal(request, exc)
             if refusal is not None:
-                await _audit_refusal(session, request, *refusal)
+                await audit_refusal(session, request, *refusal)
             raise
 
 
@@ -70,7 +70,8 @@ def _refusal(request: Request, exc: BaseException) -> tuple[int, list[str]] | No
     return None
 
 
-async def _audit_refusal(session: AsyncSession, request: Request, status: int, fields: list[str]) -> None:
+async def audit_refusal(session: AsyncSession, request: Request, status: int, fields: list[str]) -> None:
+    """Record a refused attempt to change something (the route, status and offending fields, never values)."""
     # Field paths and rules only: the refused values may be personal data.
     principal = getattr(request.state, "principal", None) or Principal(
         key_id=None, name="anonymous", scopes=frozenset()
