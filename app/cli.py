@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.settings import REPO_ROOT, get_settings
+from app.settings import REPO_ROOT, Settings, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,11 +61,7 @@ def demo(
     port: Annotated[int | None, typer.Option(help="gateway port (GISGW_PORT)")] = None,
 ) -> None:
     """Seed demo data, then serve the gateway with the embedded GIS stand (what `make run` does)."""
-    import os
-
-    os.environ.setdefault("GISGW_STAND_ENABLED", "true")
-    get_settings.cache_clear()
-    settings = get_settings()
+    settings = demo_settings()
 
     from app.demo import seed_all
 
@@ -78,6 +74,25 @@ def demo(
         f"  dashboard: {base}/dashboard   API docs: {base}/docs\n"
     )
     serve(host=None, port=port)
+
+
+def demo_settings() -> Settings:
+    """Return the demo's settings: the embedded stand on, and GIS pointed at it (GISGW_STAND_HOST/PORT)."""
+    import os
+
+    from app.demo import DEMO_COURTS_FILE
+
+    os.environ.setdefault("GISGW_STAND_ENABLED", "true")
+    get_settings.cache_clear()
+    settings = get_settings()
+    if "courts_file" not in settings.court.model_fields_set and not settings.court.courts:
+        # Without a court table readiness blocks every debtor: the demo ships one for the stand's cities.
+        os.environ["GISGW_COURT_COURTS_FILE"] = DEMO_COURTS_FILE
+    if "base_url" not in settings.gis.model_fields_set:
+        # The demo's GIS is its embedded stand: follow its port unless GIS was named explicitly.
+        os.environ["GISGW_GIS_BASE_URL"] = f"http://{settings.stand.host}:{settings.stand.port}"
+    get_settings.cache_clear()
+    return get_settings()
 
 
 @db_app.command("upgrade")

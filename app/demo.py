@@ -67,6 +67,20 @@ def _month_starts(today: date, months: int) -> list[date]:
     return sorted(result)
 
 
+#: The demo's address → magistrate's court table (one made-up court per city the stand seeds).
+DEMO_COURTS_FILE = "samples/demo-courts.json"
+
+
+def region_of(address: str) -> str:
+    """Return the region code of a stand house address from the stand's own city table."""
+    from app.gis_stand.seed import CITIES
+
+    for region, city in CITIES:
+        if address.startswith(city) or city.split(", ")[-1] in address:
+            return region
+    return "77"
+
+
 def billing_rows(stand_accounts: list[Any], today: date) -> Iterator[dict[str, Any]]:
     """Turn the stand's accounts into billing import rows with a ledger (debtors owe the recent months)."""
     periods = _month_starts(today, LEDGER_MONTHS)
@@ -100,7 +114,7 @@ def billing_rows(stand_accounts: list[Any], today: date) -> Iterator[dict[str, A
                 {
                     "fias_house_guid": house_fias,
                     "address": house_address,
-                    "region": "77",
+                    "region": region_of(house_address),
                     "number": premises_number or "1",
                     "kind": "apartment",
                     "share_percent": "100",
@@ -108,6 +122,33 @@ def billing_rows(stand_accounts: list[Any], today: date) -> Iterator[dict[str, A
             ],
             "ledger": ledger,
         }
+
+
+async def open_demo_case(
+    session: AsyncSession, organisation_id: uuid.UUID, settings: Settings, today: date
+) -> None:
+    """Open one court case (with its application package) for the first ready debtor, so the area shows."""
+    from app.db.models.accounts import Account as GatewayAccount
+    from app.domain.court.packages import create_case_for_accounts
+    from app.domain.court.rules import court_rules
+    from app.domain.kernel import errors
+
+    rules = court_rules(settings)
+    candidates = await session.scalars(
+        select(GatewayAccount.id).where(GatewayAccount.organisation_id == organisation_id).limit(200)
+    )
+    for account_id in candidates.all():
+        try:
+            async with session.begin_nested():
+                await create_case_for_accounts(
+                    session=session, principal=SYSTEM, organisation_id=organisation_id,
+                    account_ids=[account_id], on_date=today, rules=rules,
+                )  # fmt: skip
+        except errors.DomainError:
+            continue  # not ready (no debt, too small, …): try the next debtor
+        log.info("demo: court case opened for account %s", account_id)
+        return
+    log.warning("demo: no ready debtor for a court case (is the court table configured?)")
 
 
 async def seed_all(settings: Settings) -> str:
@@ -167,6 +208,7 @@ async def seed_all(settings: Settings) -> str:
                 await upsert_accounts(
                     session=session, organisation_id=org.id, rows=list(billing_rows(list(rows), today))
                 )
+                await open_demo_case(session, org.id, settings, today)
                 await queue_fetch(
                     session=session,
                     principal=SYSTEM,

@@ -20,6 +20,7 @@ from app.api import (
     court_orders,
     dashboard,
     debt_requests,
+    docs,
     exchanges,
     health,
     houses,
@@ -198,7 +199,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=API_DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,
+        redoc_url=None,
     )
+    docs.install(app)
     app.state.settings = settings
     ops.LIMITS = ops.QueueLimits(
         per_key=settings.server.operations_max_pending_per_key,

@@ -378,23 +378,14 @@ class DebtSettings(Group):
         50 * 1024 * 1024, description="largest answer document accepted, in bytes"
     )
     nsi95: dict[str, dict[str, str]] = Field(
-        default_factory=lambda: {
-            "1": {
-                "guid": "7f3d8c6e-2f6c-5d7e-9a1b-095000000001",
-                "name": "Паспорт гражданина Российской Федерации",
-            },
-        },
-        description='NSI 95 identity-document types, JSON {"code": {"guid": .., "name": ..}}; load the real '
-        "values from GIS (nsi-common exportNsiItem 95) before production",
+        default_factory=dict,
+        description="NSI 95 identity-document types added to those loaded from GIS "
+        '(nsi-common exportNsiItem), JSON {"code": {"guid": .., "name": ..}}',
     )
     nsi358: dict[str, dict[str, str]] = Field(
-        default_factory=lambda: {
-            "1": {"guid": "7f3d8c6e-2f6c-5d7e-9a1b-358000000001", "name": "Копия судебного акта"},
-            "2": {"guid": "7f3d8c6e-2f6c-5d7e-9a1b-358000000002", "name": "Акт сверки"},
-            "3": {"guid": "7f3d8c6e-2f6c-5d7e-9a1b-358000000003", "name": "Выписка по лицевому счёту"},
-        },
-        description='NSI 358 document types, JSON {"code": {"guid": .., "name": ..}}; load the real values '
-        "from GIS (nsi-common exportNsiItem 358) before production",
+        default_factory=dict,
+        description="NSI 358 document types added to those loaded from GIS (nsi-common exportNsiItem), "
+        'JSON {"code": {"guid": .., "name": ..}}',
     )
 
 

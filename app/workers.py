@@ -9,9 +9,12 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from app.context import AppContext
+from app.domain.kernel import audit
 from app.domain.kernel import operations as ops
+from app.domain.kernel.access import SYSTEM
 from app.domain.kernel.area import Loop
 from app.domain.kernel.operations import JobHandler
+from app.gis_client.errors import GisFaultError
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +53,27 @@ async def _run_one(ctx: AppContext, jobs: Mapping[str, JobHandler], kinds: list[
         await asyncio.shield(_park(ctx, op.id))
         log.info("operation %s parked at shutdown", op.id)
         raise
+    except GisFaultError as exc:
+        # An expected GIS refusal (AUT011000 unknown organisation, FMT001300, ...): one line with the code,
+        # no traceback; the operation and the audit journal carry it.
+        log.warning("operation %s (%s) refused by GIS: %s", op.id, op.kind, exc.code or "fault")
+        result, error = None, f"{type(exc).__name__}: {exc}"
     except Exception as exc:
         log.exception("operation %s failed", op.id)
         result, error = None, f"{type(exc).__name__}: {exc}"
     async with sessionmaker() as session, session.begin():
         await ops.finish(op.id, session=session, result=result, error=error)
+        if error is not None:
+            await audit.record(
+                session=session,
+                principal=SYSTEM,
+                action=f"operation.{op.kind}",
+                resource_type="operation",
+                resource_id=op.id,
+                organisation_id=op.organisation_id,
+                outcome="error",
+                details={"error": error[:500]},
+            )
     log.info("operation %s (%s) finished: %s", op.id, op.kind, "failed" if error else "succeeded")
     return True
 

@@ -115,3 +115,29 @@ COURTS = [
         },
     }
 ]
+
+
+async def seed_nsi(session: AsyncSession) -> None:
+    """Store NSI 95 and 358 as the stand serves them (what a fetch loads from GIS), once."""
+    from sqlalchemy import func, select
+
+    from app.db.base import utcnow
+    from app.db.models.debt_requests import NsiElement
+    from app.gis_stand.nsi import CLASSIFIERS, element_guid
+
+    if await session.scalar(select(func.count()).select_from(NsiElement)):
+        return
+    now = utcnow()
+    for registry, rows in CLASSIFIERS.items():
+        for code, name, actual in rows:
+            session.add(
+                NsiElement(
+                    registry_number=registry,
+                    code=code,
+                    guid=uuid.UUID(element_guid(registry, code)),
+                    name=name,
+                    is_actual=actual,
+                    loaded_at=now,
+                )
+            )
+    await session.flush()

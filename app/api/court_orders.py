@@ -428,6 +428,18 @@ class CasesPage(BaseModel):
     next_after: uuid.UUID | None
 
 
+CaseStatus = Literal[
+    "draft",
+    "submitted",
+    "order_issued",
+    "objection_window",
+    "cancelled",
+    "in_force",
+    "enforcement",
+    "returned",
+]
+
+
 class CaseEventCreate(BaseModel):
     """What happened in court or after: from submitted to in force, enforcement, payments, closed."""
 
@@ -486,7 +498,7 @@ async def list_court_cases(
     principal: CourtUser,
     settings: SettingsDep,
     organisation_id: uuid.UUID | None = None,
-    status: str | None = None,
+    status: Annotated[CaseStatus | None, Query(description="one case status")] = None,
     account_id: uuid.UUID | None = None,
     deadline_before: Annotated[date | None, Query(description="objection deadline on or before")] = None,
     after: uuid.UUID | None = None,

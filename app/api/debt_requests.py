@@ -5,16 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from enum import IntEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.api.deps import Admin, Answerer, GisDep, Reader, Sender, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.debt_requests import DebtAnswer, DebtDocument, DebtRequestHistory, DebtSubrequest
 from app.domain import debt_requests as service
+from app.domain.debt_requests import xsd_facets
 from app.domain.debt_requests.common import OPEN
 from app.domain.kernel.access import Principal, require_organisation
 from app.domain.kernel.calendar import deadline_flags, moscow_today
@@ -25,11 +28,34 @@ router = APIRouter(prefix="/api/v1", tags=["debt-requests"])
 
 RequestId = Annotated[uuid.UUID, Path(description="debt request id (the gateway's, not the GIS GUID)")]
 OrgId = Annotated[uuid.UUID, Path(description="organisation id")]
-Status = Literal["received", "prepared", "sent", "revoked", "archived"]
+#: revoked: we withdrew our answer; withdrawn: the requester (social protection) withdrew the request.
+Status = Literal["received", "prepared", "sent", "revoked", "withdrawn", "archived"]
 MAX_PAGE = 500
 MAX_FILTER_NO_DEBT = 50_000
 
 # ------------------------------------------------------------------------------------------------ schemas
+
+
+def _xsd_check(kind: str) -> Any:
+    """Return a validator refusing what the official XSD refuses for the field kind (xsd_facets table)."""
+
+    def check(value: str) -> str:
+        for rule, message in xsd_facets.violations(kind, value):
+            raise PydanticCustomError(rule, message)
+        return value
+
+    return AfterValidator(check)
+
+
+def _xsd_schema(kind: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", **xsd_facets.FACETS[kind].json_schema()})
+
+
+Description = Annotated[str, _xsd_check("description"), _xsd_schema("description")]
+PersonName = Annotated[str, _xsd_check("person_name"), _xsd_schema("person_name")]
+NsiCode = Annotated[str, _xsd_check("nsi_code"), _xsd_schema("nsi_code")]
+DocumentSeries = Annotated[str, _xsd_check("document_series"), _xsd_schema("document_series")]
+DocumentNumber = Annotated[str, _xsd_check("document_number"), _xsd_schema("document_number")]
 
 
 class MatchRead(BaseModel):
@@ -61,6 +87,23 @@ class ErrorRead(BaseModel):
     text: str | None
 
 
+MatchQuality = Literal["exact", "normalised", "house_only", "review", "none"]
+AnswerKind = Literal["none", "no_debt", "has_debt"]
+AnswerSource = Literal["manual", "no_debt", "prefill"]
+
+
+class AnswerSummaryRead(BaseModel):
+    """What the drafted (or sent) answer says, without personal data."""
+
+    has_debt: bool
+    defendants: int = Field(description="debtors named in the answer")
+    debt_guids: int = Field(description="court-confirmed debt records of the GIS registry named")
+    files: int = Field(description="documents the answer carries")
+    source: str = Field(description="manual, no_debt (mass answer) or prefill (from court-confirmed debts)")
+    prepared_by: str = Field(description="who drafted it (API key or system)")
+    prepared_at: datetime
+
+
 class DebtRequestRead(BaseModel):
     """A debt subrequest with its local workflow status."""
 
@@ -89,6 +132,7 @@ class DebtRequestRead(BaseModel):
     match: MatchRead
     last_error: ErrorRead | None
     sent_at: datetime | None
+    answer_summary: AnswerSummaryRead | None = Field(description="the drafted or sent answer; null: none yet")
     version: int = Field(description="send it back as `version` to detect concurrent edits")
     created_at: datetime
     updated_at: datetime
@@ -106,9 +150,9 @@ class IdentityDocumentWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type_code: str = Field(description="NSI 95 code", examples=["1"])
-    series: str | None = Field(None, max_length=45)
-    number: str = Field(max_length=45)
+    type_code: NsiCode = Field(description="NSI 95 code", examples=["1"])
+    series: DocumentSeries | None = None
+    number: DocumentNumber
 
 
 class DefendantWrite(BaseModel):
@@ -116,9 +160,9 @@ class DefendantWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    last_name: str = Field(max_length=100, examples=["Иванов"])
-    first_name: str = Field(max_length=100, examples=["Иван"])
-    middle_name: str | None = Field(None, max_length=100, examples=["Иванович"])
+    last_name: PersonName = Field(examples=["Иванов"])
+    first_name: PersonName = Field(examples=["Иван"])
+    middle_name: PersonName | None = Field(None, examples=["Иванович"])
     snils: str | None = Field(None, max_length=20, examples=["112-233-445 95"])
     document: IdentityDocumentWrite | None = None
     document_ids: list[uuid.UUID] = Field(
@@ -152,7 +196,7 @@ class AnswerWrite(BaseModel):
     )
 
     has_debt: bool = Field(description="debt confirmed by a court act in force, last 3 years, unpaid")
-    description: str | None = Field(None, max_length=1000)
+    description: Description | None = None
     defendants: list[DefendantWrite] = Field(default_factory=list, max_length=100)
     debt_guids: list[uuid.UUID] = Field(
         default_factory=list,
@@ -236,6 +280,33 @@ class DebtRequestDetail(DebtRequestRead):
     history: list[HistoryRead]
 
 
+MatchScope = Literal["organisation", "address"]
+
+
+class MatchOptionsWrite(BaseModel):
+    """The operator's matching choices for this run (omitted: the deployment's defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: MatchScope | None = Field(
+        None,
+        description="organisation: only the answering organisation's accounts; address: any account at the "
+        "address (default: GISGW_DEBT_MATCH_SCOPE)",
+    )
+    exact_match: bool | None = Field(
+        None,
+        description="accept only exact premises matches, others go to review (default: "
+        "GISGW_DEBT_MATCH_EXACT_ONLY)",
+    )
+    prefill: bool | None = Field(
+        None, description="draft answers from court-confirmed debts (default: GISGW_DEBT_PREFILL)"
+    )
+
+    def options(self) -> service.MatchOptions:
+        """Return the domain's form of the options."""
+        return service.MatchOptions(scope=self.scope, exact_only=self.exact_match, prefill=self.prefill)
+
+
 class FetchRequest(BaseModel):
     """What to fetch; without a period the fetch is incremental since the last successful one."""
 
@@ -249,16 +320,30 @@ class FetchRequest(BaseModel):
     )
     date_to: date | None = Field(None, description="last sending date (default: today)")
     only_unanswered: bool | None = Field(None, description="only responseStatus NotSent (default: setting)")
+    match: MatchOptionsWrite | None = Field(
+        None, description="match the open requests to accounts after the fetch, with these options"
+    )
 
 
 class MatchRequest(BaseModel):
     """Which requests to match (default: every open one of the organisation)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}, {"prefill": False}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{}, {"prefill": False, "scope": "address", "exact_match": True}]},
+    )
 
     ids: list[uuid.UUID] | None = None
     prefill: bool | None = Field(
         None, description="draft answers from court-confirmed debts (default: setting)"
+    )
+    scope: MatchScope | None = Field(
+        None,
+        description="organisation: only the answering organisation's accounts; address: any account at the "
+        "address (default: GISGW_DEBT_MATCH_SCOPE)",
+    )
+    exact_match: bool | None = Field(
+        None, description="accept only exact premises matches (default: GISGW_DEBT_MATCH_EXACT_ONLY)"
     )
 
 
@@ -284,7 +369,9 @@ class FilterBody(BaseModel):
     q: str | None = None
     at_risk: bool | None = None
     overdue: bool | None = None
-    match_quality: str | None = None
+    match_quality: MatchQuality | None = None
+    answer: AnswerKind | None = Field(None, description="none (no answer drafted), no_debt or has_debt")
+    answer_source: AnswerSource | None = None
 
 
 class NoDebtRequest(BaseModel):
@@ -307,7 +394,12 @@ class NoDebtRequest(BaseModel):
 
     ids: list[uuid.UUID] | None = Field(None, max_length=MAX_FILTER_NO_DEBT)
     filter: FilterBody | None = None
-    description: str | None = Field(None, max_length=1000)
+    description: Description | None = None
+    overwrite: bool = Field(
+        False,
+        description="replace answers already drafted (only with `ids`; without it they are skipped and "
+        "reported)",
+    )
 
     @model_validator(mode="after")
     def _one_selector(self) -> NoDebtRequest:
@@ -316,14 +408,24 @@ class NoDebtRequest(BaseModel):
         return self
 
 
+class SkippedRead(BaseModel):
+    """A request a bulk action left alone, and why."""
+
+    id: uuid.UUID
+    rule: str = Field(description="answer_drafted, request_sent, request_archived, request_in_flight, …")
+    message: str
+
+
 class NoDebtResult(BaseModel):
-    """How many requests got a 'no debt' draft."""
+    """How many requests got a 'no debt' draft, and which were left alone and why."""
 
     prepared: int
     skipped: int = Field(
-        description="filter matches that could not take an answer (sent, archived, in flight)"
+        description="requests left alone: a drafted answer (never overwritten without `overwrite` and ids), "
+        "or a request that cannot take an answer (sent, archived, in flight)"
     )
     ids: list[uuid.UUID]
+    skipped_items: list[SkippedRead] = Field(description="every skipped request with the rule that kept it")
 
 
 class RevokeRequest(BaseModel):
@@ -343,6 +445,32 @@ class ArchiveRequest(BaseModel):
     version: int | None = None
 
 
+class NsiRegistry(IntEnum):
+    """The classifiers the answers use."""
+
+    IDENTITY_DOCUMENTS = 95
+    DEBT_DOCUMENTS = 358
+
+
+class NsiElementRead(BaseModel):
+    """A classifier element as loaded from GIS."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    guid: uuid.UUID
+    name: str | None
+    is_actual: bool
+    loaded_at: datetime
+
+
+class NsiPage(BaseModel):
+    """A classifier (NSI 95 identity documents, NSI 358 debt documents) as loaded from GIS."""
+
+    registry_number: int
+    items: list[NsiElementRead]
+
+
 class DeletedRead(BaseModel):
     """How many archived requests were deleted."""
 
@@ -356,7 +484,27 @@ def _rules(settings: Any) -> CalendarRules:
     return service.calendar_rules(settings)
 
 
-def _request_fields(sub: DebtSubrequest, rules: CalendarRules, on: date) -> dict[str, Any]:
+def answer_summary(answer: DebtAnswer | None) -> AnswerSummaryRead | None:
+    """Summarise an answer for lists (counts only: no personal data)."""
+    if answer is None:
+        return None
+    files = set(answer.additional_document_ids)
+    for p in answer.defendants:
+        files.update(p.get("document_ids", []))
+    return AnswerSummaryRead(
+        has_debt=answer.has_debt,
+        defendants=len(answer.defendants),
+        debt_guids=len(answer.debt_guids),
+        files=len(files),
+        source=answer.source,
+        prepared_by=answer.prepared_by,
+        prepared_at=answer.updated_at,
+    )
+
+
+def _request_fields(
+    sub: DebtSubrequest, rules: CalendarRules, on: date, answer: DebtAnswer | None = None
+) -> dict[str, Any]:
     flags = deadline_flags(on, sub.response_date, rules)
     waiting = sub.status in OPEN
     return {
@@ -399,15 +547,18 @@ def _request_fields(sub: DebtSubrequest, rules: CalendarRules, on: date) -> dict
         if sub.last_error_code or sub.last_error_text
         else None,
         "sent_at": sub.sent_at,
+        "answer_summary": answer_summary(answer),
         "version": sub.version,
         "created_at": sub.created_at,
         "updated_at": sub.updated_at,
     }
 
 
-def to_read(sub: DebtSubrequest, rules: CalendarRules, on: date) -> DebtRequestRead:
-    """Map a subrequest row to its API form."""
-    return DebtRequestRead(**_request_fields(sub, rules, on))
+def to_read(
+    sub: DebtSubrequest, rules: CalendarRules, on: date, answer: DebtAnswer | None = None
+) -> DebtRequestRead:
+    """Map a subrequest row (and its answer) to its API form."""
+    return DebtRequestRead(**_request_fields(sub, rules, on, answer))
 
 
 def defendant_read(p: dict[str, Any], *, pii: bool) -> DefendantRead:
@@ -474,7 +625,7 @@ def _detail(
     principal: Principal,
 ) -> DebtRequestDetail:
     return DebtRequestDetail(
-        **_request_fields(sub, rules, moscow_today()),
+        **_request_fields(sub, rules, moscow_today(), answer),
         answer=answer_read(answer, pii=principal.can_see_pii) if answer is not None else None,
         documents=[DocumentRead.model_validate(doc) for doc in documents],
         history=[HistoryRead.model_validate(h) for h in history],
@@ -517,6 +668,8 @@ def _filter(f: FilterBody) -> service.DebtRequestFilter:
         at_risk=f.at_risk,
         overdue=f.overdue,
         match_quality=f.match_quality,
+        answer=f.answer,
+        answer_source=f.answer_source,
     )
 
 
@@ -560,9 +713,11 @@ async def list_debt_requests(
     ] = None,
     at_risk: Annotated[bool | None, Query(description="≤ 1 working day left, unanswered")] = None,
     overdue: Annotated[bool | None, Query(description="deadline passed, unanswered")] = None,
-    match_quality: Annotated[
-        str | None, Query(description="exact, normalised, house_only, review, none")
+    match_quality: Annotated[MatchQuality | None, Query(description="how the address was matched")] = None,
+    answer: Annotated[
+        AnswerKind | None, Query(description="none (no answer drafted), no_debt or has_debt")
     ] = None,
+    answer_source: Annotated[AnswerSource | None, Query(description="who drafted the answer")] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> DebtRequestsPage:
@@ -579,12 +734,17 @@ async def list_debt_requests(
         at_risk=at_risk,
         overdue=overdue,
         match_quality=match_quality,
+        answer=answer,
+        answer_source=answer_source,
     )
     rows, next_cursor = await service.list_requests(
         session=session, principal=principal, filters=filters, rules=rules, cursor=cursor, limit=limit
     )
+    answers = await service.answers_for([r.id for r in rows], session=session)
     on = moscow_today()
-    return DebtRequestsPage(items=[to_read(r, rules, on) for r in rows], next_cursor=next_cursor)
+    return DebtRequestsPage(
+        items=[to_read(r, rules, on, answers.get(r.id)) for r in rows], next_cursor=next_cursor
+    )
 
 
 @router.get(
@@ -634,7 +794,7 @@ async def put_answer(
 async def answer_no_debt(
     body: NoDebtRequest, session: SessionDep, principal: Answerer, settings: SettingsDep
 ) -> NoDebtResult:
-    """Draft 'no debt' answers for selected ids or every answerable request of a filter (scope `answer`)."""
+    """Draft 'no debt' where no answer is drafted; drafted ones are skipped and listed (scope `answer`)."""
     candidates = None
     if body.filter is not None:
         candidates = await service.matching_requests(
@@ -650,8 +810,14 @@ async def answer_no_debt(
         ids=body.ids,
         candidates=candidates,
         description=body.description,
+        overwrite=body.overwrite,
     )
-    return NoDebtResult(prepared=result.prepared, skipped=result.skipped, ids=result.ids)
+    return NoDebtResult(
+        prepared=result.prepared,
+        skipped=result.skipped,
+        ids=result.ids,
+        skipped_items=[SkippedRead(id=x.id, rule=x.rule, message=x.message) for x in result.skipped_items],
+    )
 
 
 @router.post(
@@ -667,7 +833,7 @@ async def upload_document(
     settings: SettingsDep,
     gis: GisDep,
     file: Annotated[UploadFile, File(description="court act copy, reconciliation act or account statement")],
-    type_code: Annotated[str, Form(description="NSI 358 document type code", examples=["1"])],
+    type_code: Annotated[NsiCode, Form(description="NSI 358 document type code", examples=["1"])],
     description: Annotated[str | None, Form(max_length=500)] = None,
 ) -> DocumentRead:
     """Attach a file to a request's answer; it goes to the GIS file store when sent (scope `answer`)."""
@@ -722,6 +888,7 @@ async def fetch_debt_requests(
         date_from=body.date_from,
         date_to=body.date_to,
         only_unanswered=body.only_unanswered,
+        match=body.match.options() if body.match is not None else None,
     )
     return OperationRead.model_validate(op)
 
@@ -743,6 +910,7 @@ async def match_debt_requests(
         organisation_id=organisation_id,
         subrequest_ids=body.ids,
         prefill=body.prefill,
+        options=service.MatchOptions(scope=body.scope, exact_only=body.exact_match),
     )
     return OperationRead.model_validate(op)
 
@@ -837,3 +1005,37 @@ async def delete_archived_debt_requests(
         confirm=confirm,
     )
     return DeletedRead(deleted=deleted)
+
+
+@router.get(
+    "/nsi/{registry_number}",
+    response_model=NsiPage,
+    status_code=200,
+    responses=error_responses(401, 403, 422),
+)
+async def list_nsi(
+    registry_number: Annotated[
+        NsiRegistry, Path(description="95: identity documents, 358: documents proving a debt")
+    ],
+    session: SessionDep,
+    principal: Reader,  # noqa: ARG001 - the scope check
+) -> NsiPage:
+    """List a classifier the answers use, as last loaded from GIS (scope `read`)."""
+    rows = await service.nsi.elements(int(registry_number), session=session)
+    return NsiPage(
+        registry_number=int(registry_number), items=[NsiElementRead.model_validate(r) for r in rows]
+    )
+
+
+@router.post(
+    "/organisations/{organisation_id}/nsi/refresh",
+    response_model=OperationRead,
+    status_code=202,
+    responses=error_responses(401, 403, 404),
+)
+async def refresh_nsi(organisation_id: OrgId, session: SessionDep, principal: Sender) -> OperationRead:
+    """Reload NSI 95 and NSI 358 from GIS as this organisation; poll the operation (scope `send`)."""
+    op = await service.queue_nsi_refresh(
+        session=session, principal=principal, organisation_id=organisation_id
+    )
+    return OperationRead.model_validate(op)

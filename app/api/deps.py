@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
@@ -11,10 +12,13 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal, Scope, authenticate
 from app.domain.kernel.gis_port import GisPort
 from app.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -24,13 +28,16 @@ def get_app_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Yield the request's session: commit on success, roll back on error."""
+    """Yield the request's session: commit on success, roll back on error (a refused change is audited)."""
     async with request.app.state.sessionmaker() as session:
         try:
             yield session
             await session.commit()
-        except BaseException:
+        except BaseException as exc:
             await session.rollback()
+            refusal = _refusal(request, exc)
+            if refusal is not None:
+                await audit_refusal(session, request, *refusal)
             raise
 
 
@@ -44,6 +51,46 @@ def get_gis(request: Request) -> GisPort:
 
 #: Largest serial id the database holds (PostgreSQL `integer`): a larger one is a 422, not a database error.
 MAX_SERIAL_ID = 2**31 - 1
+
+#: Refusals worth a line in the audit journal: an attempt to change something that was turned away.
+_REFUSED = ((d.AuthenticationRequired, 401), (d.PermissionDenied, 403), (d.RuleViolation, 422))
+_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _refusal(request: Request, exc: BaseException) -> tuple[int, list[str]] | None:
+    """Return (status, the offending fields and rules) when a changing request was refused, else None."""
+    if request.method not in _CHANGING:
+        return None
+    if isinstance(exc, RequestValidationError):
+        fields = [".".join(str(x) for x in e.get("loc", ())) + f" {e.get('type', '')}" for e in exc.errors()]
+        return 422, fields
+    for cls, status in _REFUSED:
+        if isinstance(exc, cls):
+            return status, [f"{e.path} {e.rule}" for e in exc.errors] or [exc.rule or ""]
+    return None
+
+
+async def audit_refusal(session: AsyncSession, request: Request, status: int, fields: list[str]) -> None:
+    """Record a refused attempt to change something (the route, status and offending fields, never values)."""
+    # Field paths and rules only: the refused values may be personal data.
+    principal = getattr(request.state, "principal", None) or Principal(
+        key_id=None, name="anonymous", scopes=frozenset()
+    )
+    try:
+        await audit.record(
+            session=session,
+            principal=principal,
+            action="request.refused",
+            resource_type="http",
+            resource_id=f"{request.method} {request.url.path}"[:200],
+            outcome="refused",
+            details={"status": status, "errors": fields[:20]},
+        )
+        await session.commit()
+    except Exception:  # the refusal itself must reach the client even if the journal cannot take it
+        await session.rollback()
+        log.warning("could not audit a refused %s %s", request.method, request.url.path)
+
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 GisDep = Annotated[GisPort, Depends(get_gis)]

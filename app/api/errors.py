@@ -88,11 +88,22 @@ def _loc_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+#: Rules whose refused input is a short code, safe and useful to echo (never a free-text field's value).
+_ECHO_INPUT = frozenset({"literal_error", "enum"})
+
+
+def _message(err: Any) -> str:
+    value = err.get("input")
+    if err.get("type") in _ECHO_INPUT and isinstance(value, str) and len(value) <= 40:
+        return f"{err['msg']}, not {value!r}"
+    return str(err["msg"])
+
+
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         FieldError(
-            path=_loc_to_path(err.get("loc", ())), rule=str(err.get("type", "invalid")), message=err["msg"]
+            path=_loc_to_path(err.get("loc", ())), rule=str(err.get("type", "invalid")), message=_message(err)
         )
         for err in exc.errors()
     ]

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.deps import get_session
+from app.api.deps import audit_refusal, get_session
 from app.api.errors import (
     DATABASE_UNAVAILABLE,
     RETRY_AFTER_SECONDS,
@@ -141,6 +141,10 @@ class RequestGuardMiddleware:
             refusal = await self._authenticate(scope)
             if refusal is not None:
                 status, slug, detail, headers = refusal
+                if status == 401:
+                    # A refused attempt to change something is journaled, also when refused this early.
+                    async with _key_session(scope["app"]) as session:
+                        await audit_refusal(session, request, status, ["authorization unauthenticated"])
                 response = problem_response(request, status, slug, detail, headers=headers)
                 await response(scope, receive, send)
                 return

@@ -27,10 +27,12 @@ from app.gis_client.messages import (
     ExportDebtQuery,
     ExportDSRsQuery,
     ExportHouseQuery,
+    ExportNsiItemQuery,
     HouseData,
+    NsiItem,
 )
 from app.gis_client.services import debt_requests as drs
-from app.gis_client.services import debts
+from app.gis_client.services import debts, nsi
 from app.gis_client.services import house_management as hm
 from app.gis_client.services.file_store import FileStore
 from app.gis_client.wire.transport import Transport
@@ -230,6 +232,16 @@ class GisClient:
         return outcome.payload if isinstance(outcome.payload, HouseData) else None
 
     # --- file store ----------------------------------------------------------------------------------
+
+    async def export_nsi_item(self, *, organisation_id: uuid.UUID, registry_number: int) -> NsiItem | None:
+        """Run one exportNsiItem to completion; None when GIS holds nothing for it (INT002012)."""
+        outcome = await self.run(
+            organisation_id=organisation_id,
+            operation=nsi.EXPORT_NSI_ITEM.name,
+            payload=ExportNsiItemQuery(registry_number=registry_number),
+        )
+        item = outcome.payload
+        return item if isinstance(item, NsiItem) else None
 
     def attachment_hash(self, data: bytes) -> str:
         """Return AttachmentHASH: GOST R 34.11-94 (CryptoPro), lower-case hex in OpenSSL byte order."""

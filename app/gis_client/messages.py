@@ -6,6 +6,8 @@ The domain and the stand speak GIS through these shapes; each is defined in the 
 
 from __future__ import annotations
 
+# What the request builders raise on a message GIS would refuse (limits, one-of choices).
+from app.gis_client.errors import GisError, GisLimitError
 from app.gis_client.services.common import (
     Ack,
     Attachment,
@@ -119,6 +121,8 @@ from app.gis_client.services.nsi import (
 )
 
 __all__ = [
+    "GisError",
+    "GisLimitError",
     "ACCOUNT_KINDS",
     "Accommodation",
     "AccommodationKind",

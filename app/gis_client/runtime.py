@@ -21,8 +21,10 @@ from app.gis_client.crypto.signer import LocalKeySigner, RemoteSigner, Signer
 from app.gis_client.doctor import readiness_checks
 from app.gis_client.errors import GisError, SchemaPackageMissing
 from app.gis_client.exchange import CompletionHook, ExchangeEngine, collect_pending
+from app.gis_client.operations import NS_SOAP, SERVICES, Service
 from app.gis_client.retry import RetryPolicy
 from app.gis_client.tls import build_ssl_context, tls_error
+from app.gis_client.wire.safexml import XmlParseError, parse_xml
 from app.gis_client.wire.schemas import SchemaSet
 from app.gis_client.wire.transport import Transport, build_http_client
 from app.settings import Settings
@@ -32,6 +34,23 @@ log = logging.getLogger(__name__)
 #: Development/test key made on first start when no key is configured (relative to the working directory).
 EPHEMERAL_KEY_DIR = Path("var/keys")
 _JOURNAL_CLEANUP_EVERY = 3600.0
+
+
+#: An empty SOAP 1.1 request: GIS and the stand answer it with a SOAP Fault, a web server with anything else.
+PROBE_ENVELOPE = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+    b"<soapenv:Header/><soapenv:Body/></soapenv:Envelope>"
+)
+
+
+def is_soap_envelope(content: bytes) -> bool:
+    """Return whether an HTTP body is a SOAP 1.1 envelope (what every GIS answer is, Faults included)."""
+    try:
+        root = parse_xml(content)
+    except XmlParseError:
+        return False
+    return bool(root.tag == f"{{{NS_SOAP}}}Envelope")
 
 
 def load_schemas(settings: Settings) -> SchemaSet | None:
@@ -183,18 +202,28 @@ async def open_gis(
             # Any HTTP answer means the endpoint (or the stunnel in front of it) is reachable. Outside
             # production an absent GIS (no stand running) is reported but does not make the gateway unready:
             # exchanges wait durably in the database either way.
+            # Reachable is not enough: any web server answers GET / (a 404 said "GIS ok"). An empty SOAP
+            # envelope posted to a service must come back as a SOAP envelope (GIS answers it with a Fault).
+            service = SERVICES[Service.DEBT_REQUESTS]
             try:
-                response = await http_client.get("/", timeout=2.0)
+                response = await http_client.post(
+                    service.path,
+                    content=PROBE_ENVELOPE,
+                    headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"urn:probe"'},
+                    timeout=2.0,
+                )
             except httpx.HTTPError as exc:
                 detail = {"url": settings.gis.base_url, "reachable": False, "error": type(exc).__name__}
                 handshake = tls_error(exc)
                 if handshake is not None:
                     detail["tls"] = f"{handshake.cause}: {handshake}"
                 return settings.env != "production", detail
-            return True, {
+            shaped = is_soap_envelope(response.content)
+            return shaped, {
                 "url": settings.gis.base_url,
                 "reachable": True,
                 "http_status": response.status_code,
+                "soap": shaped,
             }
 
         async def link_probe() -> tuple[bool, dict[str, Any]]:

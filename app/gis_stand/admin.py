@@ -59,6 +59,17 @@ class FaultsUpdate(BaseModel):
     seed: int | None = None
 
 
+class RefusalsUpdate(BaseModel):
+    """Scripted refusals of importDSRResponses: whole messages carrying a GUID, or single actions."""
+
+    whole_message: list[str] = Field(
+        default_factory=list, description="subrequest GUIDs: a message carrying one is refused (FMT001300)"
+    )
+    per_action: dict[str, str] = Field(
+        default_factory=dict, description="subrequest GUID → error code of that action alone"
+    )
+
+
 class ClockUpdate(BaseModel):
     """Move the stand clock: to a moment (`now`), or by days; `frozen` stops it there."""
 
@@ -136,6 +147,32 @@ def build_router(rt: StandRuntime) -> APIRouter:
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
         return rt.faults.snapshot()
+
+    @router.post("/subrequests/{guid}/withdraw")
+    async def withdraw_subrequest(guid: str) -> dict[str, Any]:
+        """Withdraw a subrequest's request as its requester (social protection) would."""
+        rt.withdrawn.add(guid.lower())
+        return {"withdrawn": sorted(rt.withdrawn)}
+
+    @router.put("/refusals")
+    async def set_refusals(body: RefusalsUpdate) -> dict[str, Any]:
+        """Script GIS refusing whole importDSRResponses messages or single actions (replaces the script)."""
+        rt.refuse_messages_with = {g.lower() for g in body.whole_message}
+        rt.refuse_actions = {
+            g.lower(): (code, "the answer was refused by GIS (scripted)")
+            for g, code in body.per_action.items()
+        }
+        rt.refused_messages = 0
+        return await get_refusals()
+
+    @router.get("/refusals")
+    async def get_refusals() -> dict[str, Any]:
+        """Return the scripted refusals and how many messages were refused as a whole."""
+        return {
+            "whole_message": sorted(rt.refuse_messages_with),
+            "per_action": {g: c for g, (c, _) in rt.refuse_actions.items()},
+            "refused_messages": rt.refused_messages,
+        }
 
     @router.get("/clock")
     async def get_clock() -> dict[str, Any]:

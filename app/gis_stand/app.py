@@ -11,22 +11,26 @@ from fastapi.responses import Response
 
 from app.access_log import AccessLogMiddleware
 from app.gis_client.operations import SERVICES, Service
-from app.gis_stand import debts, drs, files, hm, houses
+from app.gis_stand import debts, drs, files, hm, houses, nsi
 from app.gis_stand.admin import build_router as admin_router
 from app.gis_stand.config import StandConfig
 from app.gis_stand.faults import FaultMiddleware
 from app.gis_stand.runtime import StandRuntime
 from app.gis_stand.soap import Precheck, Processor, accept
 
-#: Services the stand emulates (nsi-common is not: the gateway takes NSI values from configuration).
-EMULATED = (Service.DEBT_REQUESTS, Service.HOUSE_MANAGEMENT, Service.DEBTS)
-PRECHECKS: dict[str, Precheck] = {"exportDebtSubrequests": drs.precheck_export}
+#: Services the stand emulates (nsi-common: the classifiers the answers use, see nsi.py).
+EMULATED = (Service.DEBT_REQUESTS, Service.HOUSE_MANAGEMENT, Service.DEBTS, Service.NSI_COMMON)
+PRECHECKS: dict[str, Precheck] = {
+    "exportDebtSubrequests": drs.precheck_export,
+    "importResponses": drs.precheck_import,
+}
 #: Operation → the handler producing its result, from every emulated service.
 PROCESSORS: dict[str, Processor] = {
     **drs.PROCESSORS,
     **hm.PROCESSORS,
     **houses.PROCESSORS,
     **debts.PROCESSORS,
+    **nsi.PROCESSORS,
 }
 
 

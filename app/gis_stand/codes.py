@@ -45,6 +45,9 @@ NOT_ADDRESSED = "AUT011003"
 DEADLINE_PASSED = "INT002044"
 #: Send of a subrequest already answered: revoke first.
 ALREADY_ANSWERED = "INT002045"
+#: The requester (social protection) withdrew the request: its subrequests take no answer. Stand's choice:
+#: GIS publishes no code for it (domain-rules §2 "revoked by the requester" [U]).
+REQUEST_WITHDRAWN = "INT002049"
 #: Revoke of a subrequest that has no sent answer.
 NOTHING_TO_REVOKE = "INT002046"
 #: Business rule of the answer broken (hasDebt=true without debtors, annulled debt edited, ...).

@@ -62,6 +62,17 @@ def precheck_export(_rt: StandRuntime, body: etree._Element) -> None:
         )
 
 
+def precheck_import(rt: StandRuntime, body: etree._Element) -> None:
+    """Refuse as a whole a message carrying a subrequest scripted to poison it (GIS's FMT001300)."""
+    if not rt.refuse_messages_with:
+        return
+    for action in body.findall("drs:action", NS):
+        guid = (element_text(action, "drs:subrequestGUID") or "").lower()
+        if guid in rt.refuse_messages_with:
+            rt.refused_messages += 1
+            raise format_fault(f"All strings must be XML compatible (action for subrequest {guid})")
+
+
 def _request_status(sub: Subrequest) -> str:
     return "Sent" if sub.response_status == "NotSent" else "Processed"
 
@@ -153,6 +164,9 @@ async def export_dsrs(
     guids = [g.lower() for g in texts(body, "drs:subrequestGUID")]
     numbers = texts(body, "drs:requestNumber")
     query = _base_query(org)
+    if rt.withdrawn:
+        # A withdrawn request is no longer shown to suppliers: by GUID it is "not found".
+        query = query.where(Subrequest.guid.not_in(rt.withdrawn))
     if guids:
         rows = (await session.execute(query.where(Subrequest.guid.in_(guids)))).all()
         found = {r[0].guid for r in rows}
@@ -286,6 +300,15 @@ async def import_responses(
         sub = subs.get(guid)
         if sub is None:
             results.append(_error(transport, codes.OBJECT_NOT_FOUND, f"subrequest {guid} not found"))
+            continue
+        if guid in rt.withdrawn:
+            results.append(
+                _error(transport, codes.REQUEST_WITHDRAWN, "the request was withdrawn by the requester")
+            )
+            continue
+        scripted = rt.refuse_actions.get(guid)
+        if scripted is not None:
+            results.append(_error(transport, *scripted))
             continue
         if sub.org_id != org.id:
             results.append(

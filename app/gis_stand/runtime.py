@@ -41,6 +41,13 @@ class StandRuntime:
     tls: StandTls | None = None
     #: Serialises message processing: a result is produced once even when getState calls race.
     process_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Scripted refusals (admin `/refusals`): subrequest GUIDs whose presence makes GIS refuse a whole
+    #: importDSRResponses message (FMT001300), and per-action errors (GUID → code, text).
+    refuse_messages_with: set[str] = field(default_factory=set)
+    refuse_actions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    refused_messages: int = 0
+    #: Subrequest GUIDs whose request the requester withdrew (admin `/subrequests/{guid}/withdraw`).
+    withdrawn: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, config: StandConfig) -> StandRuntime:
@@ -87,6 +94,10 @@ class StandRuntime:
             await conn.run_sync(StandBase.metadata.drop_all)
             await conn.run_sync(StandBase.metadata.create_all)
         self.clock.reset()
+        self.refuse_messages_with.clear()
+        self.refuse_actions.clear()
+        self.refused_messages = 0
+        self.withdrawn.clear()
 
     async def close(self) -> None:
         """Release the database."""

@@ -119,11 +119,17 @@ def parse_envelope(rt: StandRuntime, raw: bytes) -> Envelope:
     except GisSchemaError as exc:
         raise format_fault(f"schema violation: {exc}") from None
     header = root.find("soap:Header/base:RequestHeader", NS)
-    if header is None:
+    anonymous = root.find("soap:Header/base:ISRequestHeader", NS)
+    if header is None and anonymous is not None:
+        # nsi-common binds base:ISRequestHeader: no organisation, the IS is known by its certificate.
+        header = anonymous
+        ppa = ""
+    elif header is None:
         raise format_fault("base:RequestHeader is required")
-    ppa = (header.findtext("base:orgPPAGUID", namespaces=NS) or "").strip()
-    if not ppa:
-        raise format_fault("base:orgPPAGUID is required")
+    else:
+        ppa = (header.findtext("base:orgPPAGUID", namespaces=NS) or "").strip()
+        if not ppa:
+            raise format_fault("base:orgPPAGUID is required")
     message_guid = (header.findtext("base:MessageGUID", namespaces=NS) or "").strip().lower()
     body = root.find("soap:Body", NS)
     assert body is not None  # validate_envelope checked the frame
@@ -197,6 +203,35 @@ def check_version(op: Operation, body: etree._Element) -> None:
         )
 
 
+async def org_of_signer(session: AsyncSession, env: Envelope) -> Org:
+    """Return the organisation whose registered certificate signed an anonymous (ISRequestHeader) request."""
+    b64 = env.body.findtext("ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate", namespaces=NS)
+    if not b64:
+        raise SoapFault(codes.BAD_SIGNATURE, "the signature carries no certificate")
+    pem = b"-----BEGIN CERTIFICATE-----\n" + "".join(b64.split()).encode() + b"\n-----END CERTIFICATE-----\n"
+    try:
+        thumb = thumbprint(pem)
+    except (GostCryptoError, ValueError):
+        raise SoapFault(codes.BAD_SIGNATURE, "the signing certificate cannot be read") from None
+    org = await session.scalar(select(Org).join(Cert, Cert.org_id == Org.id).where(Cert.thumbprint == thumb))
+    if org is None:
+        raise SoapFault(codes.ACCESS_DENIED, "the signing certificate is not registered in GIS ZhKKh")
+    return org
+
+
+async def org_of_message(session: AsyncSession, service: Service, env: Envelope) -> Org:
+    """Return the organisation of an anonymous service's message named by an (unsigned) getState."""
+    guid = (env.body.findtext("base:MessageGUID", namespaces=NS) or "").strip().lower()
+    org = await session.scalar(
+        select(Org)
+        .join(Message, Message.org_id == Org.id)
+        .where(Message.guid == guid, Message.service == service.value)
+    )
+    if org is None:
+        raise SoapFault(codes.REQUEST_NOT_FOUND, f"request {guid} not found")
+    return org
+
+
 def thumbprint(pem: bytes) -> str:
     """Return the SHA-1 thumbprint of a certificate, as GIS identifies the IS by it."""
     der = load_certificate(pem).der
@@ -216,7 +251,12 @@ async def accept(
         env = parse_envelope(rt, raw)
         op = operation_for(service, request.headers.get("soapaction"), env.body)
         async with rt.sessionmaker() as session:
-            org = await find_org(rt, session, env.org_ppa_guid)
+            if env.org_ppa_guid:
+                org = await find_org(rt, session, env.org_ppa_guid)
+            elif op.name == "getState":
+                org = await org_of_message(session, service, env)
+            else:
+                org = await org_of_signer(session, env)
             if op.name == "getState":
                 response = await get_state(rt, session, service, env, org, processors)
                 await session.commit()

@@ -210,6 +210,10 @@ async def test_case_lifecycle_to_confirmed_debt(court_api: httpx.AsyncClient, se
         assert resp.status_code == status, resp.text
         return dict(resp.json())
 
+    future = await event({"type": "submitted", "on_date": "2999-01-01"}, status=422)
+    assert (future["errors"][0]["path"], future["errors"][0]["rule"]) == ("body.on_date", "future_date")
+    bogus = await court_api.get("/api/v1/court-cases", params={"status": "zzz"}, headers=bearer(token))
+    assert bogus.status_code == 422 and "not 'zzz'" in bogus.json()["errors"][0]["message"]
     await event({"type": "submitted", "on_date": "2025-11-21", "case_number": "2-1234/2025"})
     await event({"type": "issued", "on_date": "2025-11-28", "act_number": "2-1234/2025"})
     received = await event({"type": "received", "on_date": "2025-12-01"})
@@ -318,3 +322,12 @@ async def test_outcomes_upload_queues_one_operation(
         headers=bearer(token),
     )
     assert denied.status_code == 404
+
+
+def test_case_status_enum_matches_the_model() -> None:
+    from typing import get_args
+
+    from app.api.court_orders import CaseStatus
+    from app.db.models.court import CASE_STATUSES
+
+    assert set(get_args(CaseStatus)) == set(CASE_STATUSES)

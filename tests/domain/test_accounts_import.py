@@ -284,3 +284,18 @@ async def test_import_consumer_category_defaults_to_unknown(db: async_sessionmak
     async with db() as s:
         got = dict((await s.execute(select(Account.account_number, Account.consumer_category))).all())
     assert got == {"1001": "social_tenant", "1002": "unknown", "2001": "legal_entity"}
+
+
+def test_csv_with_unknown_columns_names_them() -> None:
+    import io
+
+    import pytest
+
+    from app.domain.accounts import readers
+    from app.domain.kernel import errors as d
+
+    header = "account_number,payer_kind,fias_house_guid,premises,colour,weight\n"
+    with pytest.raises(d.RuleViolation) as err:
+        list(readers.read_csv(io.StringIO(header)))
+    assert "colour, weight" in str(err.value)
+    assert [e.path for e in err.value.errors] == ["header.colour", "header.weight"]

@@ -11,13 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
-from app.db.models.core import Organisation
-from app.db.models.debt_requests import DebtRequestHistory, DebtSendBatch, DebtSubrequest
+from app.db.models.core import Operation, Organisation
+from app.db.models.debt_requests import DebtAnswer, DebtRequestHistory, DebtSendBatch, DebtSubrequest
 from app.domain.accounts.ledger import encode_months
 from app.domain.accounts.premises import normalize_premises
 from app.domain.debt_requests import answers, archive, fetch, matching, sending
@@ -42,7 +42,7 @@ from app.gis_client.messages import (
     build_import_dsr_responses,
 )
 from app.settings import Settings
-from tests.factories import make_org
+from tests.factories import make_org, seed_nsi
 
 RNG = random.Random(7)
 
@@ -182,6 +182,7 @@ async def maker(fresh_database_url: str) -> AsyncIterator[async_sessionmaker[Asy
 
 async def _org(maker: async_sessionmaker[AsyncSession]) -> Organisation:
     async with maker() as session, session.begin():
+        await seed_nsi(session)
         org = await make_org(session)
     return org
 
@@ -631,3 +632,81 @@ async def test_matching_exact_normalised_and_debt(session: AsyncSession) -> None
     session.expire_all()
     stored = await session.get(DebtSubrequest, first_id)
     assert stored is not None and stored.match_quality is not None
+
+
+async def test_an_answer_the_message_cannot_carry_is_left_out_and_the_rest_goes(
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    org, gis, ids = await _fetched(maker, 3)
+    async with maker() as session, session.begin():
+        await answers.answer_no_debt(session=session, principal=SYSTEM, ids=ids)
+        # Stored before the API refused such values (or by a path that skipped it): U+0001 cannot go in XML.
+        await session.execute(
+            update(DebtAnswer).where(DebtAnswer.subrequest_id == ids[1]).values(description="долг\x01")
+        )
+    out = await sending.run_send(
+        sessionmaker=maker, gateway=gis, organisation_id=org.id, action="Send", actor="t",
+        operation_id=None, wait_seconds=0,
+    )  # fmt: skip
+    ((_batch, actions),) = gis.submitted
+    assert len(actions) == 2
+    assert out["left_out"] == 1 and out["left_out_ids"] == [str(ids[1])]
+    await gis.complete(maker)
+    async with maker() as session:
+        bad = await session.get(DebtSubrequest, ids[1])
+        assert bad is not None and bad.status == "prepared" and bad.send_batch_id is None
+        assert bad.last_error_code == "INVALID_ANSWER"
+        assert "responseData.description" in (bad.last_error_text or "")
+        assert "xml" in (bad.last_error_text or "").lower()
+    assert await _count(maker, DebtSubrequest.status == "sent") == 2
+
+
+async def test_a_message_refused_as_a_whole_is_split_and_queued_again_once(
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    org, gis, ids = await _fetched(maker, 5)
+    async with maker() as session, session.begin():
+        await answers.answer_no_debt(session=session, principal=SYSTEM, ids=ids)
+    await sending.run_send(
+        sessionmaker=maker, gateway=gis, organisation_id=org.id, action="Send", actor="t",
+        operation_id=None, wait_seconds=0,
+    )  # fmt: skip
+    ((batch_id, _actions),) = gis.submitted
+    async with maker() as session, session.begin():
+        # Access refusals hit every part of a message again: no split.
+        assert not await sending.split_refused_batch(
+            session=session, batch_id=batch_id, error_code="AUT011003", error_text="access denied"
+        )
+        assert await sending.split_refused_batch(
+            session=session,
+            batch_id=batch_id,
+            error_code="FMT001300",
+            error_text="All strings must be XML compatible",
+        )
+        # Applied once: a replayed hook neither splits again nor applies results.
+        assert not await sending.split_refused_batch(
+            session=session, batch_id=batch_id, error_code="FMT001300", error_text="again"
+        )
+        assert await sending.apply_batch_results(session=session, batch_id=batch_id, outcomes=None) == {
+            "ok": 0,
+            "error": 0,
+        }
+    async with maker() as session:
+        op = await session.scalar(select(Operation).where(Operation.kind == "debt-send"))
+        assert (
+            op is not None
+            and op.params["batch_size"] == 3
+            and sorted(op.params["ids"]) == sorted(str(x) for x in ids)
+        )
+        assert (
+            await _count(maker, DebtSubrequest.send_batch_id.is_(None), DebtSubrequest.status == "prepared")
+            == 5
+        )
+    gis.submitted.clear()
+    await sending.run_send(
+        sessionmaker=maker, gateway=gis, organisation_id=org.id, action="Send", actor="t",
+        operation_id=op.id, subrequest_ids=ids, batch_size=op.params["batch_size"], wait_seconds=0,
+    )  # fmt: skip
+    assert [len(a) for _, a in gis.submitted] == [3, 2]
+    sent_guids = [a.subrequest_guid for _, actions in gis.submitted for a in actions]
+    assert len(sent_guids) == len(set(sent_guids)) == 5

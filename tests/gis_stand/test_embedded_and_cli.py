@@ -80,3 +80,19 @@ async def test_gateway_starts_the_stand_over_gost_tls(fresh_database_url: str, t
 def test_stand_tls_option_is_offered() -> None:
     result = CliRunner().invoke(stand_app, ["serve", "--help"])
     assert result.exit_code == 0 and "--tls" in result.output
+
+
+def test_demo_points_the_gateway_at_the_stand_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.cli import demo_settings
+    from app.settings import get_settings
+
+    monkeypatch.delenv("GISGW_GIS_BASE_URL", raising=False)
+    monkeypatch.setenv("GISGW_STAND_PORT", "18181")
+    monkeypatch.setenv("GISGW_STAND_ENABLED", "true")
+    try:
+        assert demo_settings().gis.base_url.rstrip("/") == "http://127.0.0.1:18181"
+        monkeypatch.setenv("GISGW_GIS_BASE_URL", "http://127.0.0.1:9999")
+        assert demo_settings().gis.base_url.rstrip("/") == "http://127.0.0.1:9999"
+    finally:
+        monkeypatch.delenv("GISGW_GIS_BASE_URL", raising=False)
+        get_settings.cache_clear()

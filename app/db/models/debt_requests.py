@@ -30,7 +30,9 @@ from app.db.base import Base, TimestampMixin, UtcDateTime, utcnow
 
 # Local workflow statuses (domain-rules §2).
 RECEIVED, PREPARED, SENT, REVOKED, ARCHIVED = "received", "prepared", "sent", "revoked", "archived"
-STATUSES = (RECEIVED, PREPARED, SENT, REVOKED, ARCHIVED)
+#: The requester (social protection) withdrew the request; distinct from REVOKED (we withdrew our answer).
+WITHDRAWN = "withdrawn"
+STATUSES = (RECEIVED, PREPARED, SENT, REVOKED, WITHDRAWN, ARCHIVED)
 
 
 class DebtSubrequest(TimestampMixin, Base):
@@ -194,3 +196,16 @@ class DebtSendItem(Base):
     result: Mapped[str] = mapped_column(String(10), default="pending")
     error_code: Mapped[str | None] = mapped_column(String(40))
     error_text: Mapped[str | None] = mapped_column(Text)
+
+
+class NsiElement(Base):
+    """A classifier element loaded from GIS (nsi-common exportNsiItem): NSI 95, NSI 358."""
+
+    __tablename__ = "nsi_elements"
+
+    registry_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    guid: Mapped[uuid.UUID]
+    name: Mapped[str | None] = mapped_column(String(1000))
+    is_actual: Mapped[bool] = mapped_column(Boolean)
+    loaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -137,13 +137,14 @@ def read_csv(text_lines: Iterable[str]) -> Iterator[ParsedRow]:
     ]
     if missing:
         raise d.RuleViolation(
-            "The CSV header lacks required columns.",
+            # Named in the message too: an import operation reports only the message.
+            f"The CSV header lacks required columns: {', '.join(missing)}.",
             errors=[d.FieldProblem(f"header.{c}", "missing", f"column {c} is required") for c in missing],
         )
     unknown = [c for c in reader.fieldnames or [] if c not in CSV_COLUMNS]
     if unknown:
         raise d.RuleViolation(
-            "The CSV header has unknown columns.",
+            f"The CSV header has unknown columns: {', '.join(unknown)} (known: {', '.join(CSV_COLUMNS)}).",
             errors=[d.FieldProblem(f"header.{c}", "unknown", f"unknown column {c}") for c in unknown],
         )
     group: list[dict[str, str | None]] = []

@@ -36,7 +36,7 @@ from app.domain.court.registry import close_registry_loop
 from app.domain.court.rules import CourtRules
 from app.domain.kernel import audit, errors
 from app.domain.kernel.access import Principal
-from app.domain.kernel.calendar import deadline_flags, objection_deadline
+from app.domain.kernel.calendar import deadline_flags, moscow_today, objection_deadline
 
 EventType = Literal[
     "submitted",
@@ -164,6 +164,13 @@ async def apply_event(
             rule="case_transition",
         )
     problems: list[errors.FieldProblem] = []
+    today = moscow_today()
+    if event.on_date > today:
+        problems.append(errors.FieldProblem("body.on_date", "future_date", f"on or before today ({today})"))
+    if event.act_pronouncing_date is not None and event.act_pronouncing_date > today:
+        problems.append(
+            errors.FieldProblem("body.act_pronouncing_date", "future_date", f"on or before today ({today})")
+        )
     if event.type == "issued":
         if not event.act_number:
             problems.append(

@@ -6,6 +6,7 @@ TransportGUID, reconcile), `archive`, `queries` (lists, detail, gauges), `jobs` 
 `gateway` (the port over the GIS exchange engine).
 """
 
+from app.domain.debt_requests import nsi
 from app.domain.debt_requests.answers import (
     AnswerInput,
     DefendantInput,
@@ -22,20 +23,25 @@ from app.domain.debt_requests.gateway import on_batch_finished
 from app.domain.debt_requests.jobs import (
     FETCH,
     MATCH,
+    NSI,
     RECONCILE,
     REVOKE,
     SEND,
+    MatchOptions,
     fetch_job,
     fetch_loop,
     match_job,
+    nsi_job,
     queue_fetch,
     queue_match,
+    queue_nsi_refresh,
     reconcile_job,
     revoke_job,
     send_job,
 )
 from app.domain.debt_requests.queries import (
     DebtRequestFilter,
+    answers_for,
     get_detail,
     list_requests,
     matching_requests,
@@ -49,6 +55,7 @@ AREA = Area(
     jobs={
         FETCH: fetch_job,
         MATCH: match_job,
+        NSI: nsi_job,
         SEND: send_job,
         REVOKE: revoke_job,
         RECONCILE: reconcile_job,
@@ -65,8 +72,10 @@ __all__ = [
     "DefendantInput",
     "DsrGateway",
     "IdentityDocumentInput",
+    "MatchOptions",
     "add_document",
     "answer_no_debt",
+    "answers_for",
     "apply_batch_results",
     "archive_request",
     "calendar_rules",
@@ -77,6 +86,8 @@ __all__ = [
     "matching_requests",
     "queue_fetch",
     "queue_match",
+    "queue_nsi_refresh",
+    "nsi",
     "queue_revoke",
     "queue_send",
     "set_answer",

@@ -17,6 +17,7 @@ from app.db.models.debt_requests import (
     DebtDocument,
     DebtSubrequest,
 )
+from app.domain.debt_requests import nsi, xsd_facets
 from app.domain.debt_requests.common import (
     ANSWERABLE,
     ARCHIVED,
@@ -36,7 +37,7 @@ from app.domain.kernel.gis_port import FileStoreGis
 from app.domain.kernel.snils import is_valid_snils, normalize_snils
 from app.settings import Settings
 
-MAX_DESCRIPTION = 1000
+MAX_DESCRIPTION = xsd_facets.FACETS["description"].max_length or 1000
 MAX_NO_DEBT = 50_000
 
 
@@ -107,10 +108,22 @@ def validate_answer(
             "no_debt_without_details",
             "a 'no debt' answer carries no defendants, debt GUIDs or files",
         )
-    if data.description is not None and len(data.description) > MAX_DESCRIPTION:
-        bad("description", "max_length", f"at most {MAX_DESCRIPTION} characters")
+    # Every value that goes into the message meets the official XSD's facets (one table: xsd_facets).
+    problems.extend(xsd_facets.problems("description", data.description, f"{path}.description"))
     for i, p in enumerate(data.defendants):
         where = f"defendants.{i}"
+        for name, value in (("last_name", p.last_name), ("first_name", p.first_name)):
+            if not _blank(value):
+                problems.extend(xsd_facets.problems("person_name", value.strip(), f"{path}.{where}.{name}"))
+        middle = (p.middle_name or "").strip() or None
+        problems.extend(xsd_facets.problems("person_name", middle, f"{path}.{where}.middle_name"))
+        if p.document is not None:
+            doc_path = f"{path}.{where}.document"
+            problems.extend(xsd_facets.problems("nsi_code", p.document.type_code, f"{doc_path}.type_code"))
+            problems.extend(xsd_facets.problems("document_series", p.document.series, f"{doc_path}.series"))
+            if not _blank(p.document.number):
+                number = p.document.number.strip()
+                problems.extend(xsd_facets.problems("document_number", number, f"{doc_path}.number"))
         if _blank(p.last_name):
             bad(f"{where}.last_name", "required", "last name is required")
         if _blank(p.first_name):
@@ -127,7 +140,11 @@ def validate_answer(
             bad(f"{where}.snils", rule, message)
         if p.document is not None:
             if p.document.type_code not in nsi95:
-                bad(f"{where}.document.type_code", "nsi95_code", "unknown identity-document type (NSI 95)")
+                bad(
+                    f"{where}.document.type_code",
+                    "nsi95_code",
+                    "unknown identity-document type (NSI 95 as loaded from GIS)",
+                )
             if _blank(p.document.number):
                 bad(f"{where}.document.number", "required", "document number is required")
         for j, doc_id in enumerate(p.document_ids):
@@ -209,7 +226,8 @@ async def set_answer(
             f"Debt request {sub.id}: {problem.message}.", rule=problem.rule, errors=[problem]
         )
     documents = await documents_of(sub.id, session=session)
-    problems = validate_answer(data, path="body", documents=documents, nsi95=settings.debt.nsi95)
+    nsi95 = await nsi.table(nsi.IDENTITY_DOCUMENTS, session=session, settings=settings)
+    problems = validate_answer(data, path="body", documents=documents, nsi95=nsi95)
     if problems:
         raise d.RuleViolation(
             f"The answer to debt request {sub.id} breaks {len(problems)} rule(s): "
@@ -226,7 +244,7 @@ async def set_answer(
             has_debt=data.has_debt,
             description=data.description,
             executor_guid=executor,
-            defendants=[_defendant_json(p, settings.debt.nsi95) for p in data.defendants],
+            defendants=[_defendant_json(p, nsi95) for p in data.defendants],
             debt_guids=[str(g) for g in data.debt_guids],
             additional_document_ids=[str(x) for x in data.additional_document_ids],
             source=source,
@@ -256,12 +274,41 @@ async def get_answer(subrequest_id: uuid.UUID, *, session: AsyncSession) -> Debt
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A request a bulk action left alone, and why (a rule and words a billing user understands)."""
+
+    id: uuid.UUID
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
 class NoDebtResult:
     """Outcome of a mass "no debt" answer."""
 
     prepared: int
     skipped: int
     ids: list[uuid.UUID]
+    skipped_items: list[Skipped] = field(default_factory=list)
+
+
+async def _drafted(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, DebtAnswer]:
+    """Return the answers already drafted (or sent, or revoked) for the given requests."""
+    found: dict[uuid.UUID, DebtAnswer] = {}
+    for chunk in chunks(list(ids), 500):
+        for a in await session.scalars(select(DebtAnswer).where(DebtAnswer.subrequest_id.in_(chunk))):
+            found[a.subrequest_id] = a
+    return found
+
+
+def _kept(sid: uuid.UUID, answer: DebtAnswer) -> Skipped:
+    kind = "has debt" if answer.has_debt else "no debt"
+    return Skipped(
+        sid,
+        "answer_drafted",
+        f"an answer ({kind}, {answer.source}, by {answer.prepared_by}) is already drafted; "
+        "list the id with overwrite=true to replace it",
+    )
 
 
 async def answer_no_debt(
@@ -271,8 +318,23 @@ async def answer_no_debt(
     ids: Sequence[uuid.UUID] | None = None,
     candidates: Sequence[DebtSubrequest] | None = None,
     description: str | None = None,
+    overwrite: bool = False,
 ) -> NoDebtResult:
-    """Draft "no debt" answers for a selection (every id must be answerable) or for filter results."""
+    """Draft "no debt" answers where none is drafted yet; with explicit ids and `overwrite`, replace them."""
+    # A false "no debt" for a debtor with a court-confirmed debt is the worst answer this product can send,
+    # so a bulk action never replaces a drafted answer unless the caller named the request and asked to.
+    if overwrite and ids is None:
+        raise d.RuleViolation(
+            "overwrite=true replaces drafted answers only for requests listed by id, never for a filter.",
+            rule="overwrite_needs_ids",
+            errors=[d.FieldProblem("body.overwrite", "overwrite_needs_ids", "list the ids to overwrite")],
+        )
+    bad_description = xsd_facets.problems("description", description, "body.description")
+    if bad_description:
+        raise d.RuleViolation(
+            "The description cannot be sent to GIS.", rule=bad_description[0].rule, errors=bad_description
+        )
+    skipped_items: list[Skipped] = []
     if ids is not None:
         rows = list(
             (await session.scalars(select(DebtSubrequest).where(DebtSubrequest.id.in_(list(ids))))).all()
@@ -298,21 +360,22 @@ async def answer_no_debt(
                 errors=problems,
             )
         selected = [by_id[sid] for sid in dict.fromkeys(ids)]
-        skipped = 0
     else:
         pool = list(candidates or [])
-        selected = [s for s in pool if state_problem(s, "") is None]
-        skipped = len(pool) - len(selected)
-    if description is not None and len(description) > MAX_DESCRIPTION:
-        raise d.RuleViolation(
-            "The description is too long.",
-            rule="max_length",
-            errors=[
-                d.FieldProblem("body.description", "max_length", f"at most {MAX_DESCRIPTION} characters")
-            ],
-        )
+        selected = []
+        for s in pool:
+            problem = state_problem(s, "")
+            if problem is None:
+                selected.append(s)
+            else:
+                skipped_items.append(Skipped(s.id, problem.rule, problem.message))
+    if not overwrite:
+        drafted = await _drafted(session, [s.id for s in selected])
+        skipped_items.extend(_kept(s.id, drafted[s.id]) for s in selected if s.id in drafted)
+        selected = [s for s in selected if s.id not in drafted]
+    skipped = len(skipped_items)
     if not selected:
-        return NoDebtResult(prepared=0, skipped=skipped, ids=[])
+        return NoDebtResult(prepared=0, skipped=skipped, ids=[], skipped_items=skipped_items)
     executors: dict[uuid.UUID, uuid.UUID] = {}
     for org_id in {s.organisation_id for s in selected}:
         executors[org_id] = await _executor_guid(session, org_id, "organisation.executor_guid")
@@ -361,7 +424,7 @@ async def answer_no_debt(
                 actor=principal.actor,
                 from_status=status,
                 to_status=PREPARED,
-                reason="mass 'no debt' answer",
+                reason="mass 'no debt' answer" + (" (overwrite)" if overwrite else ""),
                 at=now,
             )
             for sid, status, _ in previous
@@ -379,9 +442,9 @@ async def answer_no_debt(
             action="debt_request.answer_no_debt",
             resource_type="debt_request",
             organisation_id=org_id,
-            details={"count": count},
+            details={"count": count, "overwrite": overwrite, "skipped": skipped},
         )
-    return NoDebtResult(prepared=len(selected), skipped=skipped, ids=sel_ids)
+    return NoDebtResult(prepared=len(selected), skipped=skipped, ids=sel_ids, skipped_items=skipped_items)
 
 
 # ------------------------------------------------------------------------------------------------ documents
@@ -408,9 +471,13 @@ async def add_document(
             f"Debt request {sub.id}: {problem.message}.", rule=problem.rule, errors=[problem]
         )
     problems: list[d.FieldProblem] = []
-    ref = settings.debt.nsi358.get(nsi_code)
+    ref = (await nsi.table(nsi.DEBT_DOCUMENTS, session=session, settings=settings)).get(nsi_code)
     if ref is None:
-        problems.append(d.FieldProblem("body.type_code", "nsi358_code", "unknown document type (NSI 358)"))
+        problems.append(
+            d.FieldProblem(
+                "body.type_code", "nsi358_code", "unknown document type (NSI 358 as loaded from GIS)"
+            )
+        )
     if not data:
         problems.append(d.FieldProblem("body.file", "file_empty", "the file is empty"))
     if len(data) > settings.debt.document_max_bytes:
@@ -420,6 +487,10 @@ async def add_document(
     clean_name = "".join(ch for ch in file_name if ch not in '<>?:|*%"\\/').strip()
     if not clean_name:
         problems.append(d.FieldProblem("body.file", "file_name", "the file needs a name"))
+    else:
+        problems.extend(xsd_facets.problems("attachment_name", clean_name, "body.file.filename"))
+    if description:
+        problems.extend(xsd_facets.problems("attachment_description", description, "body.description"))
     if problems:
         raise d.RuleViolation(
             f"The document for debt request {sub.id} was refused.", rule=problems[0].rule, errors=problems

@@ -22,7 +22,7 @@ from app.db.models.debt_requests import (
 )
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import Principal
-from app.domain.kernel.gis_port import DebtRequestsGis, FileStoreGis
+from app.domain.kernel.gis_port import DebtRequestsGis, FileStoreGis, NsiGis
 from app.domain.kernel.rules import CalendarRules
 from app.settings import Settings
 
@@ -56,7 +56,7 @@ REF_KIND = "debt-batch"
 FILE_CONTEXT = "debtreq"
 
 
-class DsrGateway(DebtRequestsGis, FileStoreGis, Protocol):
+class DsrGateway(DebtRequestsGis, NsiGis, FileStoreGis, Protocol):
     """The slice of the GIS port the debt-request workflow uses (the running GisClient, or a test's fake)."""
 
 

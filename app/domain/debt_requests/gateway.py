@@ -11,7 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import AppContext
 from app.db.models.exchange import Exchange
 from app.domain.debt_requests.common import DsrGateway
-from app.domain.debt_requests.sending import ItemOutcome, apply_batch_results, mark_uncertain
+from app.domain.debt_requests.sending import (
+    ItemOutcome,
+    apply_batch_results,
+    mark_uncertain,
+    split_refused_batch,
+)
 from app.gis_client.messages import CommonResult
 from app.gis_client.outcome import Outcome
 
@@ -57,7 +62,13 @@ async def on_batch_finished(session: AsyncSession, exchange: Exchange, outcome: 
         )
     elif status == "uncertain":
         await mark_uncertain(session=session, batch_id=batch_id)
-    else:
+    elif not await split_refused_batch(
+        session=session,
+        batch_id=batch_id,
+        error_code=exchange.error_code,
+        error_text=exchange.error_message,
+        exchange_id=exchange.id,
+    ):
         await apply_batch_results(
             session=session,
             batch_id=batch_id,

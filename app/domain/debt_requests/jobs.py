@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,13 +18,14 @@ from app.db.models.core import Operation, Organisation
 from app.db.models.debt_requests import RECEIVED, DebtSubrequest
 from app.domain.agreements import kept_agreement_accounts
 from app.domain.court.registry import confirmed_debts_for_accounts
-from app.domain.debt_requests import answers, fetch, matching, sending
+from app.domain.debt_requests import answers, fetch, matching, nsi, sending
 from app.domain.debt_requests.gateway import gateway_for
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import SYSTEM, Principal, require_organisation
 from app.domain.kernel.calendar import moscow_today
+from app.gis_client.messages import MAX_DSR_ACTIONS, GisError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ FETCH, MATCH, SEND, REVOKE, RECONCILE = (
     "debt-revoke",
     "debt-reconcile",
 )
+NSI = "debt-nsi"
 
 
 def _ids(params: dict[str, Any]) -> list[uuid.UUID] | None:
@@ -49,6 +51,32 @@ def _day(value: Any) -> date | None:
 # ---------------------------------------------------------------------------------------------- queueing
 
 
+#: GIS ZhKKh took debt requests from social-protection bodies no earlier than this (a period before it only
+#: multiplies six-month windows that cannot hold anything).
+EARLIEST_FETCH_DATE = date(2015, 1, 1)
+
+
+def check_fetch_period(date_from: date | None, date_to: date | None, *, on: date) -> None:
+    """Refuse a fetch period GIS cannot hold: reversed, before GIS took requests, or in the future."""
+    problems: list[d.FieldProblem] = []
+    if date_from is not None and not EARLIEST_FETCH_DATE <= date_from <= on:
+        problems.append(
+            d.FieldProblem(
+                "body.date_from", "period_bounds", f"between {EARLIEST_FETCH_DATE} and today ({on})"
+            )
+        )
+    if date_to is not None and not EARLIEST_FETCH_DATE <= date_to <= on:
+        problems.append(
+            d.FieldProblem("body.date_to", "period_bounds", f"between {EARLIEST_FETCH_DATE} and today ({on})")
+        )
+    if date_from and date_to and date_to < date_from:
+        problems.append(d.FieldProblem("body.date_to", "period_order", "date_to precedes date_from"))
+    if problems:
+        raise d.RuleViolation(
+            "The fetch period is not one GIS can hold.", rule=problems[0].rule, errors=problems
+        )
+
+
 async def queue_fetch(
     *,
     session: AsyncSession,
@@ -57,20 +85,18 @@ async def queue_fetch(
     date_from: date | None = None,
     date_to: date | None = None,
     only_unanswered: bool | None = None,
+    match: MatchOptions | None = None,
 ) -> Operation:
-    """Queue a fetch of an organisation's subrequests (incremental unless a period is given)."""
+    """Queue a fetch of an organisation's subrequests (incremental unless a period is given), then a match."""
     await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
-    if date_from and date_to and date_to < date_from:
-        raise d.RuleViolation(
-            "The period ends before it starts.",
-            rule="period_order",
-            errors=[d.FieldProblem("body.date_to", "period_order", "date_to precedes date_from")],
-        )
-    params = {
+    check_fetch_period(date_from, date_to, on=moscow_today())
+    params: dict[str, Any] = {
         "date_from": date_from.isoformat() if date_from else None,
         "date_to": date_to.isoformat() if date_to else None,
         "only_unanswered": only_unanswered,
     }
+    if match is not None:
+        params["match"] = match.params() | {"actor": principal.actor}
     op = await ops.create(
         session=session, principal=principal, kind=FETCH, organisation_id=organisation_id, params=params
     )
@@ -93,10 +119,13 @@ async def queue_match(
     organisation_id: uuid.UUID,
     subrequest_ids: list[uuid.UUID] | None = None,
     prefill: bool | None = None,
+    options: MatchOptions | None = None,
 ) -> Operation:
     """Queue matching of an organisation's open requests to accounts (and pre-fill from court debts)."""
     await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     params: dict[str, Any] = {"actor": principal.actor, "prefill": prefill}
+    if options is not None:
+        params |= options.params()
     if subrequest_ids is not None:
         params["ids"] = [str(x) for x in subrequest_ids]
     op = await ops.create(
@@ -113,15 +142,30 @@ async def queue_match(
     return op
 
 
+@dataclass(frozen=True)
+class MatchOptions:
+    """The operator's matching choices for one run (None: the setting's default)."""
+
+    scope: Literal["organisation", "address"] | None = None
+    exact_only: bool | None = None
+    prefill: bool | None = None
+
+    def params(self) -> dict[str, Any]:
+        """Return the options given as operation parameters (the omitted ones fall back to the settings)."""
+        given = {"scope": self.scope, "exact_only": self.exact_only, "prefill": self.prefill}
+        return {k: v for k, v in given.items() if v is not None}
+
+
 # ---------------------------------------------------------------------------------------------- handlers
 
 
-async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:  # noqa: ARG001
+async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Fetch subrequests from GIS for the operation's organisation and period."""
     assert op.organisation_id is not None
     params = op.params or {}
     only = params.get("only_unanswered")
-    return await fetch.fetch(
+    nsi_loaded = await _refresh_nsi(ctx, op.organisation_id, only_stale=True)
+    fetched = await fetch.fetch(
         gateway=gateway_for(ctx),
         sessionmaker=ctx.sessionmaker,
         organisation_id=op.organisation_id,
@@ -131,16 +175,78 @@ async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
         initial_days=ctx.settings.debt.fetch_initial_days,
         overlap_days=ctx.settings.debt.fetch_overlap_days,
     )
+    if nsi_loaded:
+        fetched["nsi_loaded"] = nsi_loaded
+    match = params.get("match")
+    if isinstance(match, dict):
+        fetched["match"] = await _match(op.organisation_id, op.key_id, match, progress, ctx)
+    return fetched
+
+
+async def _refresh_nsi(ctx: AppContext, organisation_id: uuid.UUID, *, only_stale: bool) -> dict[str, int]:
+    """Reload the answers' classifiers from GIS; with a fetch, a failure leaves the old copy (logged)."""
+    async with ctx.sessionmaker() as session:
+        org = await session.get(Organisation, organisation_id)
+        if org is None:
+            raise LookupError(f"organisation {organisation_id} is gone")
+        session.expunge(org)
+    try:
+        return await nsi.refresh(
+            sessionmaker=ctx.sessionmaker, gateway=gateway_for(ctx), organisation=org, only_stale=only_stale
+        )
+    except GisError as exc:
+        if not only_stale:
+            raise
+        log.warning("NSI refresh with the fetch failed (%s); the stored classifiers stay", type(exc).__name__)
+        return {}
+
+
+async def nsi_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:  # noqa: ARG001
+    """Reload NSI 95 and NSI 358 from GIS (nsi-common exportNsiItem)."""
+    assert op.organisation_id is not None
+    return {"loaded": await _refresh_nsi(ctx, op.organisation_id, only_stale=False)}
+
+
+async def queue_nsi_refresh(
+    *, session: AsyncSession, principal: Principal, organisation_id: uuid.UUID
+) -> Operation:
+    """Queue a reload of the answers' classifiers from GIS, asked as the organisation."""
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
+    op = await ops.create(
+        session=session, principal=principal, kind=NSI, organisation_id=organisation_id, params={}
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="nsi.refresh",
+        resource_type="operation",
+        resource_id=op.id,
+        organisation_id=organisation_id,
+    )
+    return op
 
 
 async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
     """Match open requests to accounts chunk by chunk; draft answers from court-confirmed debts."""
     assert op.organisation_id is not None
-    params = op.params or {}
+    return await _match(op.organisation_id, op.key_id, op.params or {}, progress, ctx)
+
+
+async def _match(
+    organisation_id: uuid.UUID,
+    key_id: uuid.UUID | None,
+    params: dict[str, Any],
+    progress: ops.Progress,
+    ctx: AppContext,
+) -> dict[str, Any]:
     settings = ctx.settings
     ids = _ids(params)
     prefill = settings.debt.prefill if params.get("prefill") is None else bool(params["prefill"])
-    actor = Principal(key_id=op.key_id, name=str(params.get("actor", "system")).removeprefix("key:"),
+    scope = params.get("scope") or settings.debt.match_scope
+    exact_only = (
+        settings.debt.match_exact_only if params.get("exact_only") is None else bool(params["exact_only"])
+    )
+    actor = Principal(key_id=key_id, name=str(params.get("actor", "system")).removeprefix("key:"),
                       scopes=SYSTEM.scopes, all_organisations=True)  # fmt: skip
     on = moscow_today()
     counts = {
@@ -157,16 +263,16 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
     while True:
         async with ctx.sessionmaker() as session, session.begin():
             chunk = await matching.open_subrequests(
-                session=session, organisation_id=op.organisation_id, ids=ids, after=after
+                session=session, organisation_id=organisation_id, ids=ids, after=after
             )
             if not chunk:
                 break
             results = await matching.match_chunk(
                 session=session,
-                organisation_id=op.organisation_id,
+                organisation_id=organisation_id,
                 subs=chunk,
-                scope=settings.debt.match_scope,
-                exact_only=settings.debt.match_exact_only,
+                scope=scope,
+                exact_only=exact_only,
                 on=on,
             )
             await matching.store_matches(results, session=session)
@@ -178,7 +284,7 @@ async def match_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
             after = chunk[-1].id
             done += len(chunk)
         await progress(done)
-    return counts
+    return counts | {"scope": scope, "exact_only": exact_only, "prefill": prefill}
 
 
 async def _prefill(
@@ -239,7 +345,8 @@ async def _run_actions(op: Operation, progress: ops.Progress, ctx: AppContext, a
         actor=str(params.get("actor", "system")),
         operation_id=op.id,
         subrequest_ids=_ids(params),
-        batch_size=ctx.settings.debt.send_batch_size,
+        # A resend of a message refused as a whole asks for smaller messages (split_refused_batch).
+        batch_size=min(ctx.settings.debt.send_batch_size, int(params.get("batch_size") or MAX_DSR_ACTIONS)),
         wait_seconds=ctx.settings.debt.send_wait_seconds,
         progress=progress,
     )

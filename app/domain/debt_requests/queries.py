@@ -41,6 +41,18 @@ class DebtRequestFilter:
     at_risk: bool | None = None
     overdue: bool | None = None
     match_quality: str | None = None
+    #: none (no answer drafted), no_debt or has_debt (the drafted or sent answer says so).
+    answer: str | None = None
+    #: manual, no_debt (mass answer) or prefill.
+    answer_source: str | None = None
+
+
+async def answers_for(ids: Sequence[uuid.UUID], *, session: AsyncSession) -> dict[uuid.UUID, DebtAnswer]:
+    """Return the answers of a page of requests by request id."""
+    if not ids:
+        return {}
+    rows = await session.scalars(select(DebtAnswer).where(DebtAnswer.subrequest_id.in_(list(ids))))
+    return {a.subrequest_id: a for a in rows}
 
 
 def encode_cursor(sub: DebtSubrequest) -> str:
@@ -87,6 +99,16 @@ def filtered(
         stmt = stmt.where(DebtSubrequest.request_number == f.request_number)
     if f.match_quality:
         stmt = stmt.where(DebtSubrequest.match_quality == f.match_quality)
+    if f.answer is not None or f.answer_source is not None:
+        answered = select(DebtAnswer.id).where(DebtAnswer.subrequest_id == DebtSubrequest.id)
+        if f.answer == "none":
+            stmt = stmt.where(~answered.exists())
+        else:
+            if f.answer in ("no_debt", "has_debt"):
+                answered = answered.where(DebtAnswer.has_debt.is_(f.answer == "has_debt"))
+            if f.answer_source is not None:
+                answered = answered.where(DebtAnswer.source == f.answer_source)
+            stmt = stmt.where(answered.exists())
     if f.q:
         needle = normalize_address_text(f.q)
         like = f"%{needle}%"

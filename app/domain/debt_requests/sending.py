@@ -23,12 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.base import utcnow
 from app.db.models.core import Organisation
 from app.db.models.debt_requests import (
+    WITHDRAWN,
     DebtAnswer,
     DebtDocument,
     DebtSendBatch,
     DebtSendItem,
     DebtSubrequest,
 )
+from app.domain.debt_requests import xsd_facets
 from app.domain.debt_requests.common import (
     FILE_CONTEXT,
     PREPARED,
@@ -53,9 +55,11 @@ from app.gis_client.messages import (
     DSRAction,
     DSRResponseData,
     ExportDSRsQuery,
+    GisError,
     IdentityDocument,
     NsiRef,
     Person,
+    build_import_dsr_responses,
 )
 from app.gis_client.messages import (
     DebtDocument as GisDebtDocument,
@@ -67,6 +71,24 @@ SUBMITTED, RECONCILING, DONE, FAILED = "submitted", "reconciling", "done", "fail
 #: Operation priority of work for answers near their deadline (the fair queue runs it first).
 DEADLINE_PRIORITY = 10
 IN_PROGRESS = (SUBMITTED, RECONCILING)
+#: Result of the items of a message refused as a whole and split: they went out again in new messages.
+SPLIT = "split"
+#: GIS refusing an action because the requester withdrew the request (the stand's code; GIS publishes none).
+REQUEST_WITHDRAWN_CODES = frozenset({"INT002049"})
+#: Error code on a request whose answer was left out of a message because the message could not carry it.
+INVALID_ANSWER = "INVALID_ANSWER"
+#: Failures that refuse a whole message for what it carries (local XSD, GIS format codes, gis-protocol §8):
+#: splitting it lets the good answers go. Transport failures, timeouts and access refusals are not here:
+#: every part of the message would meet them again.
+WHOLE_MESSAGE_CODES = frozenset({"schema", "FMT001300", "FMT001307", "FMT001310"})
+
+
+@dataclass(frozen=True)
+class Batching:
+    """What create_batches queued, and which requests it left out (id, why)."""
+
+    batch_ids: list[uuid.UUID]
+    left_out: list[tuple[uuid.UUID, str]]
 
 
 @dataclass(frozen=True)
@@ -213,10 +235,14 @@ async def create_batches(
     actor: str,
     operation_id: uuid.UUID | None,
     batch_size: int = MAX_DSR_ACTIONS,
-) -> list[uuid.UUID]:
-    """Create batches of ≤ 100 actions and queue one GIS exchange per batch, in the caller's transaction."""
+) -> Batching:
+    """Create batches of ≤ 100 valid actions, one GIS exchange queued per batch, in the caller's transaction.
+
+    Each action is checked on its own first (built alone, facets of the XSD); one that fails is left out,
+    its request keeps its status and shows why, and the others go.
+    """
     if not subrequests:
-        return []
+        return Batching([], [])
     size = max(1, min(batch_size, MAX_DSR_ACTIONS))
     answers: dict[uuid.UUID, DebtAnswer] = {}
     documents: dict[str, DebtDocument] = {}
@@ -229,9 +255,36 @@ async def create_batches(
         if doc_ids:
             for doc in await session.scalars(select(DebtDocument).where(DebtDocument.id.in_(doc_ids))):
                 documents[str(doc.id)] = doc
-    batch_ids: list[uuid.UUID] = []
     now = utcnow()
-    for chunk in chunks(list(subrequests), size):
+    planned: list[tuple[DebtSubrequest, uuid.UUID, DSRAction]] = []
+    left_out: list[tuple[uuid.UUID, str]] = []
+    for sub in subrequests:
+        transport = uuid.uuid4()
+        reason = None
+        try:
+            response = build_response(answers[sub.id], documents) if action == "Send" else None
+            one = DSRAction(
+                transport_guid=str(transport),
+                subrequest_guid=str(sub.subrequest_guid),
+                action="Send" if action == "Send" else "Revoke",
+                response=response,
+            )
+            problems = xsd_facets.action_problems(one)
+            if problems:
+                reason = "; ".join(f"{p.path}: {p.message}" for p in problems)
+            else:
+                build_import_dsr_responses([one])
+        except (d.DomainError, GisError, ValueError, KeyError) as exc:
+            reason = str(exc) or type(exc).__name__
+        if reason is None:
+            planned.append((sub, transport, one))
+        else:
+            left_out.append((sub.id, reason))
+    if left_out:
+        await _leave_out(session=session, left_out=left_out, actor=actor, at=now)
+    batch_ids: list[uuid.UUID] = []
+    for chunk_plan in chunks(planned, size):
+        chunk = [sub for sub, _, _ in chunk_plan]
         batch = DebtSendBatch(
             id=uuid.uuid4(),
             organisation_id=organisation.id,
@@ -244,17 +297,8 @@ async def create_batches(
         session.add(batch)
         actions: list[DSRAction] = []
         items: list[DebtSendItem] = []
-        for sub in chunk:
-            transport = uuid.uuid4()
-            response = build_response(answers[sub.id], documents) if action == "Send" else None
-            actions.append(
-                DSRAction(
-                    transport_guid=str(transport),
-                    subrequest_guid=str(sub.subrequest_guid),
-                    action="Send" if action == "Send" else "Revoke",
-                    response=response,
-                )
-            )
+        for sub, transport, one in chunk_plan:
+            actions.append(one)
             items.append(DebtSendItem(batch_id=batch.id, subrequest_id=sub.id, transport_guid=transport))
         session.add_all(items)
         await session.flush()
@@ -274,10 +318,43 @@ async def create_batches(
             .execution_options(synchronize_session=False)
         )
         batch_ids.append(batch.id)
-    await session.execute(
-        update(Organisation).where(Organisation.id == organisation.id).values(last_send_at=now)
-    )
-    return batch_ids
+    if batch_ids:
+        await session.execute(
+            update(Organisation).where(Organisation.id == organisation.id).values(last_send_at=now)
+        )
+    return Batching(batch_ids, left_out)
+
+
+async def _leave_out(
+    *, session: AsyncSession, left_out: Sequence[tuple[uuid.UUID, str]], actor: str, at: Any
+) -> None:
+    """Mark requests whose answer cannot be carried: the error shows on the request and in its history."""
+    rows = {
+        s.id: s
+        for s in await session.scalars(
+            select(DebtSubrequest).where(DebtSubrequest.id.in_([sid for sid, _ in left_out]))
+        )
+    }
+    history = []
+    for sid, reason in left_out:
+        sub = rows.get(sid)
+        if sub is None:
+            continue
+        sub.last_error_code = INVALID_ANSWER
+        sub.last_error_text = f"left out of the message: {reason}"[:2000]
+        history.append(
+            history_row(
+                sid,
+                actor=actor,
+                from_status=sub.status,
+                to_status=sub.status,
+                reason=f"left out of the message: {reason}",
+                at=at,
+            )  # fmt: skip
+        )
+        log.warning("debt request %s left out of the message: %s", sid, reason)
+    await session.flush()
+    await add_history(history, session=session)
 
 
 # ----------------------------------------------------------------------------------------- applying results
@@ -347,6 +424,22 @@ async def apply_batch_results(
             sub.last_error_text = None
             if batch.action == "Send":
                 sub.sent_at = now
+        elif outcome.error_code in REQUEST_WITHDRAWN_CODES:
+            counts["error"] += 1
+            history.append(
+                history_row(
+                    sub.id,
+                    actor=batch.actor,
+                    from_status=sub.status,
+                    to_status=WITHDRAWN,
+                    reason=f"revoked by the requester ({outcome.error_code}): {outcome.error_text}",
+                    exchange_id=exchange_id,
+                    at=now,
+                )  # fmt: skip
+            )
+            sub.status = WITHDRAWN
+            sub.last_error_code = (outcome.error_code or "")[:40] or None
+            sub.last_error_text = outcome.error_text
         else:
             counts["error"] += 1
             # A failed Send stays prepared, a failed Revoke stays sent: the error shows on the request.
@@ -386,6 +479,91 @@ async def mark_uncertain(*, session: AsyncSession, batch_id: uuid.UUID) -> bool:
         params={"batch_id": str(batch.id)},
         priority=DEADLINE_PRIORITY,  # answers already given: settle them before new work
     )
+    return True
+
+
+async def split_refused_batch(
+    *,
+    session: AsyncSession,
+    batch_id: uuid.UUID,
+    error_code: str | None,
+    error_text: str | None,
+    exchange_id: uuid.UUID | None = None,
+) -> bool:
+    """Split a message refused as a whole for what it carries and queue its halves anew; False: not split.
+
+    GIS processed none of its actions, so each request goes out again in exactly one new message, rebuilt
+    and re-signed by the exchange engine; the halves are split again until the bad answer is alone, where
+    the refusal becomes that answer's own error.
+    """
+    if error_code not in WHOLE_MESSAGE_CODES:
+        return False
+    batch = await session.get(DebtSendBatch, batch_id)
+    if batch is None or batch.status != SUBMITTED or batch.item_count < 2:
+        return False
+    items = list((await session.scalars(select(DebtSendItem).where(DebtSendItem.batch_id == batch_id))).all())
+    sub_ids = [i.subrequest_id for i in items]
+    for item in items:
+        item.result = SPLIT
+        item.error_code = (error_code or "")[:40] or None
+        item.error_text = error_text
+    await session.execute(
+        update(DebtSubrequest)
+        .where(DebtSubrequest.id.in_(sub_ids), DebtSubrequest.send_batch_id == batch_id)
+        .values(send_batch_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    now = utcnow()
+    batch.status = FAILED
+    batch.error_code = error_code
+    batch.error_text = error_text
+    batch.finished_at = now
+    half = (len(items) + 1) // 2
+    kept = PREPARED if batch.action == "Send" else SENT
+    kind = "debt-send" if batch.action == "Send" else "debt-revoke"
+    op = await ops.create(
+        session=session,
+        principal=SYSTEM,
+        kind=kind,
+        organisation_id=batch.organisation_id,
+        params={
+            "ids": [str(x) for x in sub_ids],
+            "actor": batch.actor,
+            "batch_size": half,
+            "split_of": str(batch.id),
+        },
+        total=len(items),
+    )
+    await add_history(
+        (
+            history_row(
+                sid,
+                actor=batch.actor,
+                from_status=kept,
+                to_status=kept,
+                reason=f"message refused as a whole ({error_code}); resent in smaller messages",
+                exchange_id=exchange_id,
+                at=now,
+            )  # fmt: skip
+            for sid in sub_ids
+        ),
+        session=session,
+    )
+    await audit.record(
+        session=session,
+        principal=SYSTEM,
+        action=f"debt_request.{batch.action.lower()}_split",
+        resource_type="debt_send_batch",
+        resource_id=batch.id,
+        organisation_id=batch.organisation_id,
+        outcome="error",
+        exchange_id=exchange_id,
+        details={"items": len(items), "halves": half, "operation_id": str(op.id), "error_code": error_code},
+    )
+    log.warning(
+        "debt batch %s (%d answers) refused as a whole with %s; resending in messages of %d",
+        batch.id, len(items), error_code, half,
+    )  # fmt: skip
     return True
 
 
@@ -494,6 +672,9 @@ async def queue_send(
     """Queue the sending of an organisation's prepared answers (all, or the ids given)."""
     params: dict[str, Any] = {"actor": principal.actor}
     if subrequest_ids is not None:
+        await _check_selection(
+            session=session, principal=principal, organisation_id=organisation_id, ids=subrequest_ids
+        )
         params["ids"] = [str(x) for x in subrequest_ids]
     total = await session.scalar(
         select(func.count())
@@ -536,6 +717,40 @@ async def queue_send(
         details={"prepared": int(total or 0)},
     )
     return op
+
+
+async def _check_selection(
+    *, session: AsyncSession, principal: Principal, organisation_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> None:
+    """Refuse a selection naming a request that is unknown or has no prepared answer (nothing is sent)."""
+    rows: dict[uuid.UUID, DebtSubrequest] = {}
+    for chunk in chunks(list(dict.fromkeys(ids)), 500):
+        for row in await session.scalars(select(DebtSubrequest).where(DebtSubrequest.id.in_(chunk))):
+            rows[row.id] = row
+    problems: list[d.FieldProblem] = []
+    for i, sid in enumerate(ids):
+        sub = rows.get(sid)
+        path = f"body.ids.{i}"
+        if (
+            sub is None
+            or sub.organisation_id != organisation_id
+            or not principal.may_access(sub.organisation_id)
+        ):
+            problems.append(d.FieldProblem(path, "debt_request_exists", f"debt request {sid} not found here"))
+        elif sub.send_batch_id is not None:
+            problems.append(d.FieldProblem(path, "request_in_flight", f"debt request {sid} is being sent"))
+        elif sub.status != PREPARED:
+            problems.append(
+                d.FieldProblem(
+                    path, "request_not_prepared", f"debt request {sid} is {sub.status}, not prepared"
+                )
+            )
+    if problems:
+        raise d.RuleViolation(
+            f"{len(problems)} of {len(ids)} selected requests cannot be sent; nothing was sent.",
+            rule=problems[0].rule,
+            errors=problems,
+        )
 
 
 async def queue_revoke(
@@ -631,7 +846,7 @@ async def run_send(
         subs = list((await session.scalars(stmt)).all())
         org_row = await session.get(Organisation, organisation_id)
         assert org_row is not None
-        await create_batches(
+        plan = await create_batches(
             session=session,
             gateway=gateway,
             organisation=org_row,
@@ -667,7 +882,11 @@ async def run_send(
         if pending == 0 or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)
-    return await _summary(sessionmaker, operation_id, uploaded=uploaded, pending_batches=pending)
+    summary = await _summary(sessionmaker, operation_id, uploaded=uploaded, pending_batches=pending)
+    if plan.left_out:
+        summary["left_out"] = len(plan.left_out)
+        summary["left_out_ids"] = [str(sid) for sid, _ in plan.left_out]
+    return summary
 
 
 async def _reconcile_operation(
@@ -724,6 +943,7 @@ async def _summary(
         "accepted": by_result.get("ok", 0),
         "rejected": by_result.get("error", 0),
         "pending": by_result.get("pending", 0),
+        "split": by_result.get(SPLIT, 0),
         "pending_messages": pending_batches,
         "files_uploaded": uploaded,
     }

@@ -25,6 +25,7 @@ from app.gis_client.messages import (
     ExportDSRsQuery,
     ExportHouseQuery,
     HouseData,
+    NsiItem,
 )
 
 
@@ -118,6 +119,14 @@ class HouseManagementGis(Protocol):
         ...
 
 
+class NsiGis(Protocol):
+    """NSI common service (nsi-common): the classifiers GIS publishes (NSI 95, NSI 358, ...)."""
+
+    async def export_nsi_item(self, *, organisation_id: uuid.UUID, registry_number: int) -> NsiItem | None:
+        """Run one exportNsiItem to completion; None when GIS holds nothing for it (INT002012)."""
+        ...
+
+
 class FileStoreGis(Protocol):
     """The GIS file store: uploads and the AttachmentHASH that references them."""
 
@@ -130,5 +139,5 @@ class FileStoreGis(Protocol):
         ...
 
 
-class GisPort(DebtRequestsGis, DebtsGis, HouseManagementGis, FileStoreGis, Protocol):
+class GisPort(DebtRequestsGis, DebtsGis, HouseManagementGis, NsiGis, FileStoreGis, Protocol):
     """Everything the domain reaches in GIS; `AppContext.gis` holds the running implementation."""
