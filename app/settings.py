@@ -4,6 +4,8 @@ Settings come in groups (`settings.gis.base_url`, `settings.court.claim_limit`, 
 their flat names (`GISGW_GIS_BASE_URL`, `GISGW_COURT_CLAIM_LIMIT`): a group's field `x` is read from
 `GISGW_<group prefix>X`, or from the variable its `validation_alias` names. Adding a setting is one field line
 in its group. README.md lists the variables as a table with the field each fills; keep it in step.
+
+Long (about 700 lines) because it is one declarative table: every setting with its description, grouped.
 """
 
 from __future__ import annotations

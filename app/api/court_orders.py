@@ -1,4 +1,8 @@
-"""Court orders: experiment eligibility, readiness, application packages, court cases, GIS debts registry."""
+"""Court orders: experiment eligibility, readiness, application packages, court cases, GIS debts registry.
+
+Long (about 800 lines) because it is one family: eligibility, readiness, packages, cases and the registry
+share the court models and their schemas.
+"""
 
 from __future__ import annotations
 

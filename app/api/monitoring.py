@@ -1,4 +1,8 @@
-"""Debt monitoring: monthly snapshots (compute, read, trend) and their CSV and XLSX exports."""
+"""Debt monitoring: monthly snapshots (compute, read, trend) and their CSV and XLSX exports.
+
+Long (about 700 lines) because it is one family: snapshots, exports, the municipal report, notices and
+restriction share the monitoring schemas.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,10 @@ committed in ONE transaction, and the exchange engine applies the result through
 the transaction that marks the exchange done. A request in flight (`send_batch_id` set) is never batched
 again; an import whose POST may have reached GIS before a crash ("uncertain") is reconciled by exporting the
 requests by GUID and resending only those GIS does not show as answered.
+
+Long (about 950 lines) because it is one state machine: batches, their items, the exchange that carries them,
+result application, uncertain-batch reconciliation and split-and-resend must change together to stay
+exactly-once.
 """
 
 from __future__ import annotations
