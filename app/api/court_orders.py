@@ -441,6 +441,7 @@ CaseStatus = Literal[
     "in_force",
     "enforcement",
     "returned",
+    "closed",
 ]
 
 
