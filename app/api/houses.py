@@ -318,6 +318,79 @@ async def list_deliveries(
     return DeliveriesPage(total=total, items=[DeliveryRead.model_validate(r) for r in rows])
 
 
+class WebhookCreate(BaseModel):
+    """A subscriber of the change feed: where to POST and the secret the HMAC-SHA256 signature uses."""
+
+    url: str = Field(
+        min_length=8, max_length=2000, pattern=r"^https?://", description="absolute http(s) URL to POST to"
+    )
+    secret: str = Field(
+        min_length=16, max_length=256, description="shared secret of the signature; never shown again"
+    )
+
+
+class WebhookRead(BaseModel):
+    """A registered subscriber (the secret is not shown)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    url: str
+    created_at: datetime
+
+
+class WebhooksList(BaseModel):
+    """The organisation's registered subscribers (those of `GISGW_HOUSES_WEBHOOKS` are not listed)."""
+
+    items: list[WebhookRead]
+
+
+SubscriptionId = Annotated[uuid.UUID, Path(description="subscription id")]
+
+
+@router.post(
+    "/house-webhooks",
+    response_model=WebhookRead,
+    status_code=201,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def create_webhook(
+    organisation_id: OrgId, body: WebhookCreate, session: SessionDep, principal: Sender
+) -> WebhookRead:
+    """Subscribe a URL to the organisation's change feed (scope `send`)."""
+    sub = await service.create_subscription(
+        session, principal=principal, organisation_id=organisation_id, url=body.url, secret=body.secret
+    )
+    return WebhookRead.model_validate(sub)
+
+
+@router.get(
+    "/house-webhooks", response_model=WebhooksList, status_code=200, responses=error_responses(401, 403, 404)
+)
+async def list_webhooks(organisation_id: OrgId, session: SessionDep, principal: Reader) -> WebhooksList:
+    """List the change-feed subscribers registered through the API (scope `read`)."""
+    rows = await service.list_subscriptions(session, principal=principal, organisation_id=organisation_id)
+    return WebhooksList(items=[WebhookRead.model_validate(r) for r in rows])
+
+
+@router.delete(
+    "/house-webhooks/{subscription_id}", status_code=204, responses=error_responses(401, 403, 404, 422)
+)
+async def delete_webhook(
+    organisation_id: OrgId,
+    subscription_id: SubscriptionId,
+    session: SessionDep,
+    principal: Sender,
+    settings: SettingsDep,
+) -> Response:
+    """Unsubscribe a URL; its pending deliveries are marked failed (scope `send`)."""
+    await service.delete_subscription(
+        session, principal=principal, organisation_id=organisation_id, subscription_id=subscription_id,
+        settings=settings,
+    )  # fmt: skip
+    return Response(status_code=204)
+
+
 class QualityTrendPoint(BaseModel):
     """The GIS-side figures of one synced month."""
 

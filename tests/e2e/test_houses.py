@@ -68,10 +68,9 @@ async def receiver() -> AsyncIterator[Receiver]:
         yield handle
 
 
-@pytest.fixture
-async def gateway_overrides(fresh_database_url: str, receiver: Receiver) -> dict[str, Any]:
-    """The organisation exists before the gateway starts, so its webhook can be configured by id."""
-    engine = create_engine(fresh_database_url)
+async def create_organisation(database_url: str) -> None:
+    """Create the test's organisation directly in the database, before the gateway starts."""
+    engine = create_engine(database_url)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             await organisations.create(
@@ -83,6 +82,12 @@ async def gateway_overrides(fresh_database_url: str, receiver: Receiver) -> dict
             )  # fmt: skip
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def gateway_overrides(fresh_database_url: str, receiver: Receiver) -> dict[str, Any]:
+    """The organisation exists before the gateway starts, so its webhook can be configured by id."""
+    await create_organisation(fresh_database_url)
     return {
         "houses_webhooks": {str(ORG_ID): [{"url": receiver.url, "secret": SECRET}]},
         "houses_webhook_retry_initial": 0.2,

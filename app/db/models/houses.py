@@ -148,3 +148,19 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class WebhookSubscription(Base):
+    """A change-feed subscriber an organisation registered through the API (beside `GISGW_HOUSES_WEBHOOKS`).
+
+    The secret is kept because every delivery is signed with it; the API never shows it again.
+    """
+
+    __tablename__ = "house_webhook_subscriptions"
+    __table_args__ = (UniqueConstraint("organisation_id", "url"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

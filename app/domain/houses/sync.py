@@ -29,6 +29,7 @@ from app.db.base import utcnow
 from app.db.models.accounts import Account, AccountPremises, House, Premises
 from app.db.models.core import Operation, Organisation
 from app.db.models.houses import GisHouse, GisHouseAccount, GisPremises, HouseChange, WebhookDelivery
+from app.domain.houses import subscriptions
 from app.domain.houses.snapshot import (
     AccountRow,
     Change,
@@ -512,7 +513,8 @@ async def run_sync_job(op: Operation, progress: ops.Progress, ctx: AppContext) -
         raise d.UpstreamUnavailable("The GIS client is not running.")
     params = op.params or {}
     settings = ctx.settings
-    targets = settings.houses.webhooks.get(str(op.organisation_id), [])
+    async with ctx.sessionmaker() as session:
+        targets = await subscriptions.targets(session, settings=settings, organisation_id=op.organisation_id)
     report = await sync_houses(
         sessionmaker=ctx.sessionmaker,
         gis=ctx.gis,
@@ -522,7 +524,7 @@ async def run_sync_job(op: Operation, progress: ops.Progress, ctx: AppContext) -
         fias_house_guids=params.get("fias_house_guids") or (),
         full=bool(params.get("full")),
         concurrency=settings.houses.sync_concurrency,
-        webhook_urls=[t.url for t in targets],
+        webhook_urls=sorted(targets),
         progress=progress,
     )
     return report.as_dict()

@@ -21,7 +21,6 @@ import hmac
 import json
 import logging
 import time
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
 from app.db.models.houses import HouseChange, WebhookDelivery
+from app.domain.houses import subscriptions
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,16 +79,13 @@ def backoff(settings: Settings, attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.houses.webhook_retry_max))
 
 
-def _secret(settings: Settings, organisation_id: uuid.UUID, url: str) -> str | None:
-    for target in settings.houses.webhooks.get(str(organisation_id), []):
-        if target.url == url:
-            return target.secret.get_secret_value()
-    return None
+Claimed = tuple[WebhookDelivery, HouseChange, str | None]
 
 
 async def _claim(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, now: datetime
-) -> list[tuple[WebhookDelivery, HouseChange]]:
+) -> list[Claimed]:
+    """Claim due deliveries, each with the secret of its subscriber (None: no subscriber any more)."""
     lease = now + timedelta(seconds=settings.houses.webhook_timeout * 2)
     claimed: list[tuple[WebhookDelivery, HouseChange]] = []
     async with sessionmaker() as session, session.begin():
@@ -114,13 +111,15 @@ async def _claim(
             )
             if moved.rowcount == 1:  # type: ignore[attr-defined]
                 claimed.append((delivery, change))
-    return claimed
+        secrets = await subscriptions.secrets_for(
+            session, settings=settings, pairs={(dl.organisation_id, dl.url) for dl, _ in claimed}
+        )
+    return [(dl, ch, secrets.get((dl.organisation_id, dl.url))) for dl, ch in claimed]
 
 
 async def _send(
-    client: httpx.AsyncClient, settings: Settings, delivery: WebhookDelivery, change: HouseChange
+    client: httpx.AsyncClient, delivery: WebhookDelivery, change: HouseChange, secret: str | None
 ) -> tuple[int | None, str | None]:
-    secret = _secret(settings, delivery.organisation_id, delivery.url)
     if secret is None:
         return None, "the URL is no longer configured for the organisation"
     body = json.dumps(event_payload(change), ensure_ascii=False, separators=(",", ":")).encode()
@@ -145,8 +144,8 @@ async def deliver_due(
 ) -> int:
     """Send the deliveries that are due; return how many were attempted."""
     claimed = await _claim(sessionmaker, settings, utcnow())
-    for delivery, change in claimed:
-        status_code, error = await _send(client, settings, delivery, change)
+    for delivery, change, secret in claimed:
+        status_code, error = await _send(client, delivery, change, secret)
         attempts = delivery.attempts + 1
         now = utcnow()
         values: dict[str, Any] = {"attempts": attempts, "last_status_code": status_code, "last_error": error}
@@ -168,8 +167,7 @@ async def deliver_due(
 async def webhook_loop(ctx: Any, stop: asyncio.Event) -> None:
     """Deliver due webhooks until `stop` is set (polls every `settings.workers.poll_interval` s when idle)."""
     settings: Settings = ctx.settings
-    if not settings.houses.webhooks:
-        return  # no subscriber: rows written before a subscriber was removed stay pending
+    # Always running: subscribers registered through the API appear while the gateway runs.
     async with httpx.AsyncClient(timeout=settings.houses.webhook_timeout, follow_redirects=False) as client:
         while not stop.is_set():
             sent = 0
