@@ -30,6 +30,7 @@ class SeedRequest(BaseModel):
     cert_pem: str | None = None
     sent_within_days: int = Field(4, ge=0, le=365)
     flats_per_house: int = Field(60, ge=1, le=1000)
+    living_houses: int = Field(0, ge=0, le=10000, description="individual houses (detached, terraced)")
 
 
 class OrgCreate(BaseModel):
@@ -101,6 +102,7 @@ def build_router(rt: StandRuntime) -> APIRouter:
             today=rt.clock.today(),
             sent_within_days=body.sent_within_days,
             flats_per_house=body.flats_per_house,
+            living_houses=body.living_houses,
         )
         rt.registered(body.cert_pem)
         return summary.as_dict()

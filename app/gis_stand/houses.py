@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.kernel.calendar import MOSCOW
-from app.gis_client.messages import ErrorInfo, HouseData, HouseEntrance, HousePremises
+from app.gis_client.messages import ErrorInfo, HouseData, HouseEntrance, HousePremises, PremisesKind
 from app.gis_stand import codes
 from app.gis_stand.models import House, Message, Org, Premises
 from app.gis_stand.results_builder import build_house
@@ -109,7 +109,7 @@ def to_house_data(house: House, premises: Sequence[Premises]) -> HouseData:
     return HouseData(
         unique_number=unique,
         modified=modified,
-        kind="apartment_building",
+        kind="living_house" if house.kind == "living_house" else "apartment_building",
         fias_house_guid=house.fias_guid,
         house_guid=house.guid,
         cadastral_number=house.cadastral_number,
@@ -127,7 +127,7 @@ def to_house_data(house: House, premises: Sequence[Premises]) -> HouseData:
             HousePremises(
                 guid=p.guid,
                 unique_number=f"{unique}-{p.id}",
-                kind="non_residential" if p.kind == "non_residential" else "residential",
+                kind=_premises_kind(p.kind),
                 number=p.number,
                 cadastral_number=p.cadastral_number,
                 total_area=p.total_area,
@@ -140,6 +140,12 @@ def to_house_data(house: House, premises: Sequence[Premises]) -> HouseData:
             if p.terminated_on is None
         ),
     )
+
+
+def _premises_kind(kind: str) -> PremisesKind:
+    if kind in ("non_residential", "house_block"):
+        return kind  # type: ignore[return-value]
+    return "residential"
 
 
 def uuid_for(base: str, name: str) -> str:

@@ -74,6 +74,9 @@ class House(StandBase):
     fias_guid: Mapped[str] = mapped_column(String(36), index=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("stand_orgs.id"), index=True)
     address: Mapped[str] = mapped_column(String(1000))
+    #: apartment_building (ApartmentHouse) or living_house (LivingHouse: a detached or terraced individual
+    #: house; its premises rows are the blocks of a terraced house, kind `house_block`).
+    kind: Mapped[str] = mapped_column(String(20), default="apartment_building")
     # Characteristics served by exportHouseData (app/gis_stand/houses.py); null on houses seeded before them.
     unique_number: Mapped[str | None] = mapped_column(String(40))
     cadastral_number: Mapped[str | None] = mapped_column(String(40))

@@ -356,19 +356,48 @@ def _house_cadastral_key(parent: etree._Element, number: str | None) -> None:
         sub(parent, "hm", "No_RSO_GKN_EGRP_Data", True)
 
 
-def build_house(house: HouseData) -> etree._Element:
-    """Build one hm:exportHouseResult (an apartment building) in the XSD's element order."""
-    el = etree.Element(q("hm", "exportHouseResult"))
-    sub(el, "hm", "HouseUniqueNumber", house.unique_number)
-    sub(el, "hm", "ModificationDate", house.modified)
-    sub_opt(el, "hm", "HouseGUID", house.house_guid)
-    building = sub(el, "hm", "ApartmentHouse")
+def _house_basic(building: etree._Element, house: HouseData) -> None:
     basic = sub(building, "hm", "BasicCharacteristicts")
     _house_cadastral_key(basic, house.cadastral_number)
     sub(basic, "hm", "FIASHouseGuid", house.fias_house_guid)
     sub_opt(basic, "hm", "TotalSquare", house.total_area)
     sub_opt(basic, "hm", "UsedYear", _house_year(house.used_year))
     sub_opt(basic, "hm", "FloorCount", house.floor_count)
+
+
+def _living_house(el: etree._Element, house: HouseData) -> etree._Element:
+    # LivingHouse: BasicCharacteristicts, HasBlocks, then Block* (a terraced house) and, last and required,
+    # the HouseGUID (an individual house carries it inside, not beside, the building).
+    building = sub(el, "hm", "LivingHouse")
+    _house_basic(building, house)
+    blocks = [p for p in house.premises if p.kind == "house_block"]
+    sub(building, "hm", "HasBlocks", bool(blocks))
+    for p in blocks:
+        b = sub(building, "hm", "Block")
+        _house_cadastral_key(b, p.cadastral_number)
+        sub(b, "hm", "BlockNum", p.number)
+        sub_opt(b, "hm", "TotalArea", p.total_area)
+        if p.gross_area is not None:
+            sub(b, "hm", "GrossArea", p.gross_area)
+        else:
+            sub(b, "hm", "NoGrossArea", True)
+        sub(b, "hm", "BlockUniqueNumber", p.unique_number)
+        sub(b, "hm", "ModificationDate", p.modified or house.modified)
+        sub(b, "hm", "BlockGUID", p.guid)
+    sub(building, "hm", "HouseGUID", house.house_guid)
+    return el
+
+
+def build_house(house: HouseData) -> etree._Element:
+    """Build one hm:exportHouseResult (an apartment building or an individual house) in the XSD's order."""
+    el = etree.Element(q("hm", "exportHouseResult"))
+    sub(el, "hm", "HouseUniqueNumber", house.unique_number)
+    sub(el, "hm", "ModificationDate", house.modified)
+    if house.kind == "living_house":
+        return _living_house(el, house)
+    sub_opt(el, "hm", "HouseGUID", house.house_guid)
+    building = sub(el, "hm", "ApartmentHouse")
+    _house_basic(building, house)
     sub_opt(building, "hm", "UndergroundFloorCount", house.underground_floor_count)
     for entrance in house.entrances:
         e = sub(building, "hm", "Entrance")

@@ -163,6 +163,7 @@ async def seed(
     flats_per_house: int = 60,
     debt_share: float = 0.05,
     sent_within_days: int = 4,
+    living_houses: int = 0,
 ) -> SeedSummary:
     """Generate demo data into the stand's database; the same arguments give the same data."""
     started = time.perf_counter()
@@ -328,5 +329,79 @@ async def seed(
     await _bulk(engine, DebtRequest.__table__, requests)  # type: ignore[arg-type]
     await _bulk(engine, Subrequest.__table__, subs)  # type: ignore[arg-type]
     summary.requests, summary.subrequests = len(requests), len(subs)
+    if living_houses:
+        added = await _seed_living_houses(
+            engine, rng=random.Random(seed * 7_919 + 3), names=names, org_id=target, count=living_houses,
+            today=today,
+        )  # fmt: skip
+        summary.houses += added[0]
+        summary.premises += added[1]
+        summary.accounts += added[2]
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
+
+
+async def _seed_living_houses(
+    engine: AsyncEngine, *, rng: random.Random, names: Names, org_id: int, count: int, today: date
+) -> tuple[int, int, int]:
+    """Add individual houses (LivingHouse) for the organisation: detached ones with one account on the house
+    itself, and terraced ones (every second) with two blocks, one account a block. Return the rows added.
+
+    Drawn after everything else, from a generator of their own, so the rest of a seed stays as it was.
+    """
+    house_id0 = await _next_id(engine, House.__table__)  # type: ignore[arg-type]
+    premises_id0 = await _next_id(engine, Premises.__table__)  # type: ignore[arg-type]
+    account_id0 = await _next_id(engine, Account.__table__)  # type: ignore[arg-type]
+    houses: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
+    accounts: list[dict[str, Any]] = []
+    now = datetime.now(UTC)
+    for h in range(count):
+        region, city = rng.choice(CITIES)
+        area = Decimal(rng.randint(6000, 22000)) / 100
+        house = {
+            "id": house_id0 + h, "guid": names.guid(), "fias_guid": names.guid(), "org_id": org_id,
+            "address": f"{city}, пер. {rng.choice(STREETS)}, д. {rng.randint(1, 90)}", "kind": "living_house",
+            "unique_number": f"{rng.randint(10**9, 10**10 - 1)}", "cadastral_number": None,
+            "used_year": rng.randint(1950, 2022), "floor_count": rng.choice((1, 2)), "underground_floors": 0,
+            "total_area": area, "entrances": 0, "modified_at": now,
+        }  # fmt: skip
+        houses.append(house)
+        terraced = h % 2 == 1
+        units: list[tuple[int | None, Decimal]] = [(None, area)]
+        if terraced:
+            units = []
+            for n in (1, 2):
+                pid = premises_id0 + len(blocks)
+                half = (area / 2).quantize(Decimal("0.01"))
+                blocks.append(
+                    {
+                        "id": pid, "guid": names.guid(), "house_id": house["id"], "number": str(n),
+                        "total_area": half, "kind": "house_block", "gross_area": None, "entrance": None,
+                        "floor": None, "cadastral_number": None, "terminated_on": None,
+                    }
+                )  # fmt: skip
+                units.append((pid, half))
+        for premises_id, unit_area in units:
+            charge = (unit_area * Decimal(rng.randint(4500, 7500)) / 100).quantize(Decimal("0.01"))
+            surname, first, patronymic, sex = names.person()
+            aid = account_id0 + len(accounts)
+            els = f"{region}{rng.choice(ELS_LETTERS)}{rng.choice(ELS_LETTERS)}{aid % 1_000_000:06d}"
+            accounts.append(
+                {
+                    "id": aid, "guid": names.guid(), "org_id": org_id, "house_id": house["id"],
+                    "premises_id": premises_id, "account_number": f"{org_id:03d}{aid:09d}",
+                    "unified_number": els, "service_id": f"{els}-01", "kind": "isUOAccount",
+                    "creation_date": today - timedelta(days=rng.randint(400, 5000)),
+                    "living_persons": rng.randint(1, 5), "total_square": unit_area, "surname": surname,
+                    "first_name": first, "patronymic": patronymic, "sex": sex,
+                    "birth_date": date(rng.randint(1940, 2002), rng.randint(1, 12), rng.randint(1, 28)),
+                    "snils": random_valid_snils(rng),
+                    "monthly_charge": charge,
+                    "debt": Decimal(0),
+                }
+            )  # fmt: skip
+    await _bulk(engine, House.__table__, houses)  # type: ignore[arg-type]
+    await _bulk(engine, Premises.__table__, blocks)  # type: ignore[arg-type]
+    await _bulk(engine, Account.__table__, accounts)  # type: ignore[arg-type]
+    return len(houses), len(blocks), len(accounts)

@@ -346,3 +346,46 @@ async def test_sync_two_months_feeds_changes_and_webhooks(
     assert again["houses_synced"] == 2 and again["changes"] == 0
     await asyncio.sleep(0.5)
     assert len(receiver.received) == 8
+
+
+async def test_individual_houses_detached_and_terraced_are_synced(
+    stand: StandHandle, gateway: GatewayHandle, tmp_path: Path
+) -> None:
+    """LivingHouse answers: a detached house (an account on the house) and a terraced one (blocks)."""
+    created = await stand.admin.post(
+        "/stand/admin/orgs", json={"ppa_guid": PPA_GUID, "cert_pem": gateway.keys.cert_pem}
+    )
+    assert created.status_code == 201, created.text
+    await stand.seed(
+        ppa_guid=PPA_GUID, cert_pem=gateway.keys.cert_pem, subrequests=0, accounts=20, living_houses=4
+    )
+    await _billing(stand, tmp_path, gateway)
+    async with stand.runtime.sessionmaker() as session:
+        living = (
+            await session.scalars(select(House).where(House.kind == "living_house").order_by(House.id))
+        ).all()
+        blocks = (
+            await session.scalars(
+                select(Premises).where(Premises.kind == "house_block").order_by(Premises.id)
+            )
+        ).all()
+    assert len(living) == 4 and len(blocks) == 4  # two terraced houses of two blocks
+
+    result = await _sync(gateway, "2026-11")
+    assert result["houses_synced"] == result["houses_total"] == 5 and not result["houses_failed"]
+    for house in living:
+        got = (await gateway.client.get(f"/api/v1/organisations/{ORG_ID}/houses/{house.fias_guid}")).json()
+        info = got["house"]
+        assert info["kind"] == "living_house" and info["house_guid"] == house.guid
+        assert Decimal(info["total_area"]) == house.total_area and info["used_year"] == house.used_year
+        mine = [b for b in blocks if b.house_id == house.id]
+        assert {p["premises_guid"] for p in got["premises"]} == {b.guid for b in mine}
+        assert all(p["kind"] == "house_block" for p in got["premises"])
+        assert {p["number_raw"] for p in got["premises"]} == {b.number for b in mine}
+    report = await gateway.client.get(
+        f"/api/v1/organisations/{ORG_ID}/houses/{living[0].fias_guid}/report.xlsx"
+    )
+    assert report.status_code == 200
+    book = load_workbook(io.BytesIO(report.content), read_only=True)
+    values = [v for row in book["Дом"].iter_rows(values_only=True) for v in row]
+    assert "Жилой дом" in values
