@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import signal
@@ -27,7 +28,7 @@ from app.gis_client.crypto.openssl_setup import configure_openssl
 configure_openssl()
 
 import httpx  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from app.db.migrate import upgrade  # noqa: E402
@@ -40,6 +41,7 @@ from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import REPO_ROOT, Settings  # noqa: E402
 
+JOURNAL_COUNTS = "SELECT direction || ' ' || operation, count(*) FROM gis_journal GROUP BY 1"
 PPA = "6b0e5f58-3c4d-4e2a-9f1b-0d2c3b4a5e6f"
 
 
@@ -83,6 +85,12 @@ async def _wait_op(client: httpx.AsyncClient, op: dict[str, Any]) -> dict[str, A
                 raise RuntimeError(data["error"])
             return data
         await asyncio.sleep(0.2)
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (/proc/PID/stat, clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb() -> float:
@@ -187,13 +195,25 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
                             pass
 
                 sampler = asyncio.create_task(sample())
+                profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
+                stand_cpu = _cpu_of(stand.pid)
                 wall, cpu = time.perf_counter(), time.process_time()
+                if profile is not None:
+                    profile.enable()
                 op = (await client.post(f"/api/v1/organisations/{org['id']}/houses/syncs", json={})).json()
                 result = await _wait_op(client, op)
+                if profile is not None:
+                    profile.disable()
+                    profile.dump_stats(os.environ["BENCH_PROFILE"])
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                stand_cpu = _cpu_of(stand.pid) - stand_cpu
                 done.set()
                 await sampler
                 quality = (await client.get(f"/api/v1/organisations/{org['id']}/houses-quality")).json()
+                engine = create_engine(url)
+                async with engine.connect() as conn:
+                    journal = dict((await conn.execute(text(JOURNAL_COUNTS))).all())
+                await engine.dispose()
         finally:
             stand.send_signal(signal.SIGTERM)
             stand.wait(timeout=30)
@@ -209,6 +229,9 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
         "sync": {k: v for k, v in report.items() if not isinstance(v, list | dict)},
         "sync_wall_s": round(wall, 1),
         "gateway_cpu_s": round(cpu, 1),
+        "stand_cpu_s": round(stand_cpu, 1),
+        "gateway_cpu_ms_per_house": round(cpu * 1000 / max(1, report["houses_synced"]), 1),
+        "stand_cpu_ms_per_house": round(stand_cpu * 1000 / max(1, report["houses_synced"]), 1),
         "houses_per_s": round(report["houses_synced"] / wall, 1),
         "premises_per_s": round(report["premises"] / wall),
         "rss_mb": {
@@ -216,6 +239,7 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
             "last_quarter_max": round(max(samples[-quarter:]), 1),
             "max": round(max(samples), 1),
         },
+        "gis_messages": journal,
         "premises_in_billing_not_in_gis": quality["premises_in_billing_not_in_gis"],
         "premises_in_gis_not_in_billing": quality["premises_in_gis_not_in_billing"],
     }

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 BATCH = 50
+IDLE_POLL_SECONDS = 1.0
 SIGNATURE_HEADER = "X-Gisgw-Signature"
 TIMESTAMP_HEADER = "X-Gisgw-Timestamp"
 EVENT_HEADER = "X-Gisgw-Event-Id"
@@ -165,9 +166,12 @@ async def deliver_due(
 
 
 async def webhook_loop(ctx: Any, stop: asyncio.Event) -> None:
-    """Deliver due webhooks until `stop` is set (polls every `settings.workers.poll_interval` s when idle)."""
+    """Deliver due webhooks until `stop` is set (polls at most once a second when idle)."""
     settings: Settings = ctx.settings
-    # Always running: subscribers registered through the API appear while the gateway runs.
+    # Always running: subscribers registered through the API appear while the gateway runs. When idle it
+    # looks at most once a second (a webhook a second late is fine; a query every few ms under a fast
+    # `poll_interval` is not).
+    idle = max(settings.workers.poll_interval, IDLE_POLL_SECONDS)
     async with httpx.AsyncClient(timeout=settings.houses.webhook_timeout, follow_redirects=False) as client:
         while not stop.is_set():
             sent = 0
@@ -177,4 +181,4 @@ async def webhook_loop(ctx: Any, stop: asyncio.Event) -> None:
                 log.exception("webhook delivery failed; retrying")
             if not sent:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=settings.workers.poll_interval)
+                    await asyncio.wait_for(stop.wait(), timeout=idle)
