@@ -82,6 +82,7 @@ from app.gis_client.outcome import (
     outcome_of,
 )
 from app.gis_client.parse import body_element, error_to_fault, parse_ack, parse_state
+from app.gis_client.poll_timing import FirstPoll
 from app.gis_client.retry import RetryPolicy, is_empty_result, is_retryable, retry_reason
 from app.gis_client.services import get_operation
 from app.gis_client.services.common import StateResult
@@ -167,6 +168,8 @@ class ExchangeEngine:
         # A lease must outlive one HTTP call (connect + read) with margin; a crash frees the row after it.
         self.lease = timedelta(seconds=settings.gis.connect_timeout + settings.gis.read_timeout + 30)
         self.issuer_style: Any = "der" if settings.gis.issuer_style == "der" else "server"
+        # The first getState of a message comes when GIS answered the last ones (within the official bounds).
+        self.first_poll = FirstPoll(settings.gis.poll_schedule or [10.0])
         # Outcomes finished by this engine, handed to `wait` as parsed (no JSON round trip needed).
         self._finished: dict[uuid.UUID, Outcome] = {}
 
@@ -380,7 +383,7 @@ class ExchangeEngine:
                     status=ACKED,
                     gis_message_guid=uuid.UUID(ack.message_guid),
                     acked_at=now,
-                    next_at=now + timedelta(seconds=self._poll_delay(0)),
+                    next_at=now + timedelta(seconds=self.first_poll.delay(exchange.operation)),
                     poll_count=0,
                     failures=0,
                     error_code=None,
@@ -489,6 +492,9 @@ class ExchangeEngine:
                     ),
                 )
             return
+        if exchange.acked_at is not None:
+            elapsed = (now - exchange.acked_at).total_seconds()
+            self.first_poll.observe(exchange.operation, polls_before=exchange.poll_count, elapsed=elapsed)
         if state.error is not None:
             fault = error_to_fault(state.error, self.transport.retryable_codes)
             if is_empty_result(fault):
