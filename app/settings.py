@@ -350,6 +350,13 @@ class DebtSettings(Group):
     fetch_overlap_days: int = Field(
         2, description="incremental fetches start this many days before the last fetched day (late arrivals)"
     )
+    fetch_window_days: int = Field(
+        1,
+        ge=0,
+        description="days of sending date per fetch window; windows are fetched as parallel page chains "
+        "(0: GIS's largest window, 6 months)",
+    )
+    fetch_concurrency: int = Field(8, ge=1, le=64, description="fetch windows in flight at once")
     fetch_only_unanswered: bool = Field(
         False, description="scheduled fetches ask only for unanswered subrequests (responseStatus NotSent)"
     )

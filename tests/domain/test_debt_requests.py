@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -205,6 +206,16 @@ def test_split_windows_are_contiguous_and_accepted_by_gis() -> None:
         build_export_dsrs(ExportDSRsQuery(period=w))  # raises if a window exceeds 6 months
 
 
+def test_split_windows_of_days_are_parallel_chains_that_cover_the_period() -> None:
+    daily = fetch.split_windows(date(2025, 3, 1), date(2025, 3, 5), days=1)
+    assert [(w.start, w.end) for w in daily] == [(date(2025, 3, d), date(2025, 3, d)) for d in range(1, 6)]
+    weekly = fetch.split_windows(date(2024, 1, 15), date(2025, 3, 10), days=7)
+    assert weekly[0].start == date(2024, 1, 15) and weekly[-1].end == date(2025, 3, 10)
+    assert all(b.start == a.end + timedelta(days=1) for a, b in zip(weekly, weekly[1:], strict=False))
+    assert all((w.end - w.start).days <= 6 for w in weekly) and len(weekly) == 61
+    assert len(fetch.split_windows(date(2024, 1, 15), date(2025, 3, 10), days=400)) == 3  # GIS's 6 months win
+
+
 def test_split_windows_empty_when_reversed() -> None:
     assert fetch.split_windows(date(2025, 2, 1), date(2025, 1, 1)) == []
 
@@ -274,6 +285,41 @@ def test_draft_from_debts_prefers_registry_guids() -> None:
 
 
 # -------------------------------------------------------------------------------------------- fetch
+
+
+class CountingGis(FakeGis):
+    """FakeGis that records how many page requests were in flight at once."""
+
+    def __init__(self, subs: Sequence[Subrequest] = ()) -> None:
+        super().__init__(subs)
+        self.in_flight = 0
+        self.most = 0
+
+    async def export_subrequests(
+        self, *, organisation_id: uuid.UUID, query: ExportDSRsQuery
+    ) -> DSRExportPage:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await asyncio.sleep(0.005)
+            return await super().export_subrequests(organisation_id=organisation_id, query=query)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_fetch_in_day_windows_runs_bounded_parallel_chains(
+    maker: async_sessionmaker[AsyncSession],
+) -> None:
+    org = await _org(maker)
+    start = today() - timedelta(days=9)
+    subs = [make_gis_subrequest(i, sent=start + timedelta(days=i % 10)) for i in range(1500)]
+    gis = CountingGis(subs)
+    result = await fetch.fetch(
+        gateway=gis, sessionmaker=maker, organisation_id=org.id, date_from=start, window_days=1, concurrency=3
+    )
+    assert result["new"] == 1500 and result["windows"] == 10
+    assert gis.most == 3  # ten chains of two pages each, three at a time
+    assert len(gis.queries) == 20 and await _count(maker) == 1500
 
 
 async def test_fetch_upserts_once_follows_pages_and_splits_windows(

@@ -50,8 +50,14 @@ _PREMISES_TAIL = re.compile(
 )
 
 
-def split_windows(start: date, end: date, months: int = MAX_DSR_PERIOD_MONTHS) -> list[Period]:
-    """Split [start, end] into consecutive windows GIS accepts (periodOfSendingRequest ≤ 6 months)."""
+def split_windows(
+    start: date, end: date, months: int = MAX_DSR_PERIOD_MONTHS, *, days: int | None = None
+) -> list[Period]:
+    """Split [start, end] into consecutive windows GIS accepts (periodOfSendingRequest ≤ 6 months).
+
+    With `days`, windows are at most that many days long: each window is its own chain of pages (a page
+    needs the previous one's last GUID), so shorter windows turn one long chain into parallel ones.
+    """
     if end < start:
         return []
     windows: list[Period] = []
@@ -59,6 +65,8 @@ def split_windows(start: date, end: date, months: int = MAX_DSR_PERIOD_MONTHS) -
     while current <= end:
         # build_export_dsrs accepts end ≤ start + 6 months; stop one day short so windows never overlap.
         upper = min(add_months(current, months) - timedelta(days=1), end)
+        if days is not None:
+            upper = min(upper, current + timedelta(days=max(1, days) - 1))
         windows.append(Period(current, upper))
         current = upper + timedelta(days=1)
     return windows
@@ -397,6 +405,8 @@ async def fetch(
     only_unanswered: bool = False,
     initial_days: int = 180,
     overlap_days: int = 2,
+    window_days: int | None = None,
+    concurrency: int = 8,
 ) -> dict[str, Any]:
     """Fetch an organisation's subrequests for a period (incremental by default); return the counts.
 
@@ -424,22 +434,23 @@ async def fetch(
             overlap_days=overlap_days,
             on=on,
         )
-        cursors = [WindowCursor(w) for w in split_windows(plan.date_from, plan.date_to)]
-    # return_exceptions: one failing window must not abandon the others mid-page; all stop, then it counts.
-    results = await asyncio.gather(
-        *(
-            fetch_window(
+        cursors = [WindowCursor(w) for w in split_windows(plan.date_from, plan.date_to, days=window_days)]
+    # At most `concurrency` page chains at once (each holds one exchange in flight).
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def chain(cursor: WindowCursor) -> UpsertStats:
+        async with gate:
+            return await fetch_window(
                 gateway=gateway,
                 sessionmaker=sessionmaker,
                 organisation=org,
-                window=c.window,
+                window=cursor.window,
                 only_unanswered=plan.only_unanswered,
-                cursor=c,
+                cursor=cursor,
             )
-            for c in cursors
-        ),
-        return_exceptions=True,
-    )
+
+    # return_exceptions: one failing window must not abandon the others mid-page; all stop, then it counts.
+    results = await asyncio.gather(*(chain(c) for c in cursors), return_exceptions=True)
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         resume = {
