@@ -350,11 +350,12 @@ class DebtSettings(Group):
     fetch_overlap_days: int = Field(
         2, description="incremental fetches start this many days before the last fetched day (late arrivals)"
     )
-    fetch_window_days: int = Field(
-        1,
+    fetch_daily_windows: int = Field(
+        10,
         ge=0,
-        description="days of sending date per fetch window; windows are fetched as parallel page chains "
-        "(0: GIS's largest window, 6 months)",
+        le=180,
+        description="the most recent days fetched one window a day, as parallel page chains (older days: "
+        "windows of up to 6 months; 0: no daily windows)",
     )
     fetch_concurrency: int = Field(8, ge=1, le=64, description="fetch windows in flight at once")
     fetch_only_unanswered: bool = Field(

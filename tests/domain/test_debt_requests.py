@@ -206,14 +206,18 @@ def test_split_windows_are_contiguous_and_accepted_by_gis() -> None:
         build_export_dsrs(ExportDSRsQuery(period=w))  # raises if a window exceeds 6 months
 
 
-def test_split_windows_of_days_are_parallel_chains_that_cover_the_period() -> None:
-    daily = fetch.split_windows(date(2025, 3, 1), date(2025, 3, 5), days=1)
-    assert [(w.start, w.end) for w in daily] == [(date(2025, 3, d), date(2025, 3, d)) for d in range(1, 6)]
-    weekly = fetch.split_windows(date(2024, 1, 15), date(2025, 3, 10), days=7)
-    assert weekly[0].start == date(2024, 1, 15) and weekly[-1].end == date(2025, 3, 10)
-    assert all(b.start == a.end + timedelta(days=1) for a, b in zip(weekly, weekly[1:], strict=False))
-    assert all((w.end - w.start).days <= 6 for w in weekly) and len(weekly) == 61
-    assert len(fetch.split_windows(date(2024, 1, 15), date(2025, 3, 10), days=400)) == 3  # GIS's 6 months win
+def test_split_windows_gives_recent_days_a_window_each() -> None:
+    windows = fetch.split_windows(date(2024, 1, 15), date(2025, 3, 10), daily_from=date(2025, 3, 4))
+    assert windows[0].start == date(2024, 1, 15) and windows[-1].end == date(2025, 3, 10)
+    assert all(b.start == a.end + timedelta(days=1) for a, b in zip(windows, windows[1:], strict=False))
+    assert [(w.start, w.end) for w in windows[-7:]] == [
+        (date(2025, 3, d), date(2025, 3, d)) for d in range(4, 11)
+    ]
+    assert len(windows) == 3 + 7 and windows[-8].end == date(2025, 3, 3)
+    for w in windows:
+        build_export_dsrs(ExportDSRsQuery(period=w))
+    # A period entirely within the recent days: one window a day.
+    assert len(fetch.split_windows(date(2025, 3, 8), date(2025, 3, 10), daily_from=date(2025, 3, 4))) == 3
 
 
 def test_split_windows_empty_when_reversed() -> None:
@@ -315,7 +319,7 @@ async def test_fetch_in_day_windows_runs_bounded_parallel_chains(
     subs = [make_gis_subrequest(i, sent=start + timedelta(days=i % 10)) for i in range(1500)]
     gis = CountingGis(subs)
     result = await fetch.fetch(
-        gateway=gis, sessionmaker=maker, organisation_id=org.id, date_from=start, window_days=1, concurrency=3
+        gateway=gis, sessionmaker=maker, organisation_id=org.id, date_from=start, daily_days=10, concurrency=3
     )
     assert result["new"] == 1500 and result["windows"] == 10
     assert gis.most == 3  # ten chains of two pages each, three at a time

@@ -51,22 +51,27 @@ _PREMISES_TAIL = re.compile(
 
 
 def split_windows(
-    start: date, end: date, months: int = MAX_DSR_PERIOD_MONTHS, *, days: int | None = None
+    start: date, end: date, months: int = MAX_DSR_PERIOD_MONTHS, *, daily_from: date | None = None
 ) -> list[Period]:
     """Split [start, end] into consecutive windows GIS accepts (periodOfSendingRequest ≤ 6 months).
 
-    With `days`, windows are at most that many days long: each window is its own chain of pages (a page
-    needs the previous one's last GUID), so shorter windows turn one long chain into parallel ones.
+    Days from `daily_from` on get a window each. Each window is its own chain of pages (a page needs the
+    previous page's last GUID), so the recent days — where the unanswered subrequests are, a subrequest being
+    due within 5 working days — are fetched as parallel chains, while older days cost one chain as before.
     """
     if end < start:
         return []
     windows: list[Period] = []
     current = start
     while current <= end:
+        if daily_from is not None and current >= daily_from:
+            windows.append(Period(current, current))
+            current += timedelta(days=1)
+            continue
         # build_export_dsrs accepts end ≤ start + 6 months; stop one day short so windows never overlap.
         upper = min(add_months(current, months) - timedelta(days=1), end)
-        if days is not None:
-            upper = min(upper, current + timedelta(days=max(1, days) - 1))
+        if daily_from is not None:
+            upper = min(upper, daily_from - timedelta(days=1))
         windows.append(Period(current, upper))
         current = upper + timedelta(days=1)
     return windows
@@ -405,7 +410,7 @@ async def fetch(
     only_unanswered: bool = False,
     initial_days: int = 180,
     overlap_days: int = 2,
-    window_days: int | None = None,
+    daily_days: int = 0,
     concurrency: int = 8,
 ) -> dict[str, Any]:
     """Fetch an organisation's subrequests for a period (incremental by default); return the counts.
@@ -434,7 +439,9 @@ async def fetch(
             overlap_days=overlap_days,
             on=on,
         )
-        cursors = [WindowCursor(w) for w in split_windows(plan.date_from, plan.date_to, days=window_days)]
+        daily_from = on - timedelta(days=daily_days - 1) if daily_days > 0 else None
+        windows = split_windows(plan.date_from, plan.date_to, daily_from=daily_from)
+        cursors = [WindowCursor(w) for w in windows]
     # At most `concurrency` page chains at once (each holds one exchange in flight).
     gate = asyncio.Semaphore(max(1, concurrency))
 

@@ -174,7 +174,7 @@ async def fetch_job(op: Operation, progress: ops.Progress, ctx: AppContext) -> d
         only_unanswered=ctx.settings.debt.fetch_only_unanswered if only is None else bool(only),
         initial_days=ctx.settings.debt.fetch_initial_days,
         overlap_days=ctx.settings.debt.fetch_overlap_days,
-        window_days=ctx.settings.debt.fetch_window_days or None,
+        daily_days=ctx.settings.debt.fetch_daily_windows,
         concurrency=ctx.settings.debt.fetch_concurrency,
     )
     if nsi_loaded:
