@@ -254,6 +254,11 @@ def _prepare(
         signed_properties_digest=signed_properties_digest,
         xades_prefix=xades_prefix,
     )
+    # (4, first) body digest with the signature absent (enveloped transform), exclusive c14n. Taken before the
+    # insertion: the Signature goes in as first child with no tail, and exclusive c14n renders only visibly
+    # used namespaces, so these are the bytes the transform yields afterwards, without copying the document
+    # to remove it again (`test_sign_body_digest_equals_enveloped_transform` checks the equality).
+    body_digest = backend.streebog256(_c14n(element, EXC_C14N))
     # (2) first child; no whitespace around it (its tail stays None), so no tail pitfall on our side.
     element.insert(0, signature)
     signed_info = signature[0]
@@ -264,8 +269,6 @@ def _prepare(
     props_c14n = EXC_C14N if signed_properties_digest in _DIG_2012_256_URIS else INCL_C14N
     props_digest = _digest_fn(signed_properties_digest, backend)(_c14n(props, props_c14n))
     ref_props.find(_ds("DigestValue")).text = _b64(props_digest)  # type: ignore[union-attr]
-    # (4) body digest with the signature removed (enveloped transform), exclusive c14n.
-    body_digest = backend.streebog256(_c14n_without(element, signature, EXC_C14N, None))
     ref_body.find(_ds("DigestValue")).text = _b64(body_digest)  # type: ignore[union-attr]
     # (5) canonical SignedInfo → Streebog; the caller signs it.
     return signature, backend.streebog256(_c14n(signed_info, signed_info_c14n))
