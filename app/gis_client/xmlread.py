@@ -96,8 +96,8 @@ def _texts(el: etree._Element, path: str) -> tuple[str, ...]:
     return tuple(c.text or "" for c in _iter(el, path))
 
 
-#: Single-step prefixed name → Clark name (`drs:x` → `{…/drs/}x`), filled on first use; a plain dict lookup is
-#: several times cheaper than the lru_cache call of `_clark` on the ~3,900 field reads of a 100-subrequest page.
+#: Single-step prefixed name → Clark name (`drs:x` → `{…/drs/}x`), filled on first use; a plain dict lookup
+#: is cheaper than the lru_cache call of `_clark` on the ~3,900 field reads of a 100-subrequest page.
 _STEP: dict[str, str] = {}
 
 
