@@ -14,6 +14,8 @@ by pair within one process and would add a dependency for forty lines of arithme
 from __future__ import annotations
 
 import inspect
+import shutil
+import sqlite3
 import statistics
 import threading
 import time
@@ -21,13 +23,18 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 __all__ = [
     "Pairs",
+    "SqlLog",
     "bare_http_server",
+    "copy_sqlite",
     "interleave",
     "interleave_async",
     "ratio_line",
+    "replay_sqlite",
 ]
 
 
@@ -183,3 +190,81 @@ def bare_http_server(reply: bytes, content_type: str = "text/xml; charset=utf-8"
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------- SQL floor
+# "The same SQL": every statement gisgw sent to the database during one run (as the driver received it,
+# with its parameters and commit points), replayed later through the bare driver (stdlib sqlite3), rows
+# fetched and discarded. No ORM, no Core compilation, no asyncio hop per statement: what remains is the
+# database's own work, which no gateway can avoid for that job.
+
+
+@dataclass
+class SqlLog:
+    """Statements in the order the driver saw them: ("one"|"many", sql, parameters), ("commit", "", None)."""
+
+    items: list[tuple[str, str, Any]] = field(default_factory=list)
+
+    def _on_execute(
+        self,
+        _conn: object,
+        _cursor: object,
+        statement: str,
+        parameters: Any,
+        _context: object,
+        executemany: bool,
+    ) -> None:
+        self.items.append(("many" if executemany else "one", statement, parameters))
+
+    def _on_commit(self, _conn: object) -> None:
+        self.items.append(("commit", "", None))
+
+    @contextmanager
+    def recording(self) -> Iterator[SqlLog]:
+        """Record every statement of every engine of this process while the block runs."""
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.listen(Engine, "before_cursor_execute", self._on_execute)
+        event.listen(Engine, "commit", self._on_commit)
+        try:
+            yield self
+        finally:
+            event.remove(Engine, "before_cursor_execute", self._on_execute)
+            event.remove(Engine, "commit", self._on_commit)
+
+    @property
+    def statements(self) -> int:
+        """Number of statements (an executemany counts once)."""
+        return sum(1 for kind, _sql, _params in self.items if kind != "commit")
+
+
+def copy_sqlite(source: str | Path, target: str | Path) -> None:
+    """Copy a SQLite database with its WAL files (a snapshot for the next replay)."""
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(f"{source}{suffix}")
+        dst = Path(f"{target}{suffix}")
+        if src.exists():
+            shutil.copyfile(src, dst)
+        elif dst.exists():
+            dst.unlink()
+
+
+def replay_sqlite(path: str | Path, log: SqlLog) -> int:
+    """Replay a recorded run on a SQLite file with the stdlib driver and gisgw's pragmas; return rows read."""
+    conn = sqlite3.connect(str(path))
+    try:
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=30000"):
+            conn.execute(f"PRAGMA {pragma}")
+        rows = 0
+        for kind, sql, params in log.items:
+            if kind == "commit":
+                conn.commit()
+            elif kind == "many":
+                conn.executemany(sql, params)
+            else:
+                rows += len(conn.execute(sql, params or ()).fetchall())
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
