@@ -31,13 +31,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.gis_client.crypto.openssl_setup import configure_openssl
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.gis_client.crypto.openssl_setup import configure_openssl  # noqa: E402
 
 configure_openssl()
 
 import httpx  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import metrics  # noqa: E402
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402

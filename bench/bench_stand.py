@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.gis_client.crypto.openssl_setup import configure_openssl
+from app.gis_client.crypto.openssl_setup import configure_openssl  # noqa: E402
 
 configure_openssl()
 
