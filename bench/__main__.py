@@ -21,6 +21,7 @@ QUICK: list[list[str]] = [
     ["bench/bench_gis_messages.py", "--runs", "30"],
     ["bench/bench_crypto.py", "--runs", "20"],
     ["bench/bench_envelope.py"],
+    ["bench/bench_exchange.py", "50", "3"],
     ["bench/bench_stand.py", "--accounts", "20000", "--subrequests", "1000"],
     ["bench/bench_court.py", "--accounts", "10000", "--months", "36"],
     ["bench/bench_debt_requests.py", "--n", "1000"],
