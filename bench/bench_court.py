@@ -5,6 +5,10 @@
 
 Seeds one organisation with deterministic accounts (a mix of blocking reasons), then times one readiness run
 (load in chunks, assess, store every verdict) and prints the figures for docs/benchmarks.md.
+
+Floor (SQLite): the SQL statements of that run, recorded as the driver received them, replayed with the stdlib
+sqlite3 driver on a snapshot of the seeded database (same rows read, same verdicts written, same commits).
+`--pairs N` runs N readiness runs interleaved with N replays; the last line is the ratio line.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import asyncio
 import os
 import random
+import sys
 import tempfile
 import time
 import uuid
@@ -20,18 +25,21 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import insert
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.db.engine import create_engine, create_sessionmaker
-from app.db.migrate import upgrade
-from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
-from app.db.models.core import Organisation
-from app.domain.accounts.ledger import encode_months
-from app.domain.court.readiness import create_run, execute_run
-from app.domain.court.rules import court_rules
-from app.domain.kernel.penalties import due_date_for
-from app.domain.kernel.snils import random_valid_snils
-from app.settings import Settings
+from sqlalchemy import insert  # noqa: E402
+
+from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
+from app.db.migrate import upgrade  # noqa: E402
+from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises  # noqa: E402
+from app.db.models.core import Organisation  # noqa: E402
+from app.domain.accounts.ledger import encode_months  # noqa: E402
+from app.domain.court.readiness import create_run, execute_run  # noqa: E402
+from app.domain.court.rules import court_rules  # noqa: E402
+from app.domain.kernel.penalties import due_date_for  # noqa: E402
+from app.domain.kernel.snils import random_valid_snils  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from bench.floor import Pairs, SqlLog, copy_sqlite, replay_sqlite  # noqa: E402
 
 ON = date(2025, 11, 20)
 
@@ -135,6 +143,7 @@ async def main() -> None:
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--chunk", type=int, default=2000)
     parser.add_argument("--pg", action="store_true", help="use GISGW_TEST_DATABASE_URL (with-postgres.sh)")
+    parser.add_argument("--pairs", type=int, default=3, help="readiness runs interleaved with floor replays")
     args = parser.parse_args()
     if args.pg:
         from tests.conftest import _create_pg_database
@@ -146,10 +155,32 @@ async def main() -> None:
     t0 = time.perf_counter()
     org_id = await seed(url, args.accounts, args.months)
     seeded = time.perf_counter() - t0
-    elapsed, summary = await run(url, org_id, args.chunk)
     backend = "postgresql" if args.pg else "sqlite"
     print(f"backend={backend} accounts={args.accounts} months={args.months} seed={seeded:.1f}s")
-    print(f"readiness run: {elapsed:.1f}s ({args.accounts / elapsed:,.0f} accounts/s) {summary}")
+    if args.pg:
+        elapsed, summary = await run(url, org_id, args.chunk)
+        print(f"readiness run: {elapsed:.1f}s ({args.accounts / elapsed:,.0f} accounts/s) {summary}")
+        print("floor: measured on SQLite only (the replay uses the stdlib sqlite3 driver)")
+        return
+    path = url.removeprefix("sqlite+aiosqlite:///")
+    snapshot, replica = f"{path}.snapshot", f"{path}.floor"
+    copy_sqlite(path, snapshot)
+    log = SqlLog()
+    pairs = Pairs()
+    for i in range(args.pairs):
+        if i == 0:
+            with log.recording():
+                elapsed, summary = await run(url, org_id, args.chunk)
+        else:
+            elapsed, summary = await run(url, org_id, args.chunk)
+        print(f"readiness run: {elapsed:.1f}s ({args.accounts / elapsed:,.0f} accounts/s) {summary}")
+        copy_sqlite(snapshot, replica)
+        started = time.perf_counter()
+        rows = replay_sqlite(replica, log)
+        floor = time.perf_counter() - started
+        print(f"floor: {log.statements} statements replayed with sqlite3, {rows:,} rows read, {floor:.2f}s")
+        pairs.add(elapsed * 1000, floor * 1000)
+    print(pairs.line(f"court readiness, {args.accounts:,} accounts × {args.months} months, SQLite"))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 """Time GOST signing and verification per backend: digest, raw sign/verify, XAdES sign and verify.
 
 Run: .venv/bin/python bench/bench_crypto.py [--runs N] [--actions N]
+
+Floors (openssl backend, interleaved with gisgw): XAdES sign of the body against parse + exclusive c14n of
+the body + Streebog-256 + one GOST sign; XAdES verify against parse + exc-c14n + Streebog + one GOST verify.
+The last two lines are their ratio lines.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from app.gis_client.crypto.backend import generate_test_key, get_backend  # noqa
 from app.gis_client.crypto.keys import BackendUnavailable, GostBackend, load_private_key  # noqa: E402
 from app.gis_client.crypto.signer import LocalKeySigner  # noqa: E402
 from app.gis_client.crypto.xmldsig import sign_element_sync, verify  # noqa: E402
+from bench.floor import Pairs, interleave  # noqa: E402
 
 ACTION = (
     "<drs:action><base:TransportGUID>6f1c1e2a-0000-4000-8000-{n:012d}</base:TransportGUID>"
@@ -79,6 +84,34 @@ def bench_backend(backend: GostBackend, doc: bytes, runs: int) -> tuple[float, .
     )
 
 
+def floors(backend: GostBackend, doc: bytes, runs: int) -> tuple[Pairs, Pairs]:
+    """Time XAdES sign and verify interleaved with their floors on the same bytes."""
+    key_pem, cert_pem = generate_test_key("/CN=bench/O=gisgw", "A", backend=backend)
+    key = load_private_key(key_pem)
+    signer = LocalKeySigner(key_pem, cert_pem, backend)
+    public = signer.certificate.public_key
+
+    def xades_sign() -> bytes:
+        root = etree.fromstring(doc)
+        sign_element_sync(root, root[1][0], signer.sign_digest_sync, signer.certificate, backend=backend)
+        return bytes(etree.tostring(root))
+
+    def c14n_digest(data: bytes) -> bytes:
+        body = etree.fromstring(data)[1][0]
+        return backend.streebog256(etree.tostring(body, method="c14n", exclusive=True))
+
+    signed = xades_sign()
+    signature = backend.sign_digest(key, c14n_digest(signed))
+    return (
+        interleave(xades_sign, lambda: backend.sign_digest(key, c14n_digest(doc)), runs),
+        interleave(
+            lambda: verify(signed, backend=backend),
+            lambda: backend.verify_digest(public, c14n_digest(signed), signature),
+            runs,
+        ),
+    )
+
+
 def main() -> None:
     """Print a table of median timings per backend."""
     parser = argparse.ArgumentParser()
@@ -102,6 +135,9 @@ def main() -> None:
         runs = args.runs if name == "openssl" else max(3, args.runs // 10)
         row = bench_backend(backend, doc, runs)
         print(f"{name:<8} " + " ".join(f"{v:>{w}.3f}" for v, w in zip(row, (9, 8, 8, 11, 13), strict=True)))
+    signing, verifying = floors(get_backend("openssl"), doc, args.runs)
+    print(signing.line(f"XAdES sign, {args.actions} actions (openssl)"))
+    print(verifying.line(f"XAdES verify, {args.actions} actions (openssl)"))
 
 
 if __name__ == "__main__":

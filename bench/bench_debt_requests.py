@@ -9,6 +9,12 @@ how long each getState waits before the result is ready.
 --drop 0.02`) and the gateway's back-off down to 0.05..0.5 s (40 attempts); the run then also waits for the
 reconcile jobs of dropped imports and reports the injected faults, the retries counted by the gateway and
 whether every subrequest was answered exactly once.
+
+Floor (SQLite gateway database only): every SQL statement the gateway sent during the cycle, recorded as
+the driver received it, replayed with the stdlib sqlite3 driver on a copy of the database taken just before
+the cycle. It is the database's share alone (no XML, no signing, no HTTP), so the ratio overstates the
+distance; it compares the gateway's CPU per subrequest with the replay's time per subrequest. The last line
+is the ratio line.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.gis_client.crypto.openssl_setup import configure_openssl
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.gis_client.crypto.openssl_setup import configure_openssl  # noqa: E402
 
 configure_openssl()
 
@@ -39,6 +47,7 @@ from app.gis_client.crypto.backend import generate_test_key  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import REPO_ROOT, Settings  # noqa: E402
+from bench.floor import SqlLog, copy_sqlite, format_ratio, replay_failures, replay_sqlite  # noqa: E402
 
 
 def _start_stand(tmp: Path, delay: float) -> tuple[subprocess.Popen[bytes], str]:
@@ -165,6 +174,12 @@ async def run(
                     (await admin.put("/stand/admin/faults", json=faults)).raise_for_status()
                 retries_before = _retries()
                 base = f"/api/v1/organisations/{org['id']}/debt-requests"
+                sqlite_path = None if database_url else tmp / "gateway.db"
+                if sqlite_path is not None:
+                    copy_sqlite(sqlite_path, tmp / "snapshot.db")
+                log = SqlLog()
+                recording = log.recording()
+                recording.__enter__()
                 total_wall, total_cpu = time.perf_counter(), time.process_time()
                 with Phase(results, "fetch"):
                     fetched = await _wait_op(client, (await client.post(f"{base}/fetch", json={})).json())
@@ -190,6 +205,7 @@ async def run(
                         await asyncio.sleep(0.2)
                 wall = time.perf_counter() - total_wall
                 cpu = time.process_time() - total_cpu
+                recording.__exit__(None, None, None)
                 injected = (await admin.get("/stand/admin/faults")).json()["counts"]
                 after = _retries()
                 retries = {
@@ -198,6 +214,12 @@ async def run(
         finally:
             stand.send_signal(signal.SIGTERM)
             stand.wait(timeout=30)
+        floor_s = None
+        if sqlite_path is not None:
+            copy_sqlite(tmp / "snapshot.db", tmp / "floor.db")
+            started = time.perf_counter()
+            replay_sqlite(tmp / "floor.db", log)
+            floor_s = time.perf_counter() - started
     return {
         "n": n,
         "stand_delay_s": delay,
@@ -213,6 +235,14 @@ async def run(
         "total_cpu_s": round(cpu, 1),
         "cpu_ms_per_subrequest": round(cpu * 1000 / max(n, 1), 2),
         "wall_ms_per_subrequest": round(wall * 1000 / max(n, 1), 2),
+        "floor": None
+        if floor_s is None
+        else {
+            "sql_statements": log.statements,
+            "replay_s": round(floor_s, 2),
+            "ms_per_subrequest": round(floor_s * 1000 / max(n, 1), 3),
+            "failed_in_replay": replay_failures[-1],
+        },  # fmt: skip
     }
 
 
@@ -239,6 +269,11 @@ def main() -> None:
     )
     result = asyncio.run(run(args.n, args.delay, args.database_url, faults))
     print(json.dumps(result, indent=2, ensure_ascii=False))  # noqa: T201
+    floor = result["floor"]
+    if floor is not None:
+        name = f"debt cycle, {args.n:,} subrequests, SQLite, CPU per subrequest (floor: its SQL only)"
+        line = format_ratio(name, result["cpu_ms_per_subrequest"], floor["ms_per_subrequest"], "ms")
+        print(line)  # noqa: T201
 
 
 if __name__ == "__main__":

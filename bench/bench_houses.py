@@ -6,6 +6,11 @@ Run: `.venv/bin/python bench/bench_houses.py [--houses 2000] [--premises 100] [-
 timed), so the sync walks billing's houses and matches every premises. Timed: the `houses-sync` operation,
 two exchanges a house (exportHouseData, exportAccountData). Memory: the gateway process's resident set sampled
 every second during the sync (the gateway runs in this process).
+
+Floor (SQLite gateway database only): every SQL statement the gateway sent during the sync, recorded as the
+driver received it, replayed with the stdlib sqlite3 driver on a copy of the database taken just before the
+sync. It is the database's share alone (no XML, no signing, no HTTP); the ratio line compares the gateway's
+CPU during the sync with the replay's time (the last line).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.gis_client.crypto.openssl_setup import configure_openssl
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.gis_client.crypto.openssl_setup import configure_openssl  # noqa: E402
 
 configure_openssl()
 
@@ -40,6 +47,7 @@ from app.gis_stand.models import Account, House, Premises  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import REPO_ROOT, Settings  # noqa: E402
+from bench.floor import SqlLog, copy_sqlite, format_ratio, replay_failures, replay_sqlite  # noqa: E402
 
 JOURNAL_COUNTS = "SELECT direction || ' ' || operation, count(*) FROM gis_journal GROUP BY 1"
 PPA = "6b0e5f58-3c4d-4e2a-9f1b-0d2c3b4a5e6f"
@@ -195,17 +203,23 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
                             pass
 
                 sampler = asyncio.create_task(sample())
+                sqlite_path = None if database_url else tmp / "gateway.db"
+                if sqlite_path is not None:
+                    copy_sqlite(sqlite_path, tmp / "snapshot.db")
+                log = SqlLog()
                 profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
                 stand_cpu = _cpu_of(stand.pid)
-                wall, cpu = time.perf_counter(), time.process_time()
-                if profile is not None:
-                    profile.enable()
-                op = (await client.post(f"/api/v1/organisations/{org['id']}/houses/syncs", json={})).json()
-                result = await _wait_op(client, op)
-                if profile is not None:
-                    profile.disable()
-                    profile.dump_stats(os.environ["BENCH_PROFILE"])
-                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                with log.recording():
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    if profile is not None:
+                        profile.enable()
+                    syncs = f"/api/v1/organisations/{org['id']}/houses/syncs"
+                    op = (await client.post(syncs, json={})).json()
+                    result = await _wait_op(client, op)
+                    if profile is not None:
+                        profile.disable()
+                        profile.dump_stats(os.environ["BENCH_PROFILE"])
+                    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 stand_cpu = _cpu_of(stand.pid) - stand_cpu
                 done.set()
                 await sampler
@@ -217,6 +231,14 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
         finally:
             stand.send_signal(signal.SIGTERM)
             stand.wait(timeout=30)
+        floor = None
+        if sqlite_path is not None:
+            copy_sqlite(tmp / "snapshot.db", tmp / "floor.db")
+            started = time.perf_counter()
+            replay_sqlite(tmp / "floor.db", log)
+            replay_s = time.perf_counter() - started
+            floor = {"sql_statements": log.statements, "replay_s": round(replay_s, 2),
+                     "failed_in_replay": replay_failures[-1]}  # fmt: skip
     report = result["result"]
     quarter = max(1, len(samples) // 4)
     return {
@@ -242,6 +264,7 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
         "gis_messages": journal,
         "premises_in_billing_not_in_gis": quality["premises_in_billing_not_in_gis"],
         "premises_in_gis_not_in_billing": quality["premises_in_gis_not_in_billing"],
+        "floor": floor,
     }
 
 
@@ -257,6 +280,9 @@ def main() -> None:
     args = parser.parse_args()
     result = asyncio.run(run(args.houses, args.premises, args.concurrency, args.database_url))
     print(json.dumps(result, indent=2, ensure_ascii=False))  # noqa: T201
+    if result["floor"] is not None:
+        name = f"houses sync, {args.houses:,} × {args.premises}, SQLite, CPU (floor: its SQL only)"
+        print(format_ratio(name, result["gateway_cpu_s"], result["floor"]["replay_s"], "s"))  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -96,38 +96,58 @@ def _texts(el: etree._Element, path: str) -> tuple[str, ...]:
     return tuple(c.text or "" for c in _iter(el, path))
 
 
+#: Single-step prefixed name → Clark name (`drs:x` → `{…/drs/}x`), filled on first use; a plain dict lookup
+#: is cheaper than the lru_cache call of `_clark` on the ~3,900 field reads of a 100-subrequest page.
+_STEP: dict[str, str] = {}
+
+
+def _step(path: str) -> str | None:
+    """Return the Clark name of a single-step path (cached), None for a longer path."""
+    full, steps = _clark(path)
+    if len(steps) != 1:
+        return None
+    _STEP[path] = full
+    return full
+
+
 class _Kids:
     """The children of one element indexed by tag in a single pass, for parsers reading many of them."""
 
     # A subrequest is ~40 elements read ~55 times; one pass plus dict lookups is several times cheaper than
     # one lxml child search per field. Only single-step paths are indexed; longer ones fall back to _find.
+    # The accessors repeat the lookup inline instead of calling each other: a Python call per field read
+    # was most of what remained of parsing a page.
     __slots__ = ("el", "_first")
 
     def __init__(self, el: etree._Element) -> None:
         self.el = el
-        first: dict[Any, etree._Element] = {}
-        for child in el:
-            first.setdefault(child.tag, child)
-        self._first = first
+        # Built from the last child to the first, so the first child of each tag is the one kept.
+        self._first: dict[Any, etree._Element] = {child.tag: child for child in reversed(el)}
 
     def find(self, path: str) -> etree._Element | None:
-        full, steps = _clark(path)
-        if len(steps) == 1:
+        full = _STEP.get(path) or _step(path)
+        if full is not None:
             return self._first.get(full)
-        return self.el.find(full)
+        return self.el.find(_clark(path)[0])
 
     def need(self, path: str) -> etree._Element:
-        found = self.find(path)
+        full = _STEP.get(path)
+        found = self._first.get(full) if full is not None else self.find(path)
         if found is None:
             raise GisProtocolError(f"missing {path} in {element_path(self.el)}")
         return found
 
     def text(self, path: str) -> str | None:
-        found = self.find(path)
+        full = _STEP.get(path)
+        found = self._first.get(full) if full is not None else self.find(path)
         return None if found is None else (found.text or "")
 
     def req(self, path: str) -> str:
-        return self.need(path).text or ""
+        full = _STEP.get(path)
+        found = self._first.get(full) if full is not None else self.find(path)
+        if found is None:
+            raise GisProtocolError(f"missing {path} in {element_path(self.el)}")
+        return found.text or ""
 
     def all(self, path: str) -> list[etree._Element]:
         return _all(self.el, path)

@@ -248,3 +248,43 @@ def test_personal_data_not_in_repr() -> None:
     action = send_action()
     assert "12345678901" not in repr(action)
     assert "Иванов" not in repr(action)
+
+
+def _used_prefixes_by_walk(element: etree._Element) -> list[str]:
+    """The obvious definition: every tag, then its attribute names, in document order (test oracle)."""
+    by_uri = {uri: prefix for prefix, uri in NS.items()}
+    seen: dict[str, None] = {}
+    for el in element.iter(etree.Element):
+        for name in (el.tag, *el.keys()):
+            if isinstance(name, str) and name.startswith("{"):
+                prefix = by_uri.get(name[1:].split("}", 1)[0])
+                if prefix is not None:
+                    seen.setdefault(prefix, None)
+    return list(seen)
+
+
+def test_used_prefixes_first_use_order_matches_walk() -> None:
+    from app.gis_client.wire.envelope import used_prefixes
+
+    def q(prefix: str, local: str) -> str:
+        return f"{{{NS[prefix]}}}{local}"
+
+    # Nested first uses, a qualified attribute before any element of its namespace, foreign names ignored.
+    root = etree.Element(q("drs", "root"))
+    a = etree.SubElement(root, q("drs", "a"))
+    etree.SubElement(a, "plain").set(q("nsi-base", "flag"), "1")
+    etree.SubElement(etree.SubElement(a, "{urn:foreign}x"), q("hm", "deep"))
+    etree.SubElement(root, q("base", "b")).set(q("debts", "attr"), "1")
+    etree.SubElement(root, q("nsi-base", "c"))
+    root.set("Id", "x")
+    assert used_prefixes(root) == _used_prefixes_by_walk(root) == ["drs", "nsi-base", "hm", "base", "debts"]
+    root.set(q("ds", "first"), "1")
+    assert (
+        used_prefixes(root)
+        == _used_prefixes_by_walk(root)
+        == ["drs", "ds", "nsi-base", "hm", "base", "debts"]
+    )
+    # Every real request body: the same prefixes in the same order as the walk.
+    actions = [send_action(i % 2 == 0) for i in range(20)]
+    for body in (build_import_dsr_responses(actions), build_export_debt(ExportDebtQuery())):
+        assert used_prefixes(body) == _used_prefixes_by_walk(body)

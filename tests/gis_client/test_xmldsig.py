@@ -69,6 +69,31 @@ async def test_sign_element_roundtrip(keys: KeyFiles, backend: GostBackend) -> N
                      "certificate-trust"]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        ENVELOPE,
+        # GIS's own layout: xmldsig bound to `ns3` on the Envelope, so the inserted Signature re-uses it.
+        ENVELOPE.replace(b"<s:Envelope ", b'<s:Envelope xmlns:ns3="http://www.w3.org/2000/09/xmldsig#" '),
+    ],
+)
+async def test_sign_body_digest_equals_enveloped_transform(keys: KeyFiles, document: bytes) -> None:
+    # The body digest is taken before the Signature is inserted; it must equal the digest of the
+    # enveloped-signature transform applied to the signed document (a copy with the Signature removed).
+    backend = get_backend("python")
+    signer = LocalKeySigner(keys.key_pem, keys.cert_pem, backend)
+    root = etree.fromstring(document)
+    element = root.find(".//{*}importDSRResponsesRequest")
+    assert element is not None
+    signature = await xmldsig.sign_element(root, element, signer, backend=backend)
+    signed = etree.fromstring(etree.tostring(root))
+    target = signed.find(".//{*}importDSRResponsesRequest")
+    assert target is not None
+    transformed = xmldsig._c14n_without(target, target[0], xmldsig.EXC_C14N, None)
+    digest = signature.find(f"{DS}SignedInfo/{DS}Reference/{DS}DigestValue")
+    assert digest is not None and digest.text == base64.b64encode(backend.streebog256(transformed)).decode()
+
+
 async def test_signature_profile_shape(keys: KeyFiles) -> None:
     signed = await _sign(keys, get_backend("auto"))
     root = etree.fromstring(signed)

@@ -6,6 +6,7 @@ appear in ``repr`` or logs. Byte orders: gis-protocol.md §6.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -331,7 +332,13 @@ def paramset_name(oid: str) -> str:
 
 def load_certificate(data: bytes) -> CertificateInfo:
     """Parse an X.509 certificate (PEM or DER) with a GOST 2012-256 public key."""
-    der = _der_from(data, expect="CERTIFICATE")
+    return _certificate_from_der(_der_from(data, expect="CERTIFICATE"))
+
+
+# Every GIS answer carries the same few certificates; parsing one with asn1crypto costs more than the
+# signature check itself, so the parsed (immutable) CertificateInfo is kept per DER. Refusals are not cached.
+@functools.lru_cache(maxsize=64)
+def _certificate_from_der(der: bytes) -> CertificateInfo:
     try:
         cert = _Certificate.load(der)
         tbs = cert["tbs_certificate"]

@@ -341,40 +341,55 @@ def build_import_dsr_responses(actions: Sequence[DSRAction]) -> etree._Element:
     _at_most(actions, MAX_DSR_ACTIONS, "action")
     _unique([a.transport_guid for a in actions], "TransportGUID")
     _unique([a.subrequest_guid for a in actions], "subrequestGUID")
+    for action in actions:
+        _check_action(action)
+    try:
+        return _import_body_from_text(actions)
+    except _NotPlainText:
+        return build_import_dsr_responses_by_elements(actions)
+
+
+def _check_action(action: DSRAction) -> None:
+    """Refuse an action GIS would refuse (Send/Revoke rules, debt details, description length)."""
+    if action.action == "Revoke":
+        _limit(action.response is None, "Revoke without responseData", "Revoke carries no responseData")
+        return
+    r = action.response
+    _limit(r is not None, "Send with responseData", f"Send of {action.subrequest_guid} needs responseData")
+    assert r is not None
+    _limit(
+        not (r.debt_info and r.debt_guids),
+        "debtInfo xor debtGUID",
+        "use either debtInfo or debtGUID, not both",
+    )
+    _limit(
+        r.has_debt or not (r.additional_files or r.debt_info or r.debt_guids),
+        "debt details only if hasDebt",
+        "debtInfo, debtGUID and additionalFile are allowed only when hasDebt=true",
+    )
+    _limit(
+        not r.has_debt or bool(r.debt_info or r.debt_guids),
+        "hasDebt needs debtInfo or debtGUID",
+        "hasDebt=true needs debtInfo or debtGUID",
+    )
+    _limit(
+        r.description is None or len(r.description) <= 1000,
+        "description ≤ 1000",
+        "description over 1000 chars",
+    )
+
+
+def build_import_dsr_responses_by_elements(actions: Sequence[DSRAction]) -> etree._Element:
+    """Build the same body element by element (the reference the text builder is tested against)."""
     body = new_body(IMPORT_RESPONSES, extra_prefixes=("nsi-base",))
     for action in actions:
         el = sub(body, "drs", "action")
         sub(el, "base", "TransportGUID", action.transport_guid)
         sub(el, "drs", "subrequestGUID", action.subrequest_guid)
         sub(el, "drs", "actionType", action.action)
-        if action.action == "Revoke":
-            _limit(action.response is None, "Revoke without responseData", "Revoke carries no responseData")
-            continue
         r = action.response
-        _limit(
-            r is not None, "Send with responseData", f"Send of {action.subrequest_guid} needs responseData"
-        )
-        assert r is not None
-        _limit(
-            not (r.debt_info and r.debt_guids),
-            "debtInfo xor debtGUID",
-            "use either debtInfo or debtGUID, not both",
-        )
-        _limit(
-            r.has_debt or not (r.additional_files or r.debt_info or r.debt_guids),
-            "debt details only if hasDebt",
-            "debtInfo, debtGUID and additionalFile are allowed only when hasDebt=true",
-        )
-        _limit(
-            not r.has_debt or bool(r.debt_info or r.debt_guids),
-            "hasDebt needs debtInfo or debtGUID",
-            "hasDebt=true needs debtInfo or debtGUID",
-        )
-        _limit(
-            r.description is None or len(r.description) <= 1000,
-            "description ≤ 1000",
-            "description over 1000 chars",
-        )
+        if action.action == "Revoke" or r is None:
+            continue
         rd = sub(el, "drs", "responseData")
         sub(rd, "drs", "hasDebt", r.has_debt)
         for att in r.additional_files:
@@ -385,6 +400,107 @@ def build_import_dsr_responses(actions: Sequence[DSRAction]) -> etree._Element:
             build_debt_info(rd, info)
         sub_many(rd, "drs", "debtGUID", r.debt_guids)
     return body
+
+
+# The body of a 100-action import is ~2,000 elements; creating them one lxml call at a time cost ~3 ms, while
+# writing the same markup as text and letting libxml2 parse it once costs a fifth of that. The text builder
+# mirrors `build_import_dsr_responses_by_elements` element for element; a property test compares the trees.
+
+
+class _NotPlainText(Exception):
+    """A value the text builder does not reproduce byte for byte (empty text): use the element builder."""
+
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
+_TEXT_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+def _esc(value: str) -> str:
+    """Escape a text value for element content (\\r as a character reference, as lxml writes it)."""
+    if not value or type(value) is not str:
+        raise _NotPlainText
+    if "&" in value or "<" in value or ">" in value or "\r" in value:
+        for char, ref in _ESCAPES.items():
+            value = value.replace(char, ref)
+    return value
+
+
+def _el(out: list[str], tag: str, value: str | None) -> None:
+    if value is not None:
+        out.append(f"<{tag}>{_esc(value)}</{tag}>")
+
+
+def _nsi_text(out: list[str], tag: str, ref: NsiRef) -> None:
+    out.append(f"<{tag}>")
+    _el(out, "nsi-base:Code", ref.code)
+    _el(out, "nsi-base:GUID", ref.guid)
+    _el(out, "nsi-base:Name", ref.name)
+    out.append(f"</{tag}>")
+
+
+def _attachment_text(out: list[str], tag: str, att: Attachment) -> None:
+    out.append(f"<{tag}>")
+    _el(out, "base:Name", att.name)
+    _el(out, "base:Description", att.description)
+    out.append(f"<base:Attachment><base:AttachmentGUID>{_esc(att.attachment_guid)}</base:AttachmentGUID>")
+    out.append("</base:Attachment>")
+    _el(out, "base:AttachmentHASH", att.hash)
+    out.append(f"</{tag}>")
+
+
+def _debt_info_text(out: list[str], info: DebtInfo) -> None:
+    p = info.person
+    out.append("<drs:debtInfo><drs:person>")
+    _el(out, "drs:firstName", p.first_name)
+    _el(out, "drs:lastName", p.last_name)
+    _el(out, "drs:middleName", p.middle_name)
+    _el(out, "drs:snils", p.snils)
+    if p.document is not None:
+        doc = p.document
+        out.append("<drs:document>")
+        _nsi_text(out, "drs:type", doc.type)
+        _el(out, "drs:series", doc.series)
+        _el(out, "drs:number", doc.number)
+        out.append("</drs:document>")
+    out.append("</drs:person>")
+    for document in info.documents:
+        out.append("<drs:document>")
+        _nsi_text(out, "drs:type", document.type)
+        _attachment_text(out, "drs:attachment", document.attachment)
+        out.append("</drs:document>")
+    out.append("</drs:debtInfo>")
+
+
+def _import_body_from_text(actions: Sequence[DSRAction]) -> etree._Element:
+    out: list[str] = [_IMPORT_OPEN]
+    for action in actions:
+        out.append("<drs:action>")
+        _el(out, "base:TransportGUID", action.transport_guid)
+        _el(out, "drs:subrequestGUID", action.subrequest_guid)
+        _el(out, "drs:actionType", action.action)
+        r = action.response
+        if action.action != "Revoke" and r is not None:
+            out.append("<drs:responseData><drs:hasDebt>")
+            out.append("true" if r.has_debt else "false")
+            out.append("</drs:hasDebt>")
+            for att in r.additional_files:
+                _attachment_text(out, "drs:additionalFile", att)
+            _el(out, "drs:description", r.description)
+            _el(out, "drs:executorGUID", r.executor_guid)
+            for info in r.debt_info:
+                _debt_info_text(out, info)
+            for guid in r.debt_guids:
+                _el(out, "drs:debtGUID", guid)
+            out.append("</drs:responseData>")
+        out.append("</drs:action>")
+    out.append(_IMPORT_CLOSE)
+    try:
+        return etree.fromstring("".join(out), _TEXT_PARSER)
+    except etree.XMLSyntaxError:
+        # A character XML cannot carry (NUL, other control characters): the message lxml gives.
+        raise ValueError(
+            "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
+        ) from None
 
 
 # ------------------------------------------------------------------------------------------- result parsers
@@ -547,4 +663,8 @@ IMPORT_RESPONSES = declare(
     encode=_encode_actions,
     decode=_decode_actions,
 )
+
+# The body's start and end tags as new_body writes them (same namespace declarations, same order).
+_IMPORT_OPEN = etree.tostring(new_body(IMPORT_RESPONSES, extra_prefixes=("nsi-base",)), encoding="unicode")
+_IMPORT_OPEN, _IMPORT_CLOSE = _IMPORT_OPEN[:-2] + ">", f"</{_IMPORT_OPEN[1:].split(' ', 1)[0]}>"
 OPERATIONS: tuple[Operation, ...] = (EXPORT_DSRS, IMPORT_RESPONSES)

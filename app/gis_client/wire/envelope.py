@@ -194,21 +194,42 @@ def build_get_state(
     return frame(header, body)
 
 
+_ANY_IN: dict[str, str] = {uri: f"{{{uri}}}*" for uri in _PREFIX_BY_URI}
+_QUALIFIED_ATTRIBUTES = etree.XPath("descendant-or-self::*/@*[namespace-uri() != '']")
+
+
+def _position(root: etree._Element, node: etree._Element) -> tuple[int, ...]:
+    """Return the child indexes from root down to node (tuples compare in document order)."""
+    path: list[int] = []
+    while node is not root:
+        parent = node.getparent()
+        assert parent is not None
+        path.append(parent.index(node))
+        node = parent
+    path.reverse()
+    return tuple(path)
+
+
 def used_prefixes(element: etree._Element) -> list[str]:
     """Return the conventional prefixes of the namespaces used in a subtree, in first-use order."""
-    # Each distinct name is resolved once: a 100-action message has ~2,000 elements but ~40 distinct names.
-    seen: dict[str, None] = {}
-    names: set[str] = set()
-    for el in element.iter(etree.Element):
-        for name in (el.tag, *el.keys()):
-            if not isinstance(name, str) or name in names:
-                continue
-            names.add(name)
-            if name.startswith("{"):
-                prefix = _PREFIX_BY_URI.get(name[1:].split("}", 1)[0])
-                if prefix is not None:
-                    seen.setdefault(prefix, None)
-    return list(seen)
+    # The first element of each known namespace is found by libxml2's own walk (`iter("{uri}*")`, no Python
+    # object per node), qualified attributes by one compiled XPath; walking the ~2,000 elements of a
+    # 100-action message in Python cost ~1 ms. First use = document order: an element, then its attributes
+    # (in their order), then its descendants; positions as index paths sort exactly that way.
+    firsts: list[tuple[tuple[int, ...], int, str]] = []
+    for uri, prefix in _PREFIX_BY_URI.items():
+        first = next(element.iter(_ANY_IN[uri]), None)
+        if first is not None:
+            firsts.append((_position(element, first), 0, prefix))
+    attributes: list[etree._ElementUnicodeResult] = _QUALIFIED_ATTRIBUTES(element)  # type: ignore[assignment]
+    for attribute in attributes:
+        name = str(attribute.attrname)
+        known = _PREFIX_BY_URI.get(name[1:].split("}", 1)[0])
+        owner = attribute.getparent()
+        if known is not None and owner is not None:
+            firsts.append((_position(element, owner), 1 + owner.keys().index(name), known))
+    firsts.sort()
+    return list(dict.fromkeys(prefix for _where, _slot, prefix in firsts))
 
 
 def serialize(root: etree._Element) -> bytes:
