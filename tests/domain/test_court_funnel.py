@@ -76,7 +76,7 @@ async def add_run(
 
 
 async def seed(session: AsyncSession) -> tuple[Organisation, Organisation]:
-    """Hand-built November 2026 of one organisation, with October and December noise; a second organisation."""
+    """Hand-built November 2026 of one organisation with October and December noise, and a second one."""
     org = await make_org(session, name="УК Воронка")
     other = await make_org(session, name="УК Другая")
     session.add(
