@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -112,6 +112,14 @@ def _month(value: str | None) -> date:
     if value is None:
         return moscow_today().replace(day=1)
     return date(int(value[:4]), int(value[5:7]), 1)
+
+
+def _month_choices(current: date, chosen: date) -> list[date]:
+    """The page's month list: the last three years up to the current month, and the chosen one."""
+    out = [current]
+    while len(out) < 36:
+        out.append((out[-1] - timedelta(days=1)).replace(day=1))
+    return sorted(set(out) | {chosen}, reverse=True)
 
 
 def _read_funnel(item: court_funnel.OrganisationFunnel) -> OrganisationFunnelRead:
@@ -223,6 +231,7 @@ async def dashboard_page(
         "tr": tr,
         "lang": tr.lang,
         "month": first,
+        "month_choices": _month_choices(day.replace(day=1), first),
         "funnels": funnels,
         "monitoring": monitoring,
     }

@@ -108,12 +108,26 @@ def format_month_short(value: date, lang: Lang) -> str:
     return f"{name} {value:%y}"
 
 
+def plural_ru(n: int, one: str, few: str, many: str) -> str:
+    """Pick the Russian plural form for `n`: 1 запрос, 2 запроса, 5 запросов (11–14 take `many`)."""
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+#: Counted nouns: Russian one / few / many, English one / many.
+NOUNS: dict[str, tuple[tuple[str, str, str], tuple[str, str]]] = {
+    "requests": (("запрос", "запроса", "запросов"), ("request", "requests")),
+    "debtors": (("должник", "должника", "должников"), ("debtor", "debtors")),
+}
+
 LABELS: dict[str, dict[Lang, str]] = {
     "title": {"ru": "gisgw · оперативная сводка", "en": "gisgw · operations"},
     "key": {"ru": "ключ", "en": "key"},
     "sign_out": {"ru": "Выйти", "en": "Sign out"},
     "no_orgs": {"ru": "Этот ключ не видит ни одной организации.", "en": "This key sees no organisations."},
-    "requests": {"ru": "запросов", "en": "requests"},
     "section_requests": {"ru": "Запросы о задолженности", "en": "Debt requests"},
     "status.received": {"ru": "получены", "en": "received"},
     "status.prepared": {"ru": "подготовлены", "en": "prepared"},
@@ -141,7 +155,7 @@ LABELS: dict[str, dict[Lang, str]] = {
         "en": "No monitoring snapshots yet.",
     },
     "debt_at": {"ru": "Задолженность на конец месяца", "en": "Debt at month end"},
-    "debtors": {"ru": "должников", "en": "debtors"},
+    "max": {"ru": "макс.", "en": "max"},
     "collection_rate": {"ru": "собираемость", "en": "collection rate"},
     "age_1": {"ru": "до 1 мес.", "en": "≤ 1 month"},
     "age_2_3": {"ru": "2–3 мес.", "en": "2–3 months"},
@@ -180,6 +194,12 @@ class Translator:
         """Return the label in the page's language (the key itself when unknown, so a gap shows)."""
         entry = LABELS.get(key)
         return entry[self.lang] if entry else key
+
+    def count(self, n: int, noun: str) -> str:
+        """Format a count with its noun in the right form: `5 запросов`, `1 request`."""
+        ru, en = NOUNS[noun]
+        word = plural_ru(n, *ru) if self.lang == "ru" else en[0 if n == 1 else 1]
+        return f"{format_number(n, self.lang)} {word}"
 
     def money(self, value: Decimal | int | float) -> str:
         """Format roubles."""

@@ -87,3 +87,20 @@ def test_trend_chart_draws_one_point_per_month_oldest_left() -> None:
     assert len(chart.polyline.split()) == 36
     single = trend_chart(points[:1], Translator("ru"))
     assert len(single.points) == 1 and single.points[0].label == "янв 24"
+
+
+@pytest.mark.parametrize(
+    ("n", "ru", "en"),
+    [
+        (0, "0 запросов", "0 requests"),
+        (1, "1 запрос", "1 request"),
+        (3, "3 запроса", "3 requests"),
+        (11, "11 запросов", "11 requests"),
+        (14, "14 запросов", "14 requests"),
+        (21, "21 запрос", "21 requests"),
+        (1022, f"1{NARROW_NBSP}022 запроса", "1,022 requests"),
+    ],
+)
+def test_count_takes_the_plural_form(n: int, ru: str, en: str) -> None:
+    assert Translator("ru").count(n, "requests") == ru
+    assert Translator("en").count(n, "requests") == en
