@@ -69,7 +69,7 @@ class DashboardRead(BaseModel):
     organisations: list[OrganisationOverviewRead]
 
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"  # years 1900–2099: no year 0
 MonthQuery = Annotated[
     str | None,
     Query(pattern=MONTH_PATTERN, description="month as YYYY-MM (default: the current month, Moscow time)"),

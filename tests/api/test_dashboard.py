@@ -130,7 +130,7 @@ async def test_court_funnel_api_refuses_bad_month_and_foreign_org(
     mine = await make_org(session, name="УК Моя")
     other = await make_org(session, name="УК Чужая")
     token = await make_token(session, scopes=["read"], orgs=[mine.id])
-    for bad in ("2026-13", "2026-1", "ноябрь", "2026-11-01"):
+    for bad in ("2026-13", "2026-1", "0000-01", "ноябрь", "2026-11-01"):
         resp = await api.get("/api/v1/dashboard/court-funnel", params={"month": bad}, headers=bearer(token))
         assert resp.status_code == 422, bad
         assert resp.headers["content-type"].startswith("application/problem+json")
