@@ -240,18 +240,24 @@ async def dashboard_page(
 
 @router.post("/dashboard/login", include_in_schema=False)
 async def dashboard_login(
-    request: Request, key: Annotated[str, Form()], session: SessionDep, settings: SettingsDep
+    request: Request,
+    key: Annotated[str, Form()],
+    session: SessionDep,
+    settings: SettingsDep,
+    lang: Annotated[Lang | None, Form()] = None,
 ) -> Response:
     """Check the key and keep it in an HttpOnly cookie scoped to the dashboard."""
     try:
         principal = await authenticate(session=session, token=key.strip())
         principal.require("read")
     except d.DomainError as exc:
-        tr = Translator(settings.dashboard.lang)
+        tr = Translator(lang or settings.dashboard.lang)
         return templates.TemplateResponse(
             request, "login.html", {"error": str(exc), "tr": tr}, status_code=401
         )
-    response = RedirectResponse("/dashboard", status_code=303)
+    # The language chosen on the key form (`/dashboard?lang=en`) carries on to the page.
+    target = "/dashboard" if lang in (None, settings.dashboard.lang) else f"/dashboard?lang={lang}"
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
         key.strip(),

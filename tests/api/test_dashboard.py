@@ -168,6 +168,14 @@ async def test_dashboard_page_speaks_russian_with_charts(
     assert text.count('data-testid="trend-point"') == 36  # the trend reaches back 36 of the 40 months
     assert 'data-month="2023-12"' in text and 'data-month="2023-11"' not in text
     assert 'data-testid="funnel-paid"' in text and "приказы вынесены" in text
+    api.cookies.clear()
+    form = await api.get("/dashboard", params={"lang": "en"})
+    assert "Enter an API key" in form.text and 'name="lang" value="en"' in form.text
+    login = await api.post("/dashboard/login", data={"key": token, "lang": "en"})
+    assert login.status_code == 303 and login.headers["location"] == "/dashboard?lang=en"
+    russian = await api.post("/dashboard/login", data={"key": token, "lang": "ru"})
+    assert russian.headers["location"] == "/dashboard"
+    api.cookies.set("gisgw_dashboard_key", token)
     english = await api.get("/dashboard", params={"lang": "en", "month": "2026-11"})
     assert '<html lang="en">' in english.text and "Debt by age" in english.text
     assert "40,000.89" in english.text and "November 2026" in english.text
