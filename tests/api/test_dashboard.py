@@ -168,6 +168,8 @@ async def test_dashboard_page_speaks_russian_with_charts(
     assert text.count('data-testid="trend-point"') == 36  # the trend reaches back 36 of the 40 months
     assert 'data-month="2023-12"' in text and 'data-month="2023-11"' not in text
     assert 'data-testid="funnel-paid"' in text and "приказы вынесены" in text
+    for raw_key in ("funnel.", "status.", "source.", ">section_", ">age_", ">debt_at"):
+        assert raw_key not in text  # every label the page asks for exists
     api.cookies.clear()
     form = await api.get("/dashboard", params={"lang": "en"})
     assert "Enter an API key" in form.text and 'name="lang" value="en"' in form.text
