@@ -102,10 +102,13 @@ class OrganisationFunnelRead(BaseModel):
 
 
 class CourtFunnelRead(BaseModel):
-    """The court funnel of a month for every organisation asked for."""
+    """The court funnel per organisation and month: `months` months up to `month`, each with its month."""
 
-    month: date
-    organisations: list[OrganisationFunnelRead]
+    month: date = Field(description="the last month asked for (first day)")
+    months: int = Field(description="how many months, up to and including `month`")
+    organisations: list[OrganisationFunnelRead] = Field(
+        description="one entry per organisation and month: by organisation name, then month ascending"
+    )
 
 
 def _month(value: str | None) -> date:
@@ -173,13 +176,14 @@ async def get_court_funnel(
     organisation_id: Annotated[
         uuid.UUID | None, Query(description="one organisation (default: every one the key sees)")
     ] = None,
+    months: Annotated[int, Query(ge=1, le=36, description="months up to and including `month`")] = 1,
 ) -> CourtFunnelRead:
-    """Court funnel of a month per organisation: debtors → … → paid, counts and sums (scope `read`)."""
-    first = _month(month)
-    items = await court_funnel.court_funnel(
-        session=session, principal=principal, month=first, organisation_id=organisation_id
+    """Court funnel per organisation and month: debtors → … → paid, counts and sums (scope `read`)."""
+    last = _month(month)
+    items = await court_funnel.court_funnels(
+        session=session, principal=principal, last_month=last, months=months, organisation_id=organisation_id
     )
-    return CourtFunnelRead(month=first, organisations=[_read_funnel(i) for i in items])
+    return CourtFunnelRead(month=last, months=months, organisations=[_read_funnel(i) for i in items])
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)

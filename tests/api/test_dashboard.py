@@ -122,6 +122,12 @@ async def test_court_funnel_api_answers_per_month(api: httpx.AsyncClient, sessio
         headers=bearer(token),
     )
     assert one.status_code == 200 and one.json()["organisations"][0]["debtors_source"] is None
+    series = await api.get(
+        "/api/v1/dashboard/court-funnel", params={"month": "2027-01", "months": 3}, headers=bearer(token)
+    )
+    assert series.status_code == 200 and series.json()["months"] == 3
+    assert [o["month"] for o in series.json()["organisations"]] == ["2026-11-01", "2026-12-01", "2027-01-01"]
+    assert series.json()["organisations"][0]["stages"][0]["count"] == 3
 
 
 async def test_court_funnel_api_refuses_bad_month_and_foreign_org(
@@ -135,6 +141,11 @@ async def test_court_funnel_api_refuses_bad_month_and_foreign_org(
         assert resp.status_code == 422, bad
         assert resp.headers["content-type"].startswith("application/problem+json")
         assert [e["path"] for e in resp.json()["errors"]] == ["query.month"]
+    for months in (0, 37):
+        resp = await api.get(
+            "/api/v1/dashboard/court-funnel", params={"months": months}, headers=bearer(token)
+        )
+        assert resp.status_code == 422 and resp.json()["errors"][0]["path"] == "query.months"
     foreign = await api.get(
         "/api/v1/dashboard/court-funnel", params={"organisation_id": str(other.id)}, headers=bearer(token)
     )

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models.core import Organisation
 from app.db.models.court import CourtCase, CourtCaseEvent, CourtReadinessResult, CourtReadinessRun
 from app.db.models.monitoring import MonitoringSnapshot
-from app.domain.court.funnel import STAGES, court_funnel
+from app.domain.court.funnel import STAGES, court_funnel, court_funnels
 from app.domain.kernel import errors
 from app.domain.kernel.access import Principal
 from tests.factories import make_org
@@ -176,3 +176,20 @@ async def test_court_funnel_hides_other_organisations(session: AsyncSession) -> 
     assert [f.name for f in funnels] == ["УК Воронка"]
     with pytest.raises(errors.NotFoundError):
         await court_funnel(session=session, principal=reader(org.id), month=NOV, organisation_id=other.id)
+
+
+async def test_court_funnels_list_each_organisation_month_by_month(session: AsyncSession) -> None:
+    org, other = await seed(session)
+    funnels = await court_funnels(
+        session=session, principal=reader(org.id, other.id), last_month=date(2026, 12, 9), months=3
+    )
+    assert [(f.name, f.month) for f in funnels] == [
+        (name, date(2026, m, 1)) for name in ("УК Воронка", "УК Другая") for m in (10, 11, 12)
+    ]
+    october, november, december = funnels[:3]
+    assert (october.stage("filed").count, october.stage("filed").amount) == (1, Decimal("15000.00"))
+    assert october.stage("ready").amount == Decimal("99999.00")
+    assert november.stage("paid").amount == Decimal("2000.00")
+    assert (december.stage("paid").count, december.stage("paid").amount) == (1, Decimal("100.00"))
+    # Over the three months, each case is filed once: the funnel counts events, never a case twice a stage.
+    assert sum(f.stage("filed").count for f in funnels[:3]) == 2

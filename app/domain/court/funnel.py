@@ -21,7 +21,7 @@ import calendar
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -177,3 +177,22 @@ async def court_funnel(
         stage = result[org_id].stage("paid")
         stage.count, stage.amount = len(cases), _money(paid_sums[org_id])
     return list(result.values())
+
+
+async def court_funnels(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    last_month: date,
+    months: int,
+    organisation_id: uuid.UUID | None = None,
+) -> list[OrganisationFunnel]:
+    """Build the funnels of `months` months up to `last_month`: by organisation (as listed), then month."""
+    firsts = [last_month.replace(day=1)]
+    while len(firsts) < months:
+        firsts.insert(0, (firsts[0] - timedelta(days=1)).replace(day=1))
+    per_month = [
+        await court_funnel(session=session, principal=principal, month=m, organisation_id=organisation_id)
+        for m in firsts
+    ]
+    return [funnels[i] for i in range(len(per_month[0])) for funnels in per_month]
