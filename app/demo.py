@@ -151,6 +151,25 @@ async def open_demo_case(
     log.warning("demo: no ready debtor for a court case (is the court table configured?)")
 
 
+#: Monthly monitoring snapshots the demo stores, so the dashboard's ageing and trend charts show.
+DEMO_SNAPSHOT_MONTHS = 12
+
+
+async def store_demo_snapshots(
+    session: AsyncSession, organisation_id: uuid.UUID, settings: Settings, today: date
+) -> None:
+    """Compute the monitoring snapshots of the last complete months from the demo ledger."""
+    from app.domain.monitoring.snapshots import compute_snapshot
+
+    month = today.replace(day=1)
+    for _ in range(DEMO_SNAPSHOT_MONTHS):
+        month = (month - timedelta(days=1)).replace(day=1)
+        await compute_snapshot(
+            session=session, organisation_id=organisation_id, month=month, settings=settings.monitoring
+        )
+    log.info("demo: %d monitoring snapshots stored", DEMO_SNAPSHOT_MONTHS)
+
+
 async def seed_all(settings: Settings) -> str:
     """Seed the stand and the gateway for the demo (idempotent); return the demo API key."""
     from app.domain.accounts.importing import upsert_accounts
@@ -209,6 +228,7 @@ async def seed_all(settings: Settings) -> str:
                     session=session, organisation_id=org.id, rows=list(billing_rows(list(rows), today))
                 )
                 await open_demo_case(session, org.id, settings, today)
+                await store_demo_snapshots(session, org.id, settings, today)
                 await queue_fetch(
                     session=session,
                     principal=SYSTEM,

@@ -625,6 +625,16 @@ class DemoSettings(Group):
     key: SecretStr | None = Field(None, description="development only: a fixed demo API key to seed")
 
 
+class DashboardSettings(Group):
+    """Settings of the ops dashboard page."""
+
+    env_prefix: ClassVar[str] = "DASHBOARD_"
+
+    lang: Literal["ru", "en"] = Field(
+        "ru", description="language of the dashboard page: ru (Russian conventions) or en; `?lang=` overrides"
+    )
+
+
 class Settings(BaseSettings):
     """All gateway settings, by group; env prefix `GISGW_`."""
 
@@ -650,6 +660,7 @@ class Settings(BaseSettings):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @classmethod
     def settings_customise_sources(

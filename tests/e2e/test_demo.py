@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.accounts import House
-from app.demo import DEMO_COURTS_FILE, seed_all
+from app.demo import DEMO_COURTS_FILE, DEMO_SNAPSHOT_MONTHS, seed_all
 from app.main import create_app
 from tests.conftest import make_settings, new_database
 
@@ -45,6 +45,8 @@ async def test_demo_has_regions_courts_and_ready_debtors(tmp_path: Path) -> None
         ) as client,
     ):
         org = (await client.get("/api/v1/organisations")).json()["items"][0]
+        trend = await client.get("/api/v1/monitoring/snapshots", params={"organisation_id": org["id"]})
+        assert len(trend.json()) == DEMO_SNAPSHOT_MONTHS, trend.text  # the dashboard's charts have data
         run = await client.post(
             "/api/v1/court-orders/readiness", json={"organisation_id": org["id"], "account_ids": "all"}
         )
