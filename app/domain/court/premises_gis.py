@@ -188,7 +188,14 @@ async def _bounded(items: Sequence[T], concurrency: int, work: Callable[[T], Awa
         for item in pending:
             await work(item)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(items) or 1)))))
+    # A TaskGroup, not gather: one failure cancels the other workers instead of leaving them running; the
+    # operation then fails with that first error itself (a GIS error names its cause), not a group.
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max(1, min(concurrency, len(items) or 1))):
+                group.create_task(worker())
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 async def _accounts_in_gis(
