@@ -7,6 +7,7 @@ message) through the exchange engine; `GET /court-orders/eligibility` then rests
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,11 @@ from sqlalchemy import func, select
 
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.exchange import Exchange
+from app.demo import billing_rows
+from app.domain.kernel.calendar import moscow_today
+from app.gis_stand.models import Account, House, Org, Premises
 from tests.e2e.conftest import GatewayHandle, StandHandle
+from tests.e2e.court_support import import_accounts
 
 pytestmark = [pytest.mark.e2e]
 
@@ -148,3 +153,39 @@ async def test_settlement_centre_eligible_at_200000_premises_placed_in_gis_and_n
     finally:
         await engine.dispose()
     assert sent == 2 * 200  # 200,000 accounts in blocks of 1000, twice
+
+
+async def test_premises_count_of_seeded_accounts_beside_billing(
+    stand: StandHandle, gateway: GatewayHandle, tmp_path: Path
+) -> None:
+    org = await gateway.new_org()
+    await stand.seed(ppa_guid=org["ppa_guid"], cert_pem=gateway.keys.cert_pem, subrequests=0, accounts=40)
+    async with stand.runtime.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(Account, House.fias_guid, House.address, Premises.number)
+                .join(House, House.id == Account.house_id)
+                .join(Org, Org.id == Account.org_id)
+                .outerjoin(Premises, Premises.id == Account.premises_id)
+                .where(Org.ppa_guid == org["ppa_guid"])
+                .order_by(Account.id)
+            )
+        ).all()
+    assert len(rows) == 40
+    # Billing lacks the first account GIS has.
+    await import_accounts(gateway, org["id"], list(billing_rows(list(rows[1:]), moscow_today())), tmp_path)
+    done = await _count(gateway, org, {"fias_house_guids": []})  # the houses come from billing
+    assert done["result"]["houses_total"] == len({r.fias_guid for r in rows[1:]})
+    shown = (
+        await gateway.client.get("/api/v1/court-orders/premises-count", params={"organisation_id": org["id"]})
+    ).json()
+    for m in shown["months"]:
+        month = date.fromisoformat(m["month"] + "-01")
+        placed = [
+            r for r in rows if (r[0].creation_date.year, r[0].creation_date.month) <= (2025, month.month)
+        ]
+        # One document a month from the account's creation month: GIS counts every account placed by then.
+        assert m["gis_premises"] == len(placed), m
+        assert m["billing_premises"] == len([r for r in placed if r is not rows[0]]), m
+        assert m["difference"] == m["billing_premises"] - m["gis_premises"]
+    assert shown["maximum"] == 40 or rows[0][0].creation_date > date(2025, 12, 31)
