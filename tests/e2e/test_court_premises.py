@@ -54,7 +54,8 @@ async def _count(
         json={"organisation_id": org["id"], "fias_house_guids": block["fias_house_guids"], **body},
     )
     assert resp.status_code == 202, resp.text
-    return await gateway.wait_operation(resp.json(), timeout=600)
+    # The 200,000-premises counts take minutes of CPU: on a loaded shared machine, many times that.
+    return await gateway.wait_operation(resp.json(), timeout=2400)
 
 
 async def _eligibility(gateway: GatewayHandle, org: dict[str, Any]) -> dict[str, Any]:
