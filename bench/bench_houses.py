@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.gis_client.crypto.openssl_setup import configure_openssl
+from app.gis_client.crypto.backend import configure_openssl
 
 configure_openssl()
 

@@ -15,6 +15,8 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,10 +34,59 @@ from app.domain.kernel.access import ALL_SCOPES, create_key  # noqa: E402
 from app.gis_client.crypto.backend import generate_test_key  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from bench.bench_houses import _rss_mb, _start_stand, _wait_http, _wait_op  # noqa: E402
+from app.settings import REPO_ROOT, Settings  # noqa: E402
 
 PPA = "7c1f6a69-4d5e-4f3b-8a2c-1e3d4c5b6f70"
+
+
+def _start_stand(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `gisgw stand serve` on a free port with its own SQLite database and zero delays."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GISGW_")}
+    env.update(
+        GISGW_STAND_PORT=str(port),
+        GISGW_STAND_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'stand.db'}",
+        GISGW_STAND_STATE_DELAYS=json.dumps([0.0, 0.0]),
+        GISGW_LOG_LEVEL="WARNING",
+        GISGW_LOG_JSON="false",
+    )
+    proc = subprocess.Popen(  # noqa: S603 - our own entry point
+        [sys.executable, "-c", "from app.cli import main; main()", "stand", "serve"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def _wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            try:
+                await client.get(url + "/healthz")
+                return
+            except httpx.HTTPError:
+                await asyncio.sleep(0.2)
+    raise RuntimeError("stand did not start")
+
+
+async def _wait_op(client: httpx.AsyncClient, op: dict[str, Any]) -> dict[str, Any]:
+    while True:
+        data: dict[str, Any] = (await client.get(f"/api/v1/operations/{op['id']}")).json()
+        if data["status"] in ("succeeded", "failed"):
+            if data["status"] == "failed":
+                raise RuntimeError(data["error"])
+            return data
+        await asyncio.sleep(0.2)
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _process_cpu_s(pid: int) -> float:
