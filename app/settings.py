@@ -425,6 +425,12 @@ class CourtSettings(Group):
         description="experiment: minimum residential premises in GIS in any month of the year, by org type",
     )
     premises_year: int = Field(2025, description="experiment: year whose monthly premises maximum counts")
+    premises_count_concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="GIS exchanges a premises count (court-premises-count) runs at once",
+    )
     capabilities: list[str] = Field(
         default_factory=lambda: ["readiness", "packages", "cases", "registry"],
         description="court-collection capabilities switched on (readiness, packages, cases, registry)",

@@ -22,7 +22,7 @@ from app.api.deps import CourtUser, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.court import CourtCase, CourtConfirmedDebt, CourtReadinessResult, CourtReadinessRun
-from app.domain.court import cases, eligibility, outcomes, packages, readiness, registry
+from app.domain.court import cases, eligibility, outcomes, packages, premises_gis, readiness, registry
 from app.domain.court.rules import court_rules
 from app.domain.kernel import errors
 from app.domain.kernel import operations as ops
@@ -121,6 +121,116 @@ async def get_eligibility(
             message=result.region.message,
         ),
         lines=result.lines(),
+    )
+
+
+# ------------------------------------------------------------------------------ premises placed in GIS
+
+
+class PremisesCountRequest(BaseModel):
+    """What to count: an organisation's residential premises placed in GIS per month of a year."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: uuid.UUID
+    year: int | None = Field(None, ge=2000, le=2100, description="default: GISGW_COURT_PREMISES_YEAR")
+    months: list[Annotated[int, Field(ge=1, le=12)]] | None = Field(
+        None, max_length=12, description="months 1..12 to count (default: all twelve)"
+    )
+    fias_house_guids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=100_000,
+        description="houses whose accounts are read (default: billing's houses and those synced from GIS)",
+    )
+
+
+class PremisesMonthRead(BaseModel):
+    """One counted month: premises placed in GIS, the accounts and documents behind them, billing beside."""
+
+    month: str = Field(description="YYYY-MM")
+    gis_premises: int = Field(description="residential premises with a payment document placed in GIS")
+    gis_accounts: int = Field(description="accounts in GIS with a payment document that month")
+    payment_documents: int
+    billing_premises: int | None = Field(description="residential premises of billing's open accounts")
+    difference: int | None = Field(description="billing minus GIS")
+    houses: int = Field(description="houses whose accounts were read")
+    counted_at: datetime
+    operation_id: uuid.UUID | None
+
+
+class PremisesCountRead(BaseModel):
+    """The monthly counts of a year and their maximum, the figure the premises criterion uses."""
+
+    organisation_id: uuid.UUID
+    year: int
+    source: str = Field(description="gis_payment_documents: GIS's accounts and payment documents")
+    maximum: int | None
+    maximum_month: str | None
+    billing_maximum: int | None
+    months: list[PremisesMonthRead]
+
+
+@router.post(
+    "/court-orders/premises-count",
+    response_model=OperationRead,
+    status_code=202,
+    responses=error_responses(401, 403, 404, 422, 429),
+)
+async def post_premises_count(
+    body: PremisesCountRequest, session: SessionDep, principal: CourtUser, settings: SettingsDep
+) -> OperationRead:
+    """Count the residential premises placed in GIS per month as an operation (scope `court`)."""
+    op = await premises_gis.queue_count(
+        session=session,
+        principal=principal,
+        organisation_id=body.organisation_id,
+        year=body.year or settings.court.premises_year,
+        months=body.months,
+        fias_house_guids=body.fias_house_guids,
+    )
+    return OperationRead.model_validate(op)
+
+
+@router.get(
+    "/court-orders/premises-count",
+    response_model=PremisesCountRead,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def get_premises_count(
+    session: SessionDep,
+    principal: CourtUser,
+    settings: SettingsDep,
+    organisation_id: uuid.UUID,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="default: the experiment's")] = None,
+) -> PremisesCountRead:
+    """Show the premises placed in GIS per counted month, billing's beside them (scope `court`)."""
+    principal.require_org(organisation_id)
+    chosen = year or settings.court.premises_year
+    counted = await premises_gis.stored_counts(session, organisation_id, chosen)
+    best = max(counted, key=lambda c: c.gis_premises, default=None)
+    billing = [c.billing_premises for c in counted if c.billing_premises is not None]
+    return PremisesCountRead(
+        organisation_id=organisation_id,
+        year=chosen,
+        source=premises_gis.SOURCE,
+        maximum=None if best is None else best.gis_premises,
+        maximum_month=None if best is None else f"{best.year:04d}-{best.month:02d}",
+        billing_maximum=max(billing, default=None),
+        months=[
+            PremisesMonthRead(
+                month=f"{c.year:04d}-{c.month:02d}",
+                gis_premises=c.gis_premises,
+                gis_accounts=c.gis_accounts,
+                payment_documents=c.payment_documents,
+                billing_premises=c.billing_premises,
+                difference=c.difference,
+                houses=c.houses,
+                counted_at=c.counted_at,
+                operation_id=c.operation_id,
+            )
+            for c in counted
+        ],
     )
 
 

@@ -28,11 +28,13 @@ from app.gis_client.messages import (
     ExportDSRsQuery,
     ExportHouseQuery,
     ExportNsiItemQuery,
+    ExportPaymentDocumentQuery,
     HouseData,
     NsiItem,
+    PaymentDocumentExport,
 )
+from app.gis_client.services import bills, debts, nsi
 from app.gis_client.services import debt_requests as drs
-from app.gis_client.services import debts, nsi
 from app.gis_client.services import house_management as hm
 from app.gis_client.services.file_store import FileStore
 from app.gis_client.wire.transport import Transport
@@ -230,6 +232,27 @@ class GisClient:
             idempotency_key=idempotency_key,
         )
         return outcome.payload if isinstance(outcome.payload, HouseData) else None
+
+    async def export_payment_documents(
+        self,
+        *,
+        organisation_id: uuid.UUID,
+        query: ExportPaymentDocumentQuery,
+        ref_kind: str,
+        ref_id: str | None,
+        idempotency_key: str | None,
+    ) -> PaymentDocumentExport:
+        """Run one exportPaymentDocumentData to completion; nothing found (INT002012) is an empty export."""
+        outcome = await self.run(
+            organisation_id=organisation_id,
+            operation=bills.EXPORT_PAYMENT_DOCUMENT_DATA.name,
+            payload=query,
+            ref_kind=ref_kind,
+            ref_id=ref_id,
+            idempotency_key=idempotency_key,
+        )
+        found = outcome.payload
+        return found if isinstance(found, PaymentDocumentExport) else PaymentDocumentExport()
 
     # --- file store ----------------------------------------------------------------------------------
 

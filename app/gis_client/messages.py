@@ -8,6 +8,15 @@ from __future__ import annotations
 
 # What the request builders raise on a message GIS would refuse (limits, one-of choices).
 from app.gis_client.errors import GisError, GisLimitError
+from app.gis_client.services.bills import (
+    MAX_PAYMENT_DOCUMENT_ACCOUNTS,
+    MAX_PAYMENT_DOCUMENT_IDS,
+    ExportPaymentDocumentQuery,
+    PaymentDocument,
+    PaymentDocumentExport,
+    build_export_payment_documents,
+    parse_payment_documents,
+)
 from app.gis_client.services.common import (
     Ack,
     Attachment,
@@ -121,6 +130,13 @@ from app.gis_client.services.nsi import (
 )
 
 __all__ = [
+    "MAX_PAYMENT_DOCUMENT_ACCOUNTS",
+    "MAX_PAYMENT_DOCUMENT_IDS",
+    "ExportPaymentDocumentQuery",
+    "PaymentDocument",
+    "PaymentDocumentExport",
+    "build_export_payment_documents",
+    "parse_payment_documents",
     "GisError",
     "GisLimitError",
     "ACCOUNT_KINDS",

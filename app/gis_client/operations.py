@@ -23,6 +23,8 @@ NS_DRS = "http://dom.gosuslugi.ru/schema/integration/drs/"
 NS_HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
 NS_DEBTS = "http://dom.gosuslugi.ru/schema/integration/debts/"
 NS_NSI_COMMON = "http://dom.gosuslugi.ru/schema/integration/nsi-common/"
+NS_BILLS = "http://dom.gosuslugi.ru/schema/integration/bills/"
+NS_BILLS_BASE = "http://dom.gosuslugi.ru/schema/integration/bills-base/"
 NS_NSI_BASE = "http://dom.gosuslugi.ru/schema/integration/nsi-base/"
 NS_ACCOUNT_BASE = "http://dom.gosuslugi.ru/schema/integration/account-base/"
 NS_PREMISES_BASE = "http://dom.gosuslugi.ru/schema/integration/premises-base/"
@@ -44,6 +46,8 @@ NS: dict[str, str] = {
     "premises-base": NS_PREMISES_BASE,
     "ind": NS_IND_REG_BASE,
     "org": NS_ORG_REG_BASE,
+    "bills": NS_BILLS,
+    "bills-base": NS_BILLS_BASE,
     "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
 
@@ -63,6 +67,7 @@ class Service(StrEnum):
     HOUSE_MANAGEMENT = "house-management"
     DEBTS = "debts"
     NSI_COMMON = "nsi-common"
+    BILLS = "bills"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,10 @@ SERVICES: dict[Service, ServiceInfo] = {
         "nsi-common",
         "10.0.1.2",
         header="ISRequestHeader",
+    ),
+    # bills fixes getStateResult's base:version to 10.0.1.1.
+    Service.BILLS: ServiceInfo(
+        Service.BILLS, "/ext-bus-bills-service/services/BillsAsync", "bills", "10.0.1.1"
     ),
 }
 

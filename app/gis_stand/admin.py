@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from app.gis_client.crypto.keys import GostCryptoError
 from app.gis_client.wire.envelope import new_guid
-from app.gis_stand.models import AnswerEvent, Cert, Org, Subrequest
+from app.gis_stand import bills
+from app.gis_stand.models import AnswerEvent, Cert, Org, PremisesBlock, Subrequest
 from app.gis_stand.runtime import StandRuntime, sweep_overdue
 from app.gis_stand.seed import SeedSummary, seed
 from app.gis_stand.soap import thumbprint
@@ -31,6 +32,25 @@ class SeedRequest(BaseModel):
     sent_within_days: int = Field(4, ge=0, le=365)
     flats_per_house: int = Field(60, ge=1, le=1000)
     living_houses: int = Field(0, ge=0, le=10000, description="individual houses (detached, terraced)")
+
+
+class PremisesBlockCreate(BaseModel):
+    """A block of generated residential premises (one account each) and their monthly payment documents."""
+
+    org_ppa_guid: str
+    premises: int = Field(ge=1, le=5_000_000)
+    per_house: int = Field(500, ge=1, le=10_000)
+    documents: dict[str, int] = Field(
+        default_factory=dict,
+        description='"YYYY-MM" → how many of the premises (the first ones) have a payment document then',
+    )
+    account_kind: str | None = Field(None, description="isUOAccount … isTKOAccount (default: by org kind)")
+
+
+class PremisesBlockUpdate(BaseModel):
+    """New monthly document counts of a block (months omitted stay as they are)."""
+
+    documents: dict[str, int]
 
 
 class OrgCreate(BaseModel):
@@ -106,6 +126,39 @@ def build_router(rt: StandRuntime) -> APIRouter:
         )
         rt.registered(body.cert_pem)
         return summary.as_dict()
+
+    @router.post("/premises-blocks", status_code=201)
+    async def create_premises_block(body: PremisesBlockCreate) -> dict[str, Any]:
+        """Describe N premises of an organisation with their payment documents per month (one row)."""
+        _check_documents(body.documents)
+        async with rt.sessionmaker() as session:
+            org = await session.scalar(select(Org).where(Org.ppa_guid == body.org_ppa_guid.lower()))
+            if org is None:
+                raise HTTPException(404, f"organisation {body.org_ppa_guid} is not registered")
+            block = await bills.create_block(
+                session,
+                org=org,
+                premises=body.premises,
+                per_house=body.per_house,
+                documents=body.documents,
+                account_kind=body.account_kind,
+            )
+            await session.commit()
+        return _block_json(block)
+
+    @router.patch("/premises-blocks/{tag}")
+    async def update_premises_block(tag: str, body: PremisesBlockUpdate) -> dict[str, Any]:
+        """Change how many premises of a block have a payment document in the months given."""
+        _check_documents(body.documents)
+        async with rt.sessionmaker() as session:
+            row = await session.scalar(select(PremisesBlock).where(PremisesBlock.tag == tag.lower()))
+            if row is None:
+                raise HTTPException(404, f"premises block {tag} not found")
+            documents = json.loads(row.documents or "{}")
+            documents.update(body.documents)
+            row.documents = json.dumps(documents, sort_keys=True)
+            await session.commit()
+            return _block_json(bills.Block.of(row))
 
     @router.post("/orgs", status_code=201)
     async def create_org(body: OrgCreate) -> dict[str, Any]:
@@ -291,6 +344,27 @@ def build_router(rt: StandRuntime) -> APIRouter:
         return {"status": "empty"}
 
     return router
+
+
+def _check_documents(documents: dict[str, int]) -> None:
+    for month, count in documents.items():
+        try:
+            datetime.strptime(month, "%Y-%m")
+        except ValueError:
+            raise HTTPException(422, f"documents: {month!r} is not a YYYY-MM month") from None
+        if count < 0:
+            raise HTTPException(422, f"documents: {month} has a negative count")
+
+
+def _block_json(block: bills.Block) -> dict[str, Any]:
+    return {
+        "tag": block.tag,
+        "premises": block.premises,
+        "per_house": block.per_house,
+        "account_kind": block.account_kind,
+        "documents": block.documents,
+        "fias_house_guids": block.fias_guids(),
+    }
 
 
 def _thumb(pem: str) -> str:

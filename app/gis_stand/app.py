@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from app.access_log import AccessLogMiddleware
 from app.gis_client.operations import SERVICES, Service
-from app.gis_stand import debts, drs, files, hm, houses, nsi
+from app.gis_stand import bills, debts, drs, files, hm, houses, nsi
 from app.gis_stand.admin import build_router as admin_router
 from app.gis_stand.config import StandConfig
 from app.gis_stand.faults import FaultMiddleware
@@ -19,7 +19,13 @@ from app.gis_stand.runtime import StandRuntime
 from app.gis_stand.soap import Precheck, Processor, accept
 
 #: Services the stand emulates (nsi-common: the classifiers the answers use, see nsi.py).
-EMULATED = (Service.DEBT_REQUESTS, Service.HOUSE_MANAGEMENT, Service.DEBTS, Service.NSI_COMMON)
+EMULATED = (
+    Service.DEBT_REQUESTS,
+    Service.HOUSE_MANAGEMENT,
+    Service.DEBTS,
+    Service.NSI_COMMON,
+    Service.BILLS,
+)
 PRECHECKS: dict[str, Precheck] = {
     "exportDebtSubrequests": drs.precheck_export,
     "importResponses": drs.precheck_import,
@@ -31,6 +37,7 @@ PROCESSORS: dict[str, Processor] = {
     **houses.PROCESSORS,
     **debts.PROCESSORS,
     **nsi.PROCESSORS,
+    **bills.PROCESSORS,
 }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.kernel.calendar import MOSCOW
 from app.gis_client.messages import Accommodation, Account, ErrorInfo, IndividualPayer, Payer
 from app.gis_stand import codes
+from app.gis_stand.bills import block_accounts, block_house_accounts
 from app.gis_stand.models import Account as AccountRow
 from app.gis_stand.models import House, Message, Org, Premises
 from app.gis_stand.results_builder import build_account
@@ -63,11 +64,18 @@ async def export_accounts(
     if fias:
         house = await session.scalar(select(House.id).where(House.fias_guid == fias.lower()))
         if house is None:
+            generated = await block_house_accounts(session, org, fias)
+            if generated:
+                return generated
             # GIS answers a house missing from its registry with INT002000, an empty result (§8).
             return ErrorInfo(codes.VALUE_NOT_IN_REGISTRY, f"Дом с ФИАС {fias} не найден в реестре")
         query = query.where(House.fias_guid == fias.lower())
     elif guids := texts(body, "hm:AccountGUID"):
         query = query.where(AccountRow.guid.in_([g.lower() for g in guids]))
+        generated = await block_accounts(session, org, guids)
+        if generated:
+            rows = (await session.execute(query.order_by(AccountRow.id))).all()
+            return [build_account(to_account(*row)) for row in rows] + generated
     elif numbers := texts(body, "account-base:UnifiedAccountNumber"):
         query = query.where(AccountRow.unified_number.in_(numbers))
     else:

@@ -260,3 +260,23 @@ class FilePart(StandBase):
     file_id: Mapped[int] = mapped_column(ForeignKey("stand_files.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PremisesBlock(StandBase):
+    """A described block of generated premises with one account each and their monthly payment documents.
+
+    Nothing per premises is stored: house, premises, account and document GUIDs are derived from `tag` and
+    the premises' index (`app/gis_stand/bills.py`), so 200,000 premises cost one row. Premises `i` lives in
+    house `i // per_house`; it has a payment document in month `YYYY-MM` when `i < documents["YYYY-MM"]`.
+    """
+
+    __tablename__ = "stand_premises_blocks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tag: Mapped[str] = mapped_column(String(8), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("stand_orgs.id"), index=True)
+    premises: Mapped[int] = mapped_column(Integer)
+    per_house: Mapped[int] = mapped_column(Integer)
+    account_kind: Mapped[str] = mapped_column(String(20), default="isRCAccount")
+    #: JSON object "YYYY-MM" → how many of the block's premises (the first ones) have a document that month.
+    documents: Mapped[str] = mapped_column(Text, default="{}")
+    monthly_charge: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("2500.00"))

@@ -17,6 +17,7 @@ from app.gis_client.messages import (
     HouseData,
     NsiElement,
     NsiItem,
+    PaymentDocument,
     Subrequest,
     build_attachment,
     build_debt_info,
@@ -434,4 +435,20 @@ def build_house(house: HouseData) -> etree._Element:
         sub(n, "hm", "PremisesUniqueNumber", p.unique_number)
         sub(n, "hm", "ModificationDate", p.modified or house.modified)
         sub(n, "hm", "PremisesGUID", p.guid)
+    return el
+
+
+def build_payment_document(doc: PaymentDocument) -> etree._Element:
+    """Build one bills:exportPaymentDocResult holding a PaymentDocument (XSD order of its parts)."""
+    el = etree.Element(q("bills", "exportPaymentDocResult"))
+    pd = sub(el, "bills", "PaymentDocument")
+    sub(pd, "account-base", "AccountGuid", doc.account_guid)
+    sub_opt(pd, "bills-base", "PaymentDocumentNumber", doc.number)
+    sub_opt(pd, "bills", "TotalPayableByPD", doc.total_payable)
+    sub_opt(pd, "base", "Month", doc.month)
+    sub_opt(pd, "base", "Year", doc.year)
+    sub(pd, "bills-base", "PaymentDocumentID", doc.payment_document_id)
+    info = sub(pd, "bills", "PaymentInformation")
+    sub_opt(info, "bills", "TotalPayableByPaymentInformation", doc.total_payable)
+    sub_opt(info, "bills", "AccountNumber", doc.account_number)
     return el

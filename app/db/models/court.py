@@ -212,3 +212,27 @@ class CourtConfirmedDebt(TimestampMixin, Base):
     last_exchange_id: Mapped[uuid.UUID | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     gis_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class CourtPremisesCount(Base):
+    """Residential premises placed in GIS for one organisation and month (the experiment's premises figure).
+
+    Counted by the `court-premises-count` operation from GIS's own data: the accounts in GIS
+    (exportAccountData per house) and the payment documents placed for the month (exportPaymentDocumentData):
+    a residential premises counts when an account covering it has a document that month. The billing count of
+    the same month is stored beside it so the difference can be shown.
+    """
+
+    __tablename__ = "court_premises_counts"
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gis_premises: Mapped[int] = mapped_column(Integer)
+    gis_accounts: Mapped[int] = mapped_column(Integer)
+    payment_documents: Mapped[int] = mapped_column(Integer)
+    billing_premises: Mapped[int | None] = mapped_column(Integer)
+    houses: Mapped[int] = mapped_column(Integer)
+    operation_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    counted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -4,7 +4,9 @@ Modules: `rules` (the court table, jurisdiction, the experiment's settings), `el
 organisation take part), `assessment` (the per-debtor rules: limitation, penalties, the 500,000 ₽ limit,
 identifiers, duty), `readiness` (runs of assessments over an organisation's accounts), `packages` (application
 packages), `cases` (court cases and their events), `registry` (GIS's registry of court-confirmed debts),
-`outcomes` (court outcomes imported in bulk), `duty` (state duty, НК РФ ст. 333.19), `cli` (`gisgw court`).
+`outcomes` (court outcomes imported in bulk), `premises_gis` (residential premises placed in GIS per
+month, counted from GIS's accounts and payment documents), `duty` (state duty, НК РФ ст. 333.19), `cli`
+(`gisgw court`).
 
 `duty` lives here because only a court application pays a state duty. Penalties (ЖК РФ ст. 155 ч. 14, with the
 statutory due date of ч. 1) and the limitation period (ГК РФ ст. 196, 200) live in the kernel: the accounts
@@ -20,6 +22,7 @@ from app.domain.court.packages import (
     request_packages,
     run_packages_job,
 )
+from app.domain.court.premises_gis import COUNT_JOB, queue_count, run_count_job, stored_counts
 from app.domain.court.readiness import (
     READINESS_JOB,
     get_run,
@@ -48,6 +51,7 @@ AREA = Area(
         REGISTRY_JOB: run_registry_action,
         RECONCILE_JOB: run_reconcile,
         OUTCOMES_JOB: run_outcomes_job,
+        COUNT_JOB: run_count_job,
     },
 )
 
@@ -69,7 +73,9 @@ __all__ = [
     "list_results",
     "request_outcomes_import",
     "request_packages",
+    "queue_count",
     "request_readiness",
     "request_reconcile",
     "request_registry_action",
+    "stored_counts",
 ]

@@ -6,6 +6,10 @@ reaches the type's threshold; it has software automating court collection (this 
 switched on) ready for mass upload; the date is within the experiment period. The pilot-region list is not
 published: it is a separate line, and without a configured list the verdict is "eligible on the published
 criteria", never a silent no.
+
+The premises figure is the one counted from GIS (`premises_gis`, source `gis_payment_documents`: premises with
+a payment document placed in GIS that month), with billing's count of the same months and the difference
+beside it. Until GIS has been counted, billing's figure stands in (source `accounts_registry`, marked so).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Organisation
 from app.domain.accounts.registry import premises_stats
+from app.domain.court import premises_gis
 from app.domain.court.rules import CourtRules
 from app.domain.kernel import errors as d
 
@@ -123,6 +128,7 @@ def _premises(count: PremisesCount, threshold: int | None, rules: CourtRules) ->
         "maximum_month": best_month,
         "threshold": threshold,
         "counted_at": count.counted_at,
+        "months_counted": len(by_month or {}),
     }
     if billing is not None:
         evidence["billing_by_month"] = {str(k): v for k, v in sorted(billing.items())}
@@ -132,9 +138,17 @@ def _premises(count: PremisesCount, threshold: int | None, rules: CourtRules) ->
             evidence["difference_by_month"] = {
                 str(m): billing.get(m, 0) - by_month.get(m, 0) for m in sorted(set(billing) | set(by_month))
             }
+    if count.source != premises_gis.SOURCE and count.source != "caller":
+        # The criterion counts premises placed in GIS; billing is shown only until GIS has been counted.
+        evidence["gis_count"] = (
+            "not counted yet: POST /api/v1/court-orders/premises-count counts the premises placed in GIS"
+        )
     if maximum is None:
         met: bool | None = None
-        message = "No premises figure: import the accounts registry or pass max_premises."
+        message = (
+            "No premises figure: count the premises placed in GIS (POST /api/v1/court-orders/premises-count),"
+            " import the accounts registry or pass max_premises."
+        )
     elif threshold is None:
         met, message = False, "No threshold for this organisation type."
     else:
@@ -250,7 +264,7 @@ async def check_eligibility(
     on_date: date,
     max_premises: int | None = None,
 ) -> Eligibility:
-    """Evaluate an organisation; premises come from the accounts registry unless the caller gives them."""
+    """Evaluate an organisation on the premises counted in GIS (billing's until counted, or the caller's)."""
     org = await session.get(Organisation, organisation_id)
     if org is None:
         raise d.NotFoundError(f"Organisation {organisation_id} not found.")
@@ -258,8 +272,19 @@ async def check_eligibility(
         count = PremisesCount({0: max_premises}, "caller")
     else:
         billing = await premises_stats(organisation_id, rules.premises_year, session=session)
-        found = any(billing.values())
-        count = PremisesCount(billing, "accounts_registry") if found else PremisesCount(None, "none")
+        counted = await premises_gis.stored_counts(session, organisation_id, rules.premises_year)
+        if counted:
+            # The published criterion: premises placed in GIS, counted from GIS's own accounts and documents.
+            count = PremisesCount(
+                {c.month: c.gis_premises for c in counted},
+                premises_gis.SOURCE,
+                billing_by_month=billing,
+                counted_at=max(c.counted_at for c in counted).isoformat(),
+            )
+        elif any(billing.values()):
+            count = PremisesCount(billing, "accounts_registry")
+        else:
+            count = PremisesCount(None, "none")
     return evaluate(
         organisation_id=org.id,
         org_type=org.org_type,

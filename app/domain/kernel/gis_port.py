@@ -24,8 +24,10 @@ from app.gis_client.messages import (
     ExportDebtQuery,
     ExportDSRsQuery,
     ExportHouseQuery,
+    ExportPaymentDocumentQuery,
     HouseData,
     NsiItem,
+    PaymentDocumentExport,
 )
 
 
@@ -139,5 +141,21 @@ class FileStoreGis(Protocol):
         ...
 
 
-class GisPort(DebtRequestsGis, DebtsGis, HouseManagementGis, NsiGis, FileStoreGis, Protocol):
+class BillsGis(Protocol):
+    """Bills service: the payment documents placed in GIS."""
+
+    async def export_payment_documents(
+        self,
+        *,
+        organisation_id: uuid.UUID,
+        query: ExportPaymentDocumentQuery,
+        ref_kind: str,
+        ref_id: str | None,
+        idempotency_key: str | None,
+    ) -> PaymentDocumentExport:
+        """Run one exportPaymentDocumentData to completion; nothing found (INT002012) is an empty export."""
+        ...
+
+
+class GisPort(DebtRequestsGis, DebtsGis, HouseManagementGis, NsiGis, FileStoreGis, BillsGis, Protocol):
     """Everything the domain reaches in GIS; `AppContext.gis` holds the running implementation."""

@@ -10,11 +10,11 @@ import dataclasses
 from collections.abc import Mapping
 
 from app.gis_client.operations import Operation
-from app.gis_client.services import debt_requests, debts, house_management, nsi
+from app.gis_client.services import bills, debt_requests, debts, house_management, nsi
 
 #: Every operation by name, from the services' declarations.
 OPERATIONS: dict[str, Operation] = {
-    op.name: op for module in (debt_requests, house_management, debts, nsi) for op in module.OPERATIONS
+    op.name: op for module in (debt_requests, house_management, debts, nsi, bills) for op in module.OPERATIONS
 }
 
 #: getStateResult's result element (Clark name) → the operation whose parser reads it.

@@ -23,6 +23,7 @@ SERVICE_SCHEMAS: dict[str, str] = {
     NS["hm"]: "house-management/hcs-house-management-types.xsd",
     NS["debts"]: "debts/hcs-debts-types.xsd",
     NS["nsi-common"]: "nsi-common/hcs-nsi-common-types.xsd",
+    NS["bills"]: "bills/hcs-bills-types.xsd",
     NS["base"]: "lib/hcs-base.xsd",
 }
 

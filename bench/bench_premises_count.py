@@ -1,0 +1,211 @@
+"""Bench the court premises count: N premises placed in GIS counted from the stand for some months of 2025.
+
+Run: `.venv/bin/python bench/bench_premises_count.py [--premises 200000] [--per-house 10000] [--months 3]
+[--concurrency 4] [--database-url URL]`. The stand runs as its own process (`gisgw stand serve`, SQLite, zero
+delays) with one premises block (every premises with a payment document in each month counted); timed: one
+`court-premises-count` operation through the gateway's HTTP API and workers: exportAccountData per house,
+then exportPaymentDocumentData per month and 1000 accounts, every exchange signed, its answer's signature and
+XSD checked, journaled and stored. CPU is the gateway process's (this one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from app.gis_client.crypto.openssl_setup import configure_openssl
+
+configure_openssl()
+
+import httpx  # noqa: E402
+
+from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
+from app.db.migrate import upgrade  # noqa: E402
+from app.domain.kernel.access import ALL_SCOPES, create_key  # noqa: E402
+from app.gis_client.crypto.backend import generate_test_key  # noqa: E402
+from app.gis_stand.server import free_port, serving  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.settings import REPO_ROOT, Settings  # noqa: E402
+
+PPA = "7c1f6a69-4d5e-4f3b-8a2c-1e3d4c5b6f70"
+
+
+def _start_stand(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `gisgw stand serve` on a free port with its own SQLite database and zero delays."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GISGW_")}
+    env.update(
+        GISGW_STAND_PORT=str(port),
+        GISGW_STAND_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'stand.db'}",
+        GISGW_STAND_STATE_DELAYS=json.dumps([0.0, 0.0]),
+        GISGW_LOG_LEVEL="WARNING",
+        GISGW_LOG_JSON="false",
+    )
+    proc = subprocess.Popen(  # noqa: S603 - our own entry point
+        [sys.executable, "-c", "from app.cli import main; main()", "stand", "serve"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def _wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            try:
+                await client.get(url + "/healthz")
+                return
+            except httpx.HTTPError:
+                await asyncio.sleep(0.2)
+    raise RuntimeError("stand did not start")
+
+
+async def _wait_op(client: httpx.AsyncClient, op: dict[str, Any]) -> dict[str, Any]:
+    while True:
+        data: dict[str, Any] = (await client.get(f"/api/v1/operations/{op['id']}")).json()
+        if data["status"] in ("succeeded", "failed"):
+            if data["status"] == "failed":
+                raise RuntimeError(data["error"])
+            return data
+        await asyncio.sleep(0.2)
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _process_cpu_s(pid: int) -> float:
+    """Return user + system CPU seconds of a process (the stand's, from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(
+    premises: int, per_house: int, months: int, concurrency: int, database_url: str | None
+) -> dict[str, Any]:
+    """Seed a block, count once; return the timings."""
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        stand, stand_url = _start_stand(tmp)
+        try:
+            await _wait_http(stand_url)
+            url = database_url or f"sqlite+aiosqlite:///{tmp / 'gateway.db'}"
+            await asyncio.to_thread(upgrade, url)
+            engine = create_engine(url)
+            async with create_sessionmaker(engine)() as session, session.begin():
+                token = (
+                    await create_key(session=session, name="bench", scopes=ALL_SCOPES, all_organisations=True)
+                ).token
+            await engine.dispose()
+            key_pem, cert_pem = generate_test_key("/CN=gisgw bench/O=Lab")
+            (tmp / "key.pem").write_bytes(key_pem)
+            (tmp / "cert.pem").write_bytes(cert_pem)
+            settings = Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                env="test",
+                database={"url": url},
+                gis={"base_url": stand_url, "poll_schedule": [0.02]},
+                signing={"key_path": tmp / "key.pem", "cert_path": tmp / "cert.pem"},
+                workers={"poll_interval": 0.02},
+                debt={"fetch_interval_seconds": 0},
+                court={"premises_count_concurrency": concurrency},
+                log={"json_logs": False, "level": "WARNING"},
+                server={"gc_tuning": False},
+            )
+            app = create_app(settings)
+            port = free_port()
+            async with serving(app, "127.0.0.1", port), httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=600
+            ) as client, httpx.AsyncClient(base_url=stand_url, timeout=600) as admin:  # fmt: skip
+                org = (
+                    await client.post(
+                        "/api/v1/organisations",
+                        json={"name": "АО «РЦ Бенч»", "inn": "7701234567", "org_type": "settlement_centre",
+                              "ppa_guid": PPA, "executor_guid": "2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f60"},
+                    )
+                ).json()  # fmt: skip
+                created = await admin.post(
+                    "/stand/admin/orgs", json={"ppa_guid": PPA, "cert_pem": cert_pem.decode()}
+                )
+                created.raise_for_status()
+                started = time.perf_counter()
+                block = await admin.post(
+                    "/stand/admin/premises-blocks",
+                    json={"org_ppa_guid": PPA, "premises": premises, "per_house": per_house,
+                          "documents": {f"2025-{m:02d}": premises for m in range(1, months + 1)}},
+                )  # fmt: skip
+                block.raise_for_status()
+                seed_s = time.perf_counter() - started
+                wall, cpu, rss = time.perf_counter(), time.process_time(), _rss_mb()
+                stand_cpu = _process_cpu_s(stand.pid)
+                op = (
+                    await client.post(
+                        "/api/v1/court-orders/premises-count",
+                        json={"organisation_id": org["id"], "months": list(range(1, months + 1)),
+                              "fias_house_guids": block.json()["fias_house_guids"]},
+                    )
+                ).json()  # fmt: skip
+                result = await _wait_op(client, op)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                verdict = (
+                    await client.get(
+                        "/api/v1/court-orders/eligibility",
+                        params={"organisation_id": org["id"], "on_date": "2026-03-02"},
+                    )
+                ).json()
+            stand_cpu = _process_cpu_s(stand.pid) - stand_cpu
+        finally:
+            stand.send_signal(signal.SIGTERM)
+            stand.wait(timeout=30)
+    report = result["result"]
+    return {
+        "premises": premises,
+        "per_house": per_house,
+        "months": months,
+        "concurrency": concurrency,
+        "database": url.split(":")[0],
+        "block_seed_s": round(seed_s, 3),
+        "exchanges": report["exchanges"],
+        "count_wall_s": round(wall, 1),
+        "gateway_cpu_s": round(cpu, 1),
+        "stand_cpu_s": round(stand_cpu, 1),
+        "exchanges_per_s": round(report["exchanges"] / wall, 1),
+        "cpu_ms_per_exchange": round(1000 * cpu / report["exchanges"]),
+        "rss_mb": {"before": round(rss, 1), "after": round(_rss_mb(), 1)},
+        "gis_premises": {k: v["gis_premises"] for k, v in report["months"].items()},
+        "verdict": verdict["verdict"],
+    }
+
+
+def main() -> None:
+    """Parse arguments, run, print JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--premises", type=int, default=200_000)
+    parser.add_argument("--per-house", type=int, default=10_000)
+    parser.add_argument("--months", type=int, default=1, help="months of 2025 counted, from January")
+    parser.add_argument("--concurrency", type=int, default=4, help="GISGW_COURT_PREMISES_COUNT_CONCURRENCY")
+    parser.add_argument(
+        "--database-url", default=None, help="gateway database (default: SQLite in a temp dir)"
+    )
+    args = parser.parse_args()
+    result = asyncio.run(run(args.premises, args.per_house, args.months, args.concurrency, args.database_url))
+    print(json.dumps(result, indent=2, ensure_ascii=False))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
