@@ -21,6 +21,7 @@ from app.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["write-off"])
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ActId = Annotated[uuid.UUID, Path(description="write-off act id")]
 
 
@@ -282,6 +283,22 @@ async def export_act(session: SessionDep, principal: Reader, act_id: ActId) -> R
         await service.act_csv(session=session, act=act),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="write-off-{act.id}.csv"'},
+    )
+
+
+@router.get(
+    "/write-off/acts/{act_id}/export.xlsx",
+    response_class=Response,
+    status_code=200,
+    responses={200: {"content": {XLSX: {}}}, **error_responses(401, 403, 404)},
+)
+async def export_act_xlsx(session: SessionDep, principal: Reader, act_id: ActId) -> Response:
+    """Export a write-off act for accounting as an XLSX workbook (scope `read`)."""
+    act = await service.get_act(session=session, principal=principal, act_id=act_id)
+    return Response(
+        await service.act_xlsx(session=session, act=act),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="write-off-{act.id}.xlsx"'},
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import date
 from decimal import Decimal
 
 import httpx
+import openpyxl
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.accounts import Account, AccountLedger
@@ -67,6 +69,14 @@ async def test_write_off_act_lifecycle(api: httpx.AsyncClient, session: AsyncSes
     exported = await api.get(f"/api/v1/write-off/acts/{act['id']}/export.csv", headers=bearer(clerk))
     assert exported.headers["content-type"].startswith("text/csv")
     assert exported.text.splitlines()[1].startswith("LS-WO-1;2020-01-01;2020-02-10;limitation;1500.00;")
+    workbook = await api.get(f"/api/v1/write-off/acts/{act['id']}/export.xlsx", headers=bearer(clerk))
+    assert workbook.status_code == 200 and workbook.headers["content-type"].startswith(
+        "application/vnd.openxmlformats"
+    )
+    rows = list(openpyxl.load_workbook(io.BytesIO(workbook.content)).active.iter_rows(values_only=True))
+    line = next(r for r in rows if r and r[0] == "LS-WO-1" and r[1] is not None)
+    assert (line[1].date(), Decimal(str(line[4]))) == (date(2020, 1, 1), Decimal(1500))
+    assert ("Провёл", "key:chief") in [tuple(r[:2]) for r in rows if r]
     after = await api.get(
         "/api/v1/write-off/candidates", params={"organisation_id": str(org.id)}, headers=bearer(clerk)
     )

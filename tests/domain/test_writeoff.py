@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +24,7 @@ from app.domain.accounts.ledger import encode_months
 from app.domain.court.readiness import iter_assessments
 from app.domain.court.rules import court_rules
 from app.domain.kernel import errors
-from app.domain.kernel.access import SYSTEM
+from app.domain.kernel.access import SYSTEM, Principal
 from app.domain.kernel.snils import random_valid_snils
 from app.domain.writeoff.rules import CaseSpan, effective_expiry, is_expired
 from tests.conftest import make_settings
@@ -246,3 +249,56 @@ async def test_draft_act_can_be_cancelled_and_its_months_freed(session: AsyncSes
         session=session, organisation_id=org.id, on_date=ON, pricer=_pricer
     )
     assert len(again) == 4
+
+
+async def test_act_exports_read_back_as_csv_and_xlsx(session: AsyncSession) -> None:
+    org = await make_org(session)
+    first = await _account(session, org.id, paid={OCT: 400})
+    second = await _account(session, org.id)
+    act = await writeoff.create_act(
+        session=session, principal=SYSTEM, organisation_id=org.id, on_date=ON, pricer=_pricer, reason="ГК 196"
+    )
+    chief = Principal(key_id=None, name="chief", scopes=frozenset({"admin"}), all_organisations=True)
+    await writeoff.advance_act(session=session, principal=chief, act_id=act.id, step="approve")
+    await writeoff.advance_act(session=session, principal=chief, act_id=act.id, step="post")
+    numbers = {
+        a.id: a.account_number
+        for a in (await session.scalars(select(Account).where(Account.id.in_([first, second])))).all()
+    }
+    # Hand-computed: Sep–Dec 2022 of each, 1,000 ₽ a month (600 ₽ of the first's October), penalties 10 %.
+    want_lines = {
+        (numbers[acc], p.isoformat(), "limitation", Decimal(pr), Decimal(pr) / 10)
+        for acc in (first, second)
+        for p in (SEP, OCT, NOV, DEC)
+        for pr in [600 if (acc, p) == (first, OCT) else 1000]
+    }
+    want_accounts = {numbers[first]: Decimal(3600), numbers[second]: Decimal(4000)}
+
+    rows = list(csv.reader(io.StringIO(await writeoff.act_csv(session=session, act=act)), delimiter=";"))
+    assert rows[0] == list(writeoff.exports.COLUMNS)
+    lines = [r for r in rows[1:] if r[3] == "limitation"]
+    assert {(r[0], r[1], r[3], Decimal(r[4]), Decimal(r[5])) for r in lines} == want_lines
+    assert all(Decimal(r[7]) == Decimal(r[4]) + Decimal(r[5]) + Decimal(r[6]) for r in lines)
+    subtotals = {r[0]: Decimal(r[4]) for r in rows if r[3] == "account_total"}
+    assert subtotals == want_accounts
+    (total,) = [r for r in rows if r[0] == "total"]
+    assert [Decimal(x) for x in total[4:]] == [Decimal(7600), Decimal(760), Decimal(0), Decimal(8360)]
+    steps = {r[0]: r[1] for r in rows if r[0] in ("created", "approved", "posted")}
+    assert steps == {"created": "key:system", "approved": "key:chief", "posted": "key:chief"}
+
+    book = openpyxl.load_workbook(io.BytesIO(await writeoff.act_xlsx(session=session, act=act)))
+    sheet = book["Акт списания"]
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert values[0][0] == "Акт списания безнадёжной задолженности от 20.01.2026"
+    assert values[2][:2] == ["Статус", "проведён"]
+    header = values.index(list(writeoff.exports.HEADINGS_RU))
+    body = [r for r in values[header + 1 :] if r and r[3] and str(r[3]).startswith("Истечение")]
+    assert {
+        (r[0], r[1].date().isoformat(), "limitation", Decimal(str(r[4])), Decimal(str(r[5]))) for r in body
+    } == want_lines
+    per_account = {r[0]: Decimal(str(r[4])) for r in values if r and r[3] == "Итого по лицевому счёту"}
+    assert per_account == want_accounts
+    (grand,) = [r for r in values if r and r[0] == "Итого по акту"]
+    assert [Decimal(str(x)) for x in grand[4:8]] == [Decimal(7600), Decimal(760), Decimal(0), Decimal(8360)]
+    signed = {r[0]: r[1] for r in values if r and r[0] in ("Составил", "Утвердил", "Провёл")}
+    assert signed == {"Составил": "key:system", "Утвердил": "key:chief", "Провёл": "key:chief"}

@@ -1,8 +1,8 @@
 """Write-off of uncollectable receivables (безнадёжная задолженность): candidates, acts, accounting export.
 
 Modules: `rules` (pure: limitation with suspension and restart, shares), `acts` (candidates from the ledger,
-court cases, agreements and recorded impossibilities; acts draft → approved → posted; CSV export;
-`written_off_months` for court packages, notices and answers).
+court cases, agreements and recorded impossibilities; acts draft → approved → posted; `written_off_months`
+for court packages, notices and answers), `exports` (acts as CSV and XLSX for accounting).
 """
 
 from app.domain.kernel.area import Area
@@ -11,7 +11,6 @@ from app.domain.writeoff.acts import (
     ForgivenPenalty,
     MonthRef,
     Pricer,
-    act_csv,
     act_lines,
     advance_act,
     create_act,
@@ -22,6 +21,7 @@ from app.domain.writeoff.acts import (
     record_impossibility,
     written_off_months,
 )
+from app.domain.writeoff.exports import act_csv, act_xlsx
 
 AREA = Area(name="writeoff")
 
@@ -33,6 +33,7 @@ __all__ = [
     "Pricer",
     "act_csv",
     "act_lines",
+    "act_xlsx",
     "advance_act",
     "create_act",
     "find_candidates",

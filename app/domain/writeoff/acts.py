@@ -9,8 +9,6 @@ state duty (the duty of a cancelled court case that claimed the month, shared eq
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -372,50 +370,6 @@ async def list_acts(
         .offset(offset)
     )
     return list((await session.scalars(stmt)).all())
-
-
-async def act_csv(*, session: AsyncSession, act: WriteOffAct) -> str:
-    """Return the act for accounting as CSV (semicolon-separated, as Russian spreadsheet locales expect)."""
-    numbers = dict(
-        (
-            await session.execute(
-                select(Account.id, Account.account_number)
-                .where(Account.organisation_id == act.organisation_id)
-                .where(Account.id.in_(select(WriteOffLine.account_id).where(WriteOffLine.act_id == act.id)))
-            )
-        ).all()
-    )  # fmt: skip
-    buf = io.StringIO()
-    out = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    out.writerow(
-        ["account_number", "period", "due_date", "ground", "principal", "penalties", "duty", "total"]
-    )
-    for line in await act_lines(session=session, act_id=act.id):
-        out.writerow(
-            [
-                numbers.get(line.account_id, str(line.account_id)),
-                line.period.isoformat(),
-                line.due_date.isoformat(),
-                line.ground,
-                line.principal,
-                line.penalties,
-                line.duty,
-                line.principal + line.penalties + line.duty,
-            ]
-        )
-    out.writerow(
-        [
-            "total",
-            "",
-            "",
-            "",
-            act.principal,
-            act.penalties,
-            act.duty,
-            act.principal + act.penalties + act.duty,
-        ]
-    )
-    return buf.getvalue()
 
 
 async def record_impossibility(
