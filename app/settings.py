@@ -487,6 +487,14 @@ class CourtSettings(Group):
     annulment_reason_guid: str | None = Field(
         None, description="NSI 365 reason GUID sent with annulment_reason_code"
     )
+    writeoff_reason_code: str | None = Field(
+        None,
+        description="NSI 365 reason code sent when a posted write-off act annuls a court-confirmed debt it "
+        "writes off whole (unset: the debt is edited with a note and must be annulled by hand)",
+    )
+    writeoff_reason_guid: str | None = Field(
+        None, description="NSI 365 reason GUID sent with writeoff_reason_code"
+    )
 
 
 class AccountsSettings(Group):

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import Admin, Answerer, Reader, SessionDep, SettingsDep
 from app.api.errors import error_responses
@@ -16,6 +17,8 @@ from app.db.models.writeoff import WriteOffAct
 from app.domain import writeoff as service
 from app.domain.court.assessment import PenaltyPricer
 from app.domain.court.rules import court_rules
+from app.domain.court.written_off import update_registry_after_write_off
+from app.domain.kernel.access import Principal
 from app.domain.kernel.calendar import moscow_today
 from app.settings import Settings
 
@@ -137,6 +140,10 @@ class ActDetail(ActRead):
     """A write-off act with its lines."""
 
     lines: list[LineRead]
+    registry_operations: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="on posting: the operations updating court-confirmed debts in GIS's registry",
+    )
 
 
 class ActsPage(BaseModel):
@@ -336,9 +343,18 @@ async def approve_act(session: SessionDep, principal: Admin, act_id: ActId, body
     status_code=200,
     responses=error_responses(401, 403, 404, 409),
 )
-async def post_act(session: SessionDep, principal: Admin, act_id: ActId, body: ActStep) -> ActDetail:
-    """Post an approved act (scope `admin`): its months are written off and no longer claimed."""
-    act = await service.advance_act(
-        session=session, principal=principal, act_id=act_id, step="post", reason=body.reason
+async def post_act(
+    session: SessionDep, principal: Admin, settings: SettingsDep, act_id: ActId, body: ActStep
+) -> ActDetail:
+    """Post an approved act (scope `admin`): its months are written off; placed court debts updated in GIS."""
+    rules = court_rules(settings)
+
+    async def registry(s: AsyncSession, who: Principal, act: WriteOffAct) -> list[uuid.UUID]:
+        return await update_registry_after_write_off(s, who, act, rules=rules)
+
+    act, queued = await service.post_act(
+        session=session, principal=principal, act_id=act_id, reason=body.reason, on_posted=registry
     )
-    return await _detail(session, act)
+    detail = await _detail(session, act)
+    detail.registry_operations = queued
+    return detail

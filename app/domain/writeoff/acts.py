@@ -10,7 +10,7 @@ state duty (the duty of a cancelled court case that claimed the month, shared eq
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -37,7 +37,7 @@ from app.db.models.writeoff import (
 from app.domain.accounts.ledger import decode_months, kopecks
 from app.domain.kernel import audit, errors
 from app.domain.kernel.access import Principal, require_organisation
-from app.domain.writeoff.rules import CANCELLED_STATUS, CaseSpan, is_expired, share
+from app.domain.writeoff.rules import CANCELLED_STATUS, CaseSpan, case_month_keys, is_expired, share
 
 #: Prices the penalty in kopecks on (outstanding kopecks, due date, billing month) through the run date.
 Pricer = Callable[[int, date, date], int]
@@ -79,11 +79,7 @@ async def _case_spans(
     for account_ids, months, claim, status, submitted, cancelled, case_duty in (
         await session.execute(stmt)
     ).all():
-        lines = claim.get("months") if isinstance(claim, dict) else None
-        if lines:
-            keys = [(uuid.UUID(x["account_id"]), date.fromisoformat(x["period"])) for x in lines]
-        else:
-            keys = [(uuid.UUID(a), date.fromisoformat(m)) for a in account_ids for m in months]
+        keys = case_month_keys(account_ids, months, claim)
         span = CaseSpan(status, submitted, cancelled)
         for key in keys:
             spans.setdefault(key, []).append(span)
@@ -340,6 +336,28 @@ async def advance_act(
     await session.flush()
     await _journal(session, principal, act, f"write_off.{step}", reason)
     return act
+
+
+#: Runs in the posting's transaction once an act is posted: updates what else records the written-off debt
+#: (the court area's GIS registry of court-confirmed debts) and returns the ids of the operations it queued.
+#: Handed in by the caller, as the pricer is: the court area reads write-off, so write-off cannot import it.
+PostedHook = Callable[[AsyncSession, Principal, WriteOffAct], Awaitable[list[uuid.UUID]]]
+
+
+async def post_act(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    act_id: uuid.UUID,
+    reason: str | None = None,
+    on_posted: PostedHook | None = None,
+) -> tuple[WriteOffAct, list[uuid.UUID]]:
+    """Post an approved act and run the posting hook; return the act and the operations the hook queued."""
+    act = await advance_act(session=session, principal=principal, act_id=act_id, step="post", reason=reason)
+    queued = await on_posted(session, principal, act) if on_posted is not None else []
+    if queued:
+        await _journal(session, principal, act, "write_off.registry", reason, operations=len(queued))
+    return act, queued
 
 
 async def act_lines(*, session: AsyncSession, act_id: uuid.UUID) -> list[WriteOffLine]:
