@@ -1,10 +1,7 @@
-"""Write-off candidates from the ledger, and acts: draft → approved → posted, cancellable while a draft.
+"""Write-off acts: draft → approved → posted, cancellable while a draft; impossibilities of collection.
 
-A candidate is one billing month of one account with principal outstanding and a ground: its limitation has
-expired (with the suspensions and restarts of `writeoff.rules`), or the account has a recorded impossibility
-of collection dated after the month's due date. Each is split into principal, penalties (priced through the
-run date by the caller's pricer, ЖК РФ ст. 155 ч. 14; they expire with the principal, ГК РФ ст. 207) and
-state duty (the duty of a cancelled court case that claimed the month, shared equally among its months).
+An act is drafted over candidates (`writeoff.selection`): all of them, those of some accounts, or months named
+one by one; every step is journaled with who and why.
 """
 
 from __future__ import annotations
@@ -19,9 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models.accounts import Account, AccountLedger
-from app.db.models.agreements import Agreement
-from app.db.models.court import CourtCase
+from app.db.models.accounts import Account
 from app.db.models.writeoff import (
     ACT_APPROVED,
     ACT_CANCELLED,
@@ -29,163 +24,17 @@ from app.db.models.writeoff import (
     ACT_POSTED,
     AMNESTY,
     IMPOSSIBILITY_GROUNDS,
-    LIMITATION,
     CollectionImpossibility,
     WriteOffAct,
     WriteOffLine,
 )
-from app.domain.accounts.ledger import decode_months, kopecks
 from app.domain.kernel import audit, errors
 from app.domain.kernel.access import Principal, require_organisation
-from app.domain.writeoff.rules import CANCELLED_STATUS, CaseSpan, case_month_keys, is_expired, share
-
-#: Prices the penalty in kopecks on (outstanding kopecks, due date, billing month) through the run date.
-Pricer = Callable[[int, date, date], int]
-_CHUNK = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One billing month that may be written off, with its ground and split (kopecks)."""
-
-    account_id: uuid.UUID
-    period: date
-    due_date: date
-    ground: str
-    principal: int
-    penalties: int
-    duty: int
+from app.domain.writeoff.selection import Pricer, find_candidates, written_off_months
 
 
 def _money(kop: int) -> Decimal:
     return (Decimal(kop) / 100).quantize(Decimal("0.01"))
-
-
-async def _case_spans(
-    session: AsyncSession, organisation_id: uuid.UUID
-) -> tuple[dict[tuple[uuid.UUID, date], list[CaseSpan]], dict[tuple[uuid.UUID, date], int]]:
-    """Return the filed cases claiming each (account, month), and the duty share of cancelled cases."""
-    stmt = select(
-        CourtCase.account_ids,
-        CourtCase.months,
-        CourtCase.claim,
-        CourtCase.status,
-        CourtCase.submitted_on,
-        CourtCase.cancelled_on,
-        CourtCase.duty,
-    ).where(CourtCase.organisation_id == organisation_id, CourtCase.status != "draft")
-    spans: dict[tuple[uuid.UUID, date], list[CaseSpan]] = {}
-    duty: dict[tuple[uuid.UUID, date], int] = {}
-    for account_ids, months, claim, status, submitted, cancelled, case_duty in (
-        await session.execute(stmt)
-    ).all():
-        keys = case_month_keys(account_ids, months, claim)
-        span = CaseSpan(status, submitted, cancelled)
-        for key in keys:
-            spans.setdefault(key, []).append(span)
-        if status == CANCELLED_STATUS and keys and case_duty:
-            for key, part in zip(keys, share(int(case_duty * 100), len(keys)), strict=True):
-                duty[key] = duty.get(key, 0) + part
-    return spans, duty
-
-
-async def written_off_months(
-    *, session: AsyncSession, organisation_id: uuid.UUID, include_pending: bool = False
-) -> set[tuple[uuid.UUID, date]]:
-    """Return (account, month) written off by posted acts (`include_pending`: by drafts and approved too).
-
-    Notices, court packages and answers leave these months out.
-    """
-    statuses = [ACT_POSTED, ACT_DRAFT, ACT_APPROVED] if include_pending else [ACT_POSTED]
-    stmt = (
-        select(WriteOffLine.account_id, WriteOffLine.period)
-        .join(WriteOffAct, WriteOffAct.id == WriteOffLine.act_id)
-        .where(WriteOffAct.organisation_id == organisation_id, WriteOffAct.status.in_(statuses))
-        # Forgiven penalties leave the month's principal alone: it was paid, not written off.
-        .where(WriteOffLine.ground != AMNESTY)
-    )
-    return {(a, p) for a, p in (await session.execute(stmt)).all()}
-
-
-async def find_candidates(
-    *,
-    session: AsyncSession,
-    organisation_id: uuid.UUID,
-    on_date: date,
-    pricer: Pricer,
-    account_ids: Sequence[uuid.UUID] | None = None,
-) -> list[Candidate]:
-    """Return the organisation's write-off candidates on `on_date`, by account and month."""
-    spans, duty = await _case_spans(session, organisation_id)
-    taken = await written_off_months(session=session, organisation_id=organisation_id, include_pending=True)
-    acks: dict[uuid.UUID, list[tuple[date, date]]] = {}
-    for account, signed, through in (
-        await session.execute(
-            select(Agreement.account_id, Agreement.signed_on, Agreement.covered_through).where(
-                Agreement.organisation_id == organisation_id
-            )
-        )
-    ).all():
-        acks.setdefault(account, []).append((signed, through))
-    impossible: dict[uuid.UUID, tuple[str, date]] = {}
-    for account, kind, act_date in (
-        await session.execute(
-            select(
-                CollectionImpossibility.account_id,
-                CollectionImpossibility.ground,
-                CollectionImpossibility.act_date,
-            )
-            .where(CollectionImpossibility.organisation_id == organisation_id)
-            .order_by(CollectionImpossibility.act_date)
-        )
-    ).all():
-        impossible[account] = (kind, act_date)
-
-    ids_stmt = select(Account.id).where(Account.organisation_id == organisation_id).order_by(Account.id)
-    if account_ids is not None:
-        ids_stmt = ids_stmt.where(Account.id.in_(list(account_ids)))
-    ids = list((await session.scalars(ids_stmt)).all())
-    out: list[Candidate] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows = await session.execute(
-            select(AccountLedger.account_id, AccountLedger.months).where(AccountLedger.account_id.in_(chunk))
-        )
-        for account, text in sorted(rows.all(), key=lambda r: str(r[0])):
-            for m in decode_months(text):
-                rest = kopecks(m.charged) - kopecks(m.paid)
-                key = (account, m.period)
-                if rest <= 0 or key in taken:
-                    continue
-                ground: str | None = None
-                found = impossible.get(account)
-                if found is not None and m.due_date < found[1]:
-                    ground = found[0]
-                else:
-                    acked = [s for s, through in acks.get(account, ()) if m.period <= through]
-                    if is_expired(
-                        m.due_date,
-                        on_date,
-                        cases=spans.get(key, ()),
-                        acknowledged_on=max(acked, default=None),
-                    ):
-                        ground = LIMITATION
-                if ground is not None:
-                    out.append(
-                        Candidate(
-                            account,
-                            m.period,
-                            m.due_date,
-                            ground,
-                            rest,
-                            pricer(rest, m.due_date, m.period),
-                            duty.get(key, 0),
-                        )
-                    )
-    return out
-
-
-# ------------------------------------------------------------------------------------------------- acts
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,243 @@
+"""Write-off candidates from the ledger: who may be written off on a date, by account and billing month.
+
+A candidate is one billing month of one account with principal outstanding and a ground: its limitation has
+expired (with the suspensions and restarts of `writeoff.rules`), or the account has a recorded impossibility
+of collection dated after the month's due date. Each is split into principal, penalties (priced through the
+run date by the caller's pricer, ЖК РФ ст. 155 ч. 14; they expire with the principal, ГК РФ ст. 207) and
+state duty (the duty of a cancelled court case that claimed the month, shared equally among its months).
+
+Scale (1,000,000 accounts × 36 months in an operation): what can change a month's term — court cases,
+agreements, impossibilities, months already in acts — is loaded once per run, small beside the ledgers. The
+ledgers are streamed in account order in partitions; an account none of those touch (nearly all) takes the
+plain path: its stored JSON is read without building a record per month, and a month is past limitation
+when its due date is (one `is_expired` per distinct due date, memoised).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models.accounts import Account, AccountLedger
+from app.db.models.agreements import Agreement
+from app.db.models.court import CourtCase
+from app.db.models.writeoff import (
+    ACT_APPROVED,
+    ACT_DRAFT,
+    ACT_POSTED,
+    AMNESTY,
+    LIMITATION,
+    CollectionImpossibility,
+    WriteOffAct,
+    WriteOffLine,
+)
+from app.domain.accounts.ledger import decode_months, kopecks, parse_day
+from app.domain.writeoff.rules import CANCELLED_STATUS, CaseSpan, case_month_keys, is_expired, share
+
+#: Prices the penalty in kopecks on (outstanding kopecks, due date, billing month) through the run date.
+Pricer = Callable[[int, date, date], int]
+#: Ledgers per partition of the stream (and accounts per IN list when some accounts are asked for).
+CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One billing month that may be written off, with its ground and split (kopecks)."""
+
+    account_id: uuid.UUID
+    period: date
+    due_date: date
+    ground: str
+    principal: int
+    penalties: int
+    duty: int
+
+
+async def written_off_months(
+    *, session: AsyncSession, organisation_id: uuid.UUID, include_pending: bool = False
+) -> set[tuple[uuid.UUID, date]]:
+    """Return (account, month) written off by posted acts (`include_pending`: by drafts and approved too).
+
+    Notices, court packages and answers leave these months out.
+    """
+    statuses = [ACT_POSTED, ACT_DRAFT, ACT_APPROVED] if include_pending else [ACT_POSTED]
+    stmt = (
+        select(WriteOffLine.account_id, WriteOffLine.period)
+        .join(WriteOffAct, WriteOffAct.id == WriteOffLine.act_id)
+        .where(WriteOffAct.organisation_id == organisation_id, WriteOffAct.status.in_(statuses))
+        # Forgiven penalties leave the month's principal alone: it was paid, not written off.
+        .where(WriteOffLine.ground != AMNESTY)
+    )
+    return {(a, p) for a, p in (await session.execute(stmt)).all()}
+
+
+@dataclass
+class Selection:
+    """What changes a month's term or excludes it, loaded once per run; and the run's date and pricer."""
+
+    on_date: date
+    pricer: Pricer
+    spans: dict[tuple[uuid.UUID, date], list[CaseSpan]] = field(default_factory=dict)
+    duty: dict[tuple[uuid.UUID, date], int] = field(default_factory=dict)
+    taken: set[tuple[uuid.UUID, date]] = field(default_factory=set)
+    acks: dict[uuid.UUID, list[tuple[date, date]]] = field(default_factory=dict)
+    impossible: dict[uuid.UUID, tuple[str, date]] = field(default_factory=dict)
+    #: Accounts any of the above touches: they take the full path.
+    special: set[uuid.UUID] = field(default_factory=set)
+    _expired: dict[str, bool] = field(default_factory=dict)
+
+    def expired(self, due_text: str) -> bool:
+        """Tell whether a month due on this date is past plain limitation on the run date (memoised)."""
+        found = self._expired.get(due_text)
+        if found is None:
+            found = self._expired[due_text] = is_expired(parse_day(due_text), self.on_date)
+        return found
+
+    def of_ledger(self, account: uuid.UUID, text: str) -> list[Candidate]:
+        """Return the candidates of one account's stored ledger."""
+        if account in self.special:
+            return self._full(account, text)
+        out: list[Candidate] = []
+        for period, charged, paid, due in json.loads(text):
+            if charged == paid or not self.expired(due):
+                continue
+            rest = kopecks(charged) - kopecks(paid)
+            if rest > 0:
+                p, d = parse_day(period), parse_day(due)
+                out.append(Candidate(account, p, d, LIMITATION, rest, self.pricer(rest, d, p), 0))
+        return out
+
+    def _full(self, account: uuid.UUID, text: str) -> list[Candidate]:
+        out: list[Candidate] = []
+        found = self.impossible.get(account)
+        for m in decode_months(text):
+            rest = kopecks(m.charged) - kopecks(m.paid)
+            key = (account, m.period)
+            if rest <= 0 or key in self.taken:
+                continue
+            ground: str | None = None
+            if found is not None and m.due_date < found[1]:
+                ground = found[0]
+            else:
+                acked = [s for s, through in self.acks.get(account, ()) if m.period <= through]
+                if is_expired(
+                    m.due_date,
+                    self.on_date,
+                    cases=self.spans.get(key, ()),
+                    acknowledged_on=max(acked, default=None),
+                ):
+                    ground = LIMITATION
+            if ground is not None:
+                penalties = self.pricer(rest, m.due_date, m.period)
+                out.append(
+                    Candidate(account, m.period, m.due_date, ground, rest, penalties, self.duty.get(key, 0))
+                )
+        return out
+
+
+async def load_selection(
+    *, session: AsyncSession, organisation_id: uuid.UUID, on_date: date, pricer: Pricer
+) -> Selection:
+    """Load the court cases, agreements, impossibilities and acts that bear on the organisation's months."""
+    sel = Selection(on_date=on_date, pricer=pricer)
+    stmt = select(
+        CourtCase.account_ids,
+        CourtCase.months,
+        CourtCase.claim,
+        CourtCase.status,
+        CourtCase.submitted_on,
+        CourtCase.cancelled_on,
+        CourtCase.duty,
+    ).where(CourtCase.organisation_id == organisation_id, CourtCase.status != "draft")
+    for account_ids, months, claim, status, submitted, cancelled, case_duty in (
+        await session.execute(stmt)
+    ).all():
+        keys = case_month_keys(account_ids, months, claim)
+        span = CaseSpan(status, submitted, cancelled)
+        for key in keys:
+            sel.spans.setdefault(key, []).append(span)
+        if status == CANCELLED_STATUS and keys and case_duty:
+            for key, part in zip(keys, share(int(case_duty * 100), len(keys)), strict=True):
+                sel.duty[key] = sel.duty.get(key, 0) + part
+    sel.taken = await written_off_months(
+        session=session, organisation_id=organisation_id, include_pending=True
+    )
+    agreements = select(Agreement.account_id, Agreement.signed_on, Agreement.covered_through).where(
+        Agreement.organisation_id == organisation_id
+    )
+    for account, signed, through in (await session.execute(agreements)).all():
+        sel.acks.setdefault(account, []).append((signed, through))
+    imp = CollectionImpossibility
+    impossibilities = (
+        select(imp.account_id, imp.ground, imp.act_date)
+        .where(CollectionImpossibility.organisation_id == organisation_id)
+        .order_by(CollectionImpossibility.act_date)
+    )
+    for account, kind, act_date in (await session.execute(impossibilities)).all():
+        sel.impossible[account] = (kind, act_date)
+    sel.special = {a for a, _ in sel.spans} | {a for a, _ in sel.taken} | set(sel.acks) | set(sel.impossible)
+    return sel
+
+
+async def count_ledgers(*, session: AsyncSession, organisation_id: uuid.UUID) -> int:
+    """Return how many accounts of the organisation have a ledger (the selection's progress total)."""
+    stmt = (
+        select(func.count())
+        .select_from(AccountLedger)
+        .join(Account, Account.id == AccountLedger.account_id)
+        .where(Account.organisation_id == organisation_id)
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def iter_candidates(
+    *,
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    selection: Selection,
+    account_ids: Sequence[uuid.UUID] | None = None,
+    chunk: int = CHUNK,
+) -> AsyncIterator[tuple[int, list[Candidate]]]:
+    """Yield (ledgers read, their candidates) partition by partition, in account order."""
+    base = (
+        select(AccountLedger.account_id, AccountLedger.months)
+        .join(Account, Account.id == AccountLedger.account_id)
+        .where(Account.organisation_id == organisation_id)
+        .order_by(AccountLedger.account_id)
+    )
+    if account_ids is not None:
+        ids = sorted(set(account_ids), key=str)
+        for start in range(0, len(ids), chunk):
+            rows = (await session.execute(base.where(Account.id.in_(ids[start : start + chunk])))).all()
+            yield len(rows), [c for account, text in rows for c in selection.of_ledger(account, text)]
+        return
+    # One statement streamed in partitions (a server-side cursor on PostgreSQL): no IN lists, no OFFSET.
+    result = await session.stream(base.execution_options(yield_per=chunk))
+    async for rows in result.partitions(chunk):
+        yield len(rows), [c for account, text in rows for c in selection.of_ledger(account, text)]
+
+
+async def find_candidates(
+    *,
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    on_date: date,
+    pricer: Pricer,
+    account_ids: Sequence[uuid.UUID] | None = None,
+) -> list[Candidate]:
+    """Return the organisation's write-off candidates on `on_date`, by account and month."""
+    selection = await load_selection(
+        session=session, organisation_id=organisation_id, on_date=on_date, pricer=pricer
+    )
+    out: list[Candidate] = []
+    async for _, found in iter_candidates(
+        session=session, organisation_id=organisation_id, selection=selection, account_ids=account_ids
+    ):
+        out.extend(found)
+    return out
