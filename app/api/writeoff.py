@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import Admin, Answerer, Reader, SessionDep, SettingsDep
 from app.api.errors import error_responses
+from app.api.operations import OperationRead
 from app.db.models.writeoff import WriteOffAct
 from app.domain import writeoff as service
 from app.domain.court.assessment import PenaltyPricer
@@ -201,6 +202,37 @@ async def list_candidates(
         penalties=_money(sum(c.penalties for c in found)),
         duty=_money(sum(c.duty for c in found)),
     )
+
+
+class SelectionCreate(BaseModel):
+    """Candidate selection over a whole organisation, as an operation."""
+
+    organisation_id: uuid.UUID
+    on_date: date | None = Field(None, description="the date limitation is judged on (default today)")
+    draft: bool = Field(False, description="draft an act over every candidate found")
+    reason: str | None = Field(None, max_length=2000, description="the drafted act's reason")
+
+
+@router.post(
+    "/write-off/selections",
+    response_model=OperationRead,
+    status_code=202,
+    responses=error_responses(401, 403, 404, 422, 429),
+)
+async def select_candidates(session: SessionDep, principal: Answerer, body: SelectionCreate) -> OperationRead:
+    """Select every candidate of an organisation as an operation with progress (scope `answer`).
+
+    The operation's result sums the candidates by ground (and names the drafted act with `draft`).
+    """
+    op = await service.request_selection(
+        session=session,
+        principal=principal,
+        organisation_id=body.organisation_id,
+        on_date=body.on_date or moscow_today(),
+        draft=body.draft,
+        reason=body.reason,
+    )
+    return OperationRead.model_validate(op)
 
 
 @router.post(

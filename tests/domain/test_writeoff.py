@@ -178,6 +178,29 @@ async def test_candidates_equal_the_hand_computed_fixture(session: AsyncSession,
     assert got == want
     assert not any(c.account_id == suspended for c in found)
 
+    # The same selection as an operation's work: streamed in partitions of two ledgers, with progress.
+    seen: list[tuple[int, int]] = []
+
+    async def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+
+    summary, kept = await writeoff.select_all(
+        session=session, organisation_id=org.id, on_date=ON, pricer=_pricer, progress=progress, keep=True,
+        chunk=2,
+    )  # fmt: skip
+    assert {(c.account_id, c.period, c.ground, c.principal, c.penalties, c.duty) for c in kept} == want
+    assert seen == [(2, 6), (4, 6), (6, 6)]
+    kop = {"principal": sum(w[3] for w in want), "penalties": sum(w[4] for w in want)}
+    assert summary["months"] == len(want) == 16
+    assert (summary["principal"], summary["penalties"], summary["duty"]) == (
+        f"{kop['principal'] // 100}.00",
+        f"{kop['penalties'] // 100}.00",
+        "400.00",
+    )
+    assert (summary["accounts_read"], summary["accounts_with_candidates"]) == (6, 5)
+    assert summary["by_ground"]["bankruptcy_completed"]["months"] == 4
+    assert summary["by_ground"]["limitation"]["months"] == 12
+
 
 async def test_act_posts_and_posted_months_leave_court_claims(
     session: AsyncSession, database_url: str

@@ -83,6 +83,15 @@ async def test_posted_write_off_edits_then_annuls_the_placed_debt(
     )  # fmt: skip
     assert recorded.status_code == 201, recorded.text
 
+    # Selection over the organisation as an operation: the twelve unpaid months of 3,000 ₽, all uncollectable.
+    queued = await client.post("/api/v1/write-off/selections", json={"organisation_id": org["id"]})
+    assert queued.status_code == 202, queued.text
+    done = await gateway.wait_operation(queued.json())
+    assert (done["progress_done"], done["progress_total"]) == (1, 1)
+    summary = done["result"]
+    assert (summary["months"], summary["principal"], summary["act_id"]) == (12, "36000.00", None)
+    assert list(summary["by_ground"]) == ["enforcement_closed"]
+
     # Part of the claimed months: the record stays in force, its AdditionalInfo names the act and the months.
     first = await _post(
         gateway,

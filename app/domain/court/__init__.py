@@ -38,7 +38,9 @@ from app.domain.court.registry import (
     run_registry_action,
 )
 from app.domain.court.rules import CourtRules, court_rules
+from app.domain.court.written_off import run_write_off_selection
 from app.domain.kernel.area import Area
+from app.domain.writeoff import SELECTION_JOB
 
 AREA = Area(
     name="court",
@@ -48,6 +50,8 @@ AREA = Area(
         REGISTRY_JOB: run_registry_action,
         RECONCILE_JOB: run_reconcile,
         OUTCOMES_JOB: run_outcomes_job,
+        # Write-off's candidate selection: priced as readiness prices penalties (see court.written_off).
+        SELECTION_JOB: run_write_off_selection,
     },
 )
 

@@ -8,6 +8,10 @@ text naming the act). A write-off of some of the claimed months leaves the recor
 its `AdditionalInfo` (`EditDebt`). It is never a repayment: `PlacingDebtRepayment` records money received,
 which a write-off is not.
 
+The court area also runs the write-off candidate selection operation (`write-off-candidates`): its penalties
+are priced as court readiness prices them (`PenaltyPricer`, ЖК РФ ст. 155 ч. 14), and the court area reads
+write-off while write-off may not import the court area back.
+
 Each update is an ordinary registry action (an operation run through the exchange engine, journaled as
 `court_registry.annul` / `.edit`), queued in the posting's own transaction: both happen or neither does.
 """
@@ -17,14 +21,20 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.context import AppContext
+from app.db.models.core import Operation
 from app.db.models.court import CourtCase, CourtConfirmedDebt
 from app.db.models.writeoff import WriteOffAct, WriteOffLine
+from app.domain import writeoff
+from app.domain.court.assessment import PenaltyPricer
 from app.domain.court.registry import RegistryRequest, request_registry_action
-from app.domain.court.rules import CourtRules
+from app.domain.court.rules import CourtRules, court_rules
+from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
 from app.domain.writeoff import written_off_months
 from app.domain.writeoff.rules import case_month_keys
@@ -106,3 +116,35 @@ async def update_registry_after_write_off(
             )
         queued.append(op.id)
     return queued
+
+
+async def run_write_off_selection(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
+    """Select an organisation's write-off candidates with progress; with `draft`, draft an act over them.
+
+    One transaction: after a crash the operation runs again from the start and nothing was half-written.
+    """
+    params = dict(op.params or {})
+    organisation_id = op.organisation_id
+    assert organisation_id is not None
+    on_date = date.fromisoformat(params["on_date"])
+    pricer = PenaltyPricer(court_rules(ctx.settings), on_date).price
+    draft = bool(params.get("draft"))
+    async with ctx.sessionmaker() as session, session.begin():
+        summary, found = await writeoff.select_all(
+            session=session, organisation_id=organisation_id, on_date=on_date, pricer=pricer,
+            progress=progress, keep=draft,
+        )  # fmt: skip
+        summary["act_id"] = None
+        if draft and found:
+            who = Principal(
+                key_id=op.key_id,
+                name=str(params.get("requested_by") or "write-off-selection"),
+                scopes=frozenset({"answer"}),
+                organisation_ids=frozenset({organisation_id}),
+            )
+            act = await writeoff.draft_act(
+                session=session, principal=who, organisation_id=organisation_id, on_date=on_date,
+                reason=params.get("reason"), candidates=found,
+            )  # fmt: skip
+            summary["act_id"] = str(act.id)
+    return summary

@@ -14,14 +14,17 @@ from app.domain.writeoff.acts import (
     act_lines,
     advance_act,
     create_act,
+    draft_act,
     get_act,
     list_acts,
     post_act,
     post_forgiven_penalties,
     record_impossibility,
+    request_selection,
 )
 from app.domain.writeoff.exports import act_csv, act_xlsx
 from app.domain.writeoff.selection import (
+    SELECTION_JOB,
     Candidate,
     Pricer,
     Selection,
@@ -29,6 +32,7 @@ from app.domain.writeoff.selection import (
     find_candidates,
     iter_candidates,
     load_selection,
+    select_all,
     written_off_months,
 )
 
@@ -36,6 +40,7 @@ AREA = Area(name="writeoff")
 
 __all__ = [
     "AREA",
+    "SELECTION_JOB",
     "Candidate",
     "ForgivenPenalty",
     "MonthRef",
@@ -48,6 +53,7 @@ __all__ = [
     "count_ledgers",
     "advance_act",
     "create_act",
+    "draft_act",
     "find_candidates",
     "get_act",
     "iter_candidates",
@@ -56,5 +62,7 @@ __all__ = [
     "post_act",
     "post_forgiven_penalties",
     "record_impossibility",
+    "request_selection",
+    "select_all",
     "written_off_months",
 ]

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models.accounts import Account
+from app.db.models.core import Operation
 from app.db.models.writeoff import (
     ACT_APPROVED,
     ACT_CANCELLED,
@@ -29,8 +30,18 @@ from app.db.models.writeoff import (
     WriteOffLine,
 )
 from app.domain.kernel import audit, errors
+from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal, require_organisation
-from app.domain.writeoff.selection import Pricer, find_candidates, written_off_months
+from app.domain.kernel.calendar import moscow_today
+from app.domain.writeoff.selection import (
+    SELECTION_JOB,
+    Candidate,
+    Pricer,
+    find_candidates,
+    written_off_months,
+)
+
+_INSERT_CHUNK = 5000
 
 
 def _money(kop: int) -> Decimal:
@@ -58,7 +69,21 @@ async def create_act(
 ) -> WriteOffAct:
     """Draft an act over the candidates (all of them, of some accounts, or the months listed)."""
     await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
+    _not_in_future(on_date)
     if months is not None:
+        seen: dict[tuple[uuid.UUID, date], int] = {}
+        twice = []
+        for i, m in enumerate(months):
+            key = (m.account_id, m.period.replace(day=1))
+            if key in seen:
+                twice.append(
+                    errors.FieldProblem(
+                        f"body.months.{i}", "duplicate_month", f"same as body.months.{seen[key]}"
+                    )
+                )
+            seen.setdefault(key, i)
+        if twice:
+            raise errors.RuleViolation("A month is listed twice.", rule="duplicate_month", errors=twice)
         account_ids = sorted({m.account_id for m in months}, key=str)
     found = await find_candidates(
         session=session,
@@ -98,34 +123,103 @@ async def create_act(
             rule="no_candidates",
             errors=[errors.FieldProblem("body", "no_candidates", "no write-off candidates")],
         )
+    return await draft_act(
+        session=session,
+        principal=principal,
+        organisation_id=organisation_id,
+        on_date=on_date,
+        reason=reason,
+        candidates=found,
+    )
+
+
+async def request_selection(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    on_date: date,
+    draft: bool = False,
+    reason: str | None = None,
+) -> Operation:
+    """Queue candidate selection over the whole organisation as an operation (optionally drafting an act)."""
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
+    _not_in_future(on_date)
+    op = await ops.create(
+        session=session,
+        principal=principal,
+        kind=SELECTION_JOB,
+        organisation_id=organisation_id,
+        params={
+            "on_date": on_date.isoformat(),
+            "draft": draft,
+            "reason": reason,
+            "requested_by": principal.name,
+        },
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="write_off.select",
+        resource_type="organisation",
+        resource_id=organisation_id,
+        organisation_id=organisation_id,
+        details={"operation_id": str(op.id), "on_date": on_date.isoformat(), "draft": draft},
+    )
+    return op
+
+
+def _not_in_future(on_date: date) -> None:
+    if on_date > moscow_today():
+        raise errors.RuleViolation(
+            "An act cannot be dated in the future: limitation is judged on its date.",
+            rule="date_in_future",
+            errors=[errors.FieldProblem("body.on_date", "date_in_future", "the date is after today")],
+        )
+
+
+async def draft_act(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    on_date: date,
+    reason: str | None,
+    candidates: Sequence[Candidate],
+) -> WriteOffAct:
+    """Write a draft act over candidates already selected (lines inserted in bulk) and journal it."""
     act = WriteOffAct(
         id=uuid.uuid4(),
         organisation_id=organisation_id,
         status=ACT_DRAFT,
         on_date=on_date,
         reason=reason,
-        principal=_money(sum(c.principal for c in found)),
-        penalties=_money(sum(c.penalties for c in found)),
-        duty=_money(sum(c.duty for c in found)),
+        principal=_money(sum(c.principal for c in candidates)),
+        penalties=_money(sum(c.penalties for c in candidates)),
+        duty=_money(sum(c.duty for c in candidates)),
         created_by=principal.actor,
     )
     session.add(act)
     await session.flush()
-    session.add_all(
-        WriteOffLine(
-            act_id=act.id,
-            account_id=c.account_id,
-            period=c.period,
-            due_date=c.due_date,
-            ground=c.ground,
-            principal=_money(c.principal),
-            penalties=_money(c.penalties),
-            duty=_money(c.duty),
+    for start in range(0, len(candidates), _INSERT_CHUNK):
+        await session.execute(
+            insert(WriteOffLine),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "act_id": act.id,
+                    "account_id": c.account_id,
+                    "period": c.period,
+                    "due_date": c.due_date,
+                    "ground": c.ground,
+                    "principal": _money(c.principal),
+                    "penalties": _money(c.penalties),
+                    "duty": _money(c.duty),
+                }
+                for c in candidates[start : start + _INSERT_CHUNK]
+            ],
         )
-        for c in found
-    )
-    await session.flush()
-    await _journal(session, principal, act, "write_off.draft", reason, lines=len(found))
+    await _journal(session, principal, act, "write_off.draft", reason, lines=len(candidates))
     return act
 
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -241,3 +242,88 @@ async def find_candidates(
     ):
         out.extend(found)
     return out
+
+
+# ---------------------------------------------------------------------------------- as an operation
+
+SELECTION_JOB = "write-off-candidates"
+
+
+@dataclass
+class Totals:
+    """Months, principal, penalties and duty (kopecks) of a set of candidates."""
+
+    months: int = 0
+    principal: int = 0
+    penalties: int = 0
+    duty: int = 0
+
+    def add(self, c: Candidate) -> None:
+        """Count one candidate."""
+        self.months += 1
+        self.principal += c.principal
+        self.penalties += c.penalties
+        self.duty += c.duty
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON form, amounts in roubles as decimal strings."""
+        return {
+            "months": self.months,
+            "principal": _roubles(self.principal),
+            "penalties": _roubles(self.penalties),
+            "duty": _roubles(self.duty),
+            "total": _roubles(self.principal + self.penalties + self.duty),
+        }
+
+
+def _roubles(kop: int) -> str:
+    sign = "-" if kop < 0 else ""
+    whole, cents = divmod(abs(kop), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+async def select_all(
+    *,
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    on_date: date,
+    pricer: Pricer,
+    progress: Callable[[int, int], Awaitable[None]] | None = None,
+    keep: bool = False,
+    chunk: int = CHUNK,
+) -> tuple[dict[str, Any], list[Candidate]]:
+    """Select every candidate of the organisation, reporting progress per partition; return the summary.
+
+    The candidates themselves are returned only with `keep` (to draft an act over them); the summary has the
+    totals by ground and the number of accounts read and with candidates.
+    """
+    total = await count_ledgers(session=session, organisation_id=organisation_id)
+    selection = await load_selection(
+        session=session, organisation_id=organisation_id, on_date=on_date, pricer=pricer
+    )
+    all_grounds = Totals()
+    by_ground: dict[str, Totals] = {}
+    accounts: set[uuid.UUID] = set()
+    kept: list[Candidate] = []
+    done = 0
+    async for read, found in iter_candidates(
+        session=session, organisation_id=organisation_id, selection=selection, chunk=chunk
+    ):
+        done += read
+        for c in found:
+            all_grounds.add(c)
+            by_ground.setdefault(c.ground, Totals()).add(c)
+            accounts.add(c.account_id)
+        if keep:
+            kept.extend(found)
+        if progress is not None:
+            await progress(done, max(total, done))
+    summary = {
+        "organisation_id": str(organisation_id),
+        "on_date": on_date.isoformat(),
+        "accounts_read": done,
+        "accounts_with_candidates": len(accounts),
+        **all_grounds.as_dict(),
+        "by_ground": {g: t.as_dict() for g, t in sorted(by_ground.items())},
+    }
+    return summary, kept
