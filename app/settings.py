@@ -568,6 +568,12 @@ class AgreementsSettings(Group):
     refresh_interval_seconds: float = Field(
         3600, ge=0, description="seconds between matching ledger payments to instalments (0 = off)"
     )
+    import_poll_seconds: float = Field(
+        10,
+        ge=0,
+        description="seconds between looks for finished accounts imports, whose organisations' agreements "
+        "are then matched at once (0 = off: only the interval's matching)",
+    )
 
 
 class MonitoringSettings(Group):
