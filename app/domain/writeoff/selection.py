@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,9 +47,11 @@ Pricer = Callable[[int, date, date], int]
 CHUNK = 5000
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One billing month that may be written off, with its ground and split (kopecks)."""
+class Candidate(NamedTuple):
+    """One billing month that may be written off, with its ground and split (kopecks).
+
+    A named tuple, not a dataclass: a run over a million accounts builds millions of them.
+    """
 
     account_id: uuid.UUID
     period: date
@@ -91,27 +93,35 @@ class Selection:
     impossible: dict[uuid.UUID, tuple[str, date]] = field(default_factory=dict)
     #: Accounts any of the above touches: they take the full path.
     special: set[uuid.UUID] = field(default_factory=set)
-    _expired: dict[str, bool] = field(default_factory=dict)
+    #: The last due date (ISO text) whose plain limitation has expired on the run date: the term grows with
+    #: the due date, so a month is past it exactly when its due date's text sorts at or before this one.
+    last_expired_due: str = ""
 
-    def expired(self, due_text: str) -> bool:
-        """Tell whether a month due on this date is past plain limitation on the run date (memoised)."""
-        found = self._expired.get(due_text)
-        if found is None:
-            found = self._expired[due_text] = is_expired(parse_day(due_text), self.on_date)
-        return found
+    def __post_init__(self) -> None:
+        low, high = date.min.toordinal() + 1, self.on_date.toordinal()
+        while low < high:  # the largest due date (ordinal) still expired on the run date
+            mid = (low + high + 1) // 2
+            if is_expired(date.fromordinal(mid), self.on_date):
+                low = mid
+            else:
+                high = mid - 1
+        self.last_expired_due = (
+            date.fromordinal(low).isoformat() if is_expired(date.fromordinal(low), self.on_date) else ""
+        )
 
     def of_ledger(self, account: uuid.UUID, text: str) -> list[Candidate]:
         """Return the candidates of one account's stored ledger."""
         if account in self.special:
             return self._full(account, text)
         out: list[Candidate] = []
+        cutoff, price = self.last_expired_due, self.pricer
         for period, charged, paid, due in json.loads(text):
-            if charged == paid or not self.expired(due):
+            if due > cutoff or charged == paid:
                 continue
             rest = kopecks(charged) - kopecks(paid)
             if rest > 0:
                 p, d = parse_day(period), parse_day(due)
-                out.append(Candidate(account, p, d, LIMITATION, rest, self.pricer(rest, d, p), 0))
+                out.append(Candidate(account, p, d, LIMITATION, rest, price(rest, d, p), 0))
         return out
 
     def _full(self, account: uuid.UUID, text: str) -> list[Candidate]:
@@ -218,10 +228,42 @@ async def iter_candidates(
             rows = (await session.execute(base.where(Account.id.in_(ids[start : start + chunk])))).all()
             yield len(rows), [c for account, text in rows for c in selection.of_ledger(account, text)]
         return
-    # One statement streamed in partitions (a server-side cursor on PostgreSQL): no IN lists, no OFFSET.
+    # One statement streamed in partitions: no IN lists, no OFFSET.
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        async for batch in _pg_ledgers(session, organisation_id, chunk):
+            yield len(batch), [c for account, text in batch for c in selection.of_ledger(account, text)]
+        return
     result = await session.stream(base.execution_options(yield_per=chunk))
     async for rows in result.partitions(chunk):
         yield len(rows), [c for account, text in rows for c in selection.of_ledger(account, text)]
+
+
+_PG_LEDGERS = (
+    "SELECT l.account_id, l.months FROM account_ledgers l JOIN accounts a ON a.id = l.account_id "
+    "WHERE a.organisation_id = $1 ORDER BY l.account_id"
+)
+
+
+async def _pg_ledgers(
+    session: AsyncSession, organisation_id: uuid.UUID, chunk: int
+) -> AsyncIterator[list[tuple[uuid.UUID, str]]]:
+    """Stream the organisation's ledgers on asyncpg's own cursor, in the session's transaction.
+
+    SQLAlchemy's result layer costs as much per row as the selection itself at a million ledgers; asyncpg
+    decodes the UUIDs (a `uuid.UUID` subclass, equal and hashing alike) and the text natively.
+    """
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    batch: list[tuple[uuid.UUID, str]] = []
+    async for record in driver.cursor(_PG_LEDGERS, organisation_id, prefetch=chunk):
+        batch.append((record[0], record[1]))
+        if len(batch) >= chunk:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 async def find_candidates(
@@ -257,13 +299,6 @@ class Totals:
     principal: int = 0
     penalties: int = 0
     duty: int = 0
-
-    def add(self, c: Candidate) -> None:
-        """Count one candidate."""
-        self.months += 1
-        self.principal += c.principal
-        self.penalties += c.penalties
-        self.duty += c.duty
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON form, amounts in roubles as decimal strings."""
@@ -301,28 +336,36 @@ async def select_all(
     selection = await load_selection(
         session=session, organisation_id=organisation_id, on_date=on_date, pricer=pricer
     )
-    all_grounds = Totals()
-    by_ground: dict[str, Totals] = {}
-    accounts: set[uuid.UUID] = set()
+    sums: dict[str, list[int]] = {}  # ground → [months, principal, penalties, duty]
+    accounts = 0
     kept: list[Candidate] = []
     done = 0
     async for read, found in iter_candidates(
         session=session, organisation_id=organisation_id, selection=selection, chunk=chunk
     ):
         done += read
-        for c in found:
-            all_grounds.add(c)
-            by_ground.setdefault(c.ground, Totals()).add(c)
-            accounts.add(c.account_id)
+        last: uuid.UUID | None = None
+        for account, _, _, ground, principal, penalties, duty in found:
+            if account != last:  # candidates come grouped by account
+                accounts, last = accounts + 1, account
+            acc = sums.get(ground)
+            if acc is None:
+                acc = sums[ground] = [0, 0, 0, 0]
+            acc[0] += 1
+            acc[1] += principal
+            acc[2] += penalties
+            acc[3] += duty
         if keep:
             kept.extend(found)
         if progress is not None:
             await progress(done, max(total, done))
+    by_ground = {g: Totals(*acc) for g, acc in sums.items()}
+    all_grounds = Totals(*(sum(acc[i] for acc in sums.values()) for i in range(4)))
     summary = {
         "organisation_id": str(organisation_id),
         "on_date": on_date.isoformat(),
         "accounts_read": done,
-        "accounts_with_candidates": len(accounts),
+        "accounts_with_candidates": accounts,
         **all_grounds.as_dict(),
         "by_ground": {g: t.as_dict() for g, t in sorted(by_ground.items())},
     }
