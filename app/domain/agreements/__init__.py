@@ -7,9 +7,11 @@ lists, `kept_agreement_accounts` for court readiness, debt answers and restricti
 
 from app.domain.agreements.jobs import after_import_loop, refresh_loop
 from app.domain.agreements.service import (
+    AgreementCounts,
     AgreementInput,
     ScheduleInput,
     agreement_document,
+    count_agreements,
     create_agreement,
     get_agreement,
     instalments_of,
@@ -27,9 +29,11 @@ AREA = Area(
 
 __all__ = [
     "AREA",
+    "AgreementCounts",
     "AgreementInput",
     "ScheduleInput",
     "agreement_document",
+    "count_agreements",
     "create_agreement",
     "get_agreement",
     "instalments_of",

@@ -8,10 +8,12 @@ impossibilities), `exports` (acts as CSV and XLSX for accounting).
 
 from app.domain.kernel.area import Area
 from app.domain.writeoff.acts import (
+    ActTotals,
     ForgivenPenalty,
     MonthRef,
     PostedHook,
     act_lines,
+    act_totals,
     advance_act,
     create_act,
     draft_act,
@@ -40,6 +42,7 @@ AREA = Area(name="writeoff")
 
 __all__ = [
     "AREA",
+    "ActTotals",
     "SELECTION_JOB",
     "Candidate",
     "ForgivenPenalty",
@@ -49,6 +52,7 @@ __all__ = [
     "Pricer",
     "act_csv",
     "act_lines",
+    "act_totals",
     "act_xlsx",
     "count_ledgers",
     "advance_act",

@@ -379,6 +379,49 @@ async def record_impossibility(
     return row
 
 
+@dataclass(frozen=True)
+class ActTotals:
+    """Acts of one status: how many and their sums."""
+
+    acts: int = 0
+    principal: Decimal = Decimal("0.00")
+    penalties: Decimal = Decimal("0.00")
+    duty: Decimal = Decimal("0.00")
+
+
+async def act_totals(
+    *, session: AsyncSession, organisation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, ActTotals]]:
+    """Return per organisation the draft, approved and posted acts with their sums (amnesty acts included)."""
+    if not organisation_ids:
+        return {}
+    stmt = (
+        select(
+            WriteOffAct.organisation_id,
+            WriteOffAct.status,
+            func.count(),
+            func.sum(WriteOffAct.principal),
+            func.sum(WriteOffAct.penalties),
+            func.sum(WriteOffAct.duty),
+        )
+        .where(
+            WriteOffAct.organisation_id.in_(list(organisation_ids)),
+            WriteOffAct.status.in_([ACT_DRAFT, ACT_APPROVED, ACT_POSTED]),
+        )
+        .group_by(WriteOffAct.organisation_id, WriteOffAct.status)
+    )
+    out: dict[uuid.UUID, dict[str, ActTotals]] = {}
+    cent = Decimal("0.01")
+    for org, status, n, principal, penalties, duty in (await session.execute(stmt)).all():
+        out.setdefault(org, {})[status] = ActTotals(
+            int(n),
+            Decimal(principal or 0).quantize(cent),
+            Decimal(penalties or 0).quantize(cent),
+            Decimal(duty or 0).quantize(cent),
+        )
+    return out
+
+
 async def count_acts(*, session: AsyncSession, organisation_id: uuid.UUID) -> int:
     """Return how many acts the organisation has (any status)."""
     stmt = select(func.count()).select_from(WriteOffAct).where(WriteOffAct.organisation_id == organisation_id)
