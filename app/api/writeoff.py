@@ -373,7 +373,7 @@ async def approve_act(session: SessionDep, principal: Admin, act_id: ActId, body
     "/write-off/acts/{act_id}/post",
     response_model=ActDetail,
     status_code=200,
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(401, 403, 404, 409, 429),
 )
 async def post_act(
     session: SessionDep, principal: Admin, settings: SettingsDep, act_id: ActId, body: ActStep
