@@ -1,4 +1,4 @@
-"""Bench: write-off candidate selection over N accounts × M months (target: 1,000,000 × 36 ≤ 120 s on PostgreSQL).
+"""Bench: write-off candidate selection over N accounts × M months (target: 1,000,000 × 36 ≤ 120 s, PostgreSQL).
 
     .venv/bin/python bench/bench_writeoff.py --accounts 10000 --months 36                # SQLite file
     scripts/with-postgres.sh .venv/bin/python bench/bench_writeoff.py --pg --accounts 1000000 --months 36
@@ -11,8 +11,8 @@ limitation):
   impossibilities and acts loaded, the ledgers streamed in partitions with progress after each, every
   candidate built with its penalties priced by court readiness's pricer, the totals by ground;
 - **floor**: the least that reads the same ledgers and applies the same limitation rule: one streamed
-  `SELECT months` on the driver (asyncpg, or sqlite3), `json.loads`, a month counted when its due date is on or
-  before the last expired due date and charged ≠ paid, principal summed. No penalties, no objects.
+  `SELECT months` on the driver (asyncpg, or sqlite3), `json.loads`, a month counted when its due date is on
+  or before the last expired due date and charged ≠ paid, principal summed. No penalties, no objects.
 
 Both must find the same months and principal; the last line is `writeoff: gisgw <s>, floor <s>, ratio <r>`.
 """
@@ -86,7 +86,8 @@ def _count(texts: Any, cutoff: str, acc: list[int]) -> None:
 
 
 _FLOOR_SQL = (
-    "SELECT l.months FROM account_ledgers l JOIN accounts a ON a.id = l.account_id WHERE a.organisation_id = {}"
+    "SELECT l.months FROM account_ledgers l JOIN accounts a ON a.id = l.account_id "
+    "WHERE a.organisation_id = {}"
 )
 
 
