@@ -1,4 +1,4 @@
-"""Bench: write-off candidate selection over N accounts × M months (target: 1,000,000 × 36 ≤ 120 s, PostgreSQL).
+"""Bench: write-off candidate selection over N accounts × M months (target: 1,000,000 × 36 ≤ 120 s on PG).
 
     .venv/bin/python bench/bench_writeoff.py --accounts 10000 --months 36                # SQLite file
     scripts/with-postgres.sh .venv/bin/python bench/bench_writeoff.py --pg --accounts 1000000 --months 36
