@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.accounts import Account, AccountLedger
 from app.db.models.agreements import Agreement
-from app.db.models.core import AuditEvent
-from app.db.models.court import CourtCase
+from app.db.models.core import AuditEvent, Operation
+from app.db.models.court import CourtCase, CourtConfirmedDebt
 from app.domain import writeoff
 from app.domain.accounts.ledger import encode_months
 from app.domain.court.readiness import iter_assessments
-from app.domain.court.rules import court_rules
+from app.domain.court.rules import CourtRules, court_rules
+from app.domain.court.written_off import update_registry_after_write_off
 from app.domain.kernel import errors
 from app.domain.kernel.access import SYSTEM, Principal
 from app.domain.kernel.snils import random_valid_snils
@@ -325,3 +326,67 @@ async def test_act_exports_read_back_as_csv_and_xlsx(session: AsyncSession) -> N
     assert [Decimal(str(x)) for x in grand[4:8]] == [Decimal(7600), Decimal(760), Decimal(0), Decimal(8360)]
     signed = {r[0]: r[1] for r in values if r and r[0] in ("Составил", "Утвердил", "Провёл")}
     assert signed == {"Составил": "key:system", "Утвердил": "key:chief", "Провёл": "key:chief"}
+
+
+async def _placed_debt(session: AsyncSession, org_id: uuid.UUID, account: uuid.UUID) -> CourtConfirmedDebt:
+    case = CourtCase(
+        organisation_id=org_id, account_id=account, account_ids=[str(account)], debtor={},
+        months=[m.isoformat() for m in (SEP, OCT)], period_from=SEP, period_to=OCT, on_date=date(2023, 3, 1),
+        principal=Decimal(2000), penalties=Decimal(0), total=Decimal(2000), claim={}, status="in_force",
+        submitted_on=date(2023, 3, 1), duty=Decimal(400),
+    )  # fmt: skip
+    session.add(case)
+    await session.flush()
+    debt = CourtConfirmedDebt(
+        organisation_id=org_id, case_id=case.id, account_id=account, last_name="Сидоров", first_name="Семён",
+        act_number="2-1/2023", act_date=date(2023, 5, 1), act_pronouncing_date=date(2023, 4, 1),
+        principal=Decimal(2000), penalties=Decimal(0), duty=Decimal(400), amount=Decimal(2400),
+        placement="placed", gis_debt_guid=str(uuid.uuid4()), gis_status="PUBLISHED",
+    )  # fmt: skip
+    session.add(debt)
+    await session.flush()
+    return debt
+
+
+@pytest.mark.parametrize("reason", [("5", "3f1c3b0e-0b6a-4a0a-9d55-5d1e6f6a0005"), None])
+async def test_posting_queues_the_registry_action_the_write_off_calls_for(
+    session: AsyncSession, reason: tuple[str, str] | None
+) -> None:
+    org = await make_org(session)
+    account = await _account(session, org.id)
+    debt = await _placed_debt(session, org.id, account)
+    await writeoff.record_impossibility(
+        session=session, principal=SYSTEM, organisation_id=org.id, account_id=account,
+        ground="enforcement_closed", act_date=date(2025, 1, 1),
+    )  # fmt: skip
+    rules = CourtRules(writeoff_reason=reason)
+
+    async def hook(s: AsyncSession, who: Principal, act: Any) -> list[uuid.UUID]:
+        return await update_registry_after_write_off(s, who, act, rules=rules)
+
+    async def post(months: list[date]) -> list[Operation]:
+        act = await writeoff.create_act(
+            session=session, principal=SYSTEM, organisation_id=org.id, on_date=ON, pricer=_pricer,
+            months=[writeoff.MonthRef(account, m) for m in months],
+        )  # fmt: skip
+        await writeoff.advance_act(session=session, principal=SYSTEM, act_id=act.id, step="approve")
+        _, queued = await writeoff.post_act(session=session, principal=SYSTEM, act_id=act.id, on_posted=hook)
+        return [op for op in [await session.get(Operation, i) for i in queued] if op is not None]
+
+    # A month the case did not claim: nothing to update. One claimed month of two: an edit with a note.
+    assert await post([NOV]) == []
+    (edit,) = await post([SEP])
+    assert edit.params is not None and edit.params["action"] == "edit"
+    assert edit.params["additional_info"].startswith("Часть задолженности списана как безнадёжная")
+    assert "09.2022" in edit.params["additional_info"]
+    # The last claimed month: the debt is written off whole → annulled (NSI 365 from settings), else edited
+    # with a note and a hint to annul by hand.
+    (last,) = await post([OCT])
+    assert last.params is not None
+    if reason is not None:
+        assert (last.params["action"], last.params["reason_code"]) == ("annul", "5")
+        assert last.params["reason_text"].startswith("Задолженность списана как безнадёжная")
+        assert debt.last_error is None
+    else:
+        assert last.params["action"] == "edit"
+        assert debt.last_error is not None and "GISGW_COURT_WRITEOFF_REASON_CODE" in debt.last_error
