@@ -501,6 +501,14 @@ class CourtSettings(Group):
     annulment_reason_guid: str | None = Field(
         None, description="NSI 365 reason GUID sent with annulment_reason_code"
     )
+    writeoff_reason_code: str | None = Field(
+        None,
+        description="NSI 365 reason code sent when a posted write-off act annuls a court-confirmed debt it "
+        "writes off whole (unset: the debt is edited with a note and must be annulled by hand)",
+    )
+    writeoff_reason_guid: str | None = Field(
+        None, description="NSI 365 reason GUID sent with writeoff_reason_code"
+    )
 
 
 class AccountsSettings(Group):
@@ -573,6 +581,12 @@ class AgreementsSettings(Group):
     )
     refresh_interval_seconds: float = Field(
         3600, ge=0, description="seconds between matching ledger payments to instalments (0 = off)"
+    )
+    import_poll_seconds: float = Field(
+        10,
+        ge=0,
+        description="seconds between looks for finished accounts imports, whose organisations' agreements "
+        "are then matched at once (0 = off: only the interval's matching)",
     )
 
 

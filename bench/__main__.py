@@ -25,6 +25,7 @@ QUICK: list[list[str]] = [
     ["bench/bench_stand.py", "--accounts", "20000", "--subrequests", "1000"],
     ["bench/bench_court.py", "--accounts", "10000", "--months", "36"],
     ["bench/bench_debt_requests.py", "--n", "1000"],
+    ["bench/bench_writeoff.py", "--accounts", "10000", "--months", "36"],
 ]
 FULL: list[list[str]] = [
     ["bench/bench_debt_requests.py", "--n", "10000"],

@@ -17,6 +17,8 @@ from app.api.charts import ageing_chart, trend_chart
 from app.api.deps import Reader, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.i18n import Lang, Translator
+from app.domain import writeoff
+from app.domain.agreements import count_agreements
 from app.domain.court import funnel as court_funnel
 from app.domain.debt_requests import dashboard as service
 from app.domain.debt_requests.common import calendar_rules
@@ -46,6 +48,31 @@ class DayCount(BaseModel):
     count: int
 
 
+class AgreementCountsRead(BaseModel):
+    """Repayment agreements: active, breached this month, completed."""
+
+    active: int = 0
+    breached_this_month: int = 0
+    completed: int = 0
+
+
+class ActTotalsRead(BaseModel):
+    """Write-off acts of one status: how many and their sums."""
+
+    acts: int = 0
+    principal: Decimal = Decimal("0.00")
+    penalties: Decimal = Decimal("0.00")
+    duty: Decimal = Decimal("0.00")
+
+
+class WriteOffTotalsRead(BaseModel):
+    """Write-off acts by status."""
+
+    draft: ActTotalsRead = Field(default_factory=ActTotalsRead)
+    approved: ActTotalsRead = Field(default_factory=ActTotalsRead)
+    posted: ActTotalsRead = Field(default_factory=ActTotalsRead)
+
+
 class OrganisationOverviewRead(BaseModel):
     """One organisation's overview."""
 
@@ -60,6 +87,8 @@ class OrganisationOverviewRead(BaseModel):
     pending_exchanges: int
     recent_errors: list[GisErrorRead]
     answers_per_day: list[DayCount]
+    agreements: AgreementCountsRead = Field(default_factory=AgreementCountsRead)
+    write_off: WriteOffTotalsRead = Field(default_factory=WriteOffTotalsRead)
 
 
 class DashboardRead(BaseModel):
@@ -151,6 +180,23 @@ def _read(item: service.OrganisationOverview) -> OrganisationOverviewRead:
     )
 
 
+async def _with_recovery(
+    session: SessionDep, items: list[OrganisationOverviewRead], day: date
+) -> list[OrganisationOverviewRead]:
+    """Add each organisation's agreement counts and write-off sums (issue #16)."""
+    ids = [i.organisation_id for i in items]
+    agreements = await count_agreements(session=session, organisation_ids=ids, today=day)
+    acts = await writeoff.act_totals(session=session, organisation_ids=ids)
+    for item in items:
+        if (counts := agreements.get(item.organisation_id)) is not None:
+            item.agreements = AgreementCountsRead(**vars(counts))
+        by_status = acts.get(item.organisation_id, {})
+        item.write_off = WriteOffTotalsRead(
+            **{status: ActTotalsRead(**vars(t)) for status, t in by_status.items()}
+        )
+    return items
+
+
 @router.get(
     "/api/v1/dashboard", response_model=DashboardRead, status_code=200, responses=error_responses(401, 403)
 )
@@ -160,7 +206,9 @@ async def get_dashboard(session: SessionDep, principal: Reader, settings: Settin
     items = await service.overview(
         session=session, principal=principal, today=day, rules=calendar_rules(settings)
     )
-    return DashboardRead(today=day, organisations=[_read(i) for i in items])
+    return DashboardRead(
+        today=day, organisations=await _with_recovery(session, [_read(i) for i in items], day)
+    )
 
 
 @router.get(
@@ -229,7 +277,7 @@ async def dashboard_page(
         }
     context: dict[str, Any] = {
         "today": day,
-        "orgs": [_read(i) for i in items],
+        "orgs": await _with_recovery(session, [_read(i) for i in items], day),
         "statuses": service.STATUSES,
         "key_name": principal.name,
         "tr": tr,

@@ -179,6 +179,16 @@ LABELS: dict[str, dict[Lang, str]] = {
     "source.readiness_run": {"ru": "по проверке готовности", "en": "from the readiness run"},
     "source.none": {"ru": "нет снимка и проверки за месяц", "en": "no snapshot or readiness run this month"},
     "month": {"ru": "месяц", "en": "month"},
+    "section_recovery": {"ru": "Соглашения и списание", "en": "Agreements and write-off"},
+    "agreements.active": {"ru": "соглашения действуют", "en": "agreements active"},
+    "agreements.breached": {
+        "ru": "соглашения нарушены в этом месяце",
+        "en": "agreements breached this month",
+    },
+    "agreements.completed": {"ru": "соглашения исполнены", "en": "agreements completed"},
+    "write_off.draft": {"ru": "списание: черновики (актов)", "en": "write-off drafts (acts)"},
+    "write_off.approved": {"ru": "списание: утверждено (актов)", "en": "write-off approved (acts)"},
+    "write_off.posted": {"ru": "списание: проведено (актов)", "en": "write-off posted (acts)"},
     "show": {"ru": "Показать", "en": "Show"},
     "language": {"ru": "English", "en": "Русский"},
 }

@@ -363,6 +363,7 @@ async def post_notice_run(
         on_date=on_date,
         penalty_rules=court_rules(settings).penalty,
         excluded_account_ids=await exclusions.kept_agreement_accounts(session, body.organisation_id, on_date),
+        written_off=await exclusions.written_off_months(session, body.organisation_id),
     )
     await session.refresh(run)
     return _run_read(run, await notices.list_notices(session=session, run_id=run.id))

@@ -9,18 +9,23 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import Admin, Answerer, Reader, SessionDep, SettingsDep
 from app.api.errors import error_responses
+from app.api.operations import OperationRead
 from app.db.models.writeoff import WriteOffAct
 from app.domain import writeoff as service
 from app.domain.court.assessment import PenaltyPricer
 from app.domain.court.rules import court_rules
+from app.domain.court.written_off import update_registry_after_write_off
+from app.domain.kernel.access import Principal
 from app.domain.kernel.calendar import moscow_today
 from app.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["write-off"])
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ActId = Annotated[uuid.UUID, Path(description="write-off act id")]
 
 
@@ -136,6 +141,10 @@ class ActDetail(ActRead):
     """A write-off act with its lines."""
 
     lines: list[LineRead]
+    registry_operations: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="on posting: the operations updating court-confirmed debts in GIS's registry",
+    )
 
 
 class ActsPage(BaseModel):
@@ -193,6 +202,37 @@ async def list_candidates(
         penalties=_money(sum(c.penalties for c in found)),
         duty=_money(sum(c.duty for c in found)),
     )
+
+
+class SelectionCreate(BaseModel):
+    """Candidate selection over a whole organisation, as an operation."""
+
+    organisation_id: uuid.UUID
+    on_date: date | None = Field(None, description="the date limitation is judged on (default today)")
+    draft: bool = Field(False, description="draft an act over every candidate found")
+    reason: str | None = Field(None, max_length=2000, description="the drafted act's reason")
+
+
+@router.post(
+    "/write-off/selections",
+    response_model=OperationRead,
+    status_code=202,
+    responses=error_responses(401, 403, 404, 422, 429),
+)
+async def select_candidates(session: SessionDep, principal: Answerer, body: SelectionCreate) -> OperationRead:
+    """Select every candidate of an organisation as an operation with progress (scope `answer`).
+
+    The operation's result sums the candidates by ground (and names the drafted act with `draft`).
+    """
+    op = await service.request_selection(
+        session=session,
+        principal=principal,
+        organisation_id=body.organisation_id,
+        on_date=body.on_date or moscow_today(),
+        draft=body.draft,
+        reason=body.reason,
+    )
+    return OperationRead.model_validate(op)
 
 
 @router.post(
@@ -285,6 +325,22 @@ async def export_act(session: SessionDep, principal: Reader, act_id: ActId) -> R
     )
 
 
+@router.get(
+    "/write-off/acts/{act_id}/export.xlsx",
+    response_class=Response,
+    status_code=200,
+    responses={200: {"content": {XLSX: {}}}, **error_responses(401, 403, 404)},
+)
+async def export_act_xlsx(session: SessionDep, principal: Reader, act_id: ActId) -> Response:
+    """Export a write-off act for accounting as an XLSX workbook (scope `read`)."""
+    act = await service.get_act(session=session, principal=principal, act_id=act_id)
+    return Response(
+        await service.act_xlsx(session=session, act=act),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="write-off-{act.id}.xlsx"'},
+    )
+
+
 @router.post(
     "/write-off/acts/{act_id}/cancel",
     response_model=ActDetail,
@@ -317,11 +373,20 @@ async def approve_act(session: SessionDep, principal: Admin, act_id: ActId, body
     "/write-off/acts/{act_id}/post",
     response_model=ActDetail,
     status_code=200,
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(401, 403, 404, 409, 429),
 )
-async def post_act(session: SessionDep, principal: Admin, act_id: ActId, body: ActStep) -> ActDetail:
-    """Post an approved act (scope `admin`): its months are written off and no longer claimed."""
-    act = await service.advance_act(
-        session=session, principal=principal, act_id=act_id, step="post", reason=body.reason
+async def post_act(
+    session: SessionDep, principal: Admin, settings: SettingsDep, act_id: ActId, body: ActStep
+) -> ActDetail:
+    """Post an approved act (scope `admin`): its months are written off; placed court debts updated in GIS."""
+    rules = court_rules(settings)
+
+    async def registry(s: AsyncSession, who: Principal, act: WriteOffAct) -> list[uuid.UUID]:
+        return await update_registry_after_write_off(s, who, act, rules=rules)
+
+    act, queued = await service.post_act(
+        session=session, principal=principal, act_id=act_id, reason=body.reason, on_posted=registry
     )
-    return await _detail(session, act)
+    detail = await _detail(session, act)
+    detail.registry_operations = queued
+    return detail

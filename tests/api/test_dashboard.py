@@ -221,3 +221,64 @@ async def test_dashboard_language_follows_the_setting(session: AsyncSession, dat
             assert "Court work" in page.text and "No monitoring snapshots yet." in page.text
             ru = await client.get("/dashboard", params={"lang": "ru"})
             assert "Снимков мониторинга ещё нет." in ru.text
+
+
+async def test_dashboard_counts_agreements_and_sums_write_off(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    import uuid
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from app.db.models.accounts import Account
+    from app.db.models.agreements import Agreement
+    from app.db.models.writeoff import WriteOffAct
+    from app.domain.kernel.calendar import moscow_today
+
+    org = await make_org(session, name="УК Взыскание")
+    token = await make_token(session, scopes=["read"], orgs=[org.id])
+    account = Account(id=uuid.uuid4(), organisation_id=org.id, account_number="D-1", payer_kind="person")
+    session.add(account)
+    await session.flush()
+    today = moscow_today()
+    last_month = today.replace(day=1) - timedelta(days=1)
+    for status, breached, completed in [
+        ("active", None, None), ("active", None, None), ("breached", today, None),
+        ("breached", last_month, None), ("completed", None, today),
+    ]:  # fmt: skip
+        session.add(
+            Agreement(
+                organisation_id=org.id, account_id=account.id, status=status, signed_on=date(2026, 1, 1),
+                covered_through=date(2025, 12, 1), principal=Decimal(100), penalties=Decimal(0),
+                penalty_mode="frozen", total=Decimal(100), baseline_paid=Decimal(0), paid=Decimal(0),
+                breached_on=breached, completed_on=completed,
+            )
+        )  # fmt: skip
+    for status, principal, penalties, duty in [
+        ("draft", "100.10", "10.00", "0"), ("draft", "50.00", "0", "5.00"), ("approved", "7.00", "1.00", "0"),
+        ("posted", "1000.00", "200.00", "300.00"), ("cancelled", "9999.00", "0", "0"),
+    ]:  # fmt: skip
+        session.add(
+            WriteOffAct(
+                organisation_id=org.id, status=status, on_date=today, principal=Decimal(principal),
+                penalties=Decimal(penalties), duty=Decimal(duty), created_by="key:clerk",
+            )
+        )  # fmt: skip
+    await session.flush()
+
+    resp = await api.get("/api/v1/dashboard", headers=bearer(token))
+    (mine,) = resp.json()["organisations"]
+    assert mine["agreements"] == {"active": 2, "breached_this_month": 1, "completed": 1}
+    assert mine["write_off"] == {
+        "draft": {"acts": 2, "principal": "150.10", "penalties": "10.00", "duty": "5.00"},
+        "approved": {"acts": 1, "principal": "7.00", "penalties": "1.00", "duty": "0.00"},
+        "posted": {"acts": 1, "principal": "1000.00", "penalties": "200.00", "duty": "300.00"},
+    }
+    api.cookies.set("gisgw_dashboard_key", token)
+    page = (await api.get("/dashboard")).text
+    assert 'data-testid="agreements-active">2<' in page
+    assert 'data-testid="agreements-breached">1<' in page
+    from app.api.i18n import format_money
+
+    assert f'data-testid="write-off-draft">{format_money(Decimal("165.10"), "ru")}<' in page
+    assert f'data-testid="write-off-posted">{format_money(Decimal("1500.00"), "ru")}<' in page

@@ -6,6 +6,7 @@ import csv
 import email
 import io
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from email.message import Message
 from typing import Any
@@ -236,3 +237,32 @@ async def test_post_notice_email_reaches_smtp_server_with_pdf(
         f"/api/v1/monitoring/notices/{notice['id']}/email", json={"to": "nobody"}, headers=auth
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "body.to"
+
+
+async def test_written_off_months_leave_the_notices(api: httpx.AsyncClient, session: AsyncSession) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from app.db.models.accounts import Account
+    from app.db.models.writeoff import WriteOffAct, WriteOffLine
+
+    org_id, auth = await _seeded(session)
+    a6 = await session.scalar(select(Account.id).where(Account.account_number == "A6"))
+    act = WriteOffAct(
+        organisation_id=uuid.UUID(org_id), status="posted", on_date=date(2026, 3, 1), principal=Decimal(5000),
+        penalties=Decimal(0), duty=Decimal(0), created_by="key:clerk",
+    )  # fmt: skip
+    session.add(act)
+    await session.flush()
+    session.add(
+        WriteOffLine(
+            act_id=act.id, account_id=a6, period=date(2024, 3, 1), due_date=date(2024, 4, 10),
+            ground="enforcement_closed", principal=Decimal(5000), penalties=Decimal(0), duty=Decimal(0),
+        )
+    )  # fmt: skip
+    await session.flush()
+    run = (await _run(api, org_id, auth)).json()
+    # A6 owed only the written-off month: no longer a debtor, no notice.
+    assert [n["account_number"] for n in run["notices"]] == ["A1", "A4"]

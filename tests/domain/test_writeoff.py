@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.accounts import Account, AccountLedger
 from app.db.models.agreements import Agreement
-from app.db.models.core import AuditEvent
-from app.db.models.court import CourtCase
+from app.db.models.core import AuditEvent, Operation
+from app.db.models.court import CourtCase, CourtConfirmedDebt
 from app.domain import writeoff
 from app.domain.accounts.ledger import encode_months
 from app.domain.court.readiness import iter_assessments
-from app.domain.court.rules import court_rules
+from app.domain.court.rules import CourtRules, court_rules
+from app.domain.court.written_off import update_registry_after_write_off
 from app.domain.kernel import errors
-from app.domain.kernel.access import SYSTEM
+from app.domain.kernel.access import SYSTEM, Principal
 from app.domain.kernel.snils import random_valid_snils
 from app.domain.writeoff.rules import CaseSpan, effective_expiry, is_expired
 from tests.conftest import make_settings
@@ -175,6 +179,29 @@ async def test_candidates_equal_the_hand_computed_fixture(session: AsyncSession,
     assert got == want
     assert not any(c.account_id == suspended for c in found)
 
+    # The same selection as an operation's work: streamed in partitions of two ledgers, with progress.
+    seen: list[tuple[int, int]] = []
+
+    async def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+
+    summary, kept = await writeoff.select_all(
+        session=session, organisation_id=org.id, on_date=ON, pricer=_pricer, progress=progress, keep=True,
+        chunk=2,
+    )  # fmt: skip
+    assert {(c.account_id, c.period, c.ground, c.principal, c.penalties, c.duty) for c in kept} == want
+    assert seen == [(2, 6), (4, 6), (6, 6)]
+    kop = {"principal": sum(w[3] for w in want), "penalties": sum(w[4] for w in want)}
+    assert summary["months"] == len(want) == 16
+    assert (summary["principal"], summary["penalties"], summary["duty"]) == (
+        f"{kop['principal'] // 100}.00",
+        f"{kop['penalties'] // 100}.00",
+        "400.00",
+    )
+    assert (summary["accounts_read"], summary["accounts_with_candidates"]) == (6, 5)
+    assert summary["by_ground"]["bankruptcy_completed"]["months"] == 4
+    assert summary["by_ground"]["limitation"]["months"] == 12
+
 
 async def test_act_posts_and_posted_months_leave_court_claims(
     session: AsyncSession, database_url: str
@@ -246,3 +273,120 @@ async def test_draft_act_can_be_cancelled_and_its_months_freed(session: AsyncSes
         session=session, organisation_id=org.id, on_date=ON, pricer=_pricer
     )
     assert len(again) == 4
+
+
+async def test_act_exports_read_back_as_csv_and_xlsx(session: AsyncSession) -> None:
+    org = await make_org(session)
+    first = await _account(session, org.id, paid={OCT: 400})
+    second = await _account(session, org.id)
+    act = await writeoff.create_act(
+        session=session, principal=SYSTEM, organisation_id=org.id, on_date=ON, pricer=_pricer, reason="ГК 196"
+    )
+    chief = Principal(key_id=None, name="chief", scopes=frozenset({"admin"}), all_organisations=True)
+    await writeoff.advance_act(session=session, principal=chief, act_id=act.id, step="approve")
+    await writeoff.advance_act(session=session, principal=chief, act_id=act.id, step="post")
+    numbers = {
+        a.id: a.account_number
+        for a in (await session.scalars(select(Account).where(Account.id.in_([first, second])))).all()
+    }
+    # Hand-computed: Sep–Dec 2022 of each, 1,000 ₽ a month (600 ₽ of the first's October), penalties 10 %.
+    want_lines = {
+        (numbers[acc], p.isoformat(), "limitation", Decimal(pr), Decimal(pr) / 10)
+        for acc in (first, second)
+        for p in (SEP, OCT, NOV, DEC)
+        for pr in [600 if (acc, p) == (first, OCT) else 1000]
+    }
+    want_accounts = {numbers[first]: Decimal(3600), numbers[second]: Decimal(4000)}
+
+    rows = list(csv.reader(io.StringIO(await writeoff.act_csv(session=session, act=act)), delimiter=";"))
+    assert rows[0] == list(writeoff.exports.COLUMNS)
+    lines = [r for r in rows[1:] if r[3] == "limitation"]
+    assert {(r[0], r[1], r[3], Decimal(r[4]), Decimal(r[5])) for r in lines} == want_lines
+    assert all(Decimal(r[7]) == Decimal(r[4]) + Decimal(r[5]) + Decimal(r[6]) for r in lines)
+    subtotals = {r[0]: Decimal(r[4]) for r in rows if r[3] == "account_total"}
+    assert subtotals == want_accounts
+    (total,) = [r for r in rows if r[0] == "total"]
+    assert [Decimal(x) for x in total[4:]] == [Decimal(7600), Decimal(760), Decimal(0), Decimal(8360)]
+    steps = {r[0]: r[1] for r in rows if r[0] in ("created", "approved", "posted")}
+    assert steps == {"created": "key:system", "approved": "key:chief", "posted": "key:chief"}
+
+    book = openpyxl.load_workbook(io.BytesIO(await writeoff.act_xlsx(session=session, act=act)))
+    sheet = book["Акт списания"]
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert values[0][0] == "Акт списания безнадёжной задолженности от 20.01.2026"
+    assert values[2][:2] == ["Статус", "проведён"]
+    header = values.index(list(writeoff.exports.HEADINGS_RU))
+    body = [r for r in values[header + 1 :] if r and r[3] and str(r[3]).startswith("Истечение")]
+    assert {
+        (r[0], r[1].date().isoformat(), "limitation", Decimal(str(r[4])), Decimal(str(r[5]))) for r in body
+    } == want_lines
+    per_account = {r[0]: Decimal(str(r[4])) for r in values if r and r[3] == "Итого по лицевому счёту"}
+    assert per_account == want_accounts
+    (grand,) = [r for r in values if r and r[0] == "Итого по акту"]
+    assert [Decimal(str(x)) for x in grand[4:8]] == [Decimal(7600), Decimal(760), Decimal(0), Decimal(8360)]
+    signed = {r[0]: r[1] for r in values if r and r[0] in ("Составил", "Утвердил", "Провёл")}
+    assert signed == {"Составил": "key:system", "Утвердил": "key:chief", "Провёл": "key:chief"}
+
+
+async def _placed_debt(session: AsyncSession, org_id: uuid.UUID, account: uuid.UUID) -> CourtConfirmedDebt:
+    case = CourtCase(
+        organisation_id=org_id, account_id=account, account_ids=[str(account)], debtor={},
+        months=[m.isoformat() for m in (SEP, OCT)], period_from=SEP, period_to=OCT, on_date=date(2023, 3, 1),
+        principal=Decimal(2000), penalties=Decimal(0), total=Decimal(2000), claim={}, status="in_force",
+        submitted_on=date(2023, 3, 1), duty=Decimal(400),
+    )  # fmt: skip
+    session.add(case)
+    await session.flush()
+    debt = CourtConfirmedDebt(
+        organisation_id=org_id, case_id=case.id, account_id=account, last_name="Сидоров", first_name="Семён",
+        act_number="2-1/2023", act_date=date(2023, 5, 1), act_pronouncing_date=date(2023, 4, 1),
+        principal=Decimal(2000), penalties=Decimal(0), duty=Decimal(400), amount=Decimal(2400),
+        placement="placed", gis_debt_guid=str(uuid.uuid4()), gis_status="PUBLISHED",
+    )  # fmt: skip
+    session.add(debt)
+    await session.flush()
+    return debt
+
+
+@pytest.mark.parametrize("reason", [("5", "3f1c3b0e-0b6a-4a0a-9d55-5d1e6f6a0005"), None])
+async def test_posting_queues_the_registry_action_the_write_off_calls_for(
+    session: AsyncSession, reason: tuple[str, str] | None
+) -> None:
+    org = await make_org(session)
+    account = await _account(session, org.id)
+    debt = await _placed_debt(session, org.id, account)
+    await writeoff.record_impossibility(
+        session=session, principal=SYSTEM, organisation_id=org.id, account_id=account,
+        ground="enforcement_closed", act_date=date(2025, 1, 1),
+    )  # fmt: skip
+    rules = CourtRules(writeoff_reason=reason)
+
+    async def hook(s: AsyncSession, who: Principal, act: Any) -> list[uuid.UUID]:
+        return await update_registry_after_write_off(s, who, act, rules=rules)
+
+    async def post(months: list[date]) -> list[Operation]:
+        act = await writeoff.create_act(
+            session=session, principal=SYSTEM, organisation_id=org.id, on_date=ON, pricer=_pricer,
+            months=[writeoff.MonthRef(account, m) for m in months],
+        )  # fmt: skip
+        await writeoff.advance_act(session=session, principal=SYSTEM, act_id=act.id, step="approve")
+        _, queued = await writeoff.post_act(session=session, principal=SYSTEM, act_id=act.id, on_posted=hook)
+        return [op for op in [await session.get(Operation, i) for i in queued] if op is not None]
+
+    # A month the case did not claim: nothing to update. One claimed month of two: an edit with a note.
+    assert await post([NOV]) == []
+    (edit,) = await post([SEP])
+    assert edit.params is not None and edit.params["action"] == "edit"
+    assert edit.params["additional_info"].startswith("Часть задолженности списана как безнадёжная")
+    assert "09.2022" in edit.params["additional_info"]
+    # The last claimed month: the debt is written off whole → annulled (NSI 365 from settings), else edited
+    # with a note and a hint to annul by hand.
+    (last,) = await post([OCT])
+    assert last.params is not None
+    if reason is not None:
+        assert (last.params["action"], last.params["reason_code"]) == ("annul", "5")
+        assert last.params["reason_text"].startswith("Задолженность списана как безнадёжная")
+        assert debt.last_error is None
+    else:
+        assert last.params["action"] == "edit"
+        assert debt.last_error is not None and "GISGW_COURT_WRITEOFF_REASON_CODE" in debt.last_error

@@ -77,6 +77,11 @@ def _day(text: str) -> date:
     return day
 
 
+def parse_day(text: str) -> date:
+    """Return the date of a stored ISO date text (memoised: ledgers repeat the same few dates)."""
+    return _day(text)
+
+
 def decode_months(text: str) -> list[LedgerRecord]:
     """Decode a stored ledger into its months, oldest first."""
     return [LedgerRecord(_day(p), c, d, _day(u)) for p, c, d, u in json.loads(text)]

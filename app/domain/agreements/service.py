@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.accounts import Account, AccountLedger
@@ -312,3 +312,41 @@ async def agreement_document(
         raise errors.NotFoundError(f"Account {agreement.account_id} not found.", rule="account_exists")
     rows = await instalments_of(session=session, agreement_id=agreement.id)
     return agreement_pdf(agreement, rows, account, pii=principal.can_see_pii)
+
+
+@dataclass(frozen=True)
+class AgreementCounts:
+    """An organisation's agreements for the dashboard: active, breached this month, completed."""
+
+    active: int = 0
+    breached_this_month: int = 0
+    completed: int = 0
+
+
+async def count_agreements(
+    *, session: AsyncSession, organisation_ids: Sequence[uuid.UUID], today: date
+) -> dict[uuid.UUID, AgreementCounts]:
+    """Count the organisations' agreements as the lists show them (one grouped query)."""
+    if not organisation_ids:
+        return {}
+    month = today.replace(day=1)
+    this_month = case((Agreement.breached_on >= month, 1), else_=0)
+    stmt = (
+        select(Agreement.organisation_id, Agreement.status, func.count(), func.sum(this_month))
+        .where(Agreement.organisation_id.in_(list(organisation_ids)))
+        .group_by(Agreement.organisation_id, Agreement.status)
+    )
+    raw: dict[uuid.UUID, dict[str, int]] = {}
+    for org, status, n, breached_now in (await session.execute(stmt)).all():
+        counts = raw.setdefault(org, {})
+        counts[status] = int(n)
+        if status == BREACHED:
+            counts["breached_this_month"] = int(breached_now or 0)
+    return {
+        org: AgreementCounts(
+            active=c.get(ACTIVE, 0),
+            breached_this_month=c.get("breached_this_month", 0),
+            completed=c.get(COMPLETED, 0),
+        )
+        for org, c in raw.items()
+    }

@@ -41,7 +41,9 @@ from app.domain.court.registry import (
     run_registry_action,
 )
 from app.domain.court.rules import CourtRules, court_rules
+from app.domain.court.written_off import run_write_off_selection
 from app.domain.kernel.area import Area
+from app.domain.writeoff import SELECTION_JOB
 
 AREA = Area(
     name="court",
@@ -52,6 +54,8 @@ AREA = Area(
         RECONCILE_JOB: run_reconcile,
         OUTCOMES_JOB: run_outcomes_job,
         COUNT_JOB: run_count_job,
+        # Write-off's candidate selection: priced as readiness prices penalties (see court.written_off).
+        SELECTION_JOB: run_write_off_selection,
     },
 )
 

@@ -205,6 +205,8 @@ class CourtRules:
     #: Close the registry loop automatically (place, repayment, annulment) and the NSI 365 annulment reason.
     registry_auto: bool = False
     annulment_reason: tuple[str, str] | None = None
+    #: The NSI 365 reason of annulling a court-confirmed debt written off whole by a posted act.
+    writeoff_reason: tuple[str, str] | None = None
 
 
 def court_rules(settings: Settings) -> CourtRules:
@@ -248,6 +250,9 @@ def court_rules(settings: Settings) -> CourtRules:
         registry_auto=settings.court.registry_auto,
         annulment_reason=(settings.court.annulment_reason_code, settings.court.annulment_reason_guid)
         if settings.court.annulment_reason_code and settings.court.annulment_reason_guid
+        else None,
+        writeoff_reason=(settings.court.writeoff_reason_code, settings.court.writeoff_reason_guid)
+        if settings.court.writeoff_reason_code and settings.court.writeoff_reason_guid
         else None,
     )
 

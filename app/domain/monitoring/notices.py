@@ -88,8 +88,13 @@ async def create_run(
     on_date: date,
     penalty_rules: PenaltyRules,
     excluded_account_ids: Set[uuid.UUID] = frozenset(),
+    written_off: Set[tuple[uuid.UUID, date]] = frozenset(),
 ) -> NoticeRun:
-    """Select the debtors the rules name and create one notice each; journaled with the exclusion counts."""
+    """Select the debtors the rules name and create one notice each; journaled with the exclusion counts.
+
+    Months in `written_off` (posted write-off acts, `exclusions.written_off_months`) are no longer owed: they
+    count neither in the debt nor in the months of a notice.
+    """
     await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
     recent: set[uuid.UUID] = set()
     if rules.noticed_within_days:
@@ -127,6 +132,8 @@ async def create_run(
     minimum = int(rules.min_debt * 100)
     for account_id, number, dispute, bankruptcy, months_text in rows:
         ledger = decode_months(months_text)
+        if written_off:
+            ledger = [r for r in ledger if (account_id, r.period) not in written_off]
         figures = account_month(ledger, _first_of_month(on_date), as_of=on_date)
         if figures.debt <= 0 or figures.debt < minimum or figures.oldest_overdue < rules.min_months_overdue:
             continue  # not a debtor by these rules: not an exclusion

@@ -1,29 +1,23 @@
-"""Write-off candidates from the ledger, and acts: draft → approved → posted, cancellable while a draft.
+"""Write-off acts: draft → approved → posted, cancellable while a draft; impossibilities of collection.
 
-A candidate is one billing month of one account with principal outstanding and a ground: its limitation has
-expired (with the suspensions and restarts of `writeoff.rules`), or the account has a recorded impossibility
-of collection dated after the month's due date. Each is split into principal, penalties (priced through the
-run date by the caller's pricer, ЖК РФ ст. 155 ч. 14; they expire with the principal, ГК РФ ст. 207) and
-state duty (the duty of a cancelled court case that claimed the month, shared equally among its months).
+An act is drafted over candidates (`writeoff.selection`): all of them, those of some accounts, or months named
+one by one; every step is journaled with who and why.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models.accounts import Account, AccountLedger
-from app.db.models.agreements import Agreement
-from app.db.models.court import CourtCase
+from app.db.models.accounts import Account
+from app.db.models.core import Operation
 from app.db.models.writeoff import (
     ACT_APPROVED,
     ACT_CANCELLED,
@@ -31,167 +25,27 @@ from app.db.models.writeoff import (
     ACT_POSTED,
     AMNESTY,
     IMPOSSIBILITY_GROUNDS,
-    LIMITATION,
     CollectionImpossibility,
     WriteOffAct,
     WriteOffLine,
 )
-from app.domain.accounts.ledger import decode_months, kopecks
 from app.domain.kernel import audit, errors
+from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal, require_organisation
-from app.domain.writeoff.rules import CANCELLED_STATUS, CaseSpan, is_expired, share
+from app.domain.kernel.calendar import moscow_today
+from app.domain.writeoff.selection import (
+    SELECTION_JOB,
+    Candidate,
+    Pricer,
+    find_candidates,
+    written_off_months,
+)
 
-#: Prices the penalty in kopecks on (outstanding kopecks, due date, billing month) through the run date.
-Pricer = Callable[[int, date, date], int]
-_CHUNK = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One billing month that may be written off, with its ground and split (kopecks)."""
-
-    account_id: uuid.UUID
-    period: date
-    due_date: date
-    ground: str
-    principal: int
-    penalties: int
-    duty: int
+_INSERT_CHUNK = 5000
 
 
 def _money(kop: int) -> Decimal:
     return (Decimal(kop) / 100).quantize(Decimal("0.01"))
-
-
-async def _case_spans(
-    session: AsyncSession, organisation_id: uuid.UUID
-) -> tuple[dict[tuple[uuid.UUID, date], list[CaseSpan]], dict[tuple[uuid.UUID, date], int]]:
-    """Return the filed cases claiming each (account, month), and the duty share of cancelled cases."""
-    stmt = select(
-        CourtCase.account_ids,
-        CourtCase.months,
-        CourtCase.claim,
-        CourtCase.status,
-        CourtCase.submitted_on,
-        CourtCase.cancelled_on,
-        CourtCase.duty,
-    ).where(CourtCase.organisation_id == organisation_id, CourtCase.status != "draft")
-    spans: dict[tuple[uuid.UUID, date], list[CaseSpan]] = {}
-    duty: dict[tuple[uuid.UUID, date], int] = {}
-    for account_ids, months, claim, status, submitted, cancelled, case_duty in (
-        await session.execute(stmt)
-    ).all():
-        lines = claim.get("months") if isinstance(claim, dict) else None
-        if lines:
-            keys = [(uuid.UUID(x["account_id"]), date.fromisoformat(x["period"])) for x in lines]
-        else:
-            keys = [(uuid.UUID(a), date.fromisoformat(m)) for a in account_ids for m in months]
-        span = CaseSpan(status, submitted, cancelled)
-        for key in keys:
-            spans.setdefault(key, []).append(span)
-        if status == CANCELLED_STATUS and keys and case_duty:
-            for key, part in zip(keys, share(int(case_duty * 100), len(keys)), strict=True):
-                duty[key] = duty.get(key, 0) + part
-    return spans, duty
-
-
-async def written_off_months(
-    *, session: AsyncSession, organisation_id: uuid.UUID, include_pending: bool = False
-) -> set[tuple[uuid.UUID, date]]:
-    """Return (account, month) written off by posted acts (`include_pending`: by drafts and approved too).
-
-    Notices, court packages and answers leave these months out.
-    """
-    statuses = [ACT_POSTED, ACT_DRAFT, ACT_APPROVED] if include_pending else [ACT_POSTED]
-    stmt = (
-        select(WriteOffLine.account_id, WriteOffLine.period)
-        .join(WriteOffAct, WriteOffAct.id == WriteOffLine.act_id)
-        .where(WriteOffAct.organisation_id == organisation_id, WriteOffAct.status.in_(statuses))
-        # Forgiven penalties leave the month's principal alone: it was paid, not written off.
-        .where(WriteOffLine.ground != AMNESTY)
-    )
-    return {(a, p) for a, p in (await session.execute(stmt)).all()}
-
-
-async def find_candidates(
-    *,
-    session: AsyncSession,
-    organisation_id: uuid.UUID,
-    on_date: date,
-    pricer: Pricer,
-    account_ids: Sequence[uuid.UUID] | None = None,
-) -> list[Candidate]:
-    """Return the organisation's write-off candidates on `on_date`, by account and month."""
-    spans, duty = await _case_spans(session, organisation_id)
-    taken = await written_off_months(session=session, organisation_id=organisation_id, include_pending=True)
-    acks: dict[uuid.UUID, list[tuple[date, date]]] = {}
-    for account, signed, through in (
-        await session.execute(
-            select(Agreement.account_id, Agreement.signed_on, Agreement.covered_through).where(
-                Agreement.organisation_id == organisation_id
-            )
-        )
-    ).all():
-        acks.setdefault(account, []).append((signed, through))
-    impossible: dict[uuid.UUID, tuple[str, date]] = {}
-    for account, kind, act_date in (
-        await session.execute(
-            select(
-                CollectionImpossibility.account_id,
-                CollectionImpossibility.ground,
-                CollectionImpossibility.act_date,
-            )
-            .where(CollectionImpossibility.organisation_id == organisation_id)
-            .order_by(CollectionImpossibility.act_date)
-        )
-    ).all():
-        impossible[account] = (kind, act_date)
-
-    ids_stmt = select(Account.id).where(Account.organisation_id == organisation_id).order_by(Account.id)
-    if account_ids is not None:
-        ids_stmt = ids_stmt.where(Account.id.in_(list(account_ids)))
-    ids = list((await session.scalars(ids_stmt)).all())
-    out: list[Candidate] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        rows = await session.execute(
-            select(AccountLedger.account_id, AccountLedger.months).where(AccountLedger.account_id.in_(chunk))
-        )
-        for account, text in sorted(rows.all(), key=lambda r: str(r[0])):
-            for m in decode_months(text):
-                rest = kopecks(m.charged) - kopecks(m.paid)
-                key = (account, m.period)
-                if rest <= 0 or key in taken:
-                    continue
-                ground: str | None = None
-                found = impossible.get(account)
-                if found is not None and m.due_date < found[1]:
-                    ground = found[0]
-                else:
-                    acked = [s for s, through in acks.get(account, ()) if m.period <= through]
-                    if is_expired(
-                        m.due_date,
-                        on_date,
-                        cases=spans.get(key, ()),
-                        acknowledged_on=max(acked, default=None),
-                    ):
-                        ground = LIMITATION
-                if ground is not None:
-                    out.append(
-                        Candidate(
-                            account,
-                            m.period,
-                            m.due_date,
-                            ground,
-                            rest,
-                            pricer(rest, m.due_date, m.period),
-                            duty.get(key, 0),
-                        )
-                    )
-    return out
-
-
-# ------------------------------------------------------------------------------------------------- acts
 
 
 @dataclass(frozen=True)
@@ -215,7 +69,21 @@ async def create_act(
 ) -> WriteOffAct:
     """Draft an act over the candidates (all of them, of some accounts, or the months listed)."""
     await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
+    _not_in_future(on_date)
     if months is not None:
+        seen: dict[tuple[uuid.UUID, date], int] = {}
+        twice = []
+        for i, m in enumerate(months):
+            key = (m.account_id, m.period.replace(day=1))
+            if key in seen:
+                twice.append(
+                    errors.FieldProblem(
+                        f"body.months.{i}", "duplicate_month", f"same as body.months.{seen[key]}"
+                    )
+                )
+            seen.setdefault(key, i)
+        if twice:
+            raise errors.RuleViolation("A month is listed twice.", rule="duplicate_month", errors=twice)
         account_ids = sorted({m.account_id for m in months}, key=str)
     found = await find_candidates(
         session=session,
@@ -255,34 +123,103 @@ async def create_act(
             rule="no_candidates",
             errors=[errors.FieldProblem("body", "no_candidates", "no write-off candidates")],
         )
+    return await draft_act(
+        session=session,
+        principal=principal,
+        organisation_id=organisation_id,
+        on_date=on_date,
+        reason=reason,
+        candidates=found,
+    )
+
+
+async def request_selection(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    on_date: date,
+    draft: bool = False,
+    reason: str | None = None,
+) -> Operation:
+    """Queue candidate selection over the whole organisation as an operation (optionally drafting an act)."""
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
+    _not_in_future(on_date)
+    op = await ops.create(
+        session=session,
+        principal=principal,
+        kind=SELECTION_JOB,
+        organisation_id=organisation_id,
+        params={
+            "on_date": on_date.isoformat(),
+            "draft": draft,
+            "reason": reason,
+            "requested_by": principal.name,
+        },
+    )
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="write_off.select",
+        resource_type="organisation",
+        resource_id=organisation_id,
+        organisation_id=organisation_id,
+        details={"operation_id": str(op.id), "on_date": on_date.isoformat(), "draft": draft},
+    )
+    return op
+
+
+def _not_in_future(on_date: date) -> None:
+    if on_date > moscow_today():
+        raise errors.RuleViolation(
+            "An act cannot be dated in the future: limitation is judged on its date.",
+            rule="date_in_future",
+            errors=[errors.FieldProblem("body.on_date", "date_in_future", "the date is after today")],
+        )
+
+
+async def draft_act(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    on_date: date,
+    reason: str | None,
+    candidates: Sequence[Candidate],
+) -> WriteOffAct:
+    """Write a draft act over candidates already selected (lines inserted in bulk) and journal it."""
     act = WriteOffAct(
         id=uuid.uuid4(),
         organisation_id=organisation_id,
         status=ACT_DRAFT,
         on_date=on_date,
         reason=reason,
-        principal=_money(sum(c.principal for c in found)),
-        penalties=_money(sum(c.penalties for c in found)),
-        duty=_money(sum(c.duty for c in found)),
+        principal=_money(sum(c.principal for c in candidates)),
+        penalties=_money(sum(c.penalties for c in candidates)),
+        duty=_money(sum(c.duty for c in candidates)),
         created_by=principal.actor,
     )
     session.add(act)
     await session.flush()
-    session.add_all(
-        WriteOffLine(
-            act_id=act.id,
-            account_id=c.account_id,
-            period=c.period,
-            due_date=c.due_date,
-            ground=c.ground,
-            principal=_money(c.principal),
-            penalties=_money(c.penalties),
-            duty=_money(c.duty),
+    for start in range(0, len(candidates), _INSERT_CHUNK):
+        await session.execute(
+            insert(WriteOffLine),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "act_id": act.id,
+                    "account_id": c.account_id,
+                    "period": c.period,
+                    "due_date": c.due_date,
+                    "ground": c.ground,
+                    "principal": _money(c.principal),
+                    "penalties": _money(c.penalties),
+                    "duty": _money(c.duty),
+                }
+                for c in candidates[start : start + _INSERT_CHUNK]
+            ],
         )
-        for c in found
-    )
-    await session.flush()
-    await _journal(session, principal, act, "write_off.draft", reason, lines=len(found))
+    await _journal(session, principal, act, "write_off.draft", reason, lines=len(candidates))
     return act
 
 
@@ -344,6 +281,28 @@ async def advance_act(
     return act
 
 
+#: Runs in the posting's transaction once an act is posted: updates what else records the written-off debt
+#: (the court area's GIS registry of court-confirmed debts) and returns the ids of the operations it queued.
+#: Handed in by the caller, as the pricer is: the court area reads write-off, so write-off cannot import it.
+PostedHook = Callable[[AsyncSession, Principal, WriteOffAct], Awaitable[list[uuid.UUID]]]
+
+
+async def post_act(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    act_id: uuid.UUID,
+    reason: str | None = None,
+    on_posted: PostedHook | None = None,
+) -> tuple[WriteOffAct, list[uuid.UUID]]:
+    """Post an approved act and run the posting hook; return the act and the operations the hook queued."""
+    act = await advance_act(session=session, principal=principal, act_id=act_id, step="post", reason=reason)
+    queued = await on_posted(session, principal, act) if on_posted is not None else []
+    if queued:
+        await _journal(session, principal, act, "write_off.registry", reason, operations=len(queued))
+    return act, queued
+
+
 async def act_lines(*, session: AsyncSession, act_id: uuid.UUID) -> list[WriteOffLine]:
     """Return an act's lines by account and month."""
     stmt = (
@@ -372,50 +331,6 @@ async def list_acts(
         .offset(offset)
     )
     return list((await session.scalars(stmt)).all())
-
-
-async def act_csv(*, session: AsyncSession, act: WriteOffAct) -> str:
-    """Return the act for accounting as CSV (semicolon-separated, as Russian spreadsheet locales expect)."""
-    numbers = dict(
-        (
-            await session.execute(
-                select(Account.id, Account.account_number)
-                .where(Account.organisation_id == act.organisation_id)
-                .where(Account.id.in_(select(WriteOffLine.account_id).where(WriteOffLine.act_id == act.id)))
-            )
-        ).all()
-    )  # fmt: skip
-    buf = io.StringIO()
-    out = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    out.writerow(
-        ["account_number", "period", "due_date", "ground", "principal", "penalties", "duty", "total"]
-    )
-    for line in await act_lines(session=session, act_id=act.id):
-        out.writerow(
-            [
-                numbers.get(line.account_id, str(line.account_id)),
-                line.period.isoformat(),
-                line.due_date.isoformat(),
-                line.ground,
-                line.principal,
-                line.penalties,
-                line.duty,
-                line.principal + line.penalties + line.duty,
-            ]
-        )
-    out.writerow(
-        [
-            "total",
-            "",
-            "",
-            "",
-            act.principal,
-            act.penalties,
-            act.duty,
-            act.principal + act.penalties + act.duty,
-        ]
-    )
-    return buf.getvalue()
 
 
 async def record_impossibility(
@@ -462,6 +377,49 @@ async def record_impossibility(
         details={"ground": ground, "act_date": act_date.isoformat()},
     )
     return row
+
+
+@dataclass(frozen=True)
+class ActTotals:
+    """Acts of one status: how many and their sums."""
+
+    acts: int = 0
+    principal: Decimal = Decimal("0.00")
+    penalties: Decimal = Decimal("0.00")
+    duty: Decimal = Decimal("0.00")
+
+
+async def act_totals(
+    *, session: AsyncSession, organisation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, ActTotals]]:
+    """Return per organisation the draft, approved and posted acts with their sums (amnesty acts included)."""
+    if not organisation_ids:
+        return {}
+    stmt = (
+        select(
+            WriteOffAct.organisation_id,
+            WriteOffAct.status,
+            func.count(),
+            func.sum(WriteOffAct.principal),
+            func.sum(WriteOffAct.penalties),
+            func.sum(WriteOffAct.duty),
+        )
+        .where(
+            WriteOffAct.organisation_id.in_(list(organisation_ids)),
+            WriteOffAct.status.in_([ACT_DRAFT, ACT_APPROVED, ACT_POSTED]),
+        )
+        .group_by(WriteOffAct.organisation_id, WriteOffAct.status)
+    )
+    out: dict[uuid.UUID, dict[str, ActTotals]] = {}
+    cent = Decimal("0.01")
+    for org, status, n, principal, penalties, duty in (await session.execute(stmt)).all():
+        out.setdefault(org, {})[status] = ActTotals(
+            int(n),
+            Decimal(principal or 0).quantize(cent),
+            Decimal(penalties or 0).quantize(cent),
+            Decimal(duty or 0).quantize(cent),
+        )
+    return out
 
 
 async def count_acts(*, session: AsyncSession, organisation_id: uuid.UUID) -> int:

@@ -11,6 +11,7 @@ Limitation runs per monthly payment (ГК РФ ст. 196, 200; domain-rules §6)
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -28,6 +29,16 @@ class CaseSpan:
     status: str
     submitted_on: date | None
     cancelled_on: date | None
+
+
+def case_month_keys(
+    account_ids: Sequence[str], months: Sequence[str], claim: object
+) -> list[tuple[uuid.UUID, date]]:
+    """Return the (account, billing month) a court case claims: its claim's lines, else accounts × months."""
+    lines = claim.get("months") if isinstance(claim, dict) else None
+    if lines:
+        return [(uuid.UUID(x["account_id"]), date.fromisoformat(x["period"])) for x in lines]
+    return [(uuid.UUID(a), date.fromisoformat(m)) for a in account_ids for m in months]
 
 
 def _add_months(d: date, months: int) -> date:

@@ -1,0 +1,150 @@
+"""Court-confirmed debts after a write-off: a posted act updates the debts it touches in GIS's registry.
+
+GIS's registry of court-confirmed debts (debts service, importDebt 15.3.0.0) holds no amounts: a record
+confirms that a court act found a debt. When a posted write-off act (app/domain/writeoff) covers every
+month the court case claimed, the creditor gives the debt up (uncollectable receivables, НК РФ ст. 266 п. 2):
+the record is annulled (`AnnulmentDebt`, the NSI 365 reason of `GISGW_COURT_WRITEOFF_REASON_*`, the reason
+text naming the act). A write-off of some of the claimed months leaves the record in force and says so in
+its `AdditionalInfo` (`EditDebt`). It is never a repayment: `PlacingDebtRepayment` records money received,
+which a write-off is not.
+
+The court area also runs the write-off candidate selection operation (`write-off-candidates`): its penalties
+are priced as court readiness prices them (`PenaltyPricer`, ЖК РФ ст. 155 ч. 14), and the court area reads
+write-off while write-off may not import the court area back.
+
+Each update is an ordinary registry action (an operation run through the exchange engine, journaled as
+`court_registry.annul` / `.edit`), queued in the posting's own transaction: both happen or neither does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import AppContext
+from app.db.models.core import Operation
+from app.db.models.court import CourtCase, CourtConfirmedDebt
+from app.db.models.writeoff import WriteOffAct, WriteOffLine
+from app.domain import writeoff
+from app.domain.court.assessment import PenaltyPricer
+from app.domain.court.registry import RegistryRequest, request_registry_action
+from app.domain.court.rules import CourtRules, court_rules
+from app.domain.kernel import operations as ops
+from app.domain.kernel.access import Principal
+from app.domain.writeoff import written_off_months
+from app.domain.writeoff.rules import case_month_keys
+
+_INFO_LIMIT = 1000  # AdditionalInfo and AnnulmentTextReason: 1..1000 characters (hcs-debts-types.xsd)
+
+
+def _months_text(periods: list[date]) -> str:
+    shown = ", ".join(f"{p:%m.%Y}" for p in periods[:24])
+    return shown + (f" и ещё {len(periods) - 24}" if len(periods) > 24 else "")
+
+
+def _note(act: WriteOffAct, periods: list[date], amount: Decimal, whole: bool) -> str:
+    head = "Задолженность списана как безнадёжная" if whole else "Часть задолженности списана как безнадёжная"
+    text = (
+        f"{head}: акт списания {act.id} от {act.on_date:%d.%m.%Y}, месяцы {_months_text(periods)}, "
+        f"{amount:.2f} руб."
+    )
+    return text[:_INFO_LIMIT]
+
+
+async def update_registry_after_write_off(
+    session: AsyncSession, principal: Principal, act: WriteOffAct, *, rules: CourtRules
+) -> list[uuid.UUID]:
+    """Queue the registry action each placed court-confirmed debt touched by a posted act calls for.
+
+    Returns the operation ids. Debts not placed in GIS (or annulled there) need nothing: debt-request answers
+    read the local record, and `written_off_months` already keeps the months out of new claims.
+    """
+    line = WriteOffLine
+    lines = (
+        await session.execute(
+            select(line.account_id, line.period, line.principal, line.penalties, line.duty).where(
+                line.act_id == act.id, line.ground != "amnesty"
+            )
+        )
+    ).all()
+    if not lines:
+        return []
+    amounts = {(a, p): pr + pe + du for a, p, pr, pe, du in lines}
+    accounts = list({a for a, _ in amounts})
+    stmt = (
+        select(CourtConfirmedDebt, CourtCase.account_ids, CourtCase.months, CourtCase.claim)
+        .join(CourtCase, CourtCase.id == CourtConfirmedDebt.case_id)
+        .where(
+            CourtConfirmedDebt.organisation_id == act.organisation_id,
+            CourtConfirmedDebt.gis_debt_guid.is_not(None),
+            or_(CourtConfirmedDebt.gis_status.is_(None), CourtConfirmedDebt.gis_status != "CANCELLED"),
+            CourtConfirmedDebt.annulled_on.is_(None),
+            CourtConfirmedDebt.account_id.in_(accounts),
+        )
+        .order_by(CourtConfirmedDebt.act_date, CourtConfirmedDebt.id)
+    )
+    touched = [
+        (debt, keys)
+        for debt, account_ids, months, claim in (await session.execute(stmt)).all()
+        if (keys := set(case_month_keys(account_ids, months, claim))) & amounts.keys()
+    ]
+    if not touched:
+        return []
+    gone = await written_off_months(session=session, organisation_id=act.organisation_id)
+    queued: list[uuid.UUID] = []
+    for debt, keys in touched:
+        mine = sorted(k for k in keys if k in amounts)
+        periods = sorted({p for _, p in mine})
+        amount = sum((amounts[k] for k in mine), Decimal(0))
+        whole = keys <= gone
+        note = _note(act, periods, amount, whole)
+        if whole and rules.writeoff_reason is not None:
+            code, guid = rules.writeoff_reason
+            request = RegistryRequest("annul", reason_code=code, reason_guid=guid, reason_text=note)
+        else:
+            request = RegistryRequest("edit", additional_info=note)
+        op = await request_registry_action(session=session, debt=debt, request=request, principal=principal)
+        if whole and rules.writeoff_reason is None:
+            debt.last_error = (
+                "Written off whole but still placed in GIS: set GISGW_COURT_WRITEOFF_REASON_CODE and _GUID "
+                "(NSI 365) or annul it by hand."
+            )
+        queued.append(op.id)
+    return queued
+
+
+async def run_write_off_selection(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
+    """Select an organisation's write-off candidates with progress; with `draft`, draft an act over them.
+
+    One transaction: after a crash the operation runs again from the start and nothing was half-written.
+    """
+    params = dict(op.params or {})
+    organisation_id = op.organisation_id
+    assert organisation_id is not None
+    on_date = date.fromisoformat(params["on_date"])
+    pricer = PenaltyPricer(court_rules(ctx.settings), on_date).price
+    draft = bool(params.get("draft"))
+    async with ctx.sessionmaker() as session, session.begin():
+        summary, found = await writeoff.select_all(
+            session=session, organisation_id=organisation_id, on_date=on_date, pricer=pricer,
+            progress=progress, keep=draft,
+        )  # fmt: skip
+        summary["act_id"] = None
+        if draft and found:
+            who = Principal(
+                key_id=op.key_id,
+                name=str(params.get("requested_by") or "write-off-selection"),
+                scopes=frozenset({"answer"}),
+                organisation_ids=frozenset({organisation_id}),
+            )
+            act = await writeoff.draft_act(
+                session=session, principal=who, organisation_id=organisation_id, on_date=on_date,
+                reason=params.get("reason"), candidates=found,
+            )  # fmt: skip
+            summary["act_id"] = str(act.id)
+    return summary
