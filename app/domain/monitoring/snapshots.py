@@ -20,6 +20,7 @@ from app.domain.accounts.ledger import decode_months
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal, require_organisation
+from app.domain.monitoring.effect import EffectCounter, load_measures, month_index
 from app.domain.monitoring.figures import BUCKET_NAMES, account_month
 from app.settings import MonitoringSettings
 
@@ -100,6 +101,8 @@ async def compute_snapshot(
     groups: dict[tuple[uuid.UUID, str], Tally] = defaultdict(Tally)
     total = Tally()
     top: list[tuple[int, str, uuid.UUID, int]] = []
+    measures, by_account = await load_measures(session, organisation_id, month)
+    effect = EffectCounter(measures, by_account)
     after: uuid.UUID | None = None
     done = 0
     while True:
@@ -118,7 +121,12 @@ async def compute_snapshot(
         after = rows[-1][0]
         houses = await _houses_of(session, [r[0] for r in rows])
         for account_id, number, category, months_text in rows:
-            figures = account_month(decode_months(months_text) if months_text else [], month)
+            ledger = decode_months(months_text) if months_text else []
+            if ledger:
+                effect.newest_month = max(effect.newest_month, month_index(ledger[-1].period))
+            if account_id in by_account:
+                effect.see(account_id, ledger)
+            figures = account_month(ledger, month)
             if not figures.billed:
                 continue
             debtor = figures.debt > minimum
@@ -154,13 +162,19 @@ async def compute_snapshot(
     ]
     if snapshot is None:
         snapshot = MonitoringSnapshot(
-            organisation_id=organisation_id, month=month, version=1, totals=totals, top_debtors=top_debtors
+            organisation_id=organisation_id,
+            month=month,
+            version=1,
+            totals=totals,
+            top_debtors=top_debtors,
+            effect=effect.rows(),
         )
         session.add(snapshot)
     else:
         snapshot.version += 1
         snapshot.totals = totals
         snapshot.top_debtors = top_debtors
+        snapshot.effect = effect.rows()
         await session.execute(
             delete(MonitoringSnapshotRow).where(MonitoringSnapshotRow.snapshot_id == snapshot.id)
         )
