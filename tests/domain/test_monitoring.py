@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import types
 import uuid
 from datetime import date
@@ -14,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models.core import AuditEvent, Operation
 from app.domain.accounts.importing import upsert_accounts
-from app.domain.accounts.ledger import LedgerRecord
+from app.domain.accounts.ledger import LedgerRecord, money_text
 from app.domain.accounts.rows import house_id_for
 from app.domain.kernel import errors
 from app.domain.kernel.access import SYSTEM
 from app.domain.monitoring import effect, snapshots
-from app.domain.monitoring.figures import account_month, bucket_of
+from app.domain.monitoring.figures import BUCKET_NAMES, account_month, bucket_of, stored_month
 from app.settings import MonitoringSettings
 from tests.factories import make_org
 from tests.monitoring_support import (
@@ -191,3 +192,37 @@ async def test_snapshot_effect_of_measures_matches_hand_computed_fixture(session
     )
     assert again is not None and again.effect is not None
     assert (again.effect[0]["paid_any_30"], again.effect[0]["paid_30"]) == (2, "3000.00")
+
+
+def _month(index: int, day: int = 1) -> date:
+    year, month = divmod(index, 12)
+    return date(year, month + 1, day)
+
+
+def test_stored_month_gives_account_month_figures() -> None:
+    rng = random.Random(11)
+    for _ in range(300):
+        start = rng.randrange(2018 * 12, 2026 * 12)
+        records = []
+        for i in range(rng.randrange(0, 60)):
+            y, m = divmod(start + i, 12)
+            period = date(y, m + 1, 1)
+            charged = rng.choice([0, 1, 99, 150000, 123456])
+            paid = rng.choice([0, charged, charged // 2, charged * 3, -500])
+            due = _month(start + i + rng.choice([0, 1, 2]), 10)
+            records.append(LedgerRecord(period, money_text(charged / 100), money_text(paid / 100), due))
+        stored = [[r.period.isoformat(), r.charged, r.paid, r.due_date.isoformat()] for r in records]
+        month = _month(start + rng.randrange(-3, 70))
+        want = account_month(records, month)
+        got = stored_month(stored, month)
+        if not want.billed:
+            assert got is None
+            continue
+        assert got is not None
+        assert (got.charged, got.paid, got.debt, got.oldest_overdue) == (
+            want.charged,
+            want.paid,
+            want.debt,
+            want.oldest_overdue,
+        )
+        assert dict(zip(BUCKET_NAMES, got.ages, strict=True)) == want.ages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,7 +22,7 @@ from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal, require_organisation
 from app.domain.monitoring.effect import EffectCounter, load_measures, month_index
-from app.domain.monitoring.figures import BUCKET_NAMES, account_month
+from app.domain.monitoring.figures import BUCKET_NAMES, stored_month
 from app.settings import MonitoringSettings
 
 SNAPSHOT_JOB = "monitoring-snapshot"
@@ -40,13 +41,24 @@ class Tally:
 
     accounts: int = 0
     debtors: int = 0
-    sums: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIGURES, 0))
+    #: Kopecks in `FIGURES` order (a list: the pass adds to it a million times).
+    sums: list[int] = field(default_factory=lambda: [0] * len(FIGURES))
+
+    def add(self, other: Tally) -> None:
+        """Add another tally's figures to this one."""
+        self.accounts += other.accounts
+        self.debtors += other.debtors
+        self.sums = [a + b for a, b in zip(self.sums, other.sums, strict=True)]
+
+    def amounts(self) -> dict[str, Decimal]:
+        """Return the summed figures in roubles by name."""
+        return {k: rub(v) for k, v in zip(FIGURES, self.sums, strict=True)}
 
     def as_row(self) -> dict[str, Any]:
         """Return the figures in roubles with the derived rates."""
         out: dict[str, Any] = {"accounts": self.accounts, "debtors": self.debtors}
-        out.update({k: rub(v) for k, v in self.sums.items()})
-        out.update(rates(self.accounts, self.debtors, self.sums["charged"], self.sums["paid"]))
+        out.update(self.amounts())
+        out.update(rates(self.accounts, self.debtors, self.sums[0], self.sums[1]))
         return out
 
 
@@ -99,12 +111,12 @@ async def compute_snapshot(
     month = first_of_month(month)
     minimum = int(settings.debtor_min * 100)
     groups: dict[tuple[uuid.UUID, str], Tally] = defaultdict(Tally)
-    total = Tally()
     top: list[tuple[int, str, uuid.UUID, int]] = []
     measures, by_account = await load_measures(session, organisation_id, month)
     effect = EffectCounter(measures, by_account)
     after: uuid.UUID | None = None
     done = 0
+    newest = ""
     while True:
         stmt = (
             select(Account.id, Account.account_number, Account.consumer_category, AccountLedger.months)
@@ -121,31 +133,37 @@ async def compute_snapshot(
         after = rows[-1][0]
         houses = await _houses_of(session, [r[0] for r in rows])
         for account_id, number, category, months_text in rows:
-            ledger = decode_months(months_text) if months_text else []
-            if ledger:
-                effect.newest_month = max(effect.newest_month, month_index(ledger[-1].period))
+            if not months_text:
+                continue  # never billed
+            stored = json.loads(months_text)
+            if stored and stored[-1][0] > newest:
+                newest = stored[-1][0]
             if account_id in by_account:
-                effect.see(account_id, ledger)
-            figures = account_month(ledger, month)
-            if not figures.billed:
+                effect.see(account_id, decode_months(months_text))
+            figures = stored_month(stored, month)
+            if figures is None:
                 continue
-            debtor = figures.debt > minimum
-            for tally in (groups[(houses.get(account_id, NO_HOUSE), category)], total):
-                tally.accounts += 1
-                tally.debtors += debtor
-                sums = tally.sums
-                sums["charged"] += figures.charged
-                sums["paid"] += figures.paid
-                sums["debt"] += figures.debt
-                for name, value in figures.ages.items():
-                    sums[name] += value
-            if debtor:
+            tally = groups[(houses.get(account_id, NO_HOUSE), category)]
+            tally.accounts += 1
+            if figures.debt > minimum:
+                tally.debtors += 1
                 top.append((figures.debt, number, account_id, figures.oldest_overdue))
+            sums = tally.sums
+            sums[0] += figures.charged
+            sums[1] += figures.paid
+            sums[2] += figures.debt
+            for i, value in enumerate(figures.ages, 3):
+                sums[i] += value
         top.sort(key=lambda t: (-t[0], t[1]))
         del top[settings.top_debtors :]
         done += len(rows)
         if on_chunk is not None:
             await on_chunk(done)
+    if newest:
+        effect.newest_month = month_index(date.fromisoformat(newest))
+    total = Tally()
+    for tally in groups.values():
+        total.add(tally)
 
     snapshot = await session.scalar(
         select(MonitoringSnapshot).where(
@@ -189,7 +207,7 @@ async def compute_snapshot(
                 "category": category,
                 "accounts": tally.accounts,
                 "debtors": tally.debtors,
-                **{k: rub(v) for k, v in tally.sums.items()},
+                **tally.amounts(),
             }
         )
     for start in range(0, len(values), 1000):
