@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, String, cast, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, Premises
@@ -84,18 +84,32 @@ def first_of_month(day: date) -> date:
     return day.replace(day=1)
 
 
-async def _houses_of(session: AsyncSession, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    stmt = (
-        select(AccountPremises.account_id, Premises.house_id)
+def _pass_query(organisation_id: uuid.UUID) -> Select[Any]:
+    """Return the snapshot's one query: every account of the organisation, its stored ledger and house."""
+    # An account over premises of several houses counts in one: the smallest id as text, the same every time
+    # (and on both backends: SQLite keeps UUIDs as 32 hex digits, PostgreSQL prints them with hyphens; the
+    # hyphens stand at the same places, so both order alike).
+    house = func.min(cast(Premises.house_id, String))
+    houses = (
+        select(AccountPremises.account_id, house.label("house"))
         .join(Premises, Premises.id == AccountPremises.premises_id)
-        .where(AccountPremises.account_id.in_(account_ids))
+        .join(Account, Account.id == AccountPremises.account_id)
+        .where(Account.organisation_id == organisation_id)
+        .group_by(AccountPremises.account_id)
+        .subquery()
     )
-    out: dict[uuid.UUID, uuid.UUID] = {}
-    for account_id, house_id in (await session.execute(stmt)).all():
-        # An account over premises of several houses counts in one: the smallest id, the same every time.
-        if account_id not in out or str(house_id) < str(out[account_id]):
-            out[account_id] = house_id
-    return out
+    return (
+        select(
+            Account.id,
+            Account.account_number,
+            Account.consumer_category,
+            AccountLedger.months,
+            houses.c.house,
+        )
+        .outerjoin(AccountLedger, AccountLedger.account_id == Account.id)
+        .outerjoin(houses, houses.c.account_id == Account.id)
+        .where(Account.organisation_id == organisation_id)
+    )
 
 
 async def compute_snapshot(
@@ -110,29 +124,19 @@ async def compute_snapshot(
     """Compute and store the organisation's snapshot of `month`, replacing a stored one (version + 1)."""
     month = first_of_month(month)
     minimum = int(settings.debtor_min * 100)
-    groups: dict[tuple[uuid.UUID, str], Tally] = defaultdict(Tally)
+    #: By (house id as the query gives it, category).
+    groups: dict[tuple[str, str], Tally] = defaultdict(Tally)
     top: list[tuple[int, str, uuid.UUID, int]] = []
     measures, by_account = await load_measures(session, organisation_id, month)
     effect = EffectCounter(measures, by_account)
-    after: uuid.UUID | None = None
     done = 0
     newest = ""
-    while True:
-        stmt = (
-            select(Account.id, Account.account_number, Account.consumer_category, AccountLedger.months)
-            .outerjoin(AccountLedger, AccountLedger.account_id == Account.id)
-            .where(Account.organisation_id == organisation_id)
-            .order_by(Account.id)
-            .limit(CHUNK)
-        )
-        if after is not None:
-            stmt = stmt.where(Account.id > after)
-        rows = (await session.execute(stmt)).all()
-        if not rows:
-            break
-        after = rows[-1][0]
-        houses = await _houses_of(session, [r[0] for r in rows])
-        for account_id, number, category, months_text in rows:
+    # One pass: a server-side cursor over the organisation's accounts with their ledger and house, read in
+    # chunks. (Keyset pages ordered by account id made PostgreSQL merge-join the ledger from its start for
+    # every page: quadratic over a million accounts.)
+    result = await session.stream(_pass_query(organisation_id), execution_options={"yield_per": CHUNK})
+    async for rows in result.partitions(CHUNK):
+        for account_id, number, category, months_text, house in rows:
             if not months_text:
                 continue  # never billed
             stored = json.loads(months_text)
@@ -143,7 +147,7 @@ async def compute_snapshot(
             figures = stored_month(stored, month)
             if figures is None:
                 continue
-            tally = groups[(houses.get(account_id, NO_HOUSE), category)]
+            tally = groups[(house or "", category)]
             tally.accounts += 1
             if figures.debt > minimum:
                 tally.debtors += 1
@@ -199,11 +203,11 @@ async def compute_snapshot(
     snapshot.operation_id = operation_id
     await session.flush()
     values = []
-    for (house_id, category), tally in groups.items():
+    for (house, category), tally in groups.items():
         values.append(
             {
                 "snapshot_id": snapshot.id,
-                "house_id": house_id,
+                "house_id": uuid.UUID(house) if house else NO_HOUSE,
                 "category": category,
                 "accounts": tally.accounts,
                 "debtors": tally.debtors,
