@@ -10,9 +10,11 @@ Conventions (docs/monitoring.md):
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from app.domain.accounts.ledger import LedgerRecord, kopecks
 
@@ -107,10 +109,10 @@ def account_month(months: Sequence[LedgerRecord], month: date, as_of: date | Non
 
 #: Ageing bucket index by months overdue, for the stored-ledger path (beyond the table: the last bucket).
 _BUCKET_INDEX = tuple(BUCKET_NAMES.index(bucket_of(n)) for n in range(0, 121))
+_NO_AGES = (0,) * len(BUCKET_NAMES)
 
 
-@dataclass(frozen=True)
-class StoredMonth:
+class StoredMonth(NamedTuple):
     """One account's figures of one month from its stored ledger, in kopecks (`account_month`'s numbers)."""
 
     charged: int
@@ -119,6 +121,11 @@ class StoredMonth:
     #: Debt by ageing bucket, in `BUCKET_NAMES` order.
     ages: tuple[int, ...]
     oldest_overdue: int
+
+
+@functools.lru_cache(maxsize=64)
+def _bounds(month: date, last_day: date | None) -> tuple[str, str, int]:
+    return month.isoformat(), (last_day or month_end(month)).isoformat(), month.year * 12 + month.month
 
 
 def stored_month(
@@ -131,9 +138,7 @@ def stored_month(
     compares and converts as text just as well. None when the account was not billed by the month's end.
     Tested to give `account_month`'s figures.
     """
-    first = month.isoformat()
-    last = (last_day or month_end(month)).isoformat()
-    last_index = month.year * 12 + month.month
+    first, last, last_index = _bounds(month, last_day)
     charged = paid = credit = 0
     unpaid: list[tuple[str, int]] = []
     billed = False
@@ -141,6 +146,8 @@ def stored_month(
         if period > first:
             break
         billed = True
+        if charged_text == paid_text and period != first:
+            continue  # paid exactly: neither debt nor credit (most months of most accounts)
         c, p = int(charged_text.replace(".", "", 1)), int(paid_text.replace(".", "", 1))
         if period == first:
             charged += c
@@ -151,6 +158,8 @@ def stored_month(
             credit += p - c
     if not billed:
         return None
+    if not unpaid:
+        return StoredMonth(charged, paid, 0, _NO_AGES, 0)
     debt = oldest = 0
     ages = [0] * len(BUCKET_NAMES)
     for due, rest in unpaid:
