@@ -192,7 +192,7 @@ async def run_floor(url: str, org_id: uuid.UUID) -> tuple[float, dict[str, Any]]
     started = time.perf_counter()
     async with engine.connect() as conn:
         org = org_id.hex if conn.dialect.name == "sqlite" else org_id
-        result = await conn.stream(text(_FLOOR_SQL), {"org": org})
+        result = await conn.stream(text(_FLOOR_SQL), {"org": org}, execution_options={"yield_per": 10_000})
         async for partition in result.partitions(10_000):
             for category, house, months_text in partition:
                 charged = paid = debt = credit = 0
