@@ -154,6 +154,7 @@ async def run_gisgw(url: str, org_id: uuid.UUID) -> tuple[float, dict[str, Any]]
     """Time `compute_snapshot` (stored in one transaction, as the operation does)."""
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
+    cpu = time.process_time()
     started = time.perf_counter()
     async with sessionmaker() as session, session.begin():
         snapshot = await compute_snapshot(
@@ -161,6 +162,7 @@ async def run_gisgw(url: str, org_id: uuid.UUID) -> tuple[float, dict[str, Any]]
         )
         totals = dict(snapshot.totals)
     elapsed = time.perf_counter() - started
+    print(f"gisgw: this process's CPU {time.process_time() - cpu:.1f}s", flush=True)
     await engine.dispose()
     return elapsed, totals
 
@@ -189,6 +191,7 @@ async def run_floor(url: str, org_id: uuid.UUID) -> tuple[float, dict[str, Any]]
     last_index = MONTH.year * 12 + MONTH.month
     bucket_of = [_bucket(i) for i in range(400)]
     groups: dict[tuple[Any, str], list[int]] = defaultdict(lambda: [0] * 11)
+    cpu = time.process_time()
     started = time.perf_counter()
     async with engine.connect() as conn:
         org = org_id.hex if conn.dialect.name == "sqlite" else org_id
@@ -228,6 +231,7 @@ async def run_floor(url: str, org_id: uuid.UUID) -> tuple[float, dict[str, Any]]
                 for i in range(6):
                     g[5 + i] += ages[i]
     elapsed = time.perf_counter() - started
+    print(f"floor: this process's CPU {time.process_time() - cpu:.1f}s", flush=True)
     await engine.dispose()
     total = [sum(g[i] for g in groups.values()) for i in range(11)]
     names = ("accounts", "debtors", "charged", "paid", "debt", *(b[0] for b in BUCKETS))
@@ -252,6 +256,7 @@ async def main() -> None:
     seeded = time.perf_counter() - t0
     backend = "postgresql" if args.pg else "sqlite"
     print(f"backend={backend} accounts={args.accounts} months={args.months} seed={seeded:.1f}s", flush=True)
+    print(f"load average before the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     gisgw, totals = await run_gisgw(url, org_id)
     print(f"gisgw snapshot: {gisgw:.1f}s ({args.accounts / gisgw:,.0f} accounts/s)", flush=True)
     floor, figures = await run_floor(url, org_id)
