@@ -204,6 +204,8 @@ async def run_floor(url: str, org_id: uuid.UUID) -> tuple[float, dict[str, Any]]
                 for p, c, d, u in json.loads(months_text):
                     if p > month:
                         break
+                    if c == d and p != month:
+                        continue
                     ck, pk = int(c.replace(".", "")), int(d.replace(".", ""))
                     if p == month:
                         charged += ck
