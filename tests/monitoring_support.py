@@ -131,3 +131,137 @@ EXPECTED_TOTALS = {
 }
 #: (account number, debt, months overdue of the oldest unpaid month), largest first.
 EXPECTED_TOP = [("A6", "5000.00", 24), ("A2", "2300.00", 50), ("A1", "1500.00", 3), ("A4", "100.00", 5)]
+
+
+# The effect-of-measures fixture (another organisation; snapshot month March 2026). Every account is charged
+# 1000 a month from January to July 2026; "pays" lists what billing booked as paid per month (others 0).
+# - E1 notice sent 10.03 (sent again 25.03 after a return: counts once, at 10.03), debt 1000; pays 1000 in
+#   April → within 30 (first billing month after March) and 90 days, in full.
+# - E2 notice sent 20.03, debt 2000; pays 500 in May and 1500 in June → not within 30, within 90 in full.
+# - E3 notice sent 05.03, debt 800; pays 800 in February and 300 in March (before or in the measure's month:
+#   never counted), nothing later → no payment.
+# - E4 agreement signed 15.03, total 3000; pays 200 in April, 300 in May → paid, not in full, in both windows.
+# - E5 agreement signed 10.02 (another month) → not a March measure, although it pays 3000 in April.
+# - court order issued 25.03 over E6 and E7, total 5000; E6 pays 2000, E7 3000 in June → one debtor,
+#   paid in full within 90 days.
+# - E8 court order issued 02.03, total 4000; pays 4000 in July (after the 90-day window) → no payment.
+EFFECT_PAYS: dict[str, dict[str, str]] = {
+    "E1": {"2026-04-01": "1000"},
+    "E2": {"2026-05-01": "500", "2026-06-01": "1500"},
+    "E3": {"2026-02-01": "800", "2026-03-01": "300"},
+    "E4": {"2026-04-01": "200", "2026-05-01": "300"},
+    "E5": {"2026-04-01": "3000"},
+    "E6": {"2026-06-01": "2000"},
+    "E7": {"2026-06-01": "3000"},
+    "E8": {"2026-07-01": "4000"},
+}
+
+
+def effect_rows() -> list[dict[str, Any]]:
+    """Return the effect fixture's import rows."""
+    out = []
+    for number, pays in EFFECT_PAYS.items():
+        months = []
+        for m in range(1, 8):
+            period = f"2026-{m:02d}-01"
+            months.append(_m(period, "1000", pays.get(period, "0"), f"2026-{m + 1:02d}-10"))
+        out.append(_row(number, H1, "owner", months))
+    return out
+
+
+def _effect(
+    kind: str, debtors: int, amount: str, w30: tuple[int, int, str], w90: tuple[int, int, str]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"measure": kind, "debtors": debtors, "amount": amount}
+    for days, (any_, full, paid) in ((30, w30), (90, w90)):
+        out[f"paid_any_{days}"] = any_
+        out[f"paid_full_{days}"] = full
+        out[f"paid_{days}"] = paid
+        out[f"share_paid_{days}"] = str((Decimal(any_) / debtors).quantize(Decimal("0.0001")))
+        out[f"complete_{days}"] = True
+    return out
+
+
+#: The effect of March's measures, computed by hand from the comment above.
+EXPECTED_EFFECT = [
+    _effect("notice", 3, "3800.00", (1, 1, "1000.00"), (2, 2, "3000.00")),
+    _effect("agreement", 1, "3000.00", (1, 0, "200.00"), (1, 0, "500.00")),
+    _effect("court_order", 2, "9000.00", (0, 0, "0.00"), (1, 1, "5000.00")),
+]
+
+
+async def record_measures(session: Any, organisation_id: uuid.UUID) -> None:
+    """Record the effect fixture's notices, agreements and court orders (the accounts imported first)."""
+    from sqlalchemy import select
+
+    from app.db.models.accounts import Account
+    from app.db.models.agreements import Agreement
+    from app.db.models.court import CourtCase
+    from app.db.models.monitoring import Notice, NoticeEvent, NoticeRun
+
+    ids = dict(
+        (
+            await session.execute(
+                select(Account.account_number, Account.id).where(Account.organisation_id == organisation_id)
+            )
+        ).all()
+    )
+    run = NoticeRun(organisation_id=organisation_id, on_date=date(2026, 3, 1), rules={}, payment_details={},
+                    excluded={})  # fmt: skip
+    session.add(run)
+    await session.flush()
+    notices = {
+        "E1": ("1000", [("sent", "2026-03-10"), ("returned", "2026-03-15"), ("sent", "2026-03-25")]),
+        "E2": ("2000", [("sent", "2026-03-20"), ("delivered", "2026-03-27")]),
+        "E3": ("800", [("sent", "2026-03-05")]),
+        "E4": ("3000", [("sent", "2026-04-02")]),  # April: not a March measure
+    }
+    for seq, (number, (debt, events)) in enumerate(notices.items(), 1):
+        notice = Notice(run_id=run.id, organisation_id=organisation_id, account_id=ids[number], seq=seq,
+                        account_number=number, debt=Decimal(debt), penalties=Decimal(0), months_overdue=2,
+                        months=[], status=events[-1][0],
+                        sent_on=date.fromisoformat(events[-1][1]))  # fmt: skip
+        session.add(notice)
+        await session.flush()
+        for event, on in events:
+            session.add(
+                NoticeEvent(notice_id=notice.id, event=event, on_date=date.fromisoformat(on), source="api")
+            )
+    for number, signed, status in (("E4", "2026-03-15", "active"), ("E5", "2026-02-10", "active"),
+                                   ("E8", "2026-03-20", "cancelled")):  # fmt: skip
+        session.add(
+            Agreement(
+                organisation_id=organisation_id,
+                account_id=ids[number],
+                status=status,
+                signed_on=date.fromisoformat(signed),
+                covered_through=date(2026, 2, 1),
+                principal=Decimal(3000),
+                penalties=Decimal(0),
+                penalty_mode="included",
+                total=Decimal(3000),
+                baseline_paid=Decimal(0),
+            )  # fmt: skip
+        )
+    for numbers, issued, total in ((("E6", "E7"), "2026-03-25", "5000"), (("E8",), "2026-03-02", "4000"),
+                                   (("E1",), None, "1000")):  # fmt: skip
+        session.add(
+            CourtCase(
+                organisation_id=organisation_id,
+                account_id=ids[numbers[0]],
+                account_ids=[str(ids[n]) for n in numbers],
+                status="issued" if issued else "submitted",
+                debtor={},
+                months=["2026-01-01"],
+                period_from=date(2026, 1, 1),
+                period_to=date(2026, 2, 1),
+                on_date=date(2026, 3, 1),
+                principal=Decimal(total),
+                penalties=Decimal(0),
+                duty=Decimal(0),
+                total=Decimal(total),
+                claim={},
+                issued_on=date.fromisoformat(issued) if issued else None,
+            )  # fmt: skip
+        )
+    await session.flush()

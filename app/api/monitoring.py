@@ -88,6 +88,24 @@ class TopDebtor(BaseModel):
     months_overdue: int
 
 
+class MeasureEffect(BaseModel):
+    """Of the debtors a kind of measure reached in the month: who paid within 30 and 90 days, and how much."""
+
+    measure: Literal["notice", "agreement", "court_order"]
+    debtors: int = Field(description="debtors reached (a court order over several accounts counts once)")
+    amount: Decimal = Field(description="the sums the measures named (notice debt, agreement or order total)")
+    paid_any_30: int = Field(description="debtors who paid anything in the first billing month after")
+    paid_full_30: int = Field(description="of them, those whose payments reached the measure's sum")
+    paid_30: Decimal
+    share_paid_30: Decimal | None
+    complete_30: bool = Field(description="the ledgers already hold the window's billing months")
+    paid_any_90: int = Field(description="debtors who paid anything in the first three billing months after")
+    paid_full_90: int
+    paid_90: Decimal
+    share_paid_90: Decimal | None
+    complete_90: bool
+
+
 class SnapshotRead(BaseModel):
     """A stored monthly snapshot: totals, rows by house and category, top debtors."""
 
@@ -100,6 +118,9 @@ class SnapshotRead(BaseModel):
     totals: Figures
     rows: list[SnapshotRow]
     top_debtors: list[TopDebtor]
+    effect: list[MeasureEffect] | None = Field(
+        description="the effect of the month's measures (none on snapshots computed before it: recompute)"
+    )
 
 
 class SnapshotAnswer(BaseModel):
@@ -130,6 +151,9 @@ def _read(snapshot: MonitoringSnapshot, rows: list[MonitoringSnapshotRow]) -> Sn
         totals=Figures.model_validate(totals),
         rows=[SnapshotRow.model_validate(exports.row_values(r)) for r in rows],
         top_debtors=[TopDebtor.model_validate(t) for t in snapshot.top_debtors],
+        effect=None
+        if snapshot.effect is None
+        else [MeasureEffect.model_validate(e) for e in snapshot.effect],
     )
 
 
@@ -211,15 +235,22 @@ async def get_snapshot(
     session: SessionDep,
     principal: Reader,
     format: Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv or xlsx")] = "json",  # noqa: A002
+    table: Annotated[
+        Literal["rows", "effect"], Query(description="CSV only: the rows, or the effect of measures")
+    ] = "rows",
 ) -> Any:
-    """Show a snapshot with its rows and top debtors, as JSON, CSV or XLSX (scope `read`)."""
+    """Show a snapshot: rows, top debtors, effect of measures; as JSON, CSV or XLSX (scope `read`)."""
     snapshot, rows = await snapshots.get_snapshot(
         session=session, principal=principal, snapshot_id=snapshot_id
     )
     name = f"monitoring-{snapshot.month:%Y-%m}"
     if format == "csv":
+        if table == "effect":
+            name += "-effect"
         return Response(
-            exports.snapshot_csv(snapshot, rows).encode(),
+            (
+                exports.effect_csv(snapshot) if table == "effect" else exports.snapshot_csv(snapshot, rows)
+            ).encode(),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )

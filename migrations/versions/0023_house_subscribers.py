@@ -4,7 +4,7 @@
 (issue #17: billing systems subscribe through the API instead of asking the operator to edit settings).
 
 Revision ID: 0023_house_subscribers
-Revises: 0019_gis_premises_counts
+Revises: 0021_monitoring_effect
 Create Date: 2026-12-05
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import app.db.base
 
 revision: str = "0023_house_subscribers"
-down_revision: str | None = "0019_gis_premises_counts"
+down_revision: str | None = "0021_monitoring_effect"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models.court import CourtCase
 from app.domain.accounts.importing import upsert_accounts
 from tests.factories import bearer, make_org, make_token
-from tests.monitoring_support import EXPECTED_TOP, EXPECTED_TOTALS, monitoring_rows
+from tests.monitoring_support import (
+    EXPECTED_EFFECT,
+    EXPECTED_TOP,
+    EXPECTED_TOTALS,
+    effect_rows,
+    monitoring_rows,
+    record_measures,
+)
 
 
 async def _seeded(session: AsyncSession) -> tuple[str, dict[str, str]]:
@@ -174,3 +181,61 @@ async def test_get_municipal_report_holds_snapshot_and_measures(
     assert measures["Судебные приказы"][:2] == (0, 0.0)
     assert measures["Уведомления о задолженности (досудебные)"][:2] == (0, 0.0)
     assert measures["Ограничение коммунальных услуг (ПП № 354)"][:2] == (0, 0.0)
+
+
+async def test_snapshot_effect_of_measures_in_json_csv_xlsx_and_report(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org = await make_org(session)
+    await upsert_accounts(session=session, organisation_id=org.id, rows=effect_rows())
+    await record_measures(session, org.id)
+    auth = bearer(await make_token(session, scopes=["read", "answer"], orgs=[org.id]))
+    r = await api.post(
+        "/api/v1/monitoring/snapshots",
+        json={"organisation_id": str(org.id), "month": "2026-03-01"},
+        headers=auth,
+    )
+    assert r.status_code == 200, r.text
+    snap = r.json()["snapshot"]
+    assert snap["effect"] == EXPECTED_EFFECT
+
+    as_csv = await api.get(
+        f"/api/v1/monitoring/snapshots/{snap['id']}",
+        params={"format": "csv", "table": "effect"},
+        headers=auth,
+    )
+    assert as_csv.status_code == 200 and "effect" in as_csv.headers["content-disposition"]
+    lines = list(csv.DictReader(io.StringIO(as_csv.text.lstrip("\ufeff")), delimiter=";"))
+    assert [{k: v for k, v in line.items() if k != "month"} for line in lines] == [
+        {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in e.items()} for e in EXPECTED_EFFECT
+    ]
+
+    as_xlsx = await api.get(
+        f"/api/v1/monitoring/snapshots/{snap['id']}", params={"format": "xlsx"}, headers=auth
+    )
+    sheet = load_workbook(io.BytesIO(as_xlsx.content))["Результативность мер"]
+    table = [list(row) for row in sheet.iter_rows(values_only=True)]
+    notices = dict(zip(table[0], table[1], strict=True))
+    assert notices["Мера"] == "Уведомления о задолженности (направлены в месяце)"
+    assert (notices["Должников охвачено"], notices["Оплатили в течение 30 дней"]) == (3, 1)
+    assert (notices["Оплачено за 90 дней, ₽"], notices["Доля оплативших (90 дней)"]) == (3000.0, 0.6667)
+
+    report = await api.get(
+        "/api/v1/monitoring/report",
+        params={"organisation_id": str(org.id), "month": "2026-03-01"},
+        headers=auth,
+    )
+    assert report.status_code == 200, report.text
+    results = [
+        list(row)
+        for row in load_workbook(io.BytesIO(report.content))["Результаты мер"].iter_rows(
+            min_row=2, values_only=True
+        )
+    ]
+    by_measure = {row[0]: dict(zip(results[0], row, strict=True)) for row in results[1:]}
+    orders = by_measure["Судебные приказы (вынесены в месяце)"]
+    assert (orders["Должников охвачено"], orders["Сумма по мерам, ₽"]) == (2, 9000.0)
+    assert (orders["Оплатили в течение 30 дней"], orders["Оплатили в течение 90 дней"]) == (0, 1)
+    assert orders["Оплачено за 90 дней, ₽"] == 5000.0 and orders["Период 90 дней завершён"] == "да"
+    agreements = by_measure["Соглашения о погашении задолженности (заключены в месяце)"]
+    assert (agreements["Оплачено за 30 дней, ₽"], agreements["из них полностью (30 дней)"]) == (200.0, 0)

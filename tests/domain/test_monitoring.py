@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import types
 import uuid
 from datetime import date
@@ -14,20 +15,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models.core import AuditEvent, Operation
 from app.domain.accounts.importing import upsert_accounts
-from app.domain.accounts.ledger import LedgerRecord
+from app.domain.accounts.ledger import LedgerRecord, money_text
 from app.domain.accounts.rows import house_id_for
 from app.domain.kernel import errors
 from app.domain.kernel.access import SYSTEM
-from app.domain.monitoring import snapshots
-from app.domain.monitoring.figures import account_month, bucket_of
+from app.domain.monitoring import effect, snapshots
+from app.domain.monitoring.figures import BUCKET_NAMES, account_month, bucket_of, stored_month
 from app.settings import MonitoringSettings
 from tests.factories import make_org
 from tests.monitoring_support import (
+    EXPECTED_EFFECT,
     EXPECTED_ROWS,
     EXPECTED_TOP,
     EXPECTED_TOTALS,
     MONTH,
+    effect_rows,
     monitoring_rows,
+    record_measures,
 )
 
 
@@ -148,3 +152,77 @@ async def test_large_organisation_snapshot_runs_as_operation(db: async_sessionma
     result = await snapshots.run_snapshot_job(op, progress, ctx)  # type: ignore[arg-type]
     assert result["totals"]["debt"] == "8900.01" and result["version"] == 1
     assert progress_calls == [7]
+
+
+def test_window_payments_count_only_billing_months_after_the_measure() -> None:
+    months = [LedgerRecord(date(2026, m, 1), "100.00", f"{m}.00", date(2026, m + 1, 10)) for m in range(1, 9)]
+    # A measure in March: April is the 30-day window, April–June the 90-day one; March itself never counts.
+    assert effect.window_payments(months, effect.month_index(date(2026, 3, 31))) == {30: 400, 90: 1500}
+
+
+def test_effect_rows_mark_windows_the_ledgers_do_not_yet_hold() -> None:
+    tally = effect.EffectTally()
+    tally.add(effect.Measure("notice", date(2026, 3, 5), 100, (uuid.uuid4(),)), {30: 100, 90: 100})
+    notice = effect.effect_rows({"notice": tally}, newest_month=effect.month_index(date(2026, 4, 1)))[0]
+    assert (notice["complete_30"], notice["complete_90"]) == (True, False)
+    assert (notice["paid_full_30"], notice["share_paid_30"]) == (1, "1.0000")
+
+
+async def test_snapshot_effect_of_measures_matches_hand_computed_fixture(session: AsyncSession) -> None:
+    org = await make_org(session)
+    await upsert_accounts(session=session, organisation_id=org.id, rows=effect_rows())
+    await record_measures(session, org.id)
+    snapshot = await snapshots.compute_snapshot(
+        session=session, organisation_id=org.id, month=MONTH, settings=MonitoringSettings()
+    )
+    assert snapshot.effect == EXPECTED_EFFECT
+    # History: a re-imported ledger leaves the stored effect alone until a re-computation is asked for.
+    rows = effect_rows()
+    rows[1]["ledger"][3]["paid"] = "2000"  # E2 pays 2000 in April
+    await upsert_accounts(session=session, organisation_id=org.id, rows=rows[1:2])
+    stored = await snapshots.find_snapshot(session=session, organisation_id=org.id, month=MONTH)
+    assert stored is not None and stored.effect == EXPECTED_EFFECT
+    again, _ = await snapshots.request_snapshot(
+        session=session,
+        principal=SYSTEM,
+        organisation_id=org.id,
+        month=MONTH,
+        recompute=True,
+        settings=MonitoringSettings(),
+    )
+    assert again is not None and again.effect is not None
+    assert (again.effect[0]["paid_any_30"], again.effect[0]["paid_30"]) == (2, "3000.00")
+
+
+def _month(index: int, day: int = 1) -> date:
+    year, month = divmod(index, 12)
+    return date(year, month + 1, day)
+
+
+def test_stored_month_gives_account_month_figures() -> None:
+    rng = random.Random(11)
+    for _ in range(300):
+        start = rng.randrange(2018 * 12, 2026 * 12)
+        records = []
+        for i in range(rng.randrange(0, 60)):
+            y, m = divmod(start + i, 12)
+            period = date(y, m + 1, 1)
+            charged = rng.choice([0, 1, 99, 150000, 123456])
+            paid = rng.choice([0, charged, charged // 2, charged * 3, -500])
+            due = _month(start + i + rng.choice([0, 1, 2]), 10)
+            records.append(LedgerRecord(period, money_text(charged / 100), money_text(paid / 100), due))
+        stored = [[r.period.isoformat(), r.charged, r.paid, r.due_date.isoformat()] for r in records]
+        month = _month(start + rng.randrange(-3, 70))
+        want = account_month(records, month)
+        got = stored_month(stored, month)
+        if not want.billed:
+            assert got is None
+            continue
+        assert got is not None
+        assert (got.charged, got.paid, got.debt, got.oldest_overdue) == (
+            want.charged,
+            want.paid,
+            want.debt,
+            want.oldest_overdue,
+        )
+        assert dict(zip(BUCKET_NAMES, got.ages, strict=True)) == want.ages

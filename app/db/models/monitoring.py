@@ -36,6 +36,9 @@ class MonitoringSnapshot(TimestampMixin, Base):
     totals: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: The largest debts: account id, account number (not personal data), debt, months overdue.
     top_debtors: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: The effect of the month's measures, one dict per kind (app.domain.monitoring.effect); none on
+    #: snapshots computed before it existed (a re-computation adds it).
+    effect: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class MonitoringSnapshotRow(Base):

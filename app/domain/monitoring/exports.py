@@ -36,6 +36,42 @@ HEADINGS_RU = {
     "debtor_share": "Доля должников",
     "collection_rate": "Уровень сбора",
 }
+#: The effect of measures (app.domain.monitoring.effect): machine columns and their Russian headings.
+EFFECT_COLUMNS = (
+    "measure",
+    "debtors",
+    "amount",
+    "paid_any_30",
+    "paid_full_30",
+    "paid_30",
+    "share_paid_30",
+    "complete_30",
+    "paid_any_90",
+    "paid_full_90",
+    "paid_90",
+    "share_paid_90",
+    "complete_90",
+)
+EFFECT_HEADINGS_RU = {
+    "measure": "Мера",
+    "debtors": "Должников охвачено",
+    "amount": "Сумма по мерам, ₽",
+    "paid_any_30": "Оплатили в течение 30 дней",
+    "paid_full_30": "из них полностью (30 дней)",
+    "paid_30": "Оплачено за 30 дней, ₽",
+    "share_paid_30": "Доля оплативших (30 дней)",
+    "complete_30": "Период 30 дней завершён",
+    "paid_any_90": "Оплатили в течение 90 дней",
+    "paid_full_90": "из них полностью (90 дней)",
+    "paid_90": "Оплачено за 90 дней, ₽",
+    "share_paid_90": "Доля оплативших (90 дней)",
+    "complete_90": "Период 90 дней завершён",
+}
+MEASURE_RU = {
+    "notice": "Уведомления о задолженности (направлены в месяце)",
+    "agreement": "Соглашения о погашении задолженности (заключены в месяце)",
+    "court_order": "Судебные приказы (вынесены в месяце)",
+}
 CATEGORY_RU = {
     "owner": "Собственники",
     "social_tenant": "Наниматели по договору социального найма",
@@ -70,6 +106,39 @@ def snapshot_csv(snapshot: MonitoringSnapshot, rows: Sequence[MonitoringSnapshot
         )
     )
     return "\ufeff" + buffer.getvalue()
+
+
+def effect_csv(snapshot: MonitoringSnapshot) -> str:
+    """Return a snapshot's effect of measures as CSV with machine column names (a header only without it)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(("month", *EFFECT_COLUMNS))
+    for row in snapshot.effect or []:
+        writer.writerow((snapshot.month.isoformat(), *(_text(_flag(row.get(c))) for c in EFFECT_COLUMNS)))
+    return "\ufeff" + buffer.getvalue()
+
+
+def _flag(value: Any) -> Any:
+    # true/false, as the JSON answer writes them.
+    return str(value).lower() if isinstance(value, bool) else value
+
+
+def effect_sheet_rows(effect: Sequence[dict[str, Any]] | None) -> list[list[Any]]:
+    """Return the effect of measures as worksheet rows: Russian headings, then one row per measure."""
+    out: list[list[Any]] = [[EFFECT_HEADINGS_RU[c] for c in EFFECT_COLUMNS]]
+    for row in effect or []:
+        values = []
+        for c in EFFECT_COLUMNS:
+            value = row.get(c)
+            if c == "measure":
+                value = MEASURE_RU.get(str(value), value)
+            elif isinstance(value, bool):
+                value = "да" if value else "нет"
+            else:
+                value = _number(value)
+            values.append(value)
+        out.append(values)
+    return out
 
 
 def _text(value: Any) -> str:
@@ -109,6 +178,13 @@ def snapshot_xlsx(snapshot: MonitoringSnapshot, rows: Sequence[MonitoringSnapsho
     ws.append(["Итого", "", *(_number(totals.get(c)) for c in (*COLUMNS[2:], *RATE_COLUMNS))])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
+    effect = wb.create_sheet("Результативность мер")
+    for line in effect_sheet_rows(snapshot.effect):
+        effect.append(line)
+    for cell in effect[1]:
+        cell.font = Font(bold=True)
+    if snapshot.effect is None:
+        effect.append(["Снимок рассчитан до учёта результативности мер: пересчитайте его"])
     top = wb.create_sheet("Крупнейшие должники")
     top.append(["Лицевой счёт", "Задолженность, ₽", "Месяцев просрочки"])
     for debtor in snapshot.top_debtors:

@@ -27,7 +27,7 @@ from app.db.models.monitoring import MonitoringSnapshotRow, RestrictionCase, Res
 from app.domain.kernel import errors
 from app.domain.kernel.access import Principal, require_organisation
 from app.domain.monitoring import notices
-from app.domain.monitoring.exports import CATEGORY_RU, HEADINGS_RU
+from app.domain.monitoring.exports import CATEGORY_RU, HEADINGS_RU, effect_sheet_rows
 from app.domain.monitoring.figures import BUCKET_NAMES, month_end
 from app.domain.monitoring.snapshots import find_snapshot, first_of_month, rates
 
@@ -58,6 +58,8 @@ class MunicipalReport:
     categories: list[dict[str, Any]]
     totals: dict[str, Any]
     measures: list[Measure]
+    #: The effect of the month's measures as stored with the snapshot (none on snapshots computed before it).
+    effect: list[dict[str, Any]] | None = None
 
 
 async def _court_measures(session: AsyncSession, organisation_id: uuid.UUID, month: date) -> list[Measure]:
@@ -177,6 +179,7 @@ async def build_report(
         categories=categories,
         totals=dict(snapshot.totals),
         measures=measures,
+        effect=snapshot.effect,
     )
 
 
@@ -246,6 +249,18 @@ def report_xlsx(report: MunicipalReport) -> bytes:
         measures.append([m.title, m.count, _num(m.amount), m.result])
     measures.column_dimensions["A"].width = 44
     measures.column_dimensions["D"].width = 60
+    # The measures' results: who of the debtors reached in the month paid within 30 and 90 days.
+    results = wb.create_sheet("Результаты мер")
+    results.append(["Результаты мер, принятых в месяце: оплата в течение 30 и 90 дней"])
+    results["A1"].font = Font(bold=True)
+    for line in effect_sheet_rows(report.effect):
+        results.append(line)
+    for cell in results[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    if report.effect is None:
+        results.append(["Снимок рассчитан до учёта результатов мер: пересчитайте его (recompute)"])
+    results.column_dimensions["A"].width = 52
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, String, cast, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, Premises
@@ -20,7 +21,8 @@ from app.domain.accounts.ledger import decode_months
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal, require_organisation
-from app.domain.monitoring.figures import BUCKET_NAMES, account_month
+from app.domain.monitoring.effect import EffectCounter, load_measures, month_index
+from app.domain.monitoring.figures import BUCKET_NAMES, stored_month
 from app.settings import MonitoringSettings
 
 SNAPSHOT_JOB = "monitoring-snapshot"
@@ -39,13 +41,24 @@ class Tally:
 
     accounts: int = 0
     debtors: int = 0
-    sums: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIGURES, 0))
+    #: Kopecks in `FIGURES` order (a list: the pass adds to it a million times).
+    sums: list[int] = field(default_factory=lambda: [0] * len(FIGURES))
+
+    def add(self, other: Tally) -> None:
+        """Add another tally's figures to this one."""
+        self.accounts += other.accounts
+        self.debtors += other.debtors
+        self.sums = [a + b for a, b in zip(self.sums, other.sums, strict=True)]
+
+    def amounts(self) -> dict[str, Decimal]:
+        """Return the summed figures in roubles by name."""
+        return {k: rub(v) for k, v in zip(FIGURES, self.sums, strict=True)}
 
     def as_row(self) -> dict[str, Any]:
         """Return the figures in roubles with the derived rates."""
         out: dict[str, Any] = {"accounts": self.accounts, "debtors": self.debtors}
-        out.update({k: rub(v) for k, v in self.sums.items()})
-        out.update(rates(self.accounts, self.debtors, self.sums["charged"], self.sums["paid"]))
+        out.update(self.amounts())
+        out.update(rates(self.accounts, self.debtors, self.sums[0], self.sums[1]))
         return out
 
 
@@ -71,18 +84,32 @@ def first_of_month(day: date) -> date:
     return day.replace(day=1)
 
 
-async def _houses_of(session: AsyncSession, account_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-    stmt = (
-        select(AccountPremises.account_id, Premises.house_id)
+def _pass_query(organisation_id: uuid.UUID) -> Select[Any]:
+    """Return the snapshot's one query: every account of the organisation, its stored ledger and house."""
+    # An account over premises of several houses counts in one: the smallest id as text, the same every time
+    # (and on both backends: SQLite keeps UUIDs as 32 hex digits, PostgreSQL prints them with hyphens; the
+    # hyphens stand at the same places, so both order alike).
+    house = func.min(cast(Premises.house_id, String))
+    houses = (
+        select(AccountPremises.account_id, house.label("house"))
         .join(Premises, Premises.id == AccountPremises.premises_id)
-        .where(AccountPremises.account_id.in_(account_ids))
+        .join(Account, Account.id == AccountPremises.account_id)
+        .where(Account.organisation_id == organisation_id)
+        .group_by(AccountPremises.account_id)
+        .subquery()
     )
-    out: dict[uuid.UUID, uuid.UUID] = {}
-    for account_id, house_id in (await session.execute(stmt)).all():
-        # An account over premises of several houses counts in one: the smallest id, the same every time.
-        if account_id not in out or str(house_id) < str(out[account_id]):
-            out[account_id] = house_id
-    return out
+    return (
+        select(
+            Account.id,
+            Account.account_number,
+            Account.consumer_category,
+            AccountLedger.months,
+            houses.c.house,
+        )
+        .outerjoin(AccountLedger, AccountLedger.account_id == Account.id)
+        .outerjoin(houses, houses.c.account_id == Account.id)
+        .where(Account.organisation_id == organisation_id)
+    )
 
 
 async def compute_snapshot(
@@ -97,47 +124,50 @@ async def compute_snapshot(
     """Compute and store the organisation's snapshot of `month`, replacing a stored one (version + 1)."""
     month = first_of_month(month)
     minimum = int(settings.debtor_min * 100)
-    groups: dict[tuple[uuid.UUID, str], Tally] = defaultdict(Tally)
-    total = Tally()
+    #: By (house id as the query gives it, category).
+    groups: dict[tuple[str, str], Tally] = defaultdict(Tally)
     top: list[tuple[int, str, uuid.UUID, int]] = []
-    after: uuid.UUID | None = None
+    measures, by_account = await load_measures(session, organisation_id, month)
+    effect = EffectCounter(measures, by_account)
     done = 0
-    while True:
-        stmt = (
-            select(Account.id, Account.account_number, Account.consumer_category, AccountLedger.months)
-            .outerjoin(AccountLedger, AccountLedger.account_id == Account.id)
-            .where(Account.organisation_id == organisation_id)
-            .order_by(Account.id)
-            .limit(CHUNK)
-        )
-        if after is not None:
-            stmt = stmt.where(Account.id > after)
-        rows = (await session.execute(stmt)).all()
-        if not rows:
-            break
-        after = rows[-1][0]
-        houses = await _houses_of(session, [r[0] for r in rows])
-        for account_id, number, category, months_text in rows:
-            figures = account_month(decode_months(months_text) if months_text else [], month)
-            if not figures.billed:
+    newest = ""
+    # One pass: a server-side cursor over the organisation's accounts with their ledger and house, read in
+    # chunks. (Keyset pages ordered by account id made PostgreSQL merge-join the ledger from its start for
+    # every page: quadratic over a million accounts.)
+    result = await session.stream(_pass_query(organisation_id), execution_options={"yield_per": CHUNK})
+    async for rows in result.partitions(CHUNK):
+        for account_id, number, category, months_text, house in rows:
+            if not months_text:
+                continue  # never billed
+            stored = json.loads(months_text)
+            if stored and stored[-1][0] > newest:
+                newest = stored[-1][0]
+            if account_id in by_account:
+                effect.see(account_id, decode_months(months_text))
+            figures = stored_month(stored, month)
+            if figures is None:
                 continue
-            debtor = figures.debt > minimum
-            for tally in (groups[(houses.get(account_id, NO_HOUSE), category)], total):
-                tally.accounts += 1
-                tally.debtors += debtor
-                sums = tally.sums
-                sums["charged"] += figures.charged
-                sums["paid"] += figures.paid
-                sums["debt"] += figures.debt
-                for name, value in figures.ages.items():
-                    sums[name] += value
-            if debtor:
+            tally = groups[(house or "", category)]
+            tally.accounts += 1
+            if figures.debt > minimum:
+                tally.debtors += 1
                 top.append((figures.debt, number, account_id, figures.oldest_overdue))
+            sums = tally.sums
+            sums[0] += figures.charged
+            sums[1] += figures.paid
+            sums[2] += figures.debt
+            for i, value in enumerate(figures.ages, 3):
+                sums[i] += value
         top.sort(key=lambda t: (-t[0], t[1]))
         del top[settings.top_debtors :]
         done += len(rows)
         if on_chunk is not None:
             await on_chunk(done)
+    if newest:
+        effect.newest_month = month_index(date.fromisoformat(newest))
+    total = Tally()
+    for tally in groups.values():
+        total.add(tally)
 
     snapshot = await session.scalar(
         select(MonitoringSnapshot).where(
@@ -154,28 +184,34 @@ async def compute_snapshot(
     ]
     if snapshot is None:
         snapshot = MonitoringSnapshot(
-            organisation_id=organisation_id, month=month, version=1, totals=totals, top_debtors=top_debtors
+            organisation_id=organisation_id,
+            month=month,
+            version=1,
+            totals=totals,
+            top_debtors=top_debtors,
+            effect=effect.rows(),
         )
         session.add(snapshot)
     else:
         snapshot.version += 1
         snapshot.totals = totals
         snapshot.top_debtors = top_debtors
+        snapshot.effect = effect.rows()
         await session.execute(
             delete(MonitoringSnapshotRow).where(MonitoringSnapshotRow.snapshot_id == snapshot.id)
         )
     snapshot.operation_id = operation_id
     await session.flush()
     values = []
-    for (house_id, category), tally in groups.items():
+    for (house, category), tally in groups.items():
         values.append(
             {
                 "snapshot_id": snapshot.id,
-                "house_id": house_id,
+                "house_id": uuid.UUID(house) if house else NO_HOUSE,
                 "category": category,
                 "accounts": tally.accounts,
                 "debtors": tally.debtors,
-                **{k: rub(v) for k, v in tally.sums.items()},
+                **tally.amounts(),
             }
         )
     for start in range(0, len(values), 1000):
