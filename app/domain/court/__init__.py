@@ -3,7 +3,8 @@
 Modules: `rules` (the court table, jurisdiction, the experiment's settings), `eligibility` (may an
 organisation take part), `assessment` (the per-debtor rules: limitation, penalties, the 500,000 ₽ limit,
 identifiers, duty), `readiness` (runs of assessments over an organisation's accounts), `packages` (application
-packages), `cases` (court cases and their events), `registry` (GIS's registry of court-confirmed debts),
+packages), `adapters` (package formats), `documents` (the e-filing PDFs), `exports` (signed ZIPs per court),
+`cases` (court cases and their events), `registry` (GIS's registry of court-confirmed debts),
 `outcomes` (court outcomes imported in bulk), `duty` (state duty, НК РФ ст. 333.19), `cli` (`gisgw court`).
 
 `duty` lives here because only a court application pays a state duty. Penalties (ЖК РФ ст. 155 ч. 14, with the
@@ -13,6 +14,7 @@ import computes due dates with them too, and accounts must not import the court 
 
 from app.domain.court.cases import apply_event, attach_act_file, delete_draft, get_case, list_cases
 from app.domain.court.eligibility import check_eligibility
+from app.domain.court.exports import EXPORT_JOB, run_export_job
 from app.domain.court.outcomes import OUTCOMES_JOB, request_outcomes_import, run_outcomes_job
 from app.domain.court.packages import (
     PACKAGES_JOB,
@@ -48,6 +50,7 @@ AREA = Area(
         REGISTRY_JOB: run_registry_action,
         RECONCILE_JOB: run_reconcile,
         OUTCOMES_JOB: run_outcomes_job,
+        EXPORT_JOB: run_export_job,
     },
 )
 

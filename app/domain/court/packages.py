@@ -11,15 +11,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Operation, Organisation
 from app.db.models.court import DRAFT, CourtCase, CourtCaseEvent, CourtReadinessResult, CourtReadinessRun
+from app.domain.court import adapters
 from app.domain.court.assessment import Assessment, kopecks_to_money
 from app.domain.court.readiness import group_cases, iter_assessments
 from app.domain.court.rules import CourtRules, court_rules
@@ -202,24 +201,9 @@ def application_data(case: CourtCase, *, show_pii: bool) -> dict[str, Any]:
     }
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("app.domain", "templates"),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def render_application_html(case: CourtCase, *, show_pii: bool, today: date | None = None) -> str:
     """Render the printable application (заявление о вынесении судебного приказа) as HTML."""
-    data = application_data(case, show_pii=show_pii)
-    return (
-        _environment()
-        .get_template("court_application.html")
-        .render(app=data, today=(today or moscow_today()).isoformat())
-    )
+    return adapters.render_html(application_data(case, show_pii=show_pii), today=today or moscow_today())
 
 
 async def cases_of_operation(
