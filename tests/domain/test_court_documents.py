@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from app.domain.court.adapters import EFilingPdfAdapter, HtmlAdapter, JsonLinesAdapter, adapter_for
-from app.domain.court.documents import FILE_NAMES, Fonts, render_cases, rub
+from app.domain.court.documents import FILE_NAMES, Fonts, prepare_fonts, render_cases, rub
 from app.domain.court.packages import mask_debtor
 
 FONTS = Fonts(
@@ -131,3 +131,13 @@ def test_adapters_write_their_formats() -> None:
     assert adapter_for("jsonl", fonts=lambda: FONTS).media_type == "application/x-ndjson"
     with pytest.raises(KeyError):
         adapter_for("gis-operator", fonts=lambda: FONTS)
+
+
+def test_prepared_fonts_smaller_and_keep_regional_letters(tmp_path: Path) -> None:
+    prepared = prepare_fonts(FONTS, tmp_path)
+    assert prepared.regular.stat().st_size < FONTS.regular.stat().st_size / 10
+    assert prepare_fonts(FONTS, tmp_path) == prepared  # made once, then reused
+    [plain] = render_cases([application()], FONTS)
+    [files] = render_cases([application(last_name="Гәрәев")], prepared)
+    assert "Гәрәев Семён Ильич" in _text(files[0]) and "№" in _text(files[0])
+    assert len(files[0]) < len(plain[0])

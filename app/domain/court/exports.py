@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models.core import Operation
 from app.db.models.court import DRAFT, CourtCase
 from app.domain.court.adapters import FORMATS, ApplicationData, PackageAdapter, PackageFile, adapter_for
-from app.domain.court.documents import Fonts
+from app.domain.court.documents import Fonts, prepare_fonts
 from app.domain.court.packages import PACKAGES_JOB, application_data
 from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
@@ -75,7 +75,7 @@ def package_fonts(settings: Settings) -> Fonts:
                 f"Font {path} for PDF documents is missing: install the fonts-dejavu-core package.",
                 rule="pdf_font",
             )
-    return fonts
+    return prepare_fonts(fonts, settings.court.packages_dir / ".fonts")
 
 
 def court_key(court: Mapping[str, Any] | None) -> str:
