@@ -141,3 +141,20 @@ def test_prepared_fonts_smaller_and_keep_regional_letters(tmp_path: Path) -> Non
     [files] = render_cases([application(last_name="Гәрәев")], prepared)
     assert "Гәрәев Семён Ильич" in _text(files[0]) and "№" in _text(files[0])
     assert len(files[0]) < len(plain[0])
+
+
+async def test_renderer_pool_matches_in_process(tmp_path: Path) -> None:
+    from app.domain.court.exports import _Renderer
+
+    adapter = EFilingPdfAdapter(prepare_fonts(FONTS, tmp_path))
+    today = date(2025, 11, 20)
+    inline = _Renderer(adapter, today, processes=0)
+    pooled = _Renderer(adapter, today, processes=1)  # a spawned worker process
+    try:
+        [here] = await inline.submit([application()])
+        [there] = await pooled.submit([application()])
+    finally:
+        inline.close()
+        pooled.close()
+    assert [f.name for f in there] == [f.name for f in here]
+    assert [_text(f.data) for f in there] == [_text(f.data) for f in here]
