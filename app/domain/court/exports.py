@@ -22,7 +22,8 @@ import os
 import shutil
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -249,18 +250,23 @@ async def _build_court_zip(
     *,
     path: Path,
     court: Mapping[str, Any] | None,
-    cases: Sequence[CourtCase],
+    case_ids: Sequence[uuid.UUID],
+    load: Callable[[Sequence[uuid.UUID]], Awaitable[Sequence[CourtCase]]],
     adapter: PackageAdapter,
     renderer: _Renderer,
     signer: DocumentSigningGis | None,
     pii: bool,
-    on_batch: Callable[[int], Any],
+    on_batch: Callable[[int], Awaitable[None]],
 ) -> None:
     tmp = path.with_suffix(".zip.part")
     register = _Register()
     stream = io.BytesIO()
-    datas = [application_data(c, show_pii=pii) for c in cases]
-    numbered = list(enumerate(cases, 1))
+    id_batches = list(_batches(case_ids, BATCH))
+    # Batches loaded and handed to the renderer ahead of the one being signed and written: the worker
+    # processes draw the next documents while this process signs the last ones.
+    in_flight: deque[tuple[Sequence[CourtCase], asyncio.Future[Any]]] = deque()
+    loaded = 0
+    number = 0
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
 
         def put(name: str, file: PackageFile, signature: bytes | None) -> None:
@@ -269,17 +275,19 @@ async def _build_court_zip(
             if signature is not None:
                 zf.writestr(f"{name}.sig", signature)
 
-        batches = list(zip(_batches(numbered, BATCH), _batches(datas, BATCH), strict=True))
-        pending: list[asyncio.Future[Any]] = []
-        submitted = 0
-        for index, (batch, _) in enumerate(batches):
-            while submitted < len(batches) and submitted <= index + renderer.ahead:
-                pending.append(renderer.submit(batches[submitted][1]))
-                submitted += 1
-            written: list[tuple[PackageFile, ...]] = await pending[index]
-            pending[index] = asyncio.get_running_loop().create_future()  # drop the reference
+        while True:
+            while loaded < len(id_batches) and len(in_flight) <= renderer.ahead:
+                cases = await load(id_batches[loaded])
+                data = [application_data(c, show_pii=pii) for c in cases]
+                in_flight.append((cases, renderer.submit(data)))
+                loaded += 1
+            if not in_flight:
+                break
+            cases, future = in_flight.popleft()
+            written: list[tuple[PackageFile, ...]] = await future
             flat: list[tuple[str, PackageFile]] = []
-            for (number, case), files in zip(batch, written, strict=True):
+            for case, files in zip(cases, written, strict=True):
+                number += 1
                 folder = f"{number:05d}_{str(case.id)[:8]}"
                 register.add(number, case, len(files), pii=pii)
                 for f in files:
@@ -291,7 +299,7 @@ async def _build_court_zip(
                 flat, await _signed([f for _, f in flat], signer=signer), strict=True
             ):
                 put(name, f, signature)
-            await on_batch(len(batch))
+            await on_batch(len(cases))
         title = f"Реестр заявлений о вынесении судебного приказа: {(court or {}).get('name', '—')}"
         extra = [
             PackageFile("register.csv", register.csv()),
@@ -317,30 +325,35 @@ async def run_export_job(op: Operation, progress: ops.Progress, ctx: Any) -> dic
         signer = ctx.gis
     out_dir = export_dir(settings, op.id)
     out_dir.mkdir(parents=True, exist_ok=True)
+    package_id = uuid.UUID(params["package_operation_id"])
+    # Only ids and courts up front; the cases themselves are read a batch at a time.
     async with ctx.sessionmaker() as session:
-        rows = (
-            await session.scalars(
-                select(CourtCase)
-                .where(
-                    CourtCase.package_operation_id == uuid.UUID(params["package_operation_id"]),
-                    CourtCase.status == DRAFT,
-                )
+        heads = (
+            await session.execute(
+                select(CourtCase.id, CourtCase.court)
+                .where(CourtCase.package_operation_id == package_id, CourtCase.status == DRAFT)
                 .order_by(CourtCase.id)
             )
         ).all()
-    by_court: dict[str, list[CourtCase]] = {}
+    by_court: dict[str, list[uuid.UUID]] = {}
     courts: dict[str, Mapping[str, Any] | None] = {}
-    for case in rows:
-        key = court_key(case.court)
-        by_court.setdefault(key, []).append(case)
-        courts[key] = case.court
-    total = len(rows)
+    for case_id, court in heads:
+        key = court_key(court)
+        by_court.setdefault(key, []).append(case_id)
+        courts[key] = court
+
+    async def load(ids: Sequence[uuid.UUID]) -> Sequence[CourtCase]:
+        async with ctx.sessionmaker() as session:
+            rows = (await session.scalars(select(CourtCase).where(CourtCase.id.in_(list(ids))))).all()
+        order = {case_id: i for i, case_id in enumerate(ids)}
+        return sorted(rows, key=lambda c: order[c.id])
+
+    total = len(heads)
     todo = [k for k in sorted(by_court) if not (out_dir / f"{k}.zip").is_file()]
-    done = total - sum(len(by_court[k]) for k in todo)
+    remaining = sum(len(by_court[k]) for k in todo)
+    done = total - remaining
     await progress(done, total)
-    processes = (
-        settings.court.package_processes if sum(len(by_court[k]) for k in todo) >= POOL_MIN_CASES else 0
-    )
+    processes = settings.court.package_processes if remaining >= POOL_MIN_CASES else 0
     renderer = _Renderer(adapter, moscow_today(), processes)
 
     async def on_batch(n: int) -> None:
@@ -353,7 +366,8 @@ async def run_export_job(op: Operation, progress: ops.Progress, ctx: Any) -> dic
             await _build_court_zip(
                 path=out_dir / f"{key}.zip",
                 court=courts[key],
-                cases=by_court[key],
+                case_ids=by_court[key],
+                load=load,
                 adapter=adapter,
                 renderer=renderer,
                 signer=signer,
