@@ -19,7 +19,6 @@ import hashlib
 import io
 import multiprocessing
 import os
-import shutil
 import uuid
 import zipfile
 from collections import deque
@@ -222,14 +221,12 @@ class _Renderer:
         if processes > 0:
             # spawn: a fork of a process running an event loop and a database pool is not safe.
             self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
-        self.ahead = 2 * processes if processes > 0 else 0
+        self.ahead = 2 * processes if processes > 0 else 1
 
     def submit(self, cases: Sequence[ApplicationData]) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
         if self._pool is None:
-            future: asyncio.Future[Any] = loop.create_future()
-            future.set_result(_write_batch(self._adapter, cases, self._today))
-            return future
+            # A thread, not the event loop: a batch takes seconds and the loop serves HTTP meanwhile.
+            return asyncio.ensure_future(asyncio.to_thread(_write_batch, self._adapter, cases, self._today))
         return asyncio.wrap_future(self._pool.submit(_write_batch, self._adapter, list(cases), self._today))
 
     def close(self) -> None:
@@ -388,8 +385,3 @@ async def run_export_job(op: Operation, progress: ops.Progress, ctx: Any) -> dic
         for key in sorted(by_court)
     ]
     return {"format": fmt, "signed": sign, "pii": pii, "cases": total, "archives": archives}
-
-
-def remove_export(settings: Settings, operation_id: uuid.UUID) -> None:
-    """Delete an export's files (tests, clean-up)."""
-    shutil.rmtree(export_dir(settings, operation_id), ignore_errors=True)
