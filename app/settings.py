@@ -509,6 +509,20 @@ class CourtSettings(Group):
     writeoff_reason_guid: str | None = Field(
         None, description="NSI 365 reason GUID sent with writeoff_reason_code"
     )
+    document_table_font: Path = Field(
+        Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"),
+        description="monospaced Cyrillic TTF font of the tables in court documents (the debt calculation)",
+    )
+    packages_dir: Path = Field(
+        Path("var/court-packages"),
+        description="folder of the court-package exports' ZIPs (shared by workers)",
+    )
+    package_processes: int = Field(
+        2,
+        ge=0,
+        le=32,
+        description="worker processes rendering PDFs of a large package export (0: in process)",
+    )
 
 
 class AccountsSettings(Group):

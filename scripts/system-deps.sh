@@ -8,7 +8,8 @@
 set -uo pipefail
 need=()
 ls /usr/lib/*/engines-3/gost.so >/dev/null 2>&1 || need+=(libengine-gost-openssl)
-# DejaVu Sans: the Cyrillic font of generated PDF documents (repayment agreements, notices).
+# DejaVu Sans: the Cyrillic font of generated PDF documents (repayment agreements, notices, court packages; the
+# court calculation's tables use DejaVu Sans Mono from the same package).
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 if [ "${1:-test}" != run ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)

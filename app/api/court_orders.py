@@ -7,7 +7,6 @@ share the court models and their schemas.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime
@@ -15,14 +14,24 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CourtUser, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.court import CourtCase, CourtConfirmedDebt, CourtReadinessResult, CourtReadinessRun
-from app.domain.court import cases, eligibility, outcomes, packages, premises_gis, readiness, registry
+from app.domain.court import (
+    cases,
+    eligibility,
+    exports,
+    outcomes,
+    packages,
+    premises_gis,
+    readiness,
+    registry,
+)
+from app.domain.court.adapters import FORMATS, JsonLinesAdapter
 from app.domain.court.rules import court_rules
 from app.domain.kernel import errors
 from app.domain.kernel import operations as ops
@@ -466,12 +475,67 @@ async def get_packages_jsonl(
                 batch = await packages.cases_of_operation(session=own, operation_id=operation_id, after=after)
                 if not batch:
                     break
-                for case in batch:
-                    data = packages.application_data(case, show_pii=show)
-                    yield (json.dumps(data, ensure_ascii=False, default=str) + "\n").encode()
+                data = [packages.application_data(case, show_pii=show) for case in batch]
+                for (line,) in adapter.write(data, today=moscow_today()):
+                    yield line.data
                 after = batch[-1].id
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    adapter = JsonLinesAdapter()
+    return StreamingResponse(lines(), media_type=adapter.media_type)
+
+
+class PackageExportCreate(BaseModel):
+    """Bundle a finished package operation: one ZIP per court with a format's files, each signed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = Field(
+        "efiling-pdf",
+        max_length=40,
+        description=f"package format (an adapter): {', '.join(FORMATS)}",
+    )
+    sign: bool = Field(
+        True, description="a detached CMS signature (`.sig`, DER, GOST 2012/256) beside every file"
+    )
+
+
+@router.post(
+    "/court-orders/packages/{operation_id}/exports",
+    response_model=OperationRead,
+    status_code=202,
+    responses=error_responses(401, 403, 404, 409, 422, 429),
+)
+async def post_package_export(
+    operation_id: uuid.UUID, body: PackageExportCreate, session: SessionDep, principal: CourtUser
+) -> OperationRead:
+    """Bundle a package operation's applications per court as signed ZIPs with a register (scope `court`)."""
+    op = await exports.request_export(
+        session=session,
+        principal=principal,
+        package_operation_id=operation_id,
+        fmt=body.format,
+        sign=body.sign,
+    )
+    return OperationRead.model_validate(op)
+
+
+@router.get(
+    "/court-orders/package-exports/{operation_id}/{court_key}.zip",
+    response_class=FileResponse,
+    status_code=200,
+    responses={200: {"content": {"application/zip": {}}}, **error_responses(401, 403, 404)},
+)
+async def get_package_export_zip(
+    operation_id: uuid.UUID,
+    court_key: Annotated[str, Path(max_length=80, description="the court's key from the export's result")],
+    session: SessionDep,
+    principal: CourtUser,
+    settings: SettingsDep,
+) -> FileResponse:
+    """Download one court's ZIP of an export; an export made with `pii` needs `pii` (scope `court`)."""
+    op = await ops.get_or_raise(session=session, principal=principal, operation_id=operation_id)
+    path = exports.archive_path(settings=settings, op=op, principal=principal, key=court_key)
+    return FileResponse(path, media_type="application/zip", filename=f"{court_key}.zip")
 
 
 # ------------------------------------------------------------------------------------------ court cases

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -12,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.models.core import Organisation
 from app.db.models.exchange import Exchange
 from app.gis_client import exchange as engine_module
+from app.gis_client.crypto import cms
 from app.gis_client.crypto.backend import attachment_hash
 from app.gis_client.crypto.keys import GostBackend
+from app.gis_client.crypto.signer import LocalKeySigner
 from app.gis_client.errors import GisProtocolError, GisSchemaError
 from app.gis_client.exchange import ExchangeEngine, Outcome
 from app.gis_client.messages import (
@@ -265,6 +268,16 @@ class GisClient:
         )
         item = outcome.payload
         return item if isinstance(item, NsiItem) else None
+
+    async def sign_detached(self, documents: Sequence[bytes]) -> list[bytes]:
+        """Return a detached CMS signature per document (DER, GOST 2012/256, certificate included)."""
+        signer = self.engine.signer
+        if isinstance(signer, LocalKeySigner):
+            # Hashing and signing release the GIL: a batch in a worker thread leaves the event loop free.
+            return await asyncio.to_thread(
+                cms.sign_detached_local, documents, signer=signer, backend=self.backend
+            )
+        return await cms.sign_detached(documents, signer=signer, backend=self.backend)
 
     def attachment_hash(self, data: bytes) -> str:
         """Return AttachmentHASH: GOST R 34.11-94 (CryptoPro), lower-case hex in OpenSSL byte order."""

@@ -3,7 +3,8 @@
 Modules: `rules` (the court table, jurisdiction, the experiment's settings), `eligibility` (may an
 organisation take part), `assessment` (the per-debtor rules: limitation, penalties, the 500,000 ₽ limit,
 identifiers, duty), `readiness` (runs of assessments over an organisation's accounts), `packages` (application
-packages), `cases` (court cases and their events), `registry` (GIS's registry of court-confirmed debts),
+packages), `adapters` (package formats), `documents` (the e-filing PDFs), `exports` (signed ZIPs per court),
+`cases` (court cases and their events), `registry` (GIS's registry of court-confirmed debts),
 `outcomes` (court outcomes imported in bulk), `premises_gis` (residential premises placed in GIS per
 month, counted from GIS's accounts and payment documents), `duty` (state duty, НК РФ ст. 333.19), `cli`
 (`gisgw court`).
@@ -15,6 +16,7 @@ import computes due dates with them too, and accounts must not import the court 
 
 from app.domain.court.cases import apply_event, attach_act_file, delete_draft, get_case, list_cases
 from app.domain.court.eligibility import check_eligibility
+from app.domain.court.exports import EXPORT_JOB, run_export_job
 from app.domain.court.outcomes import OUTCOMES_JOB, request_outcomes_import, run_outcomes_job
 from app.domain.court.packages import (
     PACKAGES_JOB,
@@ -56,6 +58,7 @@ AREA = Area(
         COUNT_JOB: run_count_job,
         # Write-off's candidate selection: priced as readiness prices penalties (see court.written_off).
         SELECTION_JOB: run_write_off_selection,
+        EXPORT_JOB: run_export_job,
     },
 )
 

@@ -11,15 +11,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.core import Operation, Organisation
 from app.db.models.court import DRAFT, CourtCase, CourtCaseEvent, CourtReadinessResult, CourtReadinessRun
+from app.domain.court import adapters
 from app.domain.court.assessment import Assessment, kopecks_to_money
 from app.domain.court.readiness import group_cases, iter_assessments
 from app.domain.court.rules import CourtRules, court_rules
@@ -111,8 +110,13 @@ async def create_draft_case(
     rules: CourtRules,
     actor: str,
     package_operation_id: uuid.UUID | None = None,
+    replace_earlier: bool = True,
 ) -> CourtCase:
-    """Store a ready case as a draft court case; an earlier draft for the same accounts is replaced."""
+    """Store a ready case as a draft court case; an earlier draft for the same accounts is replaced.
+
+    A batch caller deletes the earlier drafts of its whole batch at once (`replace_earlier=False`) and
+    flushes once: the case gets its id here, so nothing is written until then.
+    """
     if not assessment.ready:
         raise errors.RuleViolation(
             "The case is not ready for a court order.",
@@ -123,17 +127,19 @@ async def create_draft_case(
             rule="court_readiness",
         )
     first = assessment.account_ids[0]
-    # Re-running a package export must not pile up drafts: the newest draft replaces older ones.
-    await session.execute(
-        delete(CourtCase).where(
-            CourtCase.organisation_id == organisation.id,
-            CourtCase.account_id == first,
-            CourtCase.status == DRAFT,
+    if replace_earlier:
+        # Re-running a package export must not pile up drafts: the newest draft replaces older ones.
+        await session.execute(
+            delete(CourtCase).where(
+                CourtCase.organisation_id == organisation.id,
+                CourtCase.account_id == first,
+                CourtCase.status == DRAFT,
+            )
         )
-    )
     claim = build_claim(assessment, rules=rules)
     court = assessment.court.model_dump(mode="json") if assessment.court else None
     case = CourtCase(
+        id=uuid.uuid4(),
         organisation_id=organisation.id,
         account_id=first,
         account_ids=[str(a) for a in assessment.account_ids],
@@ -153,7 +159,8 @@ async def create_draft_case(
         version=1,
     )
     session.add(case)
-    await session.flush()
+    if replace_earlier:
+        await session.flush()
     session.add(
         CourtCaseEvent(
             case_id=case.id, type="created", on_date=assessment.on_date, to_status=DRAFT, actor=actor
@@ -202,24 +209,9 @@ def application_data(case: CourtCase, *, show_pii: bool) -> dict[str, Any]:
     }
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("app.domain", "templates"),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def render_application_html(case: CourtCase, *, show_pii: bool, today: date | None = None) -> str:
     """Render the printable application (заявление о вынесении судебного приказа) as HTML."""
-    data = application_data(case, show_pii=show_pii)
-    return (
-        _environment()
-        .get_template("court_application.html")
-        .render(app=data, today=(today or moscow_today()).isoformat())
-    )
+    return adapters.render_html(application_data(case, show_pii=show_pii), today=today or moscow_today())
 
 
 async def cases_of_operation(
@@ -334,6 +326,15 @@ async def run_packages_job(op: Operation, progress: ops.Progress, ctx: Any) -> d
             rules=rules,
             chunk=min(ctx.settings.court.readiness_chunk, 500),
         ):
+            ready = [a for a in batch if a.ready]
+            if ready:
+                await session.execute(
+                    delete(CourtCase).where(
+                        CourtCase.organisation_id == org.id,
+                        CourtCase.account_id.in_([a.account_ids[0] for a in ready]),
+                        CourtCase.status == DRAFT,
+                    )
+                )
             for assessment in batch:
                 if assessment.ready:
                     await create_draft_case(
@@ -343,6 +344,7 @@ async def run_packages_job(op: Operation, progress: ops.Progress, ctx: Any) -> d
                         rules=rules,
                         actor=params.get("actor") or "system",
                         package_operation_id=op.id,
+                        replace_earlier=False,
                     )
                     created += 1
                 else:

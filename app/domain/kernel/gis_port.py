@@ -157,5 +157,23 @@ class BillsGis(Protocol):
         ...
 
 
-class GisPort(DebtRequestsGis, DebtsGis, HouseManagementGis, NsiGis, FileStoreGis, BillsGis, Protocol):
+class DocumentSigningGis(Protocol):
+    """Detached CMS signatures of documents with the information system's key (local or remote signer)."""
+
+    async def sign_detached(self, documents: Sequence[bytes]) -> list[bytes]:
+        """Return a DER CMS SignedData per document, in order: detached, GOST R 34.10-2012/256 with
+        Streebog-256, the signing certificate included (what magistrates' e-filing accepts as `.sig`)."""
+        ...
+
+
+class GisPort(
+    DebtRequestsGis,
+    DebtsGis,
+    HouseManagementGis,
+    NsiGis,
+    FileStoreGis,
+    BillsGis,
+    DocumentSigningGis,
+    Protocol,
+):
     """Everything the domain reaches in GIS; `AppContext.gis` holds the running implementation."""
