@@ -131,6 +131,7 @@ async def ordinary_client(
             statuses[resp.status_code] += 1
         except httpx.HTTPError as exc:
             statuses[type(exc).__name__] += 1
+            print(f"{time.strftime('%H:%M:%S')} {paths[n % len(paths)]}: {exc!r}", file=sys.stderr)  # noqa: T201
         n += 1
 
 
@@ -172,13 +173,19 @@ async def main(sizes: Sizes) -> int:
                 return await _measure(gateway.proc.pid, gateway.base_url, stand, keys.cert_pem, token, sizes)
             finally:
                 gateway.stop()
+                # The gateway's log outlives the temporary folder, for a look after a failed run.
+                keep = Path("var") / "bench-memory-gateway.log"
+                keep.parent.mkdir(exist_ok=True)
+                keep.write_bytes(gateway.log_path.read_bytes())
 
 
 async def _measure(
     pid: int, base_url: str, stand: StandHandle, cert_pem: str, token: str, sizes: Sizes
 ) -> int:
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=sizes.clients + 10)
+    # Idle connections expire on the client before uvicorn's 5 s keep-alive closes them on the server: with
+    # both at 5 s a request sent on a connection the server is closing at that instant fails (ReadError).
+    limits = httpx.Limits(max_connections=sizes.clients + 10, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120, limits=limits) as api:
         org = (
             await api.post(

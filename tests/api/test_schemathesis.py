@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,11 @@ from tests.factories import make_org, make_token
 from tests.live import serve_in_thread
 
 schema = schemathesis.openapi.from_path(REPO_ROOT / "openapi" / "openapi.json")
+
+#: Examples per operation (and stateful runs), steps per stateful run: small for `make test`; the long run
+#: documented in docs/benchmarks.md ("## Stateful schemathesis, long run") sets them by environment.
+EXAMPLES = int(os.environ.get("GISGW_SCHEMATHESIS_EXAMPLES", "15"))
+STEPS = int(os.environ.get("GISGW_SCHEMATHESIS_STEPS", "6"))
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +49,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
 
 @schema.parametrize()
 @settings(
-    max_examples=15,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
@@ -77,8 +83,8 @@ def test_stateful_no_server_errors(live: tuple[str, str]) -> None:
 
     Workflow.run(
         settings=settings(
-            max_examples=15,
-            stateful_step_count=6,
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
             deadline=None,
             derandomize=True,
             suppress_health_check=list(HealthCheck),
