@@ -31,7 +31,7 @@ from app.api import (
 )
 from app.api import metrics as metrics_api
 from app.api.errors import install_error_handlers
-from app.api.guard import RequestGuardMiddleware, WriteRate
+from app.api.guard import RequestGuardMiddleware
 from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
@@ -46,6 +46,7 @@ from app.domain import writeoff as writeoff_area
 from app.domain.exchanges.audit import record_finished_exchange
 from app.domain.kernel import operations as ops
 from app.domain.kernel.area import Area, completion_hooks_of, gauges_of, jobs_of, loops_of
+from app.domain.kernel.write_rate import WriteRate
 from app.gis_client.runtime import GisRuntime, exchange_loop, open_gis
 from app.gis_stand.embedded import embedded_stand
 from app.metrics import HttpMetricsMiddleware
@@ -218,7 +219,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestGuardMiddleware,
         max_body=settings.server.json_body_max_bytes,
-        write_rate=WriteRate(settings.server.write_rate_per_minute, settings.server.write_burst),
+        write_rate=WriteRate(
+            per_minute=settings.server.write_rate_per_minute, burst=settings.server.write_burst
+        ),
     )
     app.add_middleware(HttpMetricsMiddleware)
     # Inside the request-id middleware, so each access line carries the request id.

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import Answerer, Reader, SessionDep, SettingsDep
+from app.api.deps import MAX_SERIAL_ID, Answerer, Reader, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.domain import agreements as service
 from app.domain.kernel.calendar import moscow_today
@@ -156,7 +156,7 @@ async def list_agreements(
     organisation_id: uuid.UUID,
     view: Literal["active", "breached_this_month", "completed", "all"] = "active",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SERIAL_ID)] = 0,
 ) -> AgreementsPage:
     """List an organisation's agreements: active, breached this month, completed or all (scope `read`)."""
     rows = await service.list_agreements(

@@ -11,8 +11,6 @@ import contextlib
 import json
 import logging
 import math
-import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
@@ -32,6 +30,7 @@ from app.api.errors import (
 )
 from app.domain.kernel import errors as d
 from app.domain.kernel.access import authenticate
+from app.domain.kernel.write_rate import WriteRate, take_write_token
 
 log = logging.getLogger(__name__)
 
@@ -43,34 +42,6 @@ ROUTE_BODY_CAPS: dict[str, int] = {
     "/api/v1/court-orders/readiness": 8 * 1_048_576,
     "/api/v1/court-orders/packages": 8 * 1_048_576,
 }
-
-
-class WriteRate:
-    """Token bucket per API key for changing requests, in this process.
-
-    Hand-written: a dozen lines against a dependency (`limits`, slowapi) that would want a shared store
-    to be exact across replicas; per process is enough to stop one key from flooding the queue.
-    """
-
-    def __init__(self, per_minute: int, burst: int) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(burst)
-        self._buckets: dict[uuid.UUID, tuple[float, float]] = {}
-
-    def take(self, key_id: uuid.UUID) -> float:
-        """Spend one request of the key; return 0, or the seconds to wait when the bucket is empty."""
-        if self.rate <= 0:
-            return 0.0
-        now = time.monotonic()
-        tokens, at = self._buckets.get(key_id, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - at) * self.rate)
-        if tokens < 1.0:
-            self._buckets[key_id] = (tokens, now)
-            return (1.0 - tokens) / self.rate
-        if len(self._buckets) > 100_000:  # bounded memory under a flood of keys
-            self._buckets.clear()
-        self._buckets[key_id] = (tokens - 1.0, now)
-        return 0.0
 
 
 class BodyTooLarge(Exception):
@@ -123,7 +94,7 @@ class RequestGuardMiddleware:
     def __init__(self, app: ASGIApp, *, max_body: int, write_rate: WriteRate | None = None) -> None:
         self.app = app
         self.max_body = max_body
-        self.write_rate = write_rate or WriteRate(0, 1)
+        self.write_rate = write_rate or WriteRate(per_minute=0, burst=1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -224,6 +195,12 @@ class RequestGuardMiddleware:
         try:
             async with _key_session(scope["app"]) as session:
                 principal = await authenticate(session=session, token=token)
+                wait = 0.0
+                if principal.key_id is not None and self.write_rate.enabled:
+                    # Shared by the replicas: the bucket is a row, spent in one statement, committed at once.
+                    key_id, rate = principal.key_id, self.write_rate
+                    wait = await take_write_token(session=session, key_id=key_id, rate=rate)
+                    await session.commit()
         except d.AuthenticationRequired as exc:
             return 401, "unauthenticated", str(exc), {"WWW-Authenticate": "Bearer"}
         except Exception as exc:
@@ -232,11 +209,9 @@ class RequestGuardMiddleware:
                 raise
             retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
             return 503, "database-unavailable", DATABASE_UNAVAILABLE, retry
-        if principal.key_id is not None:
-            wait = self.write_rate.take(principal.key_id)
-            if wait > 0:
-                detail = "Too many changing requests from this API key; slow down."
-                return 429, "too-many-requests", detail, {"Retry-After": str(math.ceil(wait))}
+        if wait > 0:
+            detail = "Too many changing requests from this API key; slow down."
+            return 429, "too-many-requests", detail, {"Retry-After": str(math.ceil(wait))}
         return None
 
     async def _too_large(self, request: Request, send: Send, cap: int) -> None:

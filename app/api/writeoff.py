@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import Admin, Answerer, Reader, SessionDep, SettingsDep
+from app.api.deps import MAX_SERIAL_ID, Admin, Answerer, Reader, SessionDep, SettingsDep
 from app.api.errors import error_responses
 from app.api.operations import OperationRead
 from app.db.models.writeoff import WriteOffAct
@@ -289,7 +289,7 @@ async def list_acts(
     principal: Reader,
     organisation_id: uuid.UUID,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SERIAL_ID)] = 0,
 ) -> ActsPage:
     """List an organisation's write-off acts, newest first (scope `read`)."""
     rows = await service.list_acts(

@@ -14,6 +14,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import ClientDisconnect
 
 from app.db.base import utcnow
 from app.gis_client.crypto.keys import GostCryptoError, load_certificate
@@ -100,11 +101,16 @@ async def read_body(request: Request, limit: int) -> bytes:
     """Read the request body, refusing more than `limit` bytes without buffering them."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise format_fault(f"message larger than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise format_fault(f"message larger than {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # A caller that timed out or died mid-message (a gateway replica killed mid-send): an ordinary refusal
+        # nobody will read, not an unhandled exception with a traceback in the stand's log.
+        raise format_fault("the client disconnected before the message was complete") from None
     return b"".join(chunks)
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
+from starlette.types import Message
 
 from app.gis_client.crypto.backend import get_backend
 from app.gis_client.crypto.signer import LocalKeySigner
 from app.gis_client.operations import Service, get_state_operation
 from app.gis_client.wire.envelope import build_get_state, new_guid, serialize
+from app.gis_stand.app import create_stand_app
+from app.gis_stand.config import StandConfig
 from app.gis_stand.driver import Driver, fetch_and_answer
 from app.gis_stand.runtime import StandRuntime
 from tests.gis_stand.conftest import GisCaller, make_caller
@@ -75,3 +79,40 @@ async def test_faulty_fetch_and_answer_answers_each_subrequest_once(
     assert answers["by_status"] == {"Sent": subrequests}
     assert answers["send_count_histogram"] == {"1": subrequests}
     await caller.http.aclose()
+
+
+async def test_client_gone_mid_message_is_a_refusal_not_an_exception(stand_config: StandConfig) -> None:
+    # A gateway replica killed (or timing out) mid-send: the body stops and the connection is gone.
+    app = create_stand_app(stand_config)
+    op = get_state_operation(Service.DEBT_REQUESTS)
+    messages = iter(
+        [
+            {"type": "http.request", "body": b"<soapenv:Envelope", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": op.path,
+        "raw_path": op.path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-length", b"1000"), (b"soapaction", op.soap_action_header.encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8081),
+    }
+    async with LifespanManager(app):
+        await app(scope, receive, send)  # raised ClientDisconnect before (a traceback in the stand's log)
+    assert sent[0]["status"] == 400

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Double, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, TimestampMixin, UtcDateTime, utcnow
@@ -106,3 +106,15 @@ class Operation(TimestampMixin, Base):
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: Higher first (work for debt requests near their deadline); then round robin between organisations.
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class KeyWriteRate(Base):
+    """The write-rate token bucket of one API key, shared by every gateway replica on the database."""
+
+    __tablename__ = "key_write_rates"
+
+    key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Double)
+    #: Seconds since the Unix epoch, a number rather than a timestamp: the refill is then the same plain
+    #: arithmetic inside one statement on PostgreSQL and SQLite (app/domain/kernel/write_rate.py).
+    updated_at: Mapped[float] = mapped_column(Double)
