@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,50 +44,9 @@ from app.domain.kernel.access import ALL_SCOPES, create_key  # noqa: E402
 from app.gis_client.crypto.backend import generate_test_key  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.settings import REPO_ROOT, Settings  # noqa: E402
+from app.settings import Settings  # noqa: E402
 from bench.floor import SqlLog, copy_sqlite, format_ratio, replay_failures, replay_sqlite  # noqa: E402
-
-
-def _start_stand(tmp: Path, delay: float) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GISGW_")}
-    env.update(
-        GISGW_STAND_PORT=str(port),
-        GISGW_STAND_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'stand.db'}",
-        GISGW_STAND_STATE_DELAYS=json.dumps([0.0, delay]),
-        GISGW_LOG_LEVEL="WARNING",
-        GISGW_LOG_JSON="false",
-    )
-    proc = subprocess.Popen(  # noqa: S603 - our own entry point
-        [sys.executable, "-c", "from app.cli import main; main()", "stand", "serve"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return proc, f"http://127.0.0.1:{port}"
-
-
-async def _wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline:
-            try:
-                await client.get(url + "/stand/admin/clock")
-                return
-            except httpx.HTTPError:
-                await asyncio.sleep(0.2)
-    raise RuntimeError("stand did not start")
-
-
-async def _wait_op(client: httpx.AsyncClient, op: dict[str, Any]) -> dict[str, Any]:
-    while True:
-        data: dict[str, Any] = (await client.get(f"/api/v1/operations/{op['id']}")).json()
-        if data["status"] in ("succeeded", "failed"):
-            if data["status"] == "failed":
-                raise RuntimeError(data["error"])
-            return data
-        await asyncio.sleep(0.1)
+from bench.stand_process import start_stand, wait_http, wait_op  # noqa: E402
 
 
 class Phase:
@@ -126,9 +83,9 @@ async def run(
     retry = {"retry_initial_delay": 0.05, "retry_max_delay": 0.5, "retry_max_attempts": 40} if faults else {}
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        stand, stand_url = _start_stand(tmp, delay)
+        stand, stand_url = start_stand(tmp, state_delays=(0.0, delay))
         try:
-            await _wait_http(stand_url)
+            await wait_http(stand_url, "/stand/admin/clock")
             url = database_url or f"sqlite+aiosqlite:///{tmp / 'gateway.db'}"
             await asyncio.to_thread(upgrade, url)
             engine = create_engine(url)
@@ -182,9 +139,11 @@ async def run(
                 recording.__enter__()
                 total_wall, total_cpu = time.perf_counter(), time.process_time()
                 with Phase(results, "fetch"):
-                    fetched = await _wait_op(client, (await client.post(f"{base}/fetch", json={})).json())
+                    fetched = await wait_op(
+                        client, (await client.post(f"{base}/fetch", json={})).json(), poll=0.1
+                    )
                 with Phase(results, "match"):
-                    await _wait_op(client, (await client.post(f"{base}/match", json={})).json())
+                    await wait_op(client, (await client.post(f"{base}/match", json={})).json(), poll=0.1)
                 with Phase(results, "no_debt"):
                     mass = await client.post(
                         "/api/v1/debt-requests/answers/no-debt",
@@ -192,7 +151,9 @@ async def run(
                     )
                     mass.raise_for_status()
                 with Phase(results, "send"):
-                    sent = await _wait_op(client, (await client.post(f"{base}/send", json={})).json())
+                    sent = await wait_op(
+                        client, (await client.post(f"{base}/send", json={})).json(), poll=0.1
+                    )
                     # Dropped imports are settled by reconcile jobs after the send operation: wait for them.
                     while True:
                         stats = (

@@ -21,7 +21,6 @@ import cProfile
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,66 +45,12 @@ from app.gis_client.crypto.backend import generate_test_key  # noqa: E402
 from app.gis_stand.models import Account, House, Premises  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.settings import REPO_ROOT, Settings  # noqa: E402
+from app.settings import Settings  # noqa: E402
 from bench.floor import SqlLog, copy_sqlite, format_ratio, replay_failures, replay_sqlite  # noqa: E402
+from bench.stand_process import cpu_seconds, rss_mb, start_stand, wait_http, wait_op  # noqa: E402
 
 JOURNAL_COUNTS = "SELECT direction || ' ' || operation, count(*) FROM gis_journal GROUP BY 1"
 PPA = "6b0e5f58-3c4d-4e2a-9f1b-0d2c3b4a5e6f"
-
-
-def _start_stand(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GISGW_")}
-    env.update(
-        GISGW_STAND_PORT=str(port),
-        GISGW_STAND_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'stand.db'}",
-        GISGW_STAND_STATE_DELAYS=json.dumps([0.0, 0.0]),
-        GISGW_LOG_LEVEL="WARNING",
-        GISGW_LOG_JSON="false",
-    )
-    proc = subprocess.Popen(  # noqa: S603 - our own entry point
-        [sys.executable, "-c", "from app.cli import main; main()", "stand", "serve"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return proc, f"http://127.0.0.1:{port}"
-
-
-async def _wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline:
-            try:
-                await client.get(url + "/stand/admin/clock")
-                return
-            except httpx.HTTPError:
-                await asyncio.sleep(0.2)
-    raise RuntimeError("stand did not start")
-
-
-async def _wait_op(client: httpx.AsyncClient, op: dict[str, Any]) -> dict[str, Any]:
-    while True:
-        data: dict[str, Any] = (await client.get(f"/api/v1/operations/{op['id']}")).json()
-        if data["status"] in ("succeeded", "failed"):
-            if data["status"] == "failed":
-                raise RuntimeError(data["error"])
-            return data
-        await asyncio.sleep(0.2)
-
-
-def _cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far (/proc/PID/stat, clock ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def _billing_file(tmp: Path) -> Path:
@@ -133,9 +78,9 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
     """Seed, import billing, sync once; return the timings."""
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        stand, stand_url = _start_stand(tmp)
+        stand, stand_url = start_stand(tmp)
         try:
-            await _wait_http(stand_url)
+            await wait_http(stand_url, "/stand/admin/clock")
             url = database_url or f"sqlite+aiosqlite:///{tmp / 'gateway.db'}"
             await asyncio.to_thread(upgrade, url)
             engine = create_engine(url)
@@ -188,7 +133,7 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
                         files={"file": ("billing.jsonl", fh, "application/x-ndjson")},
                     )
                 imported.raise_for_status()
-                await _wait_op(client, imported.json())
+                await wait_op(client, imported.json())
                 import_s = time.perf_counter() - started
 
                 samples: list[float] = []
@@ -196,7 +141,7 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
 
                 async def sample() -> None:
                     while not done.is_set():
-                        samples.append(_rss_mb())
+                        samples.append(rss_mb())
                         try:
                             await asyncio.wait_for(done.wait(), timeout=1.0)
                         except TimeoutError:
@@ -208,19 +153,19 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
                     copy_sqlite(sqlite_path, tmp / "snapshot.db")
                 log = SqlLog()
                 profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
-                stand_cpu = _cpu_of(stand.pid)
+                stand_cpu = cpu_seconds(stand.pid)
                 with log.recording():
                     wall, cpu = time.perf_counter(), time.process_time()
                     if profile is not None:
                         profile.enable()
                     syncs = f"/api/v1/organisations/{org['id']}/houses/syncs"
                     op = (await client.post(syncs, json={})).json()
-                    result = await _wait_op(client, op)
+                    result = await wait_op(client, op)
                     if profile is not None:
                         profile.disable()
                         profile.dump_stats(os.environ["BENCH_PROFILE"])
                     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                stand_cpu = _cpu_of(stand.pid) - stand_cpu
+                stand_cpu = cpu_seconds(stand.pid) - stand_cpu
                 done.set()
                 await sampler
                 quality = (await client.get(f"/api/v1/organisations/{org['id']}/houses-quality")).json()

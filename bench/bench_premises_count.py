@@ -13,16 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from app.gis_client.crypto.openssl_setup import configure_openssl
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's app and bench, not an install
+
+from app.gis_client.crypto.openssl_setup import configure_openssl  # noqa: E402
 
 configure_openssl()
 
@@ -34,65 +34,10 @@ from app.domain.kernel.access import ALL_SCOPES, create_key  # noqa: E402
 from app.gis_client.crypto.backend import generate_test_key  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.settings import REPO_ROOT, Settings  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from bench.stand_process import cpu_seconds, rss_mb, start_stand, wait_http, wait_op  # noqa: E402
 
 PPA = "7c1f6a69-4d5e-4f3b-8a2c-1e3d4c5b6f70"
-
-
-def _start_stand(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `gisgw stand serve` on a free port with its own SQLite database and zero delays."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GISGW_")}
-    env.update(
-        GISGW_STAND_PORT=str(port),
-        GISGW_STAND_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'stand.db'}",
-        GISGW_STAND_STATE_DELAYS=json.dumps([0.0, 0.0]),
-        GISGW_LOG_LEVEL="WARNING",
-        GISGW_LOG_JSON="false",
-    )
-    proc = subprocess.Popen(  # noqa: S603 - our own entry point
-        [sys.executable, "-c", "from app.cli import main; main()", "stand", "serve"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return proc, f"http://127.0.0.1:{port}"
-
-
-async def _wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline:
-            try:
-                await client.get(url + "/healthz")
-                return
-            except httpx.HTTPError:
-                await asyncio.sleep(0.2)
-    raise RuntimeError("stand did not start")
-
-
-async def _wait_op(client: httpx.AsyncClient, op: dict[str, Any]) -> dict[str, Any]:
-    while True:
-        data: dict[str, Any] = (await client.get(f"/api/v1/operations/{op['id']}")).json()
-        if data["status"] in ("succeeded", "failed"):
-            if data["status"] == "failed":
-                raise RuntimeError(data["error"])
-            return data
-        await asyncio.sleep(0.2)
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _process_cpu_s(pid: int) -> float:
-    """Return user + system CPU seconds of a process (the stand's, from /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def run(
@@ -101,9 +46,9 @@ async def run(
     """Seed a block, count once; return the timings."""
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        stand, stand_url = _start_stand(tmp)
+        stand, stand_url = start_stand(tmp)
         try:
-            await _wait_http(stand_url)
+            await wait_http(stand_url)
             url = database_url or f"sqlite+aiosqlite:///{tmp / 'gateway.db'}"
             await asyncio.to_thread(upgrade, url)
             engine = create_engine(url)
@@ -151,8 +96,8 @@ async def run(
                 )  # fmt: skip
                 block.raise_for_status()
                 seed_s = time.perf_counter() - started
-                wall, cpu, rss = time.perf_counter(), time.process_time(), _rss_mb()
-                stand_cpu = _process_cpu_s(stand.pid)
+                wall, cpu, rss = time.perf_counter(), time.process_time(), rss_mb()
+                stand_cpu = cpu_seconds(stand.pid)
                 op = (
                     await client.post(
                         "/api/v1/court-orders/premises-count",
@@ -160,7 +105,7 @@ async def run(
                               "fias_house_guids": block.json()["fias_house_guids"]},
                     )
                 ).json()  # fmt: skip
-                result = await _wait_op(client, op)
+                result = await wait_op(client, op)
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                 verdict = (
                     await client.get(
@@ -168,7 +113,7 @@ async def run(
                         params={"organisation_id": org["id"], "on_date": "2026-03-02"},
                     )
                 ).json()
-            stand_cpu = _process_cpu_s(stand.pid) - stand_cpu
+            stand_cpu = cpu_seconds(stand.pid) - stand_cpu
         finally:
             stand.send_signal(signal.SIGTERM)
             stand.wait(timeout=30)
@@ -186,7 +131,7 @@ async def run(
         "stand_cpu_s": round(stand_cpu, 1),
         "exchanges_per_s": round(report["exchanges"] / wall, 1),
         "cpu_ms_per_exchange": round(1000 * cpu / report["exchanges"]),
-        "rss_mb": {"before": round(rss, 1), "after": round(_rss_mb(), 1)},
+        "rss_mb": {"before": round(rss, 1), "after": round(rss_mb(), 1)},
         "gis_premises": {k: v["gis_premises"] for k, v in report["months"].items()},
         "verdict": verdict["verdict"],
     }
