@@ -25,6 +25,7 @@ from app.gis_client.messages import (
     ExportDSRsQuery,
     ExportHouseQuery,
     HouseData,
+    NotificationItem,
     NsiItem,
 )
 
@@ -119,6 +120,30 @@ class HouseManagementGis(Protocol):
         ...
 
 
+class NotificationsGis(Protocol):
+    """House management's news for citizens: debt notices to the consumers of accounts (DeptsInforming)."""
+
+    async def submit_notifications(
+        self,
+        session: AsyncSession,
+        *,
+        organisation_id: uuid.UUID,
+        items: Sequence[NotificationItem],
+        ref_kind: str,
+        ref_id: str,
+        idempotency_key: str,
+    ) -> uuid.UUID:
+        """Queue a durable importNotificationData exchange in the caller's transaction; return its id.
+
+        Its result reaches the completion hook registered for `ref_kind`.
+        """
+        ...
+
+    async def resolve_uncertain(self, session: AsyncSession, exchange_id: uuid.UUID, *, resend: bool) -> bool:
+        """Resend (rebuilt) or close an uncertain exchange in the caller's transaction; False if settled."""
+        ...
+
+
 class NsiGis(Protocol):
     """NSI common service (nsi-common): the classifiers GIS publishes (NSI 95, NSI 358, ...)."""
 
@@ -139,5 +164,7 @@ class FileStoreGis(Protocol):
         ...
 
 
-class GisPort(DebtRequestsGis, DebtsGis, HouseManagementGis, NsiGis, FileStoreGis, Protocol):
+class GisPort(
+    DebtRequestsGis, DebtsGis, HouseManagementGis, NotificationsGis, NsiGis, FileStoreGis, Protocol
+):
     """Everything the domain reaches in GIS; `AppContext.gis` holds the running implementation."""
