@@ -290,8 +290,9 @@ async def _submit(
 
 
 def _skip_locked(session: AsyncSession, stmt: Any) -> Any:
+    """Lock the selected notices on PostgreSQL, skipping those another process holds (SQLite: none)."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        return stmt.with_for_update(skip_locked=True)
+        return stmt.with_for_update(skip_locked=True, of=Notice)
     return stmt
 
 
