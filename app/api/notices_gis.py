@@ -79,7 +79,7 @@ class NoticeGisRead(BaseModel):
 async def post_notice_run_gis(
     run_id: uuid.UUID, session: SessionDep, principal: CourtUser, body: NoticeGisSend | None = None
 ) -> OperationRead:
-    """Send a run's notices to the consumers' GIS accounts (DeptsInforming); poll the operation (`court`)."""
+    """Send a run's notices as news to the consumers' GIS accounts; poll the operation (scope `court`)."""
     op = await gis_notices.queue_send(
         session=session, principal=principal, run_id=run_id, template=(body or NoticeGisSend()).template
     )
