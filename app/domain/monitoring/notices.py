@@ -29,6 +29,7 @@ from app.domain.kernel.access import Principal, require_organisation
 from app.domain.kernel.penalties import penalty_for_amount
 from app.domain.kernel.rules import PenaltyRules
 from app.domain.monitoring.figures import account_month, first_of_month_of
+from app.domain.writeoff import written_off_months
 
 EVENTS = ("sent", "delivered", "returned", "refused")
 Event = Literal["sent", "delivered", "returned", "refused"]
@@ -125,8 +126,13 @@ async def create_run(
     excluded: Counter[str] = Counter()
     seq = 0
     minimum = int(rules.min_debt * 100)
+    # Months written off by a posted act are not owed any more: they leave the notice's sums (and may leave a
+    # debtor with no debt at all).
+    gone = await written_off_months(session=session, organisation_id=organisation_id)
     for account_id, number, dispute, bankruptcy, months_text in rows:
         ledger = decode_months(months_text)
+        if gone:
+            ledger = [r for r in ledger if (account_id, r.period) not in gone]
         figures = account_month(ledger, _first_of_month(on_date), as_of=on_date)
         if figures.debt <= 0 or figures.debt < minimum or figures.oldest_overdue < rules.min_months_overdue:
             continue  # not a debtor by these rules: not an exclusion
