@@ -30,6 +30,7 @@ def _notice_columns() -> list[sa.Column[object]]:
 def upgrade() -> None:
     for column in _notice_columns():
         op.add_column("notices", column)
+    op.create_index("ix_notices_gis_status", "notices", ["gis_status"], unique=False)
     op.create_table(
         "notice_gis_items",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -66,13 +67,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notice_gis_items")),
     )
     op.create_index("ix_notice_gis_items_exchange", "notice_gis_items", ["exchange_id"], unique=False)
+    op.create_index("ix_notice_gis_items_result", "notice_gis_items", ["result"], unique=False)
     op.create_index(op.f("ix_notice_gis_items_notice_id"), "notice_gis_items", ["notice_id"], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_notice_gis_items_notice_id"), table_name="notice_gis_items")
+    op.drop_index("ix_notice_gis_items_result", table_name="notice_gis_items")
     op.drop_index("ix_notice_gis_items_exchange", table_name="notice_gis_items")
     op.drop_table("notice_gis_items")
+    op.drop_index("ix_notices_gis_status", table_name="notices")
     with op.batch_alter_table("notices") as batch:
         for column in reversed(_notice_columns()):
             batch.drop_column(column.name)

@@ -86,6 +86,8 @@ class Notice(TimestampMixin, Base):
     __table_args__ = (
         Index("ix_notices_run", "run_id"),
         Index("ix_notices_account", "organisation_id", "account_id"),
+        # The GIS loop looks for drafted notices twice a second.
+        Index("ix_notices_gis_status", "gis_status"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -121,7 +123,10 @@ class NoticeGisItem(Base):
     """One action of a notice in an importNotificationData message: its TransportGUID and GIS's result."""
 
     __tablename__ = "notice_gis_items"
-    __table_args__ = (Index("ix_notice_gis_items_exchange", "exchange_id"),)
+    __table_args__ = (
+        Index("ix_notice_gis_items_exchange", "exchange_id"),
+        Index("ix_notice_gis_items_result", "result"),
+    )
 
     #: The action's TransportGUID.
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
