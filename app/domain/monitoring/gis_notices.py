@@ -591,13 +591,19 @@ async def _wait(
     settings = ctx.settings.monitoring
     deadline = time.monotonic() + settings.gis_wait_seconds
     while True:
-        await advance(
-            sessionmaker=ctx.sessionmaker,
-            gis=_gis(ctx),
-            batch_size=settings.gis_batch_size,
-            delivered_on_placement=settings.gis_delivered_on_placement,
-            operation_id=op.id,
-        )
+        try:
+            await advance(
+                sessionmaker=ctx.sessionmaker,
+                gis=_gis(ctx),
+                batch_size=settings.gis_batch_size,
+                delivered_on_placement=settings.gis_delivered_on_placement,
+                operation_id=op.id,
+            )
+        except RuntimeError:
+            raise  # no GIS client in this process
+        except Exception:
+            # A busy database (SQLite) or a race with the area's loop: the loop or the next round does it.
+            log.warning("GIS notices: advancing failed; retrying", exc_info=True)
         counts = await _counts(ctx.sessionmaker, *where)
         busy = sum(n for s, n in counts.items() if s in IN_FLIGHT)
         await progress(sum(n for s, n in counts.items() if s in settled))
