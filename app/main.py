@@ -25,6 +25,7 @@ from app.api import (
     health,
     houses,
     monitoring,
+    notices_gis,
     operations,
     organisations,
     writeoff,
@@ -242,6 +243,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writeoff,
         amnesty,
         monitoring,
+        notices_gis,
         exchanges,
     )
     for module in routers:

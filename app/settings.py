@@ -641,6 +641,17 @@ class MonitoringSettings(Group):
     restriction_suspension_notice_days: int = Field(
         3, ge=0, le=60, description="days the suspension notice is delivered before suspension"
     )
+    gis_batch_size: int = Field(
+        100, ge=1, le=100, description="notices per importNotificationData message (the XSD allows 100)"
+    )
+    gis_wait_seconds: float = Field(
+        900, gt=0, description="seconds a GIS notice operation waits for GIS's results before it reports"
+    )
+    gis_delivered_on_placement: bool = Field(
+        True,
+        description="a notice placed in the consumer's GIS account counts as delivered on the placement date "
+        "(ПП 354 п. 119 а; whether GIS proves the reading is [U]); false: only a recorded delivery counts",
+    )
 
 
 class MetricsSettings(Group):

@@ -324,6 +324,8 @@ class NoticeRead(BaseModel):
     delivered_on: date | None
     returned_on: date | None
     refused_on: date | None
+    gis_status: str | None = Field(None, description="state in GIS ZhKKh (see …/notices/{id}/gis)")
+    gis_notification_guid: uuid.UUID | None = None
 
 
 class NoticeRunRead(BaseModel):

@@ -33,6 +33,7 @@ from app.gis_client.messages import (
     ExportNsiItemQuery,
     ExportPaymentDocumentQuery,
     HouseData,
+    NotificationItem,
     NsiItem,
     PaymentDocumentExport,
 )
@@ -256,6 +257,28 @@ class GisClient:
         )
         found = outcome.payload
         return found if isinstance(found, PaymentDocumentExport) else PaymentDocumentExport()
+
+    async def submit_notifications(
+        self,
+        session: AsyncSession,
+        *,
+        organisation_id: uuid.UUID,
+        items: Sequence[NotificationItem],
+        ref_kind: str,
+        ref_id: str,
+        idempotency_key: str,
+    ) -> uuid.UUID:
+        """Queue a durable importNotificationData exchange in the caller's transaction; return its id."""
+        exchange = await self.submit(
+            session,
+            organisation_id=organisation_id,
+            operation=hm.IMPORT_NOTIFICATION_DATA.name,
+            payload=list(items),
+            ref_kind=ref_kind,
+            ref_id=ref_id,
+            idempotency_key=idempotency_key,
+        )
+        return exchange.id
 
     # --- file store ----------------------------------------------------------------------------------
 

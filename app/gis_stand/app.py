@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from app.access_log import AccessLogMiddleware
 from app.gis_client.operations import SERVICES, Service
-from app.gis_stand import bills, debts, drs, files, hm, houses, nsi
+from app.gis_stand import bills, debts, drs, files, hm, houses, notifications, nsi
 from app.gis_stand.admin import build_router as admin_router
 from app.gis_stand.config import StandConfig
 from app.gis_stand.faults import FaultMiddleware
@@ -34,6 +34,7 @@ PRECHECKS: dict[str, Precheck] = {
 PROCESSORS: dict[str, Processor] = {
     **drs.PROCESSORS,
     **hm.PROCESSORS,
+    **notifications.PROCESSORS,
     **houses.PROCESSORS,
     **debts.PROCESSORS,
     **nsi.PROCESSORS,
@@ -64,6 +65,7 @@ def create_stand_app(config: StandConfig, runtime: StandRuntime | None = None) -
         _add_service(app, rt, service)
     app.include_router(files.build_router(rt))
     app.include_router(admin_router(rt))
+    app.include_router(notifications.build_router(rt))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -235,6 +235,32 @@ class Message(StandBase):
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class Notification(StandBase):
+    """A news item for citizens (importNotificationData) with its DeptsInforming accounts, as GIS keeps it.
+
+    `shipped` counts the IsShipOff actions that reached addressees (one news, however often it is shipped);
+    `ship_requests` counts every IsShipOff received, so a test can see a repeated one.
+    """
+
+    __tablename__ = "stand_notifications"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("stand_orgs.id"), index=True)
+    message_guid: Mapped[str] = mapped_column(String(36))
+    transport_guid: Mapped[str] = mapped_column(String(36))
+    topic: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str | None] = mapped_column(Text)
+    #: [{"els": ЕЛС, "total_debt": "…"}] as received.
+    accounts: Mapped[str] = mapped_column(Text)
+    #: draft, shipped, recalled, deleted.
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    ship_requests: Mapped[int] = mapped_column(Integer, default=0)
+    shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    recalled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    recall_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class StoredFile(StandBase):
     """A file in the file store (one or more parts)."""
 

@@ -121,19 +121,33 @@ def build_common_results(service: Service | str, results: Iterable[CommonResult]
     local = {Service.DEBT_REQUESTS: "importResult", Service.DEBTS: "ImportResult"}.get(svc)
     if local is None:
         raise ValueError(f"{svc} has no plain CommonResult list in getStateResult")
-    out = []
+    return [_common_result(q(SERVICES[svc].prefix, local), r) for r in results]
+
+
+#: base:version of hm:getStateResult/hm:ImportResult, fixed by the XSD.
+HM_IMPORT_RESULT_VERSION = "10.0.1.1"
+
+
+def build_hm_import_result(results: Iterable[CommonResult]) -> list[etree._Element]:
+    """Build house management's hm:ImportResult holding one hm:CommonResult per action."""
+    el = etree.Element(q("hm", "ImportResult"))
+    el.set(BASE_VERSION_ATTR, HM_IMPORT_RESULT_VERSION)  # required and fixed by the 16.3.0.0 XSD
     for r in results:
-        el = etree.Element(q(SERVICES[svc].prefix, local))
-        sub_opt(el, "base", "GUID", r.guid)
-        sub(el, "base", "TransportGUID", r.transport_guid)
-        if r.errors:
-            for err in r.errors:
-                _error(el, "base", "Error", err)
-        else:
-            sub_opt(el, "base", "UniqueNumber", r.unique_number)
-            sub(el, "base", "UpdateDate", r.update_date or now_local())
-        out.append(el)
-    return out
+        el.append(_common_result(q("hm", "CommonResult"), r))
+    return [el]
+
+
+def _common_result(tag: str, r: CommonResult) -> etree._Element:
+    el = etree.Element(tag)
+    sub_opt(el, "base", "GUID", r.guid)
+    sub(el, "base", "TransportGUID", r.transport_guid)
+    if r.errors:
+        for err in r.errors:
+            _error(el, "base", "Error", err)
+    else:
+        sub_opt(el, "base", "UniqueNumber", r.unique_number)
+        sub(el, "base", "UpdateDate", r.update_date or now_local())
+    return el
 
 
 def _executor(parent: etree._Element, local: str, guid: str, fio: str) -> None:

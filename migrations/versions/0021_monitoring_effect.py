@@ -1,7 +1,7 @@
 """monitoring_effect: the effect of the month's measures stored with each monitoring snapshot
 
 Revision ID: 0021_monitoring_effect
-Revises: 0019_gis_premises_counts
+Revises: 0020_notices_gis
 Create Date: 2026-12-05
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021_monitoring_effect"
-down_revision: str | None = "0019_gis_premises_counts"
+down_revision: str | None = "0020_notices_gis"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

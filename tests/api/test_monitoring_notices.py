@@ -8,6 +8,8 @@ import io
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from decimal import Decimal
 from email.message import Message
 from typing import Any
 
@@ -15,9 +17,12 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from asgi_lifespan import LifespanManager
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import get_session
+from app.db.models.accounts import Account
+from app.db.models.writeoff import WriteOffAct, WriteOffLine
 from app.domain.accounts.importing import upsert_accounts
 from app.main import create_app
 from tests.conftest import make_settings
@@ -249,7 +254,9 @@ async def test_written_off_months_leave_the_notices(api: httpx.AsyncClient, sess
     from app.db.models.writeoff import WriteOffAct, WriteOffLine
 
     org_id, auth = await _seeded(session)
-    a6 = await session.scalar(select(Account.id).where(Account.account_number == "A6"))
+    a6 = await session.scalar(
+        select(Account.id).where(Account.account_number == "A6", Account.organisation_id == uuid.UUID(org_id))
+    )
     act = WriteOffAct(
         organisation_id=uuid.UUID(org_id), status="posted", on_date=date(2026, 3, 1), principal=Decimal(5000),
         penalties=Decimal(0), duty=Decimal(0), created_by="key:clerk",
@@ -266,3 +273,48 @@ async def test_written_off_months_leave_the_notices(api: httpx.AsyncClient, sess
     run = (await _run(api, org_id, auth)).json()
     # A6 owed only the written-off month: no longer a debtor, no notice.
     assert [n["account_number"] for n in run["notices"]] == ["A1", "A4"]
+
+
+async def test_post_notice_run_leaves_out_months_written_off(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org_id, auth = await _seeded(session)
+    ids = dict(
+        (
+            await session.execute(
+                select(Account.account_number, Account.id).where(Account.organisation_id == uuid.UUID(org_id))
+            )
+        ).all()
+    )
+    # December 2025 of A1 (1000 ₽ unpaid) written off by a posted act; A6's only month by a draft: still owed.
+    for status, number, period, due in (
+        ("posted", "A1", date(2025, 12, 1), date(2026, 1, 10)),
+        ("draft", "A6", date(2024, 3, 1), date(2024, 4, 10)),
+    ):
+        act = WriteOffAct(
+            organisation_id=uuid.UUID(org_id), status=status, on_date=date(2026, 3, 1),
+            principal=Decimal("1000"), penalties=Decimal("0"), duty=Decimal("0"), created_by="test",
+        )  # fmt: skip
+        session.add(act)
+        await session.flush()
+        session.add(
+            WriteOffLine(
+                act_id=act.id,
+                account_id=ids[number],
+                period=period,
+                due_date=due,
+                ground="limitation",
+                principal=Decimal("1000"),
+                penalties=Decimal("0"),
+                duty=Decimal("0"),
+            )  # fmt: skip
+        )
+    await session.flush()
+    run = (await _run(api, org_id, auth)).json()
+    # A1: only January's 500 is owed, 2 months overdue: below min_months_overdue 3, so no notice at all.
+    assert [(n["account_number"], n["debt"]) for n in run["notices"]] == [("A4", "100.00"), ("A6", "5000.00")]
+    relaxed = (
+        await _run(api, org_id, auth, rules={**RULES, "min_months_overdue": 1, "noticed_within_days": 0})
+    ).json()
+    a1_notice = next(n for n in relaxed["notices"] if n["account_number"] == "A1")
+    assert a1_notice["debt"] == "500.00" and [m["period"] for m in a1_notice["months"]] == ["2026-01-01"]

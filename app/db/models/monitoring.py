@@ -89,6 +89,8 @@ class Notice(TimestampMixin, Base):
     __table_args__ = (
         Index("ix_notices_run", "run_id"),
         Index("ix_notices_account", "organisation_id", "account_id"),
+        # The GIS loop looks for drafted notices twice a second.
+        Index("ix_notices_gis_status", "gis_status"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -111,6 +113,42 @@ class Notice(TimestampMixin, Base):
     returned_on: Mapped[date | None] = mapped_column(Date)
     refused_on: Mapped[date | None] = mapped_column(Date)
     channel: Mapped[str | None] = mapped_column(String(20))
+    #: Delivery through GIS ZhKKh (house-management news, DeptsInforming): None (not sent there), drafting,
+    #: drafted, shipping, shipped, recalling, recalled or error; see app/domain/monitoring/gis_notices.py.
+    gis_status: Mapped[str | None] = mapped_column(String(20))
+    gis_notification_guid: Mapped[uuid.UUID | None]
+    gis_error: Mapped[str | None] = mapped_column(String(2000))
+    gis_shipped_on: Mapped[date | None] = mapped_column(Date)
+    gis_recalled_on: Mapped[date | None] = mapped_column(Date)
+
+
+class NoticeGisItem(Base):
+    """One action of a notice in an importNotificationData message: its TransportGUID and GIS's result."""
+
+    __tablename__ = "notice_gis_items"
+    __table_args__ = (
+        Index("ix_notice_gis_items_exchange", "exchange_id"),
+        Index("ix_notice_gis_items_result", "result"),
+    )
+
+    #: The action's TransportGUID.
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    notice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    operation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("operations.id", ondelete="SET NULL"))
+    # No foreign key: the exchange journal is pruned on its own schedule; the results stay here.
+    exchange_id: Mapped[uuid.UUID | None]
+    #: create (the draft news), ship (IsShipOff) or recall (RecallNotification).
+    phase: Mapped[str] = mapped_column(String(10))
+    #: pending, ok, error, or uncertain (the message may have reached GIS before a crash: sent again).
+    result: Mapped[str] = mapped_column(String(10), default="pending")
+    #: A shipped notice also counts as delivered on the placement date (the setting when it was queued).
+    delivered_on_placement: Mapped[bool] = mapped_column(Boolean, default=True)
+    notification_guid: Mapped[uuid.UUID | None]
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_text: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class NoticeEvent(Base):

@@ -26,6 +26,7 @@ from app.gis_client.messages import (
     ExportHouseQuery,
     ExportPaymentDocumentQuery,
     HouseData,
+    NotificationItem,
     NsiItem,
     PaymentDocumentExport,
 )
@@ -121,6 +122,30 @@ class HouseManagementGis(Protocol):
         ...
 
 
+class NotificationsGis(Protocol):
+    """House management's news for citizens: debt notices to the consumers of accounts (DeptsInforming)."""
+
+    async def submit_notifications(
+        self,
+        session: AsyncSession,
+        *,
+        organisation_id: uuid.UUID,
+        items: Sequence[NotificationItem],
+        ref_kind: str,
+        ref_id: str,
+        idempotency_key: str,
+    ) -> uuid.UUID:
+        """Queue a durable importNotificationData exchange in the caller's transaction; return its id.
+
+        Its result reaches the completion hook registered for `ref_kind`.
+        """
+        ...
+
+    async def resolve_uncertain(self, session: AsyncSession, exchange_id: uuid.UUID, *, resend: bool) -> bool:
+        """Resend (rebuilt) or close an uncertain exchange in the caller's transaction; False if settled."""
+        ...
+
+
 class NsiGis(Protocol):
     """NSI common service (nsi-common): the classifiers GIS publishes (NSI 95, NSI 358, ...)."""
 
@@ -172,6 +197,7 @@ class GisPort(
     HouseManagementGis,
     NsiGis,
     FileStoreGis,
+    NotificationsGis,
     BillsGis,
     DocumentSigningGis,
     Protocol,

@@ -251,6 +251,8 @@ async def record_event(
             raise _refuse(
                 "The warning counts from its delivery; the notice is not delivered.", "not_delivered"
             )
+        if notice.gis_status in ("recalling", "recalled"):
+            raise _refuse("The notice was recalled in GIS ZhKKh; it no longer warns.", "notice_recalled")
         on_date = notice.delivered_on  # the fact recorded in the delivery journal, never the send date
         case.warning_notice_id = notice.id
     if on_date is None:

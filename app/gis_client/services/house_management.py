@@ -1,7 +1,9 @@
-"""House management service (hm, HomeManagementAsync): exportAccountData, exportHouseData; declared once."""
+"""House management service (hm, HomeManagementAsync): exportAccountData, exportHouseData and
+importNotificationData, each declared once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,7 +13,18 @@ from lxml import etree
 
 from app.gis_client.errors import GisLimitError, GisProtocolError
 from app.gis_client.operations import NS_HM, Operation, Service, declare
-from app.gis_client.services.common import Day, Guid, NsiRef, _at_most, _exactly_one, parse_nsi_ref
+from app.gis_client.services.common import (
+    CommonResult,
+    Day,
+    Guid,
+    NsiRef,
+    _at_most,
+    _exactly_one,
+    _limit,
+    _unique,
+    parse_common_result,
+    parse_nsi_ref,
+)
 from app.gis_client.wire.envelope import new_body, sub, sub_many, sub_opt
 from app.gis_client.xmlread import (
     _all,
@@ -467,4 +480,141 @@ EXPORT_HOUSE_DATA = declare(
     parse=parse_house_state_payload,
     result_type=HouseData,
 )
-OPERATIONS: tuple[Operation, ...] = (EXPORT_ACCOUNT_DATA, EXPORT_HOUSE_DATA)
+
+
+# ----------------------------------------------------------------------------------- importNotificationData
+# News for citizens (ВИ_ИО_И_1). gisgw uses one addressee: RoomOwners/DeptsInforming («Необходимость погашения
+# задолженности»), the consumers of the accounts given by ЕЛС with their TotalDebt; the news reaches the
+# consumer's GIS account and the Госуслуги.Дом app. Each hm:notification is one action with its TransportGUID:
+# Create (a draft unless it carries IsShipOff), IsShipOff (send a draft, by NotificationGUID), or
+# RecallNotification (by NotificationGUID). ≤ 100 notifications per request (XSD maxOccurs); the result is
+# hm:ImportResult/hm:CommonResult per action, its base:GUID the NotificationGUID.
+
+MAX_NOTIFICATIONS = 100
+#: Free topic (hm:Topic) and news text (hm:content) limits of the XSD.
+MAX_TOPIC = 200
+MAX_CONTENT = 5000
+NotificationAction = Literal["create", "ship", "recall"]
+
+
+@dataclass(frozen=True, slots=True)
+class DebtAccount:
+    """One DeptsInforming account: the ЕЛС (10 characters) and its total debt (₽, two decimals)."""
+
+    unified_account_number: str
+    total_debt: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationItem:
+    """One hm:notification: create a debt notice (draft, or shipped at once), ship a draft, or recall one."""
+
+    transport_guid: Guid
+    action: NotificationAction
+    notification_guid: Guid | None = None
+    topic: str | None = None
+    content: str | None = None
+    accounts: tuple[DebtAccount, ...] = ()
+    important: bool = True
+    ship_now: bool = False
+    recall_reason: str | None = None
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+def build_import_notifications(items: Sequence[NotificationItem]) -> etree._Element:
+    """Build hm:importNotificationRequest (1..100 notifications, unique TransportGUIDs)."""
+    _limit(len(items) >= 1, "notification ≥ 1", "importNotificationRequest needs at least one notification")
+    _at_most(items, MAX_NOTIFICATIONS, "notification")
+    _unique([i.transport_guid for i in items], "TransportGUID")
+    body = new_body(IMPORT_NOTIFICATION_DATA, extra_prefixes=("account-base",))
+    for item in items:
+        el = sub(body, "hm", "notification")
+        sub(el, "base", "TransportGUID", item.transport_guid)
+        if item.action == "create":
+            _limit(
+                item.topic is not None and 1 <= len(item.topic) <= MAX_TOPIC,
+                f"Topic 1..{MAX_TOPIC}",
+                f"notification {item.transport_guid}: a topic of 1 to {MAX_TOPIC} characters is required",
+            )
+            _limit(
+                item.content is None or 1 <= len(item.content) <= MAX_CONTENT,
+                f"content 1..{MAX_CONTENT}",
+                f"notification {item.transport_guid}: the text must have 1 to {MAX_CONTENT} characters",
+            )
+            _limit(
+                bool(item.accounts),
+                "DeptsInforming/Account ≥ 1",
+                f"notification {item.transport_guid}: DeptsInforming needs at least one account",
+            )
+            for acc in item.accounts:
+                _limit(
+                    len(acc.unified_account_number) == 10,
+                    "UnifiedAccountNumber length 10",
+                    f"notification {item.transport_guid}: an ЕЛС has exactly 10 characters",
+                )
+                _limit(
+                    acc.total_debt >= 0 and acc.total_debt == acc.total_debt.quantize(Decimal("0.01")),
+                    "TotalDebt ≥ 0, 2 decimals",
+                    f"notification {item.transport_guid}: TotalDebt must be ≥ 0 with at most 2 decimals",
+                )
+            sub_opt(el, "hm", "NotificationGUID", item.notification_guid)
+            create = sub(el, "hm", "Create")
+            sub(create, "hm", "Topic", item.topic)
+            if item.important:
+                sub(create, "hm", "IsImportant", True)
+            sub_opt(create, "hm", "content", item.content)
+            debts = sub(sub(create, "hm", "RoomOwners"), "hm", "DeptsInforming")
+            for acc in item.accounts:
+                account = sub(debts, "hm", "Account")
+                sub(account, "hm", "TotalDebt", _money(acc.total_debt))
+                sub(account, "account-base", "UnifiedAccountNumber", acc.unified_account_number)
+            sub(create, "hm", "IsNotLimit", True)
+            if item.ship_now:
+                sub(create, "hm", "IsShipOff", True)
+            continue
+        _limit(
+            item.notification_guid is not None,
+            "NotificationGUID required",
+            f"notification {item.transport_guid}: {item.action} needs the NotificationGUID",
+        )
+        sub(el, "hm", "NotificationGUID", item.notification_guid)
+        if item.action == "ship":
+            sub(el, "hm", "IsShipOff", True)
+        else:
+            recall = sub(el, "hm", "RecallNotification")
+            if item.recall_reason:
+                _limit(
+                    len(item.recall_reason) <= 1000,
+                    "RecallReason ≤ 1000",
+                    f"notification {item.transport_guid}: the recall reason has at most 1000 characters",
+                )
+                sub(recall, "hm", "RecallReason", item.recall_reason)
+    return body
+
+
+def parse_notification_results(body: etree._Element) -> tuple[CommonResult, ...]:
+    """Parse hm:ImportResult/hm:CommonResult of an importNotificationData result (GUID = NotificationGUID)."""
+    return tuple(
+        parse_common_result(c) for r in _all(body, "hm:ImportResult") for c in _all(r, "hm:CommonResult")
+    )
+
+
+# importNotificationData: base:version required, not fixed ("Доступны версии 11.6.0.2, 13.2.2.0"); 13.2.2.0 is
+# the one with the NSI topic and the mobile-app block.
+IMPORT_NOTIFICATION_DATA = declare(
+    "importNotificationData",
+    Service.HOUSE_MANAGEMENT,
+    "importNotificationRequest",
+    "ImportResult",
+    version="13.2.2.0",
+    fixed=False,
+    kind="import",
+    request_type=list[NotificationItem],
+    build=build_import_notifications,
+    parse=parse_notification_results,
+    result_type=tuple[CommonResult, ...],
+)
+OPERATIONS: tuple[Operation, ...] = (EXPORT_ACCOUNT_DATA, EXPORT_HOUSE_DATA, IMPORT_NOTIFICATION_DATA)
