@@ -442,7 +442,8 @@ async def test_send_selected_refuses_unknown_and_unprepared_ids(
         ("body.ids.1", "debt_request_exists"),
         ("body.ids.2", "request_not_prepared"),
     ]
-    assert (await session.scalars(select(Operation).where(Operation.kind == "debt-send"))).first() is None
+    queued = select(Operation).where(Operation.kind == "debt-send", Operation.organisation_id == org.id)
+    assert (await session.scalars(queued)).first() is None
     ok = await api.post(url, json={"ids": [ids[0]]}, headers=bearer(token))
     assert ok.status_code == 202, ok.text
 
