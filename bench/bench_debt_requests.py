@@ -38,15 +38,11 @@ configure_openssl()
 import httpx  # noqa: E402
 
 from app import metrics  # noqa: E402
-from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
-from app.db.migrate import upgrade  # noqa: E402
-from app.domain.kernel.access import ALL_SCOPES, create_key  # noqa: E402
-from app.gis_client.crypto.backend import generate_test_key  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.floor import SqlLog, copy_sqlite, format_ratio, replay_failures, replay_sqlite  # noqa: E402
-from bench.stand_process import start_stand, wait_http, wait_op  # noqa: E402
+from bench.stand_process import prepare_gateway, start_stand, wait_http, wait_op  # noqa: E402
 
 
 class Phase:
@@ -86,17 +82,8 @@ async def run(
         stand, stand_url = start_stand(tmp, state_delays=(0.0, delay))
         try:
             await wait_http(stand_url, "/stand/admin/clock")
-            url = database_url or f"sqlite+aiosqlite:///{tmp / 'gateway.db'}"
-            await asyncio.to_thread(upgrade, url)
-            engine = create_engine(url)
-            async with create_sessionmaker(engine)() as session, session.begin():
-                token = (
-                    await create_key(session=session, name="bench", scopes=ALL_SCOPES, all_organisations=True)
-                ).token
-            await engine.dispose()
-            key_pem, cert_pem = generate_test_key("/CN=gisgw bench/O=Lab")
-            (tmp / "key.pem").write_bytes(key_pem)
-            (tmp / "cert.pem").write_bytes(cert_pem)
+            gateway = await prepare_gateway(tmp, database_url)
+            url, token, cert_pem = gateway.url, gateway.token, gateway.cert_pem
             settings = Settings(
                 _env_file=None,  # type: ignore[call-arg]
                 env="test",

@@ -37,17 +37,14 @@ import httpx  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
-from app.db.migrate import upgrade  # noqa: E402
 from app.demo import billing_rows  # noqa: E402
-from app.domain.kernel.access import ALL_SCOPES, create_key  # noqa: E402
 from app.domain.kernel.calendar import moscow_today  # noqa: E402
-from app.gis_client.crypto.backend import generate_test_key  # noqa: E402
 from app.gis_stand.models import Account, House, Premises  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.floor import SqlLog, copy_sqlite, format_ratio, replay_failures, replay_sqlite  # noqa: E402
-from bench.stand_process import cpu_seconds, rss_mb, start_stand, wait_http, wait_op  # noqa: E402
+from bench.stand_process import cpu_seconds, prepare_gateway, rss_mb, start_stand, wait_http, wait_op  # noqa: E402
 
 JOURNAL_COUNTS = "SELECT direction || ' ' || operation, count(*) FROM gis_journal GROUP BY 1"
 PPA = "6b0e5f58-3c4d-4e2a-9f1b-0d2c3b4a5e6f"
@@ -81,17 +78,8 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
         stand, stand_url = start_stand(tmp)
         try:
             await wait_http(stand_url, "/stand/admin/clock")
-            url = database_url or f"sqlite+aiosqlite:///{tmp / 'gateway.db'}"
-            await asyncio.to_thread(upgrade, url)
-            engine = create_engine(url)
-            async with create_sessionmaker(engine)() as session, session.begin():
-                token = (
-                    await create_key(session=session, name="bench", scopes=ALL_SCOPES, all_organisations=True)
-                ).token
-            await engine.dispose()
-            key_pem, cert_pem = generate_test_key("/CN=gisgw bench/O=Lab")
-            (tmp / "key.pem").write_bytes(key_pem)
-            (tmp / "cert.pem").write_bytes(cert_pem)
+            gateway = await prepare_gateway(tmp, database_url)
+            url, token, cert_pem = gateway.url, gateway.token, gateway.cert_pem
             settings = Settings(
                 _env_file=None,  # type: ignore[call-arg]
                 env="test",

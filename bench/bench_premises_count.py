@@ -28,14 +28,10 @@ configure_openssl()
 
 import httpx  # noqa: E402
 
-from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
-from app.db.migrate import upgrade  # noqa: E402
-from app.domain.kernel.access import ALL_SCOPES, create_key  # noqa: E402
-from app.gis_client.crypto.backend import generate_test_key  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from bench.stand_process import cpu_seconds, rss_mb, start_stand, wait_http, wait_op  # noqa: E402
+from bench.stand_process import cpu_seconds, prepare_gateway, rss_mb, start_stand, wait_http, wait_op  # noqa: E402
 
 PPA = "7c1f6a69-4d5e-4f3b-8a2c-1e3d4c5b6f70"
 
@@ -49,17 +45,8 @@ async def run(
         stand, stand_url = start_stand(tmp)
         try:
             await wait_http(stand_url)
-            url = database_url or f"sqlite+aiosqlite:///{tmp / 'gateway.db'}"
-            await asyncio.to_thread(upgrade, url)
-            engine = create_engine(url)
-            async with create_sessionmaker(engine)() as session, session.begin():
-                token = (
-                    await create_key(session=session, name="bench", scopes=ALL_SCOPES, all_organisations=True)
-                ).token
-            await engine.dispose()
-            key_pem, cert_pem = generate_test_key("/CN=gisgw bench/O=Lab")
-            (tmp / "key.pem").write_bytes(key_pem)
-            (tmp / "cert.pem").write_bytes(cert_pem)
+            gateway = await prepare_gateway(tmp, database_url)
+            url, token, cert_pem = gateway.url, gateway.token, gateway.cert_pem
             settings = Settings(
                 _env_file=None,  # type: ignore[call-arg]
                 env="test",

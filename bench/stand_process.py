@@ -13,11 +13,16 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.migrate import upgrade
+from app.domain.kernel.access import ALL_SCOPES, create_key
+from app.gis_client.crypto.backend import generate_test_key
 from app.gis_stand.server import free_port
 from app.settings import REPO_ROOT
 
@@ -43,6 +48,36 @@ def start_stand(
         stderr=subprocess.DEVNULL,
     )
     return proc, f"http://127.0.0.1:{port}"
+
+
+@dataclass(frozen=True)
+class BenchGateway:
+    """A gateway database ready for a benchmark: its URL, an all-scopes key, a test signing key in `tmp`."""
+
+    url: str
+    token: str
+    key_path: Path
+    cert_path: Path
+    cert_pem: bytes
+
+
+async def prepare_gateway(tmp: Path, database_url: str | None) -> BenchGateway:
+    """Migrate the gateway's database (SQLite in `tmp` unless a URL is given), create a key bound to every
+    organisation with every scope, and write a self-signed GOST test key and certificate into `tmp`."""
+    url = database_url or f"sqlite+aiosqlite:///{tmp / 'gateway.db'}"
+    await asyncio.to_thread(upgrade, url)
+    engine = create_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            created = await create_key(
+                session=session, name="bench", scopes=ALL_SCOPES, all_organisations=True
+            )
+    finally:
+        await engine.dispose()
+    key_pem, cert_pem = generate_test_key("/CN=gisgw bench/O=Lab")
+    (tmp / "key.pem").write_bytes(key_pem)
+    (tmp / "cert.pem").write_bytes(cert_pem)
+    return BenchGateway(url, created.token, tmp / "key.pem", tmp / "cert.pem", cert_pem)
 
 
 async def wait_http(url: str, path: str = "/healthz", timeout: float = 60) -> None:
