@@ -42,9 +42,16 @@ from app.domain.kernel.calendar import moscow_today  # noqa: E402
 from app.gis_stand.models import Account, House, Premises  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
 from bench.floor import SqlLog, copy_sqlite, format_ratio, replay_failures, replay_sqlite  # noqa: E402
-from bench.stand_process import cpu_seconds, prepare_gateway, rss_mb, start_stand, wait_http, wait_op  # noqa: E402
+from bench.stand_process import (  # noqa: E402
+    bench_settings,
+    cpu_seconds,
+    prepare_gateway,
+    rss_mb,
+    start_stand,
+    wait_http,
+    wait_op,
+)
 
 JOURNAL_COUNTS = "SELECT direction || ' ' || operation, count(*) FROM gis_journal GROUP BY 1"
 PPA = "6b0e5f58-3c4d-4e2a-9f1b-0d2c3b4a5e6f"
@@ -80,18 +87,7 @@ async def run(houses: int, premises: int, concurrency: int, database_url: str | 
             await wait_http(stand_url, "/stand/admin/clock")
             gateway = await prepare_gateway(tmp, database_url)
             url, token, cert_pem = gateway.url, gateway.token, gateway.cert_pem
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                env="test",
-                database={"url": url},
-                gis={"base_url": stand_url, "poll_schedule": [0.02]},
-                signing={"key_path": tmp / "key.pem", "cert_path": tmp / "cert.pem"},
-                workers={"poll_interval": 0.02},
-                debt={"fetch_interval_seconds": 0},
-                houses={"sync_concurrency": concurrency},
-                log={"json_logs": False, "level": "WARNING"},
-                server={"gc_tuning": False},
-            )
+            settings = bench_settings(gateway, stand_url, houses={"sync_concurrency": concurrency})
             app = create_app(settings)
             port = free_port()
             async with serving(app, "127.0.0.1", port), httpx.AsyncClient(

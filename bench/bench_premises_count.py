@@ -30,8 +30,15 @@ import httpx  # noqa: E402
 
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from bench.stand_process import cpu_seconds, prepare_gateway, rss_mb, start_stand, wait_http, wait_op  # noqa: E402
+from bench.stand_process import (  # noqa: E402
+    bench_settings,
+    cpu_seconds,
+    prepare_gateway,
+    rss_mb,
+    start_stand,
+    wait_http,
+    wait_op,
+)
 
 PPA = "7c1f6a69-4d5e-4f3b-8a2c-1e3d4c5b6f70"
 
@@ -47,18 +54,7 @@ async def run(
             await wait_http(stand_url)
             gateway = await prepare_gateway(tmp, database_url)
             url, token, cert_pem = gateway.url, gateway.token, gateway.cert_pem
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                env="test",
-                database={"url": url},
-                gis={"base_url": stand_url, "poll_schedule": [0.02]},
-                signing={"key_path": tmp / "key.pem", "cert_path": tmp / "cert.pem"},
-                workers={"poll_interval": 0.02},
-                debt={"fetch_interval_seconds": 0},
-                court={"premises_count_concurrency": concurrency},
-                log={"json_logs": False, "level": "WARNING"},
-                server={"gc_tuning": False},
-            )
+            settings = bench_settings(gateway, stand_url, court={"premises_count_concurrency": concurrency})
             app = create_app(settings)
             port = free_port()
             async with serving(app, "127.0.0.1", port), httpx.AsyncClient(

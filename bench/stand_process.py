@@ -24,7 +24,7 @@ from app.db.migrate import upgrade
 from app.domain.kernel.access import ALL_SCOPES, create_key
 from app.gis_client.crypto.backend import generate_test_key
 from app.gis_stand.server import free_port
-from app.settings import REPO_ROOT
+from app.settings import REPO_ROOT, Settings
 
 
 def start_stand(
@@ -78,6 +78,23 @@ async def prepare_gateway(tmp: Path, database_url: str | None) -> BenchGateway:
     (tmp / "key.pem").write_bytes(key_pem)
     (tmp / "cert.pem").write_bytes(cert_pem)
     return BenchGateway(url, created.token, tmp / "key.pem", tmp / "cert.pem", cert_pem)
+
+
+def bench_settings(gateway: BenchGateway, stand_url: str, **groups: Any) -> Settings:
+    """Settings of an in-process benchmark gateway: the stand at zero delay, fast polls, quiet logs; `groups`
+    replace whole setting groups (e.g. `houses={"sync_concurrency": 8}`)."""
+    values: dict[str, Any] = {
+        "env": "test",
+        "database": {"url": gateway.url},
+        "gis": {"base_url": stand_url, "poll_schedule": [0.02]},
+        "signing": {"key_path": gateway.key_path, "cert_path": gateway.cert_path},
+        "workers": {"poll_interval": 0.02},
+        "debt": {"fetch_interval_seconds": 0},
+        "log": {"json_logs": False, "level": "WARNING"},
+        "server": {"gc_tuning": False},
+    }
+    values.update(groups)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 async def wait_http(url: str, path: str = "/healthz", timeout: float = 60) -> None:
