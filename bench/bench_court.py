@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date
@@ -30,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert  # noqa: E402
 
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
-from app.db.migrate import upgrade  # noqa: E402
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises  # noqa: E402
 from app.db.models.core import Organisation  # noqa: E402
 from app.domain.accounts.ledger import encode_months  # noqa: E402
@@ -40,6 +37,7 @@ from app.domain.kernel.penalties import due_date_for  # noqa: E402
 from app.domain.kernel.snils import random_valid_snils  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.floor import Pairs, SqlLog, copy_sqlite, replay_sqlite  # noqa: E402
+from bench.ledger_db import add_pg_argument, fresh_database  # noqa: E402
 
 ON = date(2025, 11, 20)
 
@@ -142,16 +140,10 @@ async def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--chunk", type=int, default=2000)
-    parser.add_argument("--pg", action="store_true", help="use GISGW_TEST_DATABASE_URL (with-postgres.sh)")
+    add_pg_argument(parser)
     parser.add_argument("--pairs", type=int, default=3, help="readiness runs interleaved with floor replays")
     args = parser.parse_args()
-    if args.pg:
-        from tests.conftest import _create_pg_database
-
-        url = await _create_pg_database(os.environ["GISGW_TEST_DATABASE_URL"])
-    else:
-        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench-court.db'}"
-    await asyncio.to_thread(upgrade, url)
+    url = await fresh_database(args.pg, "bench-court")
     t0 = time.perf_counter()
     org_id = await seed(url, args.accounts, args.months)
     seeded = time.perf_counter() - t0

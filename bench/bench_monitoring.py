@@ -22,7 +22,7 @@ import asyncio
 import json
 import os
 import random
-import tempfile
+import sys
 import time
 import uuid
 from collections import defaultdict
@@ -31,19 +31,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.db.base import utcnow
-from app.db.bulk_accounts import AccountRows, CopyRows, copy_text, write_accounts
-from app.db.engine import create_engine, create_sessionmaker
-from app.db.migrate import upgrade
-from app.db.models.core import Organisation
-from app.domain.accounts.ledger import encode_months, merge_months
-from app.domain.accounts.rows import account_id_for, house_id_for, premises_id_for
-from app.domain.kernel.penalties import due_date_for
-from app.domain.monitoring.figures import BUCKETS, month_end
-from app.domain.monitoring.snapshots import compute_snapshot
-from app.settings import MonitoringSettings
+from sqlalchemy import insert, text  # noqa: E402
+
+from app.db.base import utcnow  # noqa: E402
+from app.db.bulk_accounts import AccountRows, CopyRows, copy_text, write_accounts  # noqa: E402
+from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
+from app.db.models.core import Organisation  # noqa: E402
+from app.domain.accounts.ledger import encode_months, merge_months  # noqa: E402
+from app.domain.accounts.rows import account_id_for, house_id_for, premises_id_for  # noqa: E402
+from app.domain.kernel.penalties import due_date_for  # noqa: E402
+from app.domain.monitoring.figures import BUCKETS, month_end  # noqa: E402
+from app.domain.monitoring.snapshots import compute_snapshot  # noqa: E402
+from app.settings import MonitoringSettings  # noqa: E402
+from bench.ledger_db import add_pg_argument, fresh_database  # noqa: E402
 
 MONTH = date(2026, 3, 1)
 CATEGORIES = ("owner", "owner", "owner", "social_tenant", "legal_entity", "unknown")
@@ -244,15 +246,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=36)
-    parser.add_argument("--pg", action="store_true", help="use GISGW_TEST_DATABASE_URL (with-postgres.sh)")
+    add_pg_argument(parser)
     args = parser.parse_args()
-    if args.pg:
-        from tests.conftest import _create_pg_database
-
-        url = await _create_pg_database(os.environ["GISGW_TEST_DATABASE_URL"])
-    else:
-        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench-monitoring.db'}"
-    await asyncio.to_thread(upgrade, url)
+    url = await fresh_database(args.pg, "bench-monitoring")
     t0 = time.perf_counter()
     org_id = await seed(url, args.accounts, args.months)
     seeded = time.perf_counter() - t0

@@ -26,6 +26,7 @@ import os
 import random
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -40,12 +41,12 @@ from typing import Any
 from app.gis_client.crypto.openssl_setup import configure_openssl
 
 configure_openssl()
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
 from app.db.base import utcnow  # noqa: E402
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
-from app.db.migrate import upgrade  # noqa: E402
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises  # noqa: E402
 from app.db.models.core import Operation, Organisation  # noqa: E402
 from app.db.models.court import CourtCase  # noqa: E402
@@ -60,6 +61,7 @@ from app.gis_client.crypto import cms  # noqa: E402
 from app.gis_client.crypto.backend import generate_test_key, get_backend  # noqa: E402
 from app.gis_client.crypto.signer import LocalKeySigner  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from bench.ledger_db import add_pg_argument, fresh_database  # noqa: E402
 
 ON = date(2025, 11, 20)
 STREETS = ("ул. Баумана", "ул. Пушкина", "ул. Толстого", "ул. Гоголя")
@@ -203,16 +205,10 @@ async def main() -> None:
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--processes", type=int, default=2, help="GISGW_COURT_PACKAGE_PROCESSES")
     parser.add_argument("--verify", type=int, default=20, help="signatures to check with openssl")
-    parser.add_argument("--pg", action="store_true", help="use GISGW_TEST_DATABASE_URL (with-postgres.sh)")
+    add_pg_argument(parser)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-packages-"))
-    if args.pg:
-        from tests.conftest import _create_pg_database
-
-        url = await _create_pg_database(os.environ["GISGW_TEST_DATABASE_URL"])
-    else:
-        url = f"sqlite+aiosqlite:///{work / 'bench-packages.db'}"
-    await asyncio.to_thread(upgrade, url)
+    url = await fresh_database(args.pg, "bench-packages", work)
     t0 = time.perf_counter()
     org_id = await seed(url, args.debtors, args.months)
     seeded = time.perf_counter() - t0

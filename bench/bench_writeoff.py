@@ -22,10 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sqlite3
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, timedelta
@@ -37,13 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
-from app.db.migrate import upgrade  # noqa: E402
 from app.domain import writeoff  # noqa: E402
 from app.domain.court.assessment import PenaltyPricer  # noqa: E402
 from app.domain.court.rules import court_rules  # noqa: E402
 from app.domain.writeoff.rules import is_expired  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.bench_court import seed  # noqa: E402
+from bench.ledger_db import add_pg_argument, fresh_database  # noqa: E402
 
 ON = date(2026, 11, 20)
 
@@ -130,15 +128,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--months", type=int, default=36)
-    parser.add_argument("--pg", action="store_true", help="use GISGW_TEST_DATABASE_URL (with-postgres.sh)")
+    add_pg_argument(parser)
     args = parser.parse_args()
-    if args.pg:
-        from tests.conftest import _create_pg_database
-
-        url = await _create_pg_database(os.environ["GISGW_TEST_DATABASE_URL"])
-    else:
-        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench-writeoff.db'}"
-    await asyncio.to_thread(upgrade, url)
+    url = await fresh_database(args.pg, "bench-writeoff")
     t0 = time.perf_counter()
     org_id = await seed(url, args.accounts, args.months)
     seeded = time.perf_counter() - t0
