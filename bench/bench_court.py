@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert  # noqa: E402
 
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
-from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises  # noqa: E402
 from app.db.models.core import Organisation  # noqa: E402
 from app.domain.accounts.ledger import encode_months  # noqa: E402
 from app.domain.court.readiness import create_run, execute_run  # noqa: E402
@@ -37,19 +36,9 @@ from app.domain.kernel.penalties import due_date_for  # noqa: E402
 from app.domain.kernel.snils import random_valid_snils  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.floor import Pairs, SqlLog, copy_sqlite, replay_sqlite  # noqa: E402
-from bench.ledger_db import add_pg_argument, fresh_database  # noqa: E402
+from bench.ledger_db import add_pg_argument, fresh_database, insert_ledger_rows, months_before  # noqa: E402
 
 ON = date(2025, 11, 20)
-
-
-def _periods(n: int) -> list[date]:
-    out, y, m = [], ON.year, ON.month
-    for _ in range(n):
-        m -= 1
-        if m == 0:
-            y, m = y - 1, 12
-        out.append(date(y, m, 1))
-    return out
 
 
 async def seed(url: str, accounts: int, months: int) -> uuid.UUID:
@@ -57,7 +46,7 @@ async def seed(url: str, accounts: int, months: int) -> uuid.UUID:
     engine = create_engine(url)
     rng = random.Random(42)
     org_id = uuid.uuid4()
-    periods = _periods(months)
+    periods = months_before(ON, months)
     dues = [due_date_for(p) for p in periods]
     async with engine.begin() as conn:
         await conn.execute(
@@ -95,12 +84,7 @@ async def seed(url: str, accounts: int, months: int) -> uuid.UUID:
                 paid = charged if rng.random() < 0.6 else Decimal(0)
                 months.append((p, charged, paid, due))
             ledger.append({"account_id": aid, "months": encode_months(months)})
-        async with engine.begin() as conn:
-            await conn.execute(insert(House), houses)
-            await conn.execute(insert(Premises), flats)
-            await conn.execute(insert(Account), accs)
-            await conn.execute(insert(AccountPremises), links)
-            await conn.execute(insert(AccountLedger), ledger)
+        await insert_ledger_rows(engine, houses, flats, accs, links, ledger)
     await engine.dispose()
     return org_id
 

@@ -47,7 +47,7 @@ from sqlalchemy import insert  # noqa: E402
 
 from app.db.base import utcnow  # noqa: E402
 from app.db.engine import create_engine, create_sessionmaker  # noqa: E402
-from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises  # noqa: E402
+from app.db.models.accounts import Account  # noqa: E402
 from app.db.models.core import Operation, Organisation  # noqa: E402
 from app.db.models.court import CourtCase  # noqa: E402
 from app.domain.accounts.ledger import encode_months  # noqa: E402
@@ -61,7 +61,7 @@ from app.gis_client.crypto import cms  # noqa: E402
 from app.gis_client.crypto.backend import generate_test_key, get_backend  # noqa: E402
 from app.gis_client.crypto.signer import LocalKeySigner  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from bench.ledger_db import add_pg_argument, fresh_database  # noqa: E402
+from bench.ledger_db import add_pg_argument, fresh_database, insert_ledger_rows, months_before  # noqa: E402
 
 ON = date(2025, 11, 20)
 STREETS = ("ул. Баумана", "ул. Пушкина", "ул. Толстого", "ул. Гоголя")
@@ -73,22 +73,12 @@ COURTS = [
 ]  # fmt: skip
 
 
-def _periods(n: int) -> list[date]:
-    out, y, m = [], ON.year, ON.month
-    for _ in range(n):
-        m -= 1
-        if m == 0:
-            y, m = y - 1, 12
-        out.append(date(y, m, 1))
-    return out
-
-
 async def seed(url: str, debtors: int, months: int) -> uuid.UUID:
     """Insert one organisation whose every debtor is ready: identifiers, a court, a claim under the limit."""
     engine = create_engine(url)
     rng = random.Random(14)
     org_id = uuid.uuid4()
-    periods = _periods(months)
+    periods = months_before(ON, months)
     dues = [due_date_for(p) for p in periods]
     now = utcnow()
     async with engine.begin() as conn:
@@ -121,12 +111,7 @@ async def seed(url: str, debtors: int, months: int) -> uuid.UUID:
                 charged = Decimal(rng.randrange(150000, 600000)) / 100
                 rows.append((p, charged, charged if rng.random() < 0.6 else Decimal(0), due))
             ledger.append({"account_id": aid, "months": encode_months(rows)})
-        async with engine.begin() as conn:
-            await conn.execute(insert(House), houses)
-            await conn.execute(insert(Premises), flats)
-            await conn.execute(insert(Account), accs)
-            await conn.execute(insert(AccountPremises), links)
-            await conn.execute(insert(AccountLedger), ledger)
+        await insert_ledger_rows(engine, houses, flats, accs, links, ledger)
     await engine.dispose()
     return org_id
 
