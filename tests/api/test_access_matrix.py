@@ -112,6 +112,7 @@ async def _other_org_resources(session: AsyncSession) -> dict[str, str]:
         "action": "place",
         "fias_house_guid": str(uuid.uuid4()),
         "figure": "area_differences",
+        "kind": "warning",
     }
 
 

@@ -237,7 +237,11 @@ async def record_event(
 ) -> RestrictionCase:
     """Move a timeline on a recorded fact; refuse a step out of order or before its earliest date."""
     case = await get_case(session=session, principal=principal, case_id=case_id)
-    if case.status not in OPEN:
+    # п. 120: supply limited when an agreement stopped the timeline is still to be resumed and recorded.
+    resuming_after_agreement = (
+        event == "resumed" and case.status == "stopped" and case.resume_by is not None and not case.resumed_on
+    )
+    if case.status not in OPEN and not resuming_after_agreement:
         raise _refuse(f"The timeline is {case.status}; record nothing more.", "case_closed")
     if event == "warning_delivered" and notice_id is not None:
         notice = await session.get(Notice, notice_id)
