@@ -148,6 +148,34 @@ async def test_electricity_documents_follow_the_recorded_facts(
     assert len(audits) == 7 and all(a.resource_id == case_id for a in audits)
     assert case["status"] == "resumed"
 
+    # Every step is journaled with its proof and the dates it computed, and in the audit journal.
+    steps = [(e["event"], e["on_date"], e["details"]) for e in case["events"] if e["event"] != "document"]
+    assert steps == [
+        ("opened", "2026-03-31", {"debt": "2300.00", "monthly_charge": "933.33"}),
+        (
+            "warning_delivered",
+            "2026-04-06",
+            {
+                "notice_id": notice["id"],
+                "channel": "registered_mail",
+                "restriction_allowed_from": "2026-04-27",
+            },
+        ),
+        ("restricted", "2026-04-28", {"suspension_allowed_from": "2026-05-09"}),
+        ("suspension_notice_delivered", "2026-05-02", {"suspension_allowed_from": "2026-05-09"}),
+        ("suspended", "2026-05-09", None),
+        ("debt_paid", "2026-05-10", {"resume_by": "2026-05-12"}),
+        ("resumed", "2026-05-13", {"late": "true"}),
+    ]
+    actions = (
+        await session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.resource_id == case_id, AuditEvent.action != "restriction.document")
+            .order_by(AuditEvent.id)
+        )
+    ).all()
+    assert actions == [f"restriction.{step[0]}" for step in steps[1:]]
+
 
 async def test_heating_and_cold_water_have_no_suspension_notice(
     api: httpx.AsyncClient, session: AsyncSession

@@ -243,6 +243,8 @@ async def record_event(
     )
     if case.status not in OPEN and not resuming_after_agreement:
         raise _refuse(f"The timeline is {case.status}; record nothing more.", "case_closed")
+    # The journal keeps each step's proof and the dates it computes.
+    details: dict[str, str] = {}
     if event == "warning_delivered" and notice_id is not None:
         notice = await session.get(Notice, notice_id)
         if (
@@ -259,19 +261,20 @@ async def record_event(
             raise _refuse("The notice was recalled in GIS ZhKKh; it no longer warns.", "notice_recalled")
         on_date = notice.delivered_on  # the fact recorded in the delivery journal, never the send date
         case.warning_notice_id = notice.id
+        details |= {"notice_id": str(notice.id), "channel": notice.channel or ""}
     if on_date is None:
         raise errors.RuleViolation(
             "on_date is required (or a delivered notice_id for the warning).",
             errors=[errors.FieldProblem("body.on_date", "missing", "give the date of the fact")],
             rule="missing",
         )
-    details: dict[str, str] = {}
     if event == "warning_delivered":
         if case.status != "candidate":
             raise _refuse("The warning is recorded once, first.", "out_of_order")
         case.status = "warned"
         case.warning_delivered_on = on_date
         case.restriction_allowed_from = _after(on_date, 20)  # п. 119 а
+        details["restriction_allowed_from"] = case.restriction_allowed_from.isoformat()
     elif event in ("restricted", "restriction_impossible"):
         if case.status != "warned":
             raise _refuse("Restriction follows a delivered warning.", "out_of_order")
@@ -287,6 +290,8 @@ async def record_event(
         case.restriction_impossible = event == "restriction_impossible"
         # п. 119 в: suspension 10 days after restriction, or at once where restriction is impossible.
         case.suspension_allowed_from = on_date if case.restriction_impossible else _after(on_date, 10)
+        if not suspension_forbidden(case.utility, case.apartment_building):
+            details["suspension_allowed_from"] = case.suspension_allowed_from.isoformat()
     elif event == "suspension_notice_delivered":
         if suspension_forbidden(case.utility, case.apartment_building):
             raise _refuse(_forbidden(case), "suspension_forbidden")
@@ -294,6 +299,11 @@ async def record_event(
             raise _refuse("The suspension notice follows the restriction.", "out_of_order")
         case.status = "suspension_noticed"
         case.suspension_notice_delivered_on = on_date
+        assert case.suspension_allowed_from is not None
+        details["suspension_allowed_from"] = max(
+            case.suspension_allowed_from,
+            on_date + timedelta(days=settings.restriction_suspension_notice_days),
+        ).isoformat()
     elif event == "suspended":
         if suspension_forbidden(case.utility, case.apartment_building):
             raise _refuse(_forbidden(case), "suspension_forbidden")
@@ -328,6 +338,8 @@ async def record_event(
             case.debt_paid_on = on_date
             case.resume_by = on_date + timedelta(days=2)
         case.status, case.stopped_reason = "stopped", "agreement"
+    if event in ("debt_paid", "agreement") and case.resume_by is not None:
+        details["resume_by"] = case.resume_by.isoformat()
     _journal(session, case, event, on_date, details)
     await audit.record(
         session=session,
@@ -336,7 +348,7 @@ async def record_event(
         resource_type="restriction_case",
         resource_id=case.id,
         organisation_id=case.organisation_id,
-        details={"on_date": on_date.isoformat(), "status": case.status},
+        details={"on_date": on_date.isoformat(), "status": case.status, **details},
     )
     await session.flush()
     return case
