@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
+from asgi_lifespan import LifespanManager
 from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.deps import get_session
 from app.db.models.core import AuditEvent
 from app.domain.accounts.importing import upsert_accounts
 from app.domain.kernel.calendar import moscow_today
 from app.domain.monitoring.documents import long_date
+from app.main import create_app
+from tests.conftest import make_settings
 from tests.factories import bearer, make_org, make_token
 from tests.monitoring_support import monitoring_rows
 
@@ -219,3 +224,30 @@ async def test_documents_need_pii_and_a_known_kind(api: httpx.AsyncClient, sessi
     stopped = await _case(api, org_id, "hot_water", auth)
     await _event(api, stopped, auth, event="agreement", on_date="2026-04-02")
     assert await _refused(api, stopped, "warning", auth) == "case_closed"
+
+
+async def test_suspension_notice_lead_follows_the_setting(session: AsyncSession, database_url: str) -> None:
+    app = create_app(make_settings(database_url, monitoring_restriction_suspension_notice_days=7))
+
+    async def _session() -> AsyncIterator[AsyncSession]:
+        yield session
+        await session.flush()
+
+    app.dependency_overrides[get_session] = _session
+    org_id, auth = await _seeded(session)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gisgw.test") as api:
+            case_id = await _case(api, org_id, "electricity", auth)
+            await _event(api, case_id, auth, event="warning_delivered", on_date="2026-04-01")
+            await _event(api, case_id, auth, event="restricted", on_date="2026-04-22")
+            await _event(api, case_id, auth, event="suspension_notice_delivered", on_date="2026-04-30")
+            case = (await api.get(f"{CASES}/{case_id}", headers=auth)).json()
+            # 10 days after restriction is 3 May; 7 days after the notice's delivery is 7 May.
+            assert (case["next_step"], case["next_step_from"]) == ("suspended", "2026-05-07")
+            assert "будет приостановлено 7 мая 2026 г., не ранее чем через 7 дн." in await _text(
+                api, case_id, "suspension_notice", auth
+            )
+            body = {"event": "suspended", "on_date": "2026-05-06"}
+            early = await api.post(f"{CASES}/{case_id}/events", json=body, headers=auth)
+            assert early.status_code == 409 and early.json()["errors"][0]["rule"] == "too_early"

@@ -362,8 +362,11 @@ def _forbidden(case: RestrictionCase) -> str:
     )
 
 
-def next_step(case: RestrictionCase) -> tuple[str | None, date | None]:
-    """Return the next step of a timeline and the earliest day it may be taken (None: waits for a fact)."""
+def next_step(case: RestrictionCase, *, notice_days: int = 3) -> tuple[str | None, date | None]:
+    """Return the next step of a timeline and the earliest day it may be taken (None: waits for a fact).
+
+    `notice_days`: the suspension notice's lead (GISGW_MONITORING_RESTRICTION_SUSPENSION_NOTICE_DAYS).
+    """
     if case.status == "candidate":
         return "warning_delivered", None
     if case.status == "warned":
@@ -375,7 +378,7 @@ def next_step(case: RestrictionCase) -> tuple[str | None, date | None]:
     if case.status == "suspension_noticed":
         assert case.suspension_allowed_from is not None and case.suspension_notice_delivered_on is not None
         return "suspended", max(
-            case.suspension_allowed_from, case.suspension_notice_delivered_on + timedelta(days=3)
+            case.suspension_allowed_from, case.suspension_notice_delivered_on + timedelta(days=notice_days)
         )
     if case.status == "suspended":
         return ("resumed", case.resume_by) if case.debt_paid_on else ("debt_paid", None)
