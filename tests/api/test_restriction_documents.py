@@ -186,11 +186,19 @@ async def test_heating_and_cold_water_have_no_suspension_notice(
     api: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     org_id, auth = await _seeded(session)
-    for utility in ("heating", "cold_water"):
+    for utility, step in (("heating", "restricted"), ("cold_water", "restriction_impossible")):
         case_id = await _case(api, org_id, utility, auth)
-        assert "приостановлено (п. 119 в)" not in await _text(api, case_id, "warning", auth)
+        warning = await _text(api, case_id, "warning", auth)
+        assert "приостановлено (п. 119 в)" not in warning and "приостановлено без" not in warning
+        assert "приостановление предоставления этой услуги не допускается (п. 119)" in warning
         await _event(api, case_id, auth, event="warning_delivered", on_date="2026-04-01")
-        await _event(api, case_id, auth, event="restricted", on_date="2026-04-22")
+        await _event(api, case_id, auth, event=step, on_date="2026-04-22")
+        notice = await _text(api, case_id, "restriction_notice", auth)
+        if step == "restriction_impossible":
+            assert "«холодное водоснабжение» не вводится (установлено 22 апреля 2026 г.)" in notice
+            assert "приостановление предоставления этой услуги не допускается" in notice
+        else:
+            assert "«отопление» ограничено с 22 апреля 2026 г." in notice
         assert await _refused(api, case_id, "suspension_notice", auth) == "suspension_forbidden"
         states = await _states(api, case_id, auth)
         assert states["suspension_notice"] == "suspension_forbidden" and states["restriction_notice"] is None
