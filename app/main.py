@@ -28,7 +28,7 @@ from app.api import (
     notices_gis,
     operations,
     organisations,
-    restriction_documents,
+    restriction_cases,
     writeoff,
 )
 from app.api import metrics as metrics_api
@@ -246,7 +246,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         monitoring,
         notices_gis,
         exchanges,
-        restriction_documents,
+        restriction_cases,
     )
     for module in routers:
         app.include_router(module.router)

@@ -150,6 +150,7 @@ QUERIES: dict[str, dict[str, str]] = {
         "confirm": "DELETE",
     },
     "/api/v1/monitoring/report": {"month": "2026-03-01"},
+    "/api/v1/monitoring/restriction-cases": {"account_number": "X-1"},
 }
 
 

@@ -203,6 +203,25 @@ async def test_heating_and_cold_water_have_no_suspension_notice(
         states = await _states(api, case_id, auth)
         assert states["suspension_notice"] == "suspension_forbidden" and states["restriction_notice"] is None
 
+    # Per debtor: the account's timelines with their next step and documents.
+    listed = await api.get(CASES, params={"organisation_id": org_id, "account_number": "A2"}, headers=auth)
+    assert listed.status_code == 200, listed.text
+    assert sorted((c["utility"], c["status"], c["next_step"]) for c in listed.json()) == [
+        ("cold_water", "restricted", None),
+        ("heating", "restricted", None),
+    ]
+    for c in listed.json():
+        assert {d["kind"]: d["refused_by"] for d in c["documents"]} == {
+            "warning": None,
+            "restriction_notice": None,
+            "suspension_notice": "suspension_forbidden",
+            "resumption_record": "not_resumed",
+        }
+    none = await api.get(CASES, params={"organisation_id": org_id, "account_number": "A1"}, headers=auth)
+    assert none.status_code == 200 and none.json() == []
+    bad = await api.get(CASES, params={"organisation_id": org_id, "account_number": ""}, headers=auth)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "query.account_number"
+
 
 async def test_resumption_record_after_an_agreement(api: httpx.AsyncClient, session: AsyncSession) -> None:
     org_id, auth = await _seeded(session)

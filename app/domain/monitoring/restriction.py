@@ -219,6 +219,22 @@ async def get_case(*, session: AsyncSession, principal: Principal, case_id: uuid
     return case
 
 
+async def list_account_cases(
+    *, session: AsyncSession, principal: Principal, organisation_id: uuid.UUID, account_number: str
+) -> list[RestrictionCase]:
+    """Return one debtor's timelines (every utility), newest first."""
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
+    stmt = (
+        select(RestrictionCase)
+        .where(
+            RestrictionCase.organisation_id == organisation_id,
+            RestrictionCase.account_number == account_number,
+        )
+        .order_by(RestrictionCase.created_at.desc(), RestrictionCase.utility)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
 async def list_events(*, session: AsyncSession, case_id: uuid.UUID) -> list[RestrictionEvent]:
     """Return a timeline's journal, oldest first."""
     stmt = select(RestrictionEvent).where(RestrictionEvent.case_id == case_id).order_by(RestrictionEvent.id)
