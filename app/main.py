@@ -28,6 +28,7 @@ from app.api import (
     notices_gis,
     operations,
     organisations,
+    restriction_cases,
     writeoff,
 )
 from app.api import metrics as metrics_api
@@ -245,6 +246,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         monitoring,
         notices_gis,
         exchanges,
+        restriction_cases,
     )
     for module in routers:
         app.include_router(module.router)

@@ -487,6 +487,11 @@ class CourtSettings(Group):
         1000, description="readiness for at most this many accounts is answered inline; more: an operation"
     )
     readiness_chunk: int = Field(2000, description="accounts loaded per query by readiness runs")
+    readiness_require_notice_delivered: bool = Field(
+        False,
+        description="court readiness blocks a debtor without a delivered pre-court notice (delivery journal) "
+        "and applications cite the delivered notice (domain-rules §12: not required by law)",
+    )
     file_store_context: str = Field(
         "debtreq", description="file-store context for court-act files (not documented for debts)"
     )

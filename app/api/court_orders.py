@@ -300,6 +300,11 @@ class ReadinessResultRead(BaseModel):
     warnings: list[BlockerRead]
     excluded: list[dict[str, Any]] = Field(description="months left out: limitation, filed, not_due")
     court: dict[str, Any] | None
+    notice: dict[str, Any] | None = Field(
+        None,
+        description="the delivered pre-court notice the application cites (notice_id, seq, issued_on, "
+        "delivered_on, channel, gis_notification_guid), when readiness requires one",
+    )
 
 
 class ReadinessResultsPage(BaseModel):
@@ -335,6 +340,7 @@ def _result(row: CourtReadinessResult) -> ReadinessResultRead:
         warnings=[BlockerRead(**b) for b in v.get("warnings", [])],
         excluded=v.get("excluded", []),
         court=v.get("court"),
+        notice=v.get("notice"),
     )
 
 

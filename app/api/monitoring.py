@@ -645,9 +645,11 @@ class RestrictionEventCreate(BaseModel):
     notice_id: uuid.UUID | None = None
 
 
-async def _case_read(session: SessionDep, case: RestrictionCase) -> RestrictionCaseRead:
+async def _case_read(session: SessionDep, case: RestrictionCase, settings: Settings) -> RestrictionCaseRead:
     out = RestrictionCaseRead.model_validate(case)
-    out.next_step, out.next_step_from = restriction.next_step(case)
+    out.next_step, out.next_step_from = restriction.next_step(
+        case, notice_days=settings.monitoring.restriction_suspension_notice_days
+    )
     out.events = [
         {"event": e.event, "on_date": e.on_date.isoformat(), "details": e.details}
         for e in await restriction.list_events(session=session, case_id=case.id)
@@ -677,7 +679,9 @@ async def post_restriction_cases(
         standard_charges=body.standard_charges,
         excluded_account_ids=await exclusions.kept_agreement_accounts(session, body.organisation_id, on_date),
     )
-    return RestrictionOpened(opened=[await _case_read(session, c) for c in opened], left_out=left_out)
+    return RestrictionOpened(
+        opened=[await _case_read(session, c, settings) for c in opened], left_out=left_out
+    )
 
 
 @router.get(
@@ -687,11 +691,11 @@ async def post_restriction_cases(
     responses=error_responses(401, 403, 404),
 )
 async def get_restriction_case(
-    case_id: uuid.UUID, session: SessionDep, principal: CourtUser
+    case_id: uuid.UUID, session: SessionDep, principal: CourtUser, settings: SettingsDep
 ) -> RestrictionCaseRead:
     """Show a restriction timeline with its dates, next step and journal (scope `court`)."""
     case = await restriction.get_case(session=session, principal=principal, case_id=case_id)
-    return await _case_read(session, case)
+    return await _case_read(session, case, settings)
 
 
 @router.post(
@@ -717,4 +721,4 @@ async def post_restriction_event(
         settings=settings.monitoring,
         notice_id=body.notice_id,
     )
-    return await _case_read(session, case)
+    return await _case_read(session, case, settings)

@@ -112,6 +112,7 @@ async def _other_org_resources(session: AsyncSession) -> dict[str, str]:
         "action": "place",
         "fias_house_guid": str(uuid.uuid4()),
         "figure": "area_differences",
+        "kind": "warning",
     }
 
 
@@ -149,6 +150,7 @@ QUERIES: dict[str, dict[str, str]] = {
         "confirm": "DELETE",
     },
     "/api/v1/monitoring/report": {"month": "2026-03-01"},
+    "/api/v1/monitoring/restriction-cases": {"account_number": "X-1"},
 }
 
 

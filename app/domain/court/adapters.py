@@ -85,12 +85,14 @@ class JsonLinesAdapter:
 
 @cache
 def _environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("app.domain", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["notice_citation"] = documents.notice_citation
+    return env
 
 
 def render_html(data: ApplicationData, *, today: date) -> str:

@@ -19,6 +19,7 @@ rounds each segment half up to the kopeck exactly as `penalty_for_amount` does (
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -29,6 +30,7 @@ from app.domain.court.rules import Court, CourtRules
 from app.domain.kernel.limitation import is_time_barred
 from app.domain.kernel.penalties import penalty_for_amount
 from app.domain.kernel.snils import is_valid_snils
+from app.domain.monitoring.delivered import DeliveredNotice
 
 _ZERO = Decimal("0")
 _CENT = Decimal("0.01")
@@ -109,6 +111,8 @@ class CaseInput:
     agreements: frozenset[uuid.UUID] | set[uuid.UUID] = frozenset()
     #: (account, billing month) written off by a posted write-off act: never claimed again.
     written_off: frozenset[tuple[uuid.UUID, date]] | set[tuple[uuid.UUID, date]] = frozenset()
+    #: account → its latest delivered pre-court notice (loaded only when readiness requires one).
+    notices: Mapping[uuid.UUID, DeliveredNotice] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------- results
@@ -180,6 +184,8 @@ class Assessment:
     court: Court | None
     blockers: tuple[Blocker, ...]
     warnings: tuple[Blocker, ...] = ()
+    #: The delivered pre-court notice the application cites (when readiness requires one).
+    notice: DeliveredNotice | None = None
 
     @property
     def ready(self) -> bool:
@@ -200,6 +206,7 @@ class Assessment:
             "period_from": self.months[0].period.isoformat() if self.months else None,
             "period_to": self.months[-1].period.isoformat() if self.months else None,
             "court": {"name": self.court.name, "district": self.court.district} if self.court else None,
+            **({"notice": self.notice.as_dict()} if self.notice is not None else {}),
         }
 
 
@@ -453,6 +460,16 @@ def assess(case: CaseInput, *, on_date: date, rules: CourtRules, pricer: Penalty
             "Claim in the bankruptcy procedure, or clear the flag once it has ended.",
         )
         (blockers if rules.bankruptcy_mode == "block" else warnings).append(flag)
+    notice = latest_notice(case.notices, account_ids)
+    if rules.require_notice_delivered and notice is None:
+        blockers.append(
+            Blocker(
+                "notice_not_delivered",
+                "No pre-court notice delivered to the debtor is recorded in the delivery journal "
+                "(required by GISGW_COURT_READINESS_REQUIRE_NOTICE_DELIVERED).",
+                "Send a notice (post, e-mail or GIS ZhKKh) and record its delivery with its date.",
+            )
+        )
     court = rules.courts.find(
         region=debtor.region, address=debtor.address, fias_house_guid=debtor.fias_house_guid
     )
@@ -482,4 +499,13 @@ def assess(case: CaseInput, *, on_date: date, rules: CourtRules, pricer: Penalty
         court=court,
         blockers=tuple(blockers),
         warnings=tuple(warnings),
+        notice=notice,
     )
+
+
+def latest_notice(
+    notices: Mapping[uuid.UUID, DeliveredNotice], account_ids: tuple[uuid.UUID, ...]
+) -> DeliveredNotice | None:
+    """Return the latest notice delivered for any of a case's accounts."""
+    found = [notices[a] for a in account_ids if a in notices]
+    return max(found, key=lambda n: (n.delivered_on, n.issued_on, n.seq)) if found else None

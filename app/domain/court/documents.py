@@ -146,10 +146,40 @@ def _residence(debtor: Mapping[str, Any]) -> str:
     return f"{address}, кв. {flat}" if flat else address
 
 
+#: How a notice reached the debtor, as the application says it (the delivery journal's channels).
+NOTICE_CHANNELS = {
+    "post": "почтовым отправлением",
+    "registered_mail": "заказным письмом с уведомлением о вручении",
+    "hand": "вручено под подпись",
+    "email": "по электронной почте",
+    "sms": "SMS-сообщением",
+    "payment_document": "в платёжном документе",
+    "gis": "через ГИС ЖКХ (личный кабинет потребителя)",
+}
+
+
+def notice_citation(notice: Mapping[str, Any]) -> str:
+    """Cite the delivered pre-court notice: number, date, channel, delivery date, GIS reference."""
+    channel = NOTICE_CHANNELS.get(str(notice.get("channel")), str(notice.get("channel") or "—"))
+    guid = notice.get("gis_notification_guid")
+    return (
+        f"До обращения в суд должнику направлено уведомление о задолженности № {notice.get('seq')} от "
+        f"{long_date(notice['issued_on'])} ({channel}), доставленное {long_date(notice['delivered_on'])}"
+        + (f"; идентификатор уведомления в ГИС ЖКХ (NotificationGUID) {guid}" if guid else "")
+        + "."
+    )
+
+
 def attachment_lines(data: Mapping[str, Any]) -> list[str]:
     """Return the numbered attachments: the package's own files, then the documents the creditor adds."""
     own = [f"{TITLES[name]} ({name})" for name in FILE_NAMES[1:]]
     others = [a for a in data.get("attachments", []) if not a.startswith("Расчёт")]
+    notice = (data.get("claim") or {}).get("notice")
+    if notice:
+        others.append(
+            f"Копия уведомления о задолженности № {notice.get('seq')} от {long_date(notice['issued_on'])} "
+            "с доказательством доставки"
+        )
     return [*own, *others]
 
 
@@ -257,6 +287,9 @@ def _application(pdf: _Pdf, data: Mapping[str, Any]) -> None:
         "и бесспорно (ГПК РФ ст. 122); его сумма не превышает предела ГПК РФ ст. 121."
     )
     pdf.line_text(body)
+    if claim.get("notice"):
+        pdf.ln(1)
+        pdf.line_text(notice_citation(claim["notice"]))
     pdf.ln(2)
     pdf.line_text("На основании изложенного, руководствуясь ГПК РФ ст. 121–124,")
     pdf.line_text("ПРОШУ:", bold=True, align="C")

@@ -94,6 +94,7 @@ def build_claim(assessment: Assessment, *, rules: CourtRules) -> dict[str, Any]:
         "duty": _money(assessment.duty) if assessment.duty is not None else None,
         "attachments": list(STANDARD_ATTACHMENTS),
         "warnings": [w.as_dict() for w in assessment.warnings],
+        **({"notice": assessment.notice.as_dict()} if assessment.notice is not None else {}),
     }
 
 

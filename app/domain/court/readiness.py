@@ -28,6 +28,7 @@ from app.domain.kernel import audit, errors
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal, require_organisation
 from app.domain.kernel.snils import is_valid_snils
+from app.domain.monitoring.delivered import DeliveredNotice, delivered_notices
 from app.domain.writeoff import written_off_months
 
 _ZERO = Decimal("0")
@@ -186,6 +187,11 @@ async def iter_assessments(
     covered = await load_covered_months(session=session, organisation_id=organisation_id)
     kept = await kept_agreement_accounts(session=session, organisation_id=organisation_id)
     gone = await written_off_months(session=session, organisation_id=organisation_id)
+    notices = (
+        await delivered_notices(session=session, organisation_id=organisation_id, on_date=on_date)
+        if rules.require_notice_delivered
+        else {}
+    )
     batch: list[Sequence[uuid.UUID]] = []
     size = 0
     for case in cases:
@@ -193,12 +199,12 @@ async def iter_assessments(
         size += len(case)
         if size >= chunk:
             yield await _assess_batch(
-                session, organisation_id, batch, on_date, rules, pricer, covered, kept, gone
+                session, organisation_id, batch, on_date, rules, pricer, covered, kept, gone, notices
             )
             batch, size = [], 0
     if batch:
         yield await _assess_batch(
-            session, organisation_id, batch, on_date, rules, pricer, covered, kept, gone
+            session, organisation_id, batch, on_date, rules, pricer, covered, kept, gone, notices
         )
 
 
@@ -212,6 +218,7 @@ async def _assess_batch(
     covered: dict[tuple[uuid.UUID, date], uuid.UUID],
     kept: set[uuid.UUID],
     gone: set[tuple[uuid.UUID, date]],
+    notices: dict[uuid.UUID, DeliveredNotice],
 ) -> list[Assessment]:
     ids = [a for case in batch for a in case]
     debtors = await load_debtors(session=session, organisation_id=organisation_id, account_ids=ids)
@@ -225,7 +232,7 @@ async def _assess_batch(
         # The covered map is keyed by account, so the whole run's map is shared rather than sliced per case.
         out.append(
             assess(
-                CaseInput(tuple(found), ledger, covered, kept, gone),
+                CaseInput(tuple(found), ledger, covered, kept, gone, notices),
                 on_date=on_date,
                 rules=rules,
                 pricer=pricer,

@@ -207,6 +207,8 @@ class CourtRules:
     annulment_reason: tuple[str, str] | None = None
     #: The NSI 365 reason of annulling a court-confirmed debt written off whole by a posted act.
     writeoff_reason: tuple[str, str] | None = None
+    #: Readiness requires a delivered pre-court notice, and applications cite it (a product rule, §12).
+    require_notice_delivered: bool = False
 
 
 def court_rules(settings: Settings) -> CourtRules:
@@ -248,6 +250,7 @@ def court_rules(settings: Settings) -> CourtRules:
         capabilities=frozenset(settings.court.capabilities),
         courts=court_table(settings),
         registry_auto=settings.court.registry_auto,
+        require_notice_delivered=settings.court.readiness_require_notice_delivered,
         annulment_reason=(settings.court.annulment_reason_code, settings.court.annulment_reason_guid)
         if settings.court.annulment_reason_code and settings.court.annulment_reason_guid
         else None,

@@ -219,6 +219,22 @@ async def get_case(*, session: AsyncSession, principal: Principal, case_id: uuid
     return case
 
 
+async def list_account_cases(
+    *, session: AsyncSession, principal: Principal, organisation_id: uuid.UUID, account_number: str
+) -> list[RestrictionCase]:
+    """Return one debtor's timelines (every utility), newest first."""
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
+    stmt = (
+        select(RestrictionCase)
+        .where(
+            RestrictionCase.organisation_id == organisation_id,
+            RestrictionCase.account_number == account_number,
+        )
+        .order_by(RestrictionCase.created_at.desc(), RestrictionCase.utility)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
 async def list_events(*, session: AsyncSession, case_id: uuid.UUID) -> list[RestrictionEvent]:
     """Return a timeline's journal, oldest first."""
     stmt = select(RestrictionEvent).where(RestrictionEvent.case_id == case_id).order_by(RestrictionEvent.id)
@@ -237,8 +253,14 @@ async def record_event(
 ) -> RestrictionCase:
     """Move a timeline on a recorded fact; refuse a step out of order or before its earliest date."""
     case = await get_case(session=session, principal=principal, case_id=case_id)
-    if case.status not in OPEN:
+    # п. 120: supply limited when an agreement stopped the timeline is still to be resumed and recorded.
+    resuming_after_agreement = (
+        event == "resumed" and case.status == "stopped" and case.resume_by is not None and not case.resumed_on
+    )
+    if case.status not in OPEN and not resuming_after_agreement:
         raise _refuse(f"The timeline is {case.status}; record nothing more.", "case_closed")
+    # The journal keeps each step's proof and the dates it computes.
+    details: dict[str, str] = {}
     if event == "warning_delivered" and notice_id is not None:
         notice = await session.get(Notice, notice_id)
         if (
@@ -255,19 +277,20 @@ async def record_event(
             raise _refuse("The notice was recalled in GIS ZhKKh; it no longer warns.", "notice_recalled")
         on_date = notice.delivered_on  # the fact recorded in the delivery journal, never the send date
         case.warning_notice_id = notice.id
+        details |= {"notice_id": str(notice.id), "channel": notice.channel or ""}
     if on_date is None:
         raise errors.RuleViolation(
             "on_date is required (or a delivered notice_id for the warning).",
             errors=[errors.FieldProblem("body.on_date", "missing", "give the date of the fact")],
             rule="missing",
         )
-    details: dict[str, str] = {}
     if event == "warning_delivered":
         if case.status != "candidate":
             raise _refuse("The warning is recorded once, first.", "out_of_order")
         case.status = "warned"
         case.warning_delivered_on = on_date
         case.restriction_allowed_from = _after(on_date, 20)  # п. 119 а
+        details["restriction_allowed_from"] = case.restriction_allowed_from.isoformat()
     elif event in ("restricted", "restriction_impossible"):
         if case.status != "warned":
             raise _refuse("Restriction follows a delivered warning.", "out_of_order")
@@ -283,6 +306,8 @@ async def record_event(
         case.restriction_impossible = event == "restriction_impossible"
         # п. 119 в: suspension 10 days after restriction, or at once where restriction is impossible.
         case.suspension_allowed_from = on_date if case.restriction_impossible else _after(on_date, 10)
+        if not suspension_forbidden(case.utility, case.apartment_building):
+            details["suspension_allowed_from"] = case.suspension_allowed_from.isoformat()
     elif event == "suspension_notice_delivered":
         if suspension_forbidden(case.utility, case.apartment_building):
             raise _refuse(_forbidden(case), "suspension_forbidden")
@@ -290,6 +315,11 @@ async def record_event(
             raise _refuse("The suspension notice follows the restriction.", "out_of_order")
         case.status = "suspension_noticed"
         case.suspension_notice_delivered_on = on_date
+        assert case.suspension_allowed_from is not None
+        details["suspension_allowed_from"] = max(
+            case.suspension_allowed_from,
+            on_date + timedelta(days=settings.restriction_suspension_notice_days),
+        ).isoformat()
     elif event == "suspended":
         if suspension_forbidden(case.utility, case.apartment_building):
             raise _refuse(_forbidden(case), "suspension_forbidden")
@@ -324,6 +354,8 @@ async def record_event(
             case.debt_paid_on = on_date
             case.resume_by = on_date + timedelta(days=2)
         case.status, case.stopped_reason = "stopped", "agreement"
+    if event in ("debt_paid", "agreement") and case.resume_by is not None:
+        details["resume_by"] = case.resume_by.isoformat()
     _journal(session, case, event, on_date, details)
     await audit.record(
         session=session,
@@ -332,7 +364,7 @@ async def record_event(
         resource_type="restriction_case",
         resource_id=case.id,
         organisation_id=case.organisation_id,
-        details={"on_date": on_date.isoformat(), "status": case.status},
+        details={"on_date": on_date.isoformat(), "status": case.status, **details},
     )
     await session.flush()
     return case
@@ -346,8 +378,11 @@ def _forbidden(case: RestrictionCase) -> str:
     )
 
 
-def next_step(case: RestrictionCase) -> tuple[str | None, date | None]:
-    """Return the next step of a timeline and the earliest day it may be taken (None: waits for a fact)."""
+def next_step(case: RestrictionCase, *, notice_days: int = 3) -> tuple[str | None, date | None]:
+    """Return the next step of a timeline and the earliest day it may be taken (None: waits for a fact).
+
+    `notice_days`: the suspension notice's lead (GISGW_MONITORING_RESTRICTION_SUSPENSION_NOTICE_DAYS).
+    """
     if case.status == "candidate":
         return "warning_delivered", None
     if case.status == "warned":
@@ -359,7 +394,7 @@ def next_step(case: RestrictionCase) -> tuple[str | None, date | None]:
     if case.status == "suspension_noticed":
         assert case.suspension_allowed_from is not None and case.suspension_notice_delivered_on is not None
         return "suspended", max(
-            case.suspension_allowed_from, case.suspension_notice_delivered_on + timedelta(days=3)
+            case.suspension_allowed_from, case.suspension_notice_delivered_on + timedelta(days=notice_days)
         )
     if case.status == "suspended":
         return ("resumed", case.resume_by) if case.debt_paid_on else ("debt_paid", None)
