@@ -19,6 +19,7 @@ Each update is an ordinary registry action (an operation run through the exchang
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -32,7 +33,7 @@ from app.db.models.court import CourtCase, CourtConfirmedDebt
 from app.db.models.writeoff import WriteOffAct, WriteOffLine
 from app.domain import writeoff
 from app.domain.court.assessment import PenaltyPricer
-from app.domain.court.registry import RegistryRequest, request_registry_action
+from app.domain.court.registry import ConfirmedDebt, RegistryRequest, request_registry_action
 from app.domain.court.rules import CourtRules, court_rules
 from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal
@@ -61,8 +62,9 @@ async def update_registry_after_write_off(
 ) -> list[uuid.UUID]:
     """Queue the registry action each placed court-confirmed debt touched by a posted act calls for.
 
-    Returns the operation ids. Debts not placed in GIS (or annulled there) need nothing: debt-request answers
-    read the local record, and `written_off_months` already keeps the months out of new claims.
+    Returns the operation ids. Debts not placed in GIS (or annulled there) need nothing in GIS: debt-request
+    answers leave out a debt written off whole (`without_written_off`), and `written_off_months` keeps the
+    months out of new claims.
     """
     line = WriteOffLine
     lines = (
@@ -116,6 +118,33 @@ async def update_registry_after_write_off(
             )
         queued.append(op.id)
     return queued
+
+
+async def without_written_off(
+    *, session: AsyncSession, organisation_id: uuid.UUID, debts: Sequence[ConfirmedDebt]
+) -> list[ConfirmedDebt]:
+    """Leave out the court-confirmed debts every claimed month of which a posted act has written off.
+
+    A debt given up is no longer an unpaid debt confirmed by a court act (ЖК РФ ст. 159 ч. 1), even while its
+    GIS record still awaits the annulment or was never placed: a debt-request answer must not name it. A debt
+    written off in part stays (the record is in force). Debts without a case of ours (imported from GIS)
+    carry no claimed months and stay.
+    """
+    case_ids = {d.case_id for d in debts if d.case_id is not None}
+    if not case_ids:
+        return list(debts)
+    rows = (
+        await session.execute(
+            select(CourtCase.id, CourtCase.account_ids, CourtCase.months, CourtCase.claim).where(
+                CourtCase.id.in_(case_ids)
+            )
+        )
+    ).all()
+    claimed = {cid: set(case_month_keys(a, m, c)) for cid, a, m, c in rows}
+    accounts = {a for keys in claimed.values() for a, _ in keys}
+    gone = await written_off_months(session=session, organisation_id=organisation_id, account_ids=accounts)
+    given_up = {cid for cid, keys in claimed.items() if keys and keys <= gone}
+    return [d for d in debts if d.case_id not in given_up]
 
 
 async def run_write_off_selection(op: Operation, progress: ops.Progress, ctx: AppContext) -> dict[str, Any]:
