@@ -21,6 +21,7 @@ from app.db.models.core import AuditEvent, Operation
 from app.db.models.court import CourtCase, CourtConfirmedDebt
 from app.domain import writeoff
 from app.domain.accounts.ledger import encode_months
+from app.domain.court.packages import build_claim
 from app.domain.court.readiness import iter_assessments
 from app.domain.court.rules import CourtRules, court_rules
 from app.domain.court.written_off import update_registry_after_write_off
@@ -258,6 +259,12 @@ async def test_act_posts_and_posted_months_leave_court_claims(
     batches = [b async for b in found]
     reasons = {e.period: e.reason for e in batches[0][0].excluded}
     assert reasons == {SEP: "written_off", OCT: "written_off", NOV: "written_off", DEC: "written_off"}
+    # Nor does the package's claim built from it (court.packages.build_claim): the months are listed excluded.
+    claim = build_claim(batches[0][0], rules=rules)
+    claimed = {m["period"] for m in claim["months"]}
+    assert not claimed & {p.isoformat() for p in (SEP, OCT, NOV, DEC)}
+    excluded = {(e["period"], e["reason"]) for e in claim["excluded"]}
+    assert {(p.isoformat(), "written_off") for p in (SEP, OCT, NOV, DEC)} <= excluded
 
 
 async def test_draft_act_can_be_cancelled_and_its_months_freed(session: AsyncSession) -> None:
