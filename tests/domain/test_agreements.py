@@ -232,6 +232,15 @@ async def test_full_repayment_completes_the_agreement(session: AsyncSession) -> 
             "schedule_sum",
         ),
         (
+            {
+                "schedule": agreements.ScheduleInput(
+                    3, date(2025, 12, 1), None, (Decimal("4500"), Decimal("4500"))
+                )
+            },
+            "body.schedule.amounts",
+            "schedule_length",
+        ),
+        (
             {"schedule": agreements.ScheduleInput(2, date(2025, 11, 19))},
             "body.schedule.first_date",
             "date_in_past",
