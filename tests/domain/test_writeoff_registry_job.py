@@ -121,6 +121,9 @@ async def test_registry_job_sends_each_message_once_and_resumes(
     async with db() as session:
         first = await session.get(Operation, op.id)
         assert first is not None and first.progress_done == 100  # the first message applied, the second not
+        waiting = (await session.scalars(select(CourtConfirmedDebt.last_error))).all()
+    # The debts not updated yet say why; the updated ones carry no error.
+    assert sum(1 for e in waiting if e and e.startswith("write-off not sent to GIS")) == DEBTS - 100
     result = await run()
     key = f"{WRITE_OFF_REGISTRY_JOB}:{op.id}"
     # Three messages (100 + 100 + 50), each sent once: the re-run waited for the second, sent the third.
@@ -133,6 +136,6 @@ async def test_registry_job_sends_each_message_once_and_resumes(
     assert done is not None and (done.progress_done, done.progress_total) == (DEBTS, DEBTS)
     by_id = {d.id: d for d in rows}
     annulled = [by_id[d.id] for i, d in enumerate(debts) if i != REFUSED]
-    assert all(d.gis_status == "CANCELLED" and d.annulled_on is not None for d in annulled)
+    assert all(d.gis_status == "CANCELLED" and d.annulled_on and d.last_error is None for d in annulled)
     refused = by_id[debts[REFUSED].id]
     assert refused.gis_status == "PUBLISHED" and refused.last_error and "INT002000" in refused.last_error

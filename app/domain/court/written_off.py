@@ -189,16 +189,29 @@ async def run_write_off_registry(op: Operation, progress: ops.Progress, ctx: App
         ]
         results: dict[str, m.CommonResult] = {}
         if sent:
-            answered = await gis.import_debts(
-                organisation_id=op.organisation_id,
-                items=[
-                    m.DebtImportItem(transport_guid=t, operation=_write_off_operation(d, x, params))
-                    for x, d, t in sent
-                ],
-                ref_kind="court-registry",
-                ref_id=str(params["act_id"]),
-                idempotency_key=f"{WRITE_OFF_REGISTRY_JOB}:{op.id}:{start // MAX_DEBT_ITEMS}",
-            )
+            try:
+                answered = await gis.import_debts(
+                    organisation_id=op.organisation_id,
+                    items=[
+                        m.DebtImportItem(transport_guid=t, operation=_write_off_operation(d, x, params))
+                        for x, d, t in sent
+                    ],
+                    ref_kind="court-registry",
+                    ref_id=str(params["act_id"]),
+                    idempotency_key=f"{WRITE_OFF_REGISTRY_JOB}:{op.id}:{start // MAX_DEBT_ITEMS}",
+                )
+            except Exception as exc:
+                # The operation fails; every debt not updated yet says why (the posting itself stands).
+                left = [uuid.UUID(x["debt_id"]) for x in items[start:]]
+                why = f"write-off not sent to GIS: {type(exc).__name__}: {exc}"[:2000]
+                async with ctx.sessionmaker() as session, session.begin():
+                    for part in range(0, len(left), _IN_LIMIT):
+                        await session.execute(
+                            update(CourtConfirmedDebt)
+                            .where(CourtConfirmedDebt.id.in_(left[part : part + _IN_LIMIT]))
+                            .values(last_error=why)
+                        )
+                raise
             results = {r.transport_guid: r for r in answered}
         async with ctx.sessionmaker() as session, session.begin():
             for x, _, transport in sent:
