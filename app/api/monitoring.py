@@ -678,6 +678,7 @@ async def post_restriction_cases(
         settings=settings.monitoring,
         standard_charges=body.standard_charges,
         excluded_account_ids=await exclusions.kept_agreement_accounts(session, body.organisation_id, on_date),
+        written_off=await exclusions.written_off_months(session, body.organisation_id),
     )
     return RestrictionOpened(
         opened=[await _case_read(session, c, settings) for c in opened], left_out=left_out

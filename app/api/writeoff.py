@@ -143,7 +143,8 @@ class ActDetail(ActRead):
     lines: list[LineRead]
     registry_operations: list[uuid.UUID] = Field(
         default_factory=list,
-        description="on posting: the operations updating court-confirmed debts in GIS's registry",
+        description="on posting: the operation updating every touched court-confirmed debt in GIS's registry "
+        "(one per posting, in importDebt messages of up to 100 debts; empty when no placed debt is touched)",
     )
 
 

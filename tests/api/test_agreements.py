@@ -51,6 +51,14 @@ async def test_create_list_and_refresh_agreements(api: httpx.AsyncClient, sessio
         ("body.schedule.amounts", "schedule_sum")
     ]
 
+    past = {**body, "schedule": {"months": 3, "first_date": (moscow_today() - timedelta(days=1)).isoformat()}}
+    late = await api.post("/api/v1/agreements", json=past, headers=bearer(token))
+    assert late.status_code == 422, late.text
+    assert [(e["path"], e["rule"]) for e in late.json()["errors"]] == [
+        ("body.schedule.first_date", "date_in_past")
+    ]
+
+    # Nothing was written by the refusals: the account has no agreement yet, so this one is not overlapping.
     body["schedule"] = {"months": 3, "first_date": first}
     created = await api.post("/api/v1/agreements", json=body, headers=bearer(token))
     assert created.status_code == 201, created.text

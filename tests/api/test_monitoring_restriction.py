@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.importing import upsert_accounts
 from app.domain.accounts.rows import account_id_for
-from app.domain.monitoring import restriction
+from app.domain.monitoring import exclusions, restriction
 from app.settings import MonitoringSettings
 from tests.factories import bearer, make_org, make_token
 from tests.monitoring_support import monitoring_rows
@@ -196,3 +196,40 @@ async def test_cold_water_in_apartment_building_is_never_suspended(
         headers=auth,
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "body.utility"
+
+
+async def test_written_off_months_leave_the_restriction_debt(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org = await make_org(session)
+    await upsert_accounts(session=session, organisation_id=org.id, rows=monitoring_rows())
+    auth = bearer(await make_token(session, scopes=["court", "read", "answer", "admin"], orgs=[org.id]))
+    body = {"organisation_id": str(org.id), "utility": "heating", "on_date": "2026-03-31"}
+    # Draft, approve and post an act over A2's January 2022 (2000 ₽, past limitation on 31 March 2026).
+    a2 = str(account_id_for(org.id, "A2"))
+    act = await api.post(
+        "/api/v1/write-off/acts",
+        json={"organisation_id": str(org.id), "on_date": "2026-03-31", "account_ids": [a2]},
+        headers=auth,
+    )
+    assert act.status_code == 201, act.text
+    assert [(x["period"], x["principal"]) for x in act.json()["lines"]] == [("2022-01-01", "2000.00")]
+    act_id = act.json()["id"]
+    # A draft (and an approved act) write nothing off yet: A2 (2300 ₽ > 2 × 933.33 ₽) is still a candidate.
+    found, _ = await restriction.find_candidates(
+        session=session, organisation_id=org.id, on_date=date(2026, 3, 31), settings=MonitoringSettings(),
+        written_off=await exclusions.written_off_months(session, org.id),
+    )  # fmt: skip
+    assert [c.account_number for c in found] == ["A2"]
+    for step in ("approve", "post"):
+        r = await api.post(f"/api/v1/write-off/acts/{act_id}/{step}", json={"reason": "test"}, headers=auth)
+        assert r.status_code == 200, r.text
+    # Posted: A2 owes 300 ₽, below two monthly charges; the restriction run opens nothing.
+    opened = await api.post("/api/v1/monitoring/restriction-cases", json=body, headers=auth)
+    assert opened.status_code == 201, opened.text
+    assert opened.json() == {"opened": [], "left_out": {}}
+    found, _ = await restriction.find_candidates(
+        session=session, organisation_id=org.id, on_date=date(2026, 3, 31), settings=MonitoringSettings(),
+        written_off=await exclusions.written_off_months(session, org.id),
+    )  # fmt: skip
+    assert found == []

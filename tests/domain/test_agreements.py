@@ -26,6 +26,8 @@ from app.domain.kernel import errors
 from app.domain.kernel.access import SYSTEM
 from app.domain.kernel.penalties import due_date_for
 from app.domain.kernel.snils import random_valid_snils
+from app.domain.monitoring import exclusions, restriction
+from app.settings import MonitoringSettings
 from tests.conftest import make_settings
 from tests.factories import COURTS, make_org
 
@@ -230,6 +232,15 @@ async def test_full_repayment_completes_the_agreement(session: AsyncSession) -> 
             "schedule_sum",
         ),
         (
+            {
+                "schedule": agreements.ScheduleInput(
+                    3, date(2025, 12, 1), None, (Decimal("4500"), Decimal("4500"))
+                )
+            },
+            "body.schedule.amounts",
+            "schedule_length",
+        ),
+        (
             {"schedule": agreements.ScheduleInput(2, date(2025, 11, 19))},
             "body.schedule.first_date",
             "date_in_past",
@@ -316,3 +327,28 @@ def test_debt_answer_follows_the_agreement_setting() -> None:
     assert draft_from_debts([kept], agreement_answer="debt") == draft_from_debts(
         [debt], agreement_answer="no_debt"
     )
+
+
+async def test_restriction_leaves_out_a_kept_agreement_until_breach(session: AsyncSession) -> None:
+    # ПП 354 п. 118: the debtor keeping an agreement is no restriction candidate; after a breach he is again.
+    # The exclusion is the set the restriction route takes (monitoring.exclusions.kept_agreement_accounts).
+    org = await make_org(session)
+    account = await _account(session, org.id)
+    settings = MonitoringSettings()
+
+    async def candidates(on: date) -> tuple[list[uuid.UUID], dict[str, int]]:
+        found, left_out = await restriction.find_candidates(
+            session=session, organisation_id=org.id, on_date=on, settings=settings,
+            excluded_account_ids=await exclusions.kept_agreement_accounts(session, org.id, on),
+        )  # fmt: skip
+        return [c.account_id for c in found], left_out
+
+    # 12,000 ₽ overdue (July–October) > 2 × 3,000 ₽: a candidate before any agreement.
+    assert await candidates(date(2025, 12, 15)) == ([account], {})
+    a = await agreements.create_agreement(
+        session=session, principal=SYSTEM, today=TODAY, data=_input(org.id, account)
+    )
+    assert await candidates(date(2025, 12, 15)) == ([], {"agreement": 1})
+    await agreements.refresh_agreements(session=session, today=date(2026, 1, 21), breach_days=10)
+    assert a.status == "breached"
+    assert await candidates(date(2026, 1, 21)) == ([account], {})

@@ -21,6 +21,7 @@ from app.db.models.core import AuditEvent, Operation
 from app.db.models.court import CourtCase, CourtConfirmedDebt
 from app.domain import writeoff
 from app.domain.accounts.ledger import encode_months
+from app.domain.court.packages import build_claim
 from app.domain.court.readiness import iter_assessments
 from app.domain.court.rules import CourtRules, court_rules
 from app.domain.court.written_off import update_registry_after_write_off
@@ -258,6 +259,12 @@ async def test_act_posts_and_posted_months_leave_court_claims(
     batches = [b async for b in found]
     reasons = {e.period: e.reason for e in batches[0][0].excluded}
     assert reasons == {SEP: "written_off", OCT: "written_off", NOV: "written_off", DEC: "written_off"}
+    # Nor does the package's claim built from it (court.packages.build_claim): the months are listed excluded.
+    claim = build_claim(batches[0][0], rules=rules)
+    claimed = {m["period"] for m in claim["months"]}
+    assert not claimed & {p.isoformat() for p in (SEP, OCT, NOV, DEC)}
+    excluded = {(e["period"], e["reason"]) for e in claim["excluded"]}
+    assert {(p.isoformat(), "written_off") for p in (SEP, OCT, NOV, DEC)} <= excluded
 
 
 async def test_draft_act_can_be_cancelled_and_its_months_freed(session: AsyncSession) -> None:
@@ -374,19 +381,23 @@ async def test_posting_queues_the_registry_action_the_write_off_calls_for(
         return [op for op in [await session.get(Operation, i) for i in queued] if op is not None]
 
     # A month the case did not claim: nothing to update. One claimed month of two: an edit with a note.
+    # One operation per posting, whatever the number of debts (the job batches them into importDebt messages).
     assert await post([NOV]) == []
     (edit,) = await post([SEP])
-    assert edit.params is not None and edit.params["action"] == "edit"
-    assert edit.params["additional_info"].startswith("Часть задолженности списана как безнадёжная")
-    assert "09.2022" in edit.params["additional_info"]
+    assert edit.params is not None and edit.kind == "court-registry-write-off" and edit.progress_total == 1
+    (item,) = edit.params["items"]
+    assert (item["debt_id"], item["action"]) == (str(debt.id), "edit")
+    assert item["text"].startswith("Часть задолженности списана как безнадёжная")
+    assert "09.2022" in item["text"]
     # The last claimed month: the debt is written off whole → annulled (NSI 365 from settings), else edited
     # with a note and a hint to annul by hand.
     (last,) = await post([OCT])
     assert last.params is not None
+    (item,) = last.params["items"]
     if reason is not None:
-        assert (last.params["action"], last.params["reason_code"]) == ("annul", "5")
-        assert last.params["reason_text"].startswith("Задолженность списана как безнадёжная")
+        assert (item["action"], last.params["reason_code"]) == ("annul", "5")
+        assert item["text"].startswith("Задолженность списана как безнадёжная")
         assert debt.last_error is None
     else:
-        assert last.params["action"] == "edit"
+        assert item["action"] == "edit"
         assert debt.last_error is not None and "GISGW_COURT_WRITEOFF_REASON_CODE" in debt.last_error

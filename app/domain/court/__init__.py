@@ -43,7 +43,11 @@ from app.domain.court.registry import (
     run_registry_action,
 )
 from app.domain.court.rules import CourtRules, court_rules
-from app.domain.court.written_off import run_write_off_selection
+from app.domain.court.written_off import (
+    WRITE_OFF_REGISTRY_JOB,
+    run_write_off_registry,
+    run_write_off_selection,
+)
 from app.domain.kernel.area import Area
 from app.domain.writeoff import SELECTION_JOB
 
@@ -58,6 +62,7 @@ AREA = Area(
         COUNT_JOB: run_count_job,
         # Write-off's candidate selection: priced as readiness prices penalties (see court.written_off).
         SELECTION_JOB: run_write_off_selection,
+        WRITE_OFF_REGISTRY_JOB: run_write_off_registry,
         EXPORT_JOB: run_export_job,
     },
 )

@@ -399,7 +399,10 @@ def _operation(
     )
 
 
-def _apply_result(debt: CourtConfirmedDebt, params: dict[str, Any], result: m.CommonResult | None) -> bool:
+def apply_registry_result(
+    debt: CourtConfirmedDebt, params: dict[str, Any], result: m.CommonResult | None
+) -> bool:
+    """Apply GIS's answer to one registry action to the local record; return whether GIS accepted it."""
     action = params["action"]
     if result is None or not result.ok:
         text = "; ".join(f"{e.code}: {e.description}" for e in result.errors) if result else "no result"
@@ -466,7 +469,7 @@ async def run_registry_action(op: Operation, progress: ops.Progress, ctx: AppCon
     async with ctx.sessionmaker() as session, session.begin():
         debt = await session.get(CourtConfirmedDebt, debt_id)
         assert debt is not None
-        ok = _apply_result(debt, params, mine)
+        ok = apply_registry_result(debt, params, mine)
         if ok and case is not None:
             # The loop goes on from the new state: a placed debt already paid or cancelled moves on at once.
             loop = Principal(

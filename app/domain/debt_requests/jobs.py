@@ -18,6 +18,7 @@ from app.db.models.core import Operation, Organisation
 from app.db.models.debt_requests import RECEIVED, DebtSubrequest
 from app.domain.agreements import kept_agreement_accounts
 from app.domain.court.registry import confirmed_debts_for_accounts
+from app.domain.court.written_off import without_written_off
 from app.domain.debt_requests import answers, fetch, matching, nsi, sending
 from app.domain.debt_requests.gateway import gateway_for
 from app.domain.kernel import audit
@@ -306,6 +307,8 @@ async def _prefill(
         debts = await confirmed_debts_for_accounts(
             session=session, organisation_id=sub.organisation_id, account_ids=list(r.account_ids)
         )
+        # A debt written off whole by a posted act is given up: not named, even before GIS annuls it.
+        debts = await without_written_off(session=session, organisation_id=sub.organisation_id, debts=debts)
         if sub.organisation_id not in kept:
             kept[sub.organisation_id] = await kept_agreement_accounts(
                 session=session, organisation_id=sub.organisation_id

@@ -1,5 +1,7 @@
 """Match subrequests to billing accounts (house, then premises) and cache debt sum and months in debt.
 
+Months written off by a posted act (app/domain/writeoff) are left out of the debt sum and months.
+
 Works on whole chunks of subrequests with a handful of queries per chunk (not one query per request), so
 10,000 requests match in seconds. It reads the account registry's tables (app.db.models.accounts) directly
 for that reason; the per-request lookup of the Accounts issue would cost one round trip per request.
@@ -24,6 +26,7 @@ from app.db.models.debt_requests import DebtSubrequest
 from app.domain.accounts.ledger import decode_months, kopecks
 from app.domain.accounts.premises import normalize_premises
 from app.domain.debt_requests.common import OPEN
+from app.domain.writeoff import written_off_months
 
 Quality = Literal["exact", "normalised", "house_only", "review", "none"]
 Scope = Literal["organisation", "address"]
@@ -172,13 +175,18 @@ async def _debts(
     first_period = date(start.year, start.month, 1)
     ledgers = select(AccountLedger.account_id, AccountLedger.months)
     stmt = ledgers.where(AccountLedger.account_id.in_(accounts))
+    # Months written off by a posted act are no longer owed (issue #16): the answer does not count them.
+    gone = await written_off_months(session=session, organisation_id=None, account_ids=accounts)
     by_account: dict[uuid.UUID, list[tuple[date, Decimal]]] = defaultdict(list)
     for account_id, stored in await session.execute(stmt):
         # Months of the asked periods already due with something unpaid.
         by_account[account_id] = [
             (m.period, Decimal(m.charged) - Decimal(m.paid))
             for m in decode_months(stored)
-            if first_period <= m.period <= end and m.due_date < on and kopecks(m.charged) > kopecks(m.paid)
+            if first_period <= m.period <= end
+            and m.due_date < on
+            and kopecks(m.charged) > kopecks(m.paid)
+            and (account_id, m.period) not in gone
         ]
     result: dict[uuid.UUID, tuple[Decimal, int]] = {}
     for sub_id, (ids, p_from, p_to) in pairs.items():

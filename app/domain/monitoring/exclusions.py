@@ -1,6 +1,6 @@
 """Who is under a kept repayment agreement: excluded from notices and from restriction (ПП 354 п. 118).
 
-And which months are written off (posted acts): notices no longer claim them.
+And which months are written off (posted acts): notices and restriction no longer count them.
 
 The agreements area owns agreements; this is the one place the pre-court work asks it. Every selection in this
 area takes that set (`excluded_account_ids`) and journals how many it left out under rule `agreement`.
@@ -29,5 +29,5 @@ async def kept_agreement_accounts(
 async def written_off_months(
     session: AsyncSession, organisation_id: uuid.UUID
 ) -> frozenset[tuple[uuid.UUID, date]]:
-    """Return the (account, month) written off by posted acts: notices no longer claim them (issue #16)."""
+    """Return the (account, month) written off by posted acts: notices and restriction skip them (#16)."""
     return frozenset(await _written_off(session=session, organisation_id=organisation_id))

@@ -1,7 +1,8 @@
 """Restriction and suspension of a utility for debt (Правила № 354, утв. ПП РФ 06.05.2011, п. 117–120).
 
 Candidates: debt above two monthly charges of the utility (п. 117–118), unless under a kept repayment
-agreement. The timeline moves only on recorded facts, each journaled: the warning delivered (its delivery
+agreement; months written off by a posted act (issue #16) are no longer owed and do not count. The
+timeline moves only on recorded facts, each journaled: the warning delivered (its delivery
 date, never its send date) → 20 days (п. 119 а) → restriction (п. 119 б) → 10 days → suspension (п. 119 в),
 with its own notice delivered at least N days before (setting); never suspension of heating, nor of cold
 water in an apartment building. Resumption within 2 calendar days after the debt is repaid (п. 120). An
@@ -79,12 +80,15 @@ async def find_candidates(
     settings: MonitoringSettings,
     standard_charges: Mapping[uuid.UUID, Decimal] | None = None,
     excluded_account_ids: Set[uuid.UUID] = frozenset(),
+    written_off: Set[tuple[uuid.UUID, date]] = frozenset(),
 ) -> tuple[list[Candidate], dict[str, int]]:
     """Return the accounts with overdue debt above two monthly charges, and counts of those left out.
 
     The monthly charge is the standard consumption × tariff billing sends per account (`standard_charges`,
     method `standard`), or, with method `average`, the average charge of the last months: an approximation,
-    labelled so on every case (п. 118 speaks of the standard and the tariff).
+    labelled so on every case (п. 118 speaks of the standard and the tariff). The debt leaves out the
+    months in `written_off` (posted write-off acts, `exclusions.written_off_months`); their charges still
+    show the monthly charge.
     """
     rows = (
         await session.execute(
@@ -99,9 +103,10 @@ async def find_candidates(
     method = settings.restriction_charge_method
     for account_id, number, months_text in rows:
         months = decode_months(months_text)
-        debt = (
-            Decimal(account_month(months, first_of_month_of(on_date), as_of=on_date).debt) / 100
-        ).quantize(_CENT)
+        owed = [m for m in months if (account_id, m.period) not in written_off] if written_off else months
+        debt = (Decimal(account_month(owed, first_of_month_of(on_date), as_of=on_date).debt) / 100).quantize(
+            _CENT
+        )
         if debt <= 0:
             continue
         if method == "standard":
@@ -133,6 +138,7 @@ async def open_cases(
     settings: MonitoringSettings,
     standard_charges: Mapping[uuid.UUID, Decimal] | None = None,
     excluded_account_ids: Set[uuid.UUID] = frozenset(),
+    written_off: Set[tuple[uuid.UUID, date]] = frozenset(),
 ) -> tuple[list[RestrictionCase], dict[str, int]]:
     """Open a timeline for every candidate without an open one for this utility; journaled."""
     await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
@@ -143,6 +149,7 @@ async def open_cases(
         settings=settings,
         standard_charges=standard_charges,
         excluded_account_ids=excluded_account_ids,
+        written_off=written_off,
     )
     already = set(
         (

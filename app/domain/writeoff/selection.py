@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
@@ -63,21 +63,35 @@ class Candidate(NamedTuple):
 
 
 async def written_off_months(
-    *, session: AsyncSession, organisation_id: uuid.UUID, include_pending: bool = False
+    *,
+    session: AsyncSession,
+    organisation_id: uuid.UUID | None,
+    include_pending: bool = False,
+    account_ids: Collection[uuid.UUID] | None = None,
 ) -> set[tuple[uuid.UUID, date]]:
     """Return (account, month) written off by posted acts (`include_pending`: by drafts and approved too).
 
-    Notices, court packages and answers leave these months out.
+    Notices, court packages, restriction and debt-request answers leave these months out. `account_ids`
+    narrows to those accounts (with `organisation_id` None: whatever organisation they belong to).
     """
     statuses = [ACT_POSTED, ACT_DRAFT, ACT_APPROVED] if include_pending else [ACT_POSTED]
     stmt = (
         select(WriteOffLine.account_id, WriteOffLine.period)
         .join(WriteOffAct, WriteOffAct.id == WriteOffLine.act_id)
-        .where(WriteOffAct.organisation_id == organisation_id, WriteOffAct.status.in_(statuses))
+        .where(WriteOffAct.status.in_(statuses))
         # Forgiven penalties leave the month's principal alone: it was paid, not written off.
         .where(WriteOffLine.ground != AMNESTY)
     )
-    return {(a, p) for a, p in (await session.execute(stmt)).all()}
+    if organisation_id is not None:
+        stmt = stmt.where(WriteOffAct.organisation_id == organisation_id)
+    if account_ids is None:
+        return {(a, p) for a, p in (await session.execute(stmt)).all()}
+    wanted = list(dict.fromkeys(account_ids))
+    found: set[tuple[uuid.UUID, date]] = set()
+    for start in range(0, len(wanted), CHUNK):
+        part = stmt.where(WriteOffLine.account_id.in_(wanted[start : start + CHUNK]))
+        found.update((a, p) for a, p in (await session.execute(part)).all())
+    return found
 
 
 @dataclass
