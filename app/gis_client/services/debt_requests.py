@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,7 +32,7 @@ from app.gis_client.services.common import (
     parse_common_result,
     parse_nsi_ref,
 )
-from app.gis_client.wire.envelope import new_body, sub, sub_many, sub_opt
+from app.gis_client.wire.envelope import BuiltBody, new_body, note_built, sub, sub_many, sub_opt
 from app.gis_client.xmlread import (
     _all,
     _find,
@@ -344,9 +345,12 @@ def build_import_dsr_responses(actions: Sequence[DSRAction]) -> etree._Element:
     for action in actions:
         _check_action(action)
     try:
-        return _import_body_from_text(actions)
+        body, info = _import_body_from_text(actions)
     except _NotPlainText:
         return build_import_dsr_responses_by_elements(actions)
+    # The envelope takes the prefixes from the note, and its validation trusts a body proven valid.
+    note_built(body, info)
+    return body
 
 
 def _check_action(action: DSRAction) -> None:
@@ -425,82 +429,165 @@ def _esc(value: str) -> str:
     return value
 
 
-def _el(out: list[str], tag: str, value: str | None) -> None:
-    if value is not None:
-        out.append(f"<{tag}>{_esc(value)}</{tag}>")
+class _Facets:
+    r"""The values of one text-built body grouped by the XSD facets that bind them, checked in bulk.
+
+    XSD (hcs-debt-requests-types 14.0.0.0, hcs-base, hcs-nsi-base): GUIDType pattern; PersonNameType 1..255;
+    document series and number ≤255; SNILSType \d{11}; nsiCodeType ≤20 and (A{0,1}\d{1,4}(\.)?)+; nsiRef Name
+    ≤1200; AttachmentType Name 1..1024, Description 1..500, AttachmentHASH ≥1; description ≤1000. Digits are
+    checked as ASCII [0-9], stricter than XSD's \d: a value outside this narrower set is validated by libxml2.
+    """
+
+    __slots__ = ("guids", "names", "short", "snils", "codes", "nsi_names", "att_names", "att_descs", "hashes")
+
+    def __init__(self) -> None:
+        self.guids: list[str] = []
+        self.names: list[str] = []
+        self.short: list[str] = []
+        self.snils: list[str] = []
+        self.codes: list[str] = []
+        self.nsi_names: list[str] = []
+        self.att_names: list[str] = []
+        self.att_descs: list[str] = []
+        self.hashes: list[str] = []
+
+    def valid(self) -> bool:
+        """Return whether every value passes its facet (values are NUL-free: the body parsed)."""
+        return bool(
+            _GUIDS_RE.fullmatch("".join(g + "\0" for g in self.guids))
+            and _SNILS_RE.fullmatch("".join(v + "\0" for v in self.snils))
+            and _CODES_RE.fullmatch("".join(v + "\0" for v in self.codes))
+            and _within(self.names, 1, 255)
+            and _within(self.short, 0, 255)
+            and _within(self.codes, 1, 20)
+            and _within(self.nsi_names, 0, 1200)
+            and _within(self.att_names, 1, 1024)
+            and _within(self.att_descs, 1, 500)
+            and _within(self.hashes, 1, 1 << 62)
+        )
 
 
-def _nsi_text(out: list[str], tag: str, ref: NsiRef) -> None:
-    out.append(f"<{tag}>")
-    _el(out, "nsi-base:Code", ref.code)
-    _el(out, "nsi-base:GUID", ref.guid)
-    _el(out, "nsi-base:Name", ref.name)
+_HEX = "[0-9a-fA-F]"
+_GUIDS_RE = re.compile(f"(?:{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}\0)*")
+_SNILS_RE = re.compile("(?:[0-9]{11}\0)*")
+_CODES_RE = re.compile(r"(?:(?:A?[0-9]{1,4}\.?)+\0)*")
+
+
+def _within(values: list[str], shortest: int, longest: int) -> bool:
+    lengths = list(map(len, values))
+    return not lengths or (min(lengths) >= shortest and max(lengths) <= longest)
+
+
+def _nsi_text(out: list[str], tag: str, ref: NsiRef, facets: _Facets) -> None:
+    facets.codes.append(ref.code)
+    facets.guids.append(ref.guid)
+    if ref.name is None:
+        out.append(f"<{tag}><nsi-base:Code>{_esc(ref.code)}</nsi-base:Code>")
+    else:
+        facets.nsi_names.append(ref.name)
+        out.append(
+            f"<{tag}><nsi-base:Code>{_esc(ref.code)}</nsi-base:Code><nsi-base:GUID>{_esc(ref.guid)}"
+            f"</nsi-base:GUID><nsi-base:Name>{_esc(ref.name)}</nsi-base:Name></{tag}>"
+        )
+        return
+    out.append(f"<nsi-base:GUID>{_esc(ref.guid)}</nsi-base:GUID></{tag}>")
+
+
+def _attachment_text(out: list[str], tag: str, att: Attachment, facets: _Facets) -> None:
+    facets.att_names.append(att.name)
+    facets.att_descs.append(att.description)
+    facets.guids.append(att.attachment_guid)
+    out.append(
+        f"<{tag}><base:Name>{_esc(att.name)}</base:Name><base:Description>{_esc(att.description)}"
+        f"</base:Description><base:Attachment><base:AttachmentGUID>{_esc(att.attachment_guid)}"
+        "</base:AttachmentGUID></base:Attachment>"
+    )
+    if att.hash is not None:
+        facets.hashes.append(att.hash)
+        out.append(f"<base:AttachmentHASH>{_esc(att.hash)}</base:AttachmentHASH>")
     out.append(f"</{tag}>")
 
 
-def _attachment_text(out: list[str], tag: str, att: Attachment) -> None:
-    out.append(f"<{tag}>")
-    _el(out, "base:Name", att.name)
-    _el(out, "base:Description", att.description)
-    out.append(f"<base:Attachment><base:AttachmentGUID>{_esc(att.attachment_guid)}</base:AttachmentGUID>")
-    out.append("</base:Attachment>")
-    _el(out, "base:AttachmentHASH", att.hash)
-    out.append(f"</{tag}>")
-
-
-def _debt_info_text(out: list[str], info: DebtInfo) -> None:
+def _debt_info_text(out: list[str], info: DebtInfo, facets: _Facets) -> None:
     p = info.person
-    out.append("<drs:debtInfo><drs:person>")
-    _el(out, "drs:firstName", p.first_name)
-    _el(out, "drs:lastName", p.last_name)
-    _el(out, "drs:middleName", p.middle_name)
-    _el(out, "drs:snils", p.snils)
+    facets.names.append(p.first_name)
+    facets.names.append(p.last_name)
+    out.append(
+        f"<drs:debtInfo><drs:person><drs:firstName>{_esc(p.first_name)}</drs:firstName>"
+        f"<drs:lastName>{_esc(p.last_name)}</drs:lastName>"
+    )
+    if p.middle_name is not None:
+        facets.names.append(p.middle_name)
+        out.append(f"<drs:middleName>{_esc(p.middle_name)}</drs:middleName>")
+    if p.snils is not None:
+        facets.snils.append(p.snils)
+        out.append(f"<drs:snils>{_esc(p.snils)}</drs:snils>")
     if p.document is not None:
         doc = p.document
         out.append("<drs:document>")
-        _nsi_text(out, "drs:type", doc.type)
-        _el(out, "drs:series", doc.series)
-        _el(out, "drs:number", doc.number)
-        out.append("</drs:document>")
+        _nsi_text(out, "drs:type", doc.type, facets)
+        if doc.series is not None:
+            facets.short.append(doc.series)
+            out.append(f"<drs:series>{_esc(doc.series)}</drs:series>")
+        facets.short.append(doc.number)
+        out.append(f"<drs:number>{_esc(doc.number)}</drs:number></drs:document>")
     out.append("</drs:person>")
     for document in info.documents:
         out.append("<drs:document>")
-        _nsi_text(out, "drs:type", document.type)
-        _attachment_text(out, "drs:attachment", document.attachment)
+        _nsi_text(out, "drs:type", document.type, facets)
+        _attachment_text(out, "drs:attachment", document.attachment, facets)
         out.append("</drs:document>")
     out.append("</drs:debtInfo>")
 
 
-def _import_body_from_text(actions: Sequence[DSRAction]) -> etree._Element:
+def _import_body_from_text(actions: Sequence[DSRAction]) -> tuple[etree._Element, BuiltBody]:
     out: list[str] = [_IMPORT_OPEN]
+    facets = _Facets()
+    guids = facets.guids
+    nsi = False
+    kinds_valid = True
     for action in actions:
-        out.append("<drs:action>")
-        _el(out, "base:TransportGUID", action.transport_guid)
-        _el(out, "drs:subrequestGUID", action.subrequest_guid)
-        _el(out, "drs:actionType", action.action)
+        guids.append(action.transport_guid)
+        guids.append(action.subrequest_guid)
+        kinds_valid = kinds_valid and action.action in ("Send", "Revoke")
+        out.append(
+            f"<drs:action><base:TransportGUID>{_esc(action.transport_guid)}</base:TransportGUID>"
+            f"<drs:subrequestGUID>{_esc(action.subrequest_guid)}</drs:subrequestGUID>"
+            f"<drs:actionType>{_esc(action.action)}</drs:actionType>"
+        )
         r = action.response
         if action.action != "Revoke" and r is not None:
-            out.append("<drs:responseData><drs:hasDebt>")
-            out.append("true" if r.has_debt else "false")
-            out.append("</drs:hasDebt>")
+            out.append("<drs:responseData><drs:hasDebt>true</drs:hasDebt>" if r.has_debt else _NO_DEBT_OPEN)
             for att in r.additional_files:
-                _attachment_text(out, "drs:additionalFile", att)
-            _el(out, "drs:description", r.description)
-            _el(out, "drs:executorGUID", r.executor_guid)
+                _attachment_text(out, "drs:additionalFile", att, facets)
+            if r.description is not None:
+                kinds_valid = kinds_valid and len(r.description) <= 1000
+                out.append(f"<drs:description>{_esc(r.description)}</drs:description>")
+            guids.append(r.executor_guid)
+            out.append(f"<drs:executorGUID>{_esc(r.executor_guid)}</drs:executorGUID>")
             for info in r.debt_info:
-                _debt_info_text(out, info)
+                nsi = nsi or bool(info.documents) or info.person.document is not None
+                _debt_info_text(out, info, facets)
             for guid in r.debt_guids:
-                _el(out, "drs:debtGUID", guid)
+                guids.append(guid)
+                out.append(f"<drs:debtGUID>{_esc(guid)}</drs:debtGUID>")
             out.append("</drs:responseData>")
         out.append("</drs:action>")
     out.append(_IMPORT_CLOSE)
     try:
-        return etree.fromstring("".join(out), _TEXT_PARSER)
+        body = etree.fromstring("".join(out), _TEXT_PARSER)
     except etree.XMLSyntaxError:
         # A character XML cannot carry (NUL, other control characters): the message lxml gives.
         raise ValueError(
             "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
         ) from None
+    prefixes = ("drs", "base", "nsi-base") if nsi else ("drs", "base")
+    if not (kinds_valid and facets.valid()):
+        return body, BuiltBody(prefixes)
+    return body, BuiltBody(prefixes, "".join(out[1:]).encode())
+
+
+_NO_DEBT_OPEN = "<drs:responseData><drs:hasDebt>false</drs:hasDebt>"
 
 
 # ------------------------------------------------------------------------------------------- result parsers
