@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import FrozenInstanceError, dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -90,3 +92,28 @@ def test_parse_subrequest_missing_element_raises_reference_error() -> None:
     el.remove(el[1])  # requestInfo
     with pytest.raises(GisProtocolError, match="missing drs:requestInfo"):
         parse_subrequest(el)
+
+
+def test_maker_builds_equal_instances() -> None:
+    from app.gis_client.services.debt_requests import Executor, Period
+    from app.gis_client.xmlread import maker
+
+    day = date(2025, 1, 1)
+    assert maker(Executor)("g", "fio") == Executor("g", "fio")
+    assert hash(maker(Period)(day, day)) == hash(Period(day, day))
+    with pytest.raises(FrozenInstanceError):
+        maker(Executor)("g", "fio").guid = "x"  # type: ignore[misc]
+
+
+def test_maker_refuses_class_with_post_init() -> None:
+    from app.gis_client.xmlread import maker
+
+    @dataclass(frozen=True, slots=True)
+    class Checked:
+        value: int
+
+        def __post_init__(self) -> None:
+            assert self.value >= 0
+
+    with pytest.raises(TypeError):
+        maker(Checked)
