@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -743,53 +744,67 @@ def _day(el: etree._Element) -> date:
     return _fromisoformat((el.text or "").strip()[:10])
 
 
-# The small fixed shapes (executor, period, NSI reference, attachment) are read by position, their tags
-# checked: a different shape raises and the reference parser reads the subrequest.
+# The fixed shapes (subrequest, request info, organisation, executor, period, NSI reference, attachment) are
+# read by position once their children's tags are checked, all at once, against the XSD sequence; another
+# shape raises and the reference parser reads the subrequest.
+_tag = operator.attrgetter("tag")
+_EXECUTOR_TAGS = (_GUID, _FIO)
+_PERIOD_TAGS = (_START_DATE, _END_DATE)
+_NSI_TAGS, _NSI_NAMED_TAGS = (_NSI_CODE, _NSI_GUID), (_NSI_CODE, _NSI_GUID, _NSI_NAME)
+_ATT_TAGS = (_ATT_NAME, _ATT_DESCRIPTION, _ATT_ATTACHMENT)
+_ATT_HASHED_TAGS = (*_ATT_TAGS, _ATT_HASH)
+_ORG_TAGS, _ORG_TEL_TAGS = (_ORG_ROOT_GUID, _NAME), (_ORG_ROOT_GUID, _NAME, _TEL)
+_SUBREQUEST_TAGS = (_SUBREQUEST_GUID, _REQUEST_INFO, _RESPONSE_STATUS)
+_ANSWERED_TAGS = (*_SUBREQUEST_TAGS, _RESPONSE_DATA)
+_INFO_TAGS = (
+    _REQUEST_GUID, _REQUEST_NUMBER, _ORGANIZATION, _HFO, _PERIOD, _STATUS, _SENT_DATE, _RESPONSE_DATE,
+    _EXECUTOR_INFO,
+)  # fmt: skip
 
 
 def _executor_one_pass(el: etree._Element) -> Executor:
-    guid, fio = el
-    if guid.tag != _GUID or fio.tag != _FIO:
+    kids = list(el)
+    if tuple(map(_tag, kids)) != _EXECUTOR_TAGS:
         raise _Unexpected
+    guid, fio = kids
     return _make_Executor((guid.text or "").strip(), fio.text or "")
 
 
 def _period_one_pass(el: etree._Element) -> Period:
-    start, end = el
-    if start.tag != _START_DATE or end.tag != _END_DATE:
+    kids = list(el)
+    if tuple(map(_tag, kids)) != _PERIOD_TAGS:
         raise _Unexpected
+    start, end = kids
     return _make_Period(_day(start), _day(end))
 
 
 def _nsi_one_pass(el: etree._Element) -> NsiRef:
-    if len(el) == 3:
-        code, guid, name = el
-        if name.tag != _NSI_NAME:
-            raise _Unexpected
-    else:
-        code, guid = el
-        name = None
-    if code.tag != _NSI_CODE or guid.tag != _NSI_GUID:
+    kids = list(el)
+    tags = tuple(map(_tag, kids))
+    if tags == _NSI_NAMED_TAGS:
+        code, guid, name = kids
+        return _make_NsiRef(code.text or "", (guid.text or "").strip(), name.text or "")
+    if tags != _NSI_TAGS:
         raise _Unexpected
-    return _make_NsiRef(
-        code.text or "", (guid.text or "").strip(), None if name is None else (name.text or "")
-    )
+    code, guid = kids
+    return _make_NsiRef(code.text or "", (guid.text or "").strip(), None)
 
 
 def _attachment_one_pass(el: etree._Element) -> Attachment:
-    if len(el) == 4:
-        name, description, attachment, digest = el
-        if digest.tag != _ATT_HASH:
-            raise _Unexpected
+    kids = list(el)
+    tags = tuple(map(_tag, kids))
+    if tags == _ATT_HASHED_TAGS:
+        name, description, attachment, digest = kids
+        hash_text: str | None = digest.text or ""
+    elif tags == _ATT_TAGS:
+        name, description, attachment = kids
+        hash_text = None
     else:
-        name, description, attachment = el
-        digest = None
-    (guid,) = attachment
-    if name.tag != _ATT_NAME or description.tag != _ATT_DESCRIPTION or attachment.tag != _ATT_ATTACHMENT:
         raise _Unexpected
+    (guid,) = attachment
     if guid.tag != _ATT_GUID:
         raise _Unexpected
-    return _make_Attachment(name.text or "", description.text or "", (guid.text or "").strip(), _opt(digest))
+    return _make_Attachment(name.text or "", description.text or "", (guid.text or "").strip(), hash_text)
 
 
 class _Unexpected(Exception):
@@ -846,11 +861,28 @@ def _debt_info_one_pass(el: etree._Element) -> DebtInfo:
 
 
 def _subrequest_one_pass(el: etree._Element) -> Subrequest:
-    k = {c.tag: c for c in reversed(el)}
-    info = {c.tag: c for c in reversed(k[_REQUEST_INFO])}
-    org = {c.tag: c for c in reversed(info[_ORGANIZATION])}
-    hfo = {c.tag: c for c in reversed(info[_HFO])}
-    response_el = k.get(_RESPONSE_DATA)
+    kids = list(el)
+    tags = tuple(map(_tag, kids))
+    if tags == _ANSWERED_TAGS:
+        guid, info_el, status, response_el = kids
+    elif tags == _SUBREQUEST_TAGS:
+        guid, info_el, status = kids
+        response_el = None
+    else:
+        raise _Unexpected
+    info = list(info_el)
+    if tuple(map(_tag, info)) != _INFO_TAGS:
+        raise _Unexpected
+    request_guid, number, org_el, hfo_el, period, request_status, sent, due, executor = info
+    org = list(org_el)
+    org_tags = tuple(map(_tag, org))
+    if org_tags == _ORG_TEL_TAGS:
+        organization = _make_Organization((org[0].text or "").strip(), org[1].text or "", org[2].text or "")
+    elif org_tags == _ORG_TAGS:
+        organization = _make_Organization((org[0].text or "").strip(), org[1].text or "", None)
+    else:
+        raise _Unexpected
+    hfo = {c.tag: c for c in reversed(hfo_el)}
     response = None
     if response_el is not None:
         r = {c.tag: c for c in reversed(response_el)}
@@ -862,13 +894,11 @@ def _subrequest_one_pass(el: etree._Element) -> Subrequest:
             _opt(r.get(_DESCRIPTION)),
         )
     return _make_Subrequest(
-        (k[_SUBREQUEST_GUID].text or "").strip(),
+        (guid.text or "").strip(),
         _make_DSRRequestInfo(
-            (info[_REQUEST_GUID].text or "").strip(),
-            info[_REQUEST_NUMBER].text or "",
-            _make_Organization(
-                (org[_ORG_ROOT_GUID].text or "").strip(), org[_NAME].text or "", _opt(org.get(_TEL))
-            ),
+            (request_guid.text or "").strip(),
+            number.text or "",
+            organization,
             _make_HousingFundObject(
                 hfo[_ADDRESS].text or "",
                 _opt_guid(hfo.get(_HOUSE_GUID)),
@@ -877,13 +907,13 @@ def _subrequest_one_pass(el: etree._Element) -> Subrequest:
                 _opt(hfo.get(_ADDRESS_TYPE)),
                 _opt_guid(hfo.get(_FIAS_HOUSE_GUID)),
             ),
-            _period_one_pass(info[_PERIOD]),
-            cast(Any, info[_STATUS].text or ""),
-            _day(info[_SENT_DATE]),
-            _day(info[_RESPONSE_DATE]),
-            _executor_one_pass(info[_EXECUTOR_INFO]),
+            _period_one_pass(period),
+            cast(Any, request_status.text or ""),
+            _day(sent),
+            _day(due),
+            _executor_one_pass(executor),
         ),
-        cast(Any, k[_RESPONSE_STATUS].text or ""),
+        cast(Any, status.text or ""),
         response,
     )
 
