@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Callable, Iterator
@@ -151,6 +152,26 @@ class _Kids:
 
     def all(self, path: str) -> list[etree._Element]:
         return _all(self.el, path)
+
+
+def maker(cls: type[T]) -> Callable[..., T]:
+    """Return a positional constructor of a frozen slotted dataclass that skips its generated __init__.
+
+    A frozen dataclass's __init__ sets each field through object.__setattr__; a 100-subrequest page builds
+    ~1,000 of them, and storing through the slots' own descriptors is ~2.5x cheaper. The instance is the
+    same (fields in declaration order, all required here; no __post_init__, checked), equal and hashable.
+    """
+    params = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if not getattr(cls, "__slots__", None) or hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: maker needs a slotted dataclass without __post_init__")
+    names = [f.name for f in params]
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    scope.update({f"_set{i}": vars(cls)[name].__set__ for i, name in enumerate(names)})
+    lines = [f"def make_{cls.__name__}({', '.join(names)}):", "    o = _new(_cls)"]
+    lines += [f"    _set{i}(o, {name})" for i, name in enumerate(names)]
+    exec("\n".join([*lines, "    return o"]), scope)  # noqa: S102 - generated from the class's own fields
+    made: Callable[..., T] = scope[f"make_{cls.__name__}"]
+    return made
 
 
 def _map(value: str | None, fn: Callable[[str], T]) -> T | None:

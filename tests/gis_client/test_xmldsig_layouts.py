@@ -188,8 +188,43 @@ def test_verify_any_prefix_layout(
     report = xmldsig.verify_tree(root)
     assert report.valid, (report.failed(), data[:400])
     assert etree.tostring(root) == before
+    _assert_cut_equals_copy(root)
     tampered = data.replace(b">3</", b">2</", 1)
     assert not xmldsig.verify(tampered).valid
+
+
+def _assert_cut_equals_copy(root: etree._Element) -> bytes | None:
+    """The enveloped transform cut from the whole exc-c14n form equals the one on a copy, when it is used."""
+    signature = next(root.iter(f"{{{DS_URI}}}Signature"))
+    target = signature.getparent()
+    assert target is not None
+    cut = xmldsig._exc_c14n_without_first_child(target, signature)
+    assert cut is None or cut == xmldsig._c14n_without(target, signature, xmldsig.EXC_C14N, None)
+    return cut
+
+
+def test_enveloped_cut_used_for_gis_layout(python_key: KeyFiles) -> None:
+    assert _assert_cut_equals_copy(etree.fromstring(gis_layout_result(python_key))) is not None
+
+
+def test_enveloped_cut_declines_when_target_renders_signature_namespace(
+    layout_key: tuple[GostPrivateKey, CertificateInfo],
+) -> None:
+    # The signed element itself uses the xmldsig prefix, so it renders xmlns:ds and the Signature inside
+    # does not: the Signature canonicalised alone differs from its rendering in place, and the copy is used.
+    key, cert = layout_key
+    envelope = (
+        f'<env:Envelope xmlns:env="{SOAP_URI}"><env:Body>'
+        + _result("ns4", "ns13").replace(
+            "getStateResult ",
+            f'getStateResult xmlns:ns4="{BASE_URI}" xmlns:ns13="{DRS_URI}" xmlns:ds="{DS_URI}" ds:x="1" ',
+            1,
+        )
+        + "</env:Body></env:Envelope>"
+    )
+    root = etree.fromstring(_sign_then_declare(key, cert, envelope, ""))
+    assert _assert_cut_equals_copy(root) is None
+    assert xmldsig.verify_tree(root).valid
 
 
 def test_date_and_signing_time_in_moscow_whatever_the_host_zone(monkeypatch: pytest.MonkeyPatch) -> None:

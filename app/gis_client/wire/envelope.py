@@ -129,9 +129,42 @@ def _header(
     return header
 
 
+@dataclass(frozen=True, slots=True)
+class BuiltBody:
+    """What a request builder knows of a body it wrote itself (so nobody walks the tree to learn it again)."""
+
+    prefixes: tuple[str, ...]
+    """The conventional prefixes the body uses in first-use order, exactly what `used_prefixes` returns."""
+    valid_markup: bytes | None = None
+    """Set when the body is valid by construction (every value passed the XSD facets of its element, and
+    the builder writes only the XSD's structure): its content and end tag as lxml serialises them (UTF-8),
+    so that validation can see the body was not changed since."""
+
+
+# Bodies noted by their builders, by identity (lxml elements take no weak references, so a few are held and
+# the oldest dropped). `validate_envelope` takes the note of the body it validates: it serves one validation.
+_BUILT: dict[int, tuple[etree._Element, BuiltBody]] = {}
+_BUILT_KEEP = 4
+
+
+def note_built(body: etree._Element, info: BuiltBody) -> None:
+    """Record what the builder of `body` knows of it (BuiltBody); a body changed afterwards must not be."""
+    _BUILT[id(body)] = (body, info)
+    while len(_BUILT) > _BUILT_KEEP:
+        _BUILT.pop(next(iter(_BUILT)), None)
+
+
+def built_info(body: etree._Element, *, take: bool = False) -> BuiltBody | None:
+    """Return the note on `body` (removing it when `take`), None if its builder left none."""
+    entry = _BUILT.pop(id(body), None) if take else _BUILT.get(id(body))
+    return entry[1] if entry is not None and entry[0] is body else None
+
+
 def frame(header: etree._Element, body: etree._Element, prefixes: Iterable[str] = ()) -> etree._Element:
     """Put a header block and a body element into a SOAP 1.1 envelope with final namespaces."""
-    prefixes = [*prefixes, *(p for p in used_prefixes(body) if p not in ("soap", "base"))]
+    built = built_info(body)
+    used = built.prefixes if built is not None else used_prefixes(body)
+    prefixes = [*prefixes, *(p for p in used if p not in ("soap", "base"))]
     nsmap = nsmap_for(*dict.fromkeys(["soap", "base", *prefixes]))
     envelope = etree.Element(q("soap", "Envelope"), nsmap=nsmap)
     etree.SubElement(envelope, q("soap", "Header")).append(header)
