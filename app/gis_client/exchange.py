@@ -170,31 +170,25 @@ class Claimed:
         return cls(*row)
 
 
-def _claim_statement(
-    now: datetime, *, limit: int, only: uuid.UUID | None, postgresql: bool, lease_until: datetime, worker: str
-) -> Any:
-    """One UPDATE that leases up to `limit` due rows and returns what their steps need.
-
-    PostgreSQL: the subquery locks its rows `FOR UPDATE SKIP LOCKED`, so concurrent drivers take disjoint
-    rows. SQLite: one statement runs under the database's write lock, so no other driver changes a row between
-    the subquery and the update. On both, the outer WHERE repeats the lease condition.
-    """
-    free = or_(_T.c.lease_until.is_(None), _T.c.lease_until < now)
+def _due(now: datetime, *, limit: int, only: uuid.UUID | None) -> Select[Any]:
+    """The ids of up to `limit` due, unleased rows (oldest `next_at` first)."""
     due: Select[Any] = (
         select(_T.c.id)
         .where(_T.c.status.in_(OPEN_STATUSES))
         .where(or_(_T.c.next_at.is_(None), _T.c.next_at <= now))
-        .where(free)
+        .where(or_(_T.c.lease_until.is_(None), _T.c.lease_until < now))
         .order_by(_T.c.next_at)
         .limit(limit)
     )
-    if only is not None:
-        due = due.where(_T.c.id == only)
-    if postgresql:
-        due = due.with_for_update(skip_locked=True)
+    return due if only is None else due.where(_T.c.id == only)
+
+
+def _lease(now: datetime, ids: Any, *, lease_until: datetime, worker: str) -> Any:
+    """The UPDATE that leases the rows of `ids` still due and free, returning what their steps need."""
+    free = or_(_T.c.lease_until.is_(None), _T.c.lease_until < now)
     return (
         update(_T)
-        .where(_T.c.id.in_(due.scalar_subquery()), _T.c.status.in_(OPEN_STATUSES), free)
+        .where(_T.c.id.in_(ids), _T.c.status.in_(OPEN_STATUSES), free)
         .values(lease_until=lease_until, locked_by=worker)
         .returning(*_STEP_COLUMNS)
     )
@@ -255,14 +249,26 @@ class ExchangeEngine:
         limit: int = 10,
         only: uuid.UUID | None = None,
     ) -> list[uuid.UUID]:
-        """Lease up to `limit` due rows to this driver (one statement); return their ids."""
+        """Lease up to `limit` due rows to this driver; return their ids.
+
+        PostgreSQL: one UPDATE whose subquery locks the due rows `FOR UPDATE SKIP LOCKED`, so concurrent
+        drivers take disjoint rows. SQLite (no row locks): a read of the due ids first, so an idle driver
+        never takes the database's write lock, then the same UPDATE on those ids; it repeats the condition and
+        runs under the write lock, so of two drivers that read the same row only one leases it. Either way
+        the UPDATE returns what the rows' steps need, and a step reads nothing more.
+        """
         now = self.clock()
+        until, worker = now + self.lease, self.worker_id
         async with sessionmaker() as session, session.begin():
-            postgresql = session.bind is not None and session.bind.dialect.name == "postgresql"
-            stmt = _claim_statement(
-                now, limit=limit, only=only, postgresql=postgresql, lease_until=now + self.lease,
-                worker=self.worker_id,
-            )  # fmt: skip
+            due = _due(now, limit=limit, only=only)
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                locked = due.with_for_update(skip_locked=True).scalar_subquery()
+                stmt = _lease(now, locked, lease_until=until, worker=worker)
+            else:
+                ids = list((await session.scalars(due)).all())
+                if not ids:
+                    return []
+                stmt = _lease(now, ids, lease_until=until, worker=worker)
             rows = [Claimed.of(row) for row in (await session.execute(stmt)).all()]
         if len(self._claimed) > 1000:  # claimed rows whose step never ran (a cancelled driver): read again
             self._claimed.clear()
@@ -765,23 +771,32 @@ class ExchangeEngine:
         interval = interval if interval is not None else self.settings.workers.poll_interval
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout is not None else None
+        watch = select(_T.c.status, _T.c.next_at, _T.c.lease_until).where(_T.c.id == exchange_id)
         while True:
+            # Only the row's status and timing are read while it runs; the whole row once, when it is final.
             async with sessionmaker() as session:
-                row = await session.get(Exchange, exchange_id)
+                row = (await session.execute(watch)).first()
                 if row is None:
                     raise GisProtocolError(f"exchange {exchange_id} does not exist")
-            if row.status in FINAL_STATUSES:
-                live = self._finished.pop(exchange_id, None)
-                outcome = live if live is not None and live.status == row.status == DONE else outcome_of(row)
-                if outcome.error is not None:
-                    raise outcome.error
-                return outcome
-            if await self.claim(sessionmaker, limit=1, only=exchange_id):
+                if row.status in FINAL_STATUSES:
+                    live = self._finished.pop(exchange_id, None)
+                    if live is not None and live.status == row.status == DONE:
+                        outcome = live
+                    else:
+                        final = await session.get(Exchange, exchange_id)
+                        if final is None:  # pragma: no cover - deleted between the two reads
+                            raise GisProtocolError(f"exchange {exchange_id} does not exist")
+                        outcome = outcome_of(final)
+                    if outcome.error is not None:
+                        raise outcome.error
+                    return outcome
+            now = self.clock()
+            ready = all(t is None or t <= now for t in (row.next_at, row.lease_until))
+            if ready and await self.claim(sessionmaker, limit=1, only=exchange_id):  # not due: no claim
                 await self.step_safely(sessionmaker, exchange_id)
                 continue
             if deadline is not None and loop.time() >= deadline:
                 raise GisTimeoutError(f"exchange {exchange_id} not finished within {timeout} s")
-            now = self.clock()
             due = [t for t in (row.next_at, row.lease_until) if t is not None and t > now]
             pause = min([interval, *((t - now).total_seconds() for t in due)]) if due else interval
             await asyncio.sleep(max(pause, 0.01))
