@@ -251,8 +251,8 @@ class ExchangeEngine:
     ) -> list[uuid.UUID]:
         """Lease up to `limit` due rows to this driver; return their ids.
 
-        PostgreSQL: one UPDATE whose subquery locks the due rows `FOR UPDATE SKIP LOCKED`, so concurrent
-        drivers take disjoint rows. SQLite (no row locks): a read of the due ids first, so an idle driver
+        PostgreSQL: one UPDATE whose CTE locks the due rows `FOR UPDATE SKIP LOCKED`, so concurrent drivers
+        take disjoint rows. SQLite (no row locks): a read of the due ids first, so an idle driver
         never takes the database's write lock, then the same UPDATE on those ids; it repeats the condition and
         runs under the write lock, so of two drivers that read the same row only one leases it. Either way
         the UPDATE returns what the rows' steps need, and a step reads nothing more.
@@ -262,8 +262,10 @@ class ExchangeEngine:
         async with sessionmaker() as session, session.begin():
             due = _due(now, limit=limit, only=only)
             if session.bind is not None and session.bind.dialect.name == "postgresql":
-                locked = due.with_for_update(skip_locked=True).scalar_subquery()
-                stmt = _lease(now, locked, lease_until=until, worker=worker)
+                # A MATERIALIZED CTE runs the locking SELECT once: as a plain `IN (subquery)` PostgreSQL may
+                # rescan it per row, and a rescan sees the rows just updated elsewhere in the heap.
+                locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+                stmt = _lease(now, select(locked.c.id).scalar_subquery(), lease_until=until, worker=worker)
             else:
                 ids = list((await session.scalars(due)).all())
                 if not ids:
