@@ -14,14 +14,16 @@ Floor (SQLite gateway database only): every SQL statement the gateway sent durin
 the driver received it, replayed with the stdlib sqlite3 driver on a copy of the database taken just before
 the cycle. It is the database's share alone (no XML, no signing, no HTTP), so the ratio overstates the
 distance; it compares the gateway's CPU per subrequest with the replay's time per subrequest. The last line
-is the ratio line.
+is the ratio line. `BENCH_PROFILE=file` writes a cProfile of the cycle (gateway process) to `file`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -124,6 +126,9 @@ async def run(
                 log = SqlLog()
                 recording = log.recording()
                 recording.__enter__()
+                profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
+                if profile is not None:
+                    profile.enable()
                 total_wall, total_cpu = time.perf_counter(), time.process_time()
                 with Phase(results, "fetch"):
                     fetched = await wait_op(
@@ -153,6 +158,9 @@ async def run(
                         await asyncio.sleep(0.2)
                 wall = time.perf_counter() - total_wall
                 cpu = time.process_time() - total_cpu
+                if profile is not None:
+                    profile.disable()
+                    profile.dump_stats(os.environ["BENCH_PROFILE"])
                 recording.__exit__(None, None, None)
                 injected = (await admin.get("/stand/admin/faults")).json()["counts"]
                 after = _retries()

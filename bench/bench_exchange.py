@@ -6,13 +6,18 @@ Run: `.venv/bin/python -m bench.bench_exchange [N] [PAIRS]` from the repo root.
 Floor: every request gisgw POSTed (the same bytes, in order) sent by one keep-alive httpx client to a bare
 stdlib HTTP server answering a fixed Ack, plus the SQL of every transaction of the run that wrote something,
 replayed with the stdlib sqlite3 driver on a snapshot taken after the submits (idle worker polls left out).
-PAIRS runs (default 3, one driver) each followed by its floor; the last line is the ratio line (exchanges/s,
-higher is better). The run waits on the engine's poll timers, which the floor does not.
+PAIRS runs (default 3, one driver) each followed by its floor; the last two lines are the ratio lines:
+exchanges/s (higher is better) and the process CPU per exchange while the driver runs (lower is better; it
+includes the in-process scripted GIS, about 1.5 ms per exchange, against the floor's busy time per exchange).
+The run waits on the engine's poll timers, which the floor does not. `BENCH_PROFILE=file` writes a cProfile
+of the last one-driver run's drive window to `file`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
+import os
 import sys
 import tempfile
 import time
@@ -41,8 +46,13 @@ Sent = list[tuple[str, dict[str, str], bytes]]
 from tests.gis_client.scripted_gis import ScriptedGis  # noqa: E402
 
 
-async def run(n: int, drivers: int, floor: list[float] | None = None) -> float:
-    """Return exchanges per second for n exchanges and the given number of drivers (floor rate appended)."""
+async def run(
+    n: int, drivers: int, floor: list[float] | None = None, cpu: list[float] | None = None
+) -> float:
+    """Return exchanges per second for n exchanges and the given number of drivers.
+
+    The floor's rate is appended to `floor`, the process CPU ms per exchange of the drive window to `cpu`.
+    """
     log = SqlLog()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"
@@ -65,8 +75,11 @@ async def run(n: int, drivers: int, floor: list[float] | None = None) -> float:
                     )
             copy_sqlite(f"{tmp}/bench.db", f"{tmp}/snapshot.db")
             stop = asyncio.Event()
+            profile = cProfile.Profile() if cpu is not None and os.environ.get("BENCH_PROFILE") else None
             with log.recording():
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
+                if profile is not None:
+                    profile.enable()
                 tasks = [asyncio.create_task(e.run_loop(sm, stop, interval=0.005)) for e in engines]
                 while True:
                     async with sm() as session:
@@ -77,6 +90,11 @@ async def run(n: int, drivers: int, floor: list[float] | None = None) -> float:
                 elapsed = time.perf_counter() - start
                 stop.set()
                 await asyncio.gather(*tasks)
+                if profile is not None:
+                    profile.disable()
+                    profile.dump_stats(os.environ["BENCH_PROFILE"])
+                if cpu is not None:
+                    cpu.append(1000 * (time.process_time() - cpu_start) / n)
             for e in engines:
                 await e.transport.aclose()
             sent = [(r.path, r.headers, r.body) for r in gis.requests]
@@ -107,13 +125,19 @@ def main() -> None:
     pair_count = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     rate = asyncio.run(run(n, 2))
     print(f"{n} exchanges (1 send + 3 getState each), 2 drivers: {rate:.1f} exchanges/s")  # noqa: T201
-    pairs = Pairs()
+    pairs, cpu_pairs = Pairs(), Pairs()
     for _ in range(pair_count):
         floor: list[float] = []
-        rate = asyncio.run(run(n, 1, floor))
-        print(f"{n} exchanges, 1 driver: {rate:.1f} exchanges/s; floor {floor[0]:.1f}/s")  # noqa: T201
+        cpu: list[float] = []
+        rate = asyncio.run(run(n, 1, floor, cpu))
+        print(  # noqa: T201
+            f"{n} exchanges, 1 driver: {rate:.1f} exchanges/s, {cpu[0]:.1f} ms CPU per exchange; "
+            f"floor {floor[0]:.1f}/s"
+        )
         pairs.add(rate, floor[0])
+        cpu_pairs.add(cpu[0], 1000 / floor[0])
     print(pairs.line(f"exchanges (send + 3 getState), {n}, SQLite, 1 driver", "exchanges/s"))  # noqa: T201
+    print(cpu_pairs.line(f"CPU per exchange (send + 3 getState), {n}, SQLite, 1 driver"))  # noqa: T201
 
 
 if __name__ == "__main__":

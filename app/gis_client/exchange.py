@@ -37,11 +37,12 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, Table, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
@@ -128,6 +129,70 @@ def _observe(name: str, *labels: str, value: float | None = None) -> None:
 
 # ------------------------------------------------------------------------------------------------ engine
 
+_T: Table = Exchange.__table__  # type: ignore[assignment]
+_PPA_GUID = (
+    select(Organisation.ppa_guid)
+    .where(Organisation.id == _T.c.organisation_id)
+    .scalar_subquery()
+    .label("ppa_guid")
+)
+#: What a step reads of its row: returned by the claiming UPDATE itself, so a step reads nothing more.
+_STEP_COLUMNS = (
+    _T.c.id, _T.c.organisation_id, _T.c.service, _T.c.operation, _T.c.status, _T.c.payload, _T.c.ref_kind,
+    _T.c.attempts, _T.c.failures, _T.c.poll_count, _T.c.first_sent_at, _T.c.acked_at, _T.c.gis_message_guid,
+    _T.c.locked_by, _PPA_GUID,
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class Claimed:
+    """What one step needs of a leased row and its organisation's ppa GUID, read once when it was claimed."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    service: str
+    operation: str
+    status: str
+    payload: dict[str, Any]
+    ref_kind: str | None
+    attempts: int
+    failures: int
+    poll_count: int
+    first_sent_at: datetime | None
+    acked_at: datetime | None
+    gis_message_guid: uuid.UUID | None
+    locked_by: str | None
+    ppa_guid: uuid.UUID | None
+
+    @classmethod
+    def of(cls, row: Any) -> Claimed:
+        """Build from a row of `_STEP_COLUMNS`."""
+        return cls(*row)
+
+
+def _due(now: datetime, *, limit: int, only: uuid.UUID | None) -> Select[Any]:
+    """The ids of up to `limit` due, unleased rows (oldest `next_at` first)."""
+    due: Select[Any] = (
+        select(_T.c.id)
+        .where(_T.c.status.in_(OPEN_STATUSES))
+        .where(or_(_T.c.next_at.is_(None), _T.c.next_at <= now))
+        .where(or_(_T.c.lease_until.is_(None), _T.c.lease_until < now))
+        .order_by(_T.c.next_at)
+        .limit(limit)
+    )
+    return due if only is None else due.where(_T.c.id == only)
+
+
+def _lease(now: datetime, ids: Any, *, lease_until: datetime, worker: str) -> Any:
+    """The UPDATE that leases the rows of `ids` still due and free, returning what their steps need."""
+    free = or_(_T.c.lease_until.is_(None), _T.c.lease_until < now)
+    return (
+        update(_T)
+        .where(_T.c.id.in_(ids), _T.c.status.in_(OPEN_STATUSES), free)
+        .values(lease_until=lease_until, locked_by=worker)
+        .returning(*_STEP_COLUMNS)
+    )
+
 
 class LeaseLost(Exception):
     """Another driver owns the row now (our lease expired); stop touching it."""
@@ -172,6 +237,8 @@ class ExchangeEngine:
         self.first_poll = FirstPoll(settings.gis.poll_schedule or [10.0])
         # Outcomes finished by this engine, handed to `wait` as parsed (no JSON round trip needed).
         self._finished: dict[uuid.UUID, Outcome] = {}
+        # Rows this engine has just leased, as the claiming UPDATE returned them (popped by their step).
+        self._claimed: dict[uuid.UUID, Claimed] = {}
 
     # --- claiming ---------------------------------------------------------------------------------
 
@@ -182,35 +249,34 @@ class ExchangeEngine:
         limit: int = 10,
         only: uuid.UUID | None = None,
     ) -> list[uuid.UUID]:
-        """Lease up to `limit` due rows to this driver; return their ids."""
+        """Lease up to `limit` due rows to this driver; return their ids.
+
+        PostgreSQL: one UPDATE whose CTE locks the due rows `FOR UPDATE SKIP LOCKED`, so concurrent drivers
+        take disjoint rows. SQLite (no row locks): a read of the due ids first, so an idle driver
+        never takes the database's write lock, then the same UPDATE on those ids; it repeats the condition and
+        runs under the write lock, so of two drivers that read the same row only one leases it. Either way
+        the UPDATE returns what the rows' steps need, and a step reads nothing more.
+        """
         now = self.clock()
+        until, worker = now + self.lease, self.worker_id
         async with sessionmaker() as session, session.begin():
-            stmt = (
-                select(Exchange.id, Exchange.status)
-                .where(Exchange.status.in_(OPEN_STATUSES))
-                .where(or_(Exchange.next_at.is_(None), Exchange.next_at <= now))
-                .where(or_(Exchange.lease_until.is_(None), Exchange.lease_until < now))
-                .order_by(Exchange.next_at)
-                .limit(limit)
-            )
-            if only is not None:
-                stmt = stmt.where(Exchange.id == only)
+            due = _due(now, limit=limit, only=only)
             if session.bind is not None and session.bind.dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            rows = (await session.execute(stmt)).all()
-            claimed = []
-            for row_id, status in rows:
-                # The condition repeats the filter: on SQLite (no row locks) two drivers may read the same
-                # row, and only one of the updates matches.
-                result = await session.execute(
-                    update(Exchange)
-                    .where(Exchange.id == row_id, Exchange.status == status)
-                    .where(or_(Exchange.lease_until.is_(None), Exchange.lease_until < now))
-                    .values(lease_until=now + self.lease, locked_by=self.worker_id)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(row_id)
-        return claimed
+                # A MATERIALIZED CTE runs the locking SELECT once: as a plain `IN (subquery)` PostgreSQL may
+                # rescan it per row, and a rescan sees the rows just updated elsewhere in the heap.
+                locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+                stmt = _lease(now, select(locked.c.id).scalar_subquery(), lease_until=until, worker=worker)
+            else:
+                ids = list((await session.scalars(due)).all())
+                if not ids:
+                    return []
+                stmt = _lease(now, ids, lease_until=until, worker=worker)
+            rows = [Claimed.of(row) for row in (await session.execute(stmt)).all()]
+        if len(self._claimed) > 1000:  # claimed rows whose step never ran (a cancelled driver): read again
+            self._claimed.clear()
+        for row in rows:
+            self._claimed[row.id] = row
+        return [row.id for row in rows]
 
     async def drive_once(self, sessionmaker: async_sessionmaker[AsyncSession], *, limit: int = 10) -> int:
         """Claim due rows and advance each by one step (concurrently); return how many were handled."""
@@ -250,34 +316,34 @@ class ExchangeEngine:
 
     async def step(self, sessionmaker: async_sessionmaker[AsyncSession], exchange_id: uuid.UUID) -> None:
         """Advance one row this driver has claimed by one state."""
-        async with sessionmaker() as session:
-            exchange = await session.get(Exchange, exchange_id)
-            if exchange is None or exchange.locked_by != self.worker_id:
-                raise LeaseLost(str(exchange_id))
-            org = await session.get(Organisation, exchange.organisation_id)
-        if org is None:  # pragma: no cover - FK with CASCADE makes this impossible
+        exchange = self._claimed.pop(exchange_id, None)
+        if exchange is None:
+            async with sessionmaker() as session:
+                row = (await session.execute(select(*_STEP_COLUMNS).where(_T.c.id == exchange_id))).first()
+            exchange = Claimed.of(row) if row is not None else None
+        if exchange is None or exchange.locked_by != self.worker_id:
+            raise LeaseLost(str(exchange_id))
+        if exchange.ppa_guid is None:  # pragma: no cover - FK with CASCADE makes this impossible
             raise GisProtocolError(f"organisation of exchange {exchange_id} is gone")
         if exchange.status == SENDING:
-            await self._recover(sessionmaker, exchange, org)
+            await self._recover(sessionmaker, exchange)
         elif exchange.status == PENDING:
-            await self._send(sessionmaker, exchange, org)
+            await self._send(sessionmaker, exchange)
         elif exchange.status == ACKED:
-            await self._poll(sessionmaker, exchange, org)
+            await self._poll(sessionmaker, exchange)
 
     async def _update(self, session: AsyncSession, exchange_id: uuid.UUID, **values: Any) -> None:
         """Update our own row; raise LeaseLost if another driver took it meanwhile."""
         result = await session.execute(
-            update(Exchange)
-            .where(Exchange.id == exchange_id, Exchange.locked_by == self.worker_id)
-            .values(**values)
+            update(_T).where(_T.c.id == exchange_id, _T.c.locked_by == self.worker_id).values(**values)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise LeaseLost(str(exchange_id))
 
-    def _journal(
+    async def _journal(
         self,
         session: AsyncSession,
-        exchange: Exchange,
+        exchange: Claimed,
         *,
         direction: str,
         operation: str,
@@ -286,8 +352,8 @@ class ExchangeEngine:
         reply: HttpReply | None = None,
         error: BaseException | None = None,
     ) -> None:
-        journal.add_entry(
-            session,
+        """Write one journal entry of this exchange (a Core INSERT in the caller's transaction)."""
+        entry = journal.entry_values(
             direction=direction,
             operation=operation,
             data=data,
@@ -299,13 +365,12 @@ class ExchangeEngine:
             duration_ms=reply.duration_ms if reply else None,
             error=f"{type(error).__name__}: {error_code_of(error)}" if error is not None else None,
         )
+        await journal.write_entries(session, [entry])
 
     def _release(self, **values: Any) -> dict[str, Any]:
         return {"lease_until": None, "locked_by": None, **values}
 
-    async def _recover(
-        self, sessionmaker: async_sessionmaker[AsyncSession], exchange: Exchange, org: Organisation
-    ) -> None:
+    async def _recover(self, sessionmaker: async_sessionmaker[AsyncSession], exchange: Claimed) -> None:
         """A `sending` row whose owner died: resend an export, park an import as `uncertain`."""
         if is_import(exchange.operation):
             log.warning("exchange %s (%s) left in sending: marked uncertain", exchange.id, exchange.operation)
@@ -317,35 +382,40 @@ class ExchangeEngine:
         log.info(
             "exchange %s (%s) left in sending: rebuilding and resending", exchange.id, exchange.operation
         )
-        async with sessionmaker() as session, session.begin():
-            await self._update(session, exchange.id, status=PENDING)
+        # No separate write back to `pending`: the resend's own update (to `sending`, before the POST) is the
+        # next write, and a crash before it leaves the row in `sending` to be recovered the same way again.
         exchange.status = PENDING
-        await self._send(sessionmaker, exchange, org)
+        await self._send(sessionmaker, exchange)
 
     async def build_message(self, exchange: Exchange, org: Organisation) -> tuple[Operation, str, bytes]:
         """Build, validate and sign the request of an exchange; return (operation, MessageGUID, bytes)."""
-        op = get_operation(exchange.operation, self.settings.gis.versions)
+        return await self._build(exchange.operation, exchange.payload, org.ppa_guid)
+
+    async def _build(
+        self, operation: str, payload: Mapping[str, Any], ppa_guid: uuid.UUID | None
+    ) -> tuple[Operation, str, bytes]:
+        op = get_operation(operation, self.settings.gis.versions)
         if op.build is None:
-            raise GisSchemaError(f"no builder declared for {exchange.operation}")
+            raise GisSchemaError(f"no builder declared for {operation}")
         try:
-            body = op.build_body(exchange.payload)
+            body = op.build_body(payload)
         except GisError:
             raise
         except (ValueError, KeyError, TypeError) as exc:
-            raise GisSchemaError(f"payload of {exchange.operation} cannot be built: {exc}") from None
+            raise GisSchemaError(f"payload of {operation} cannot be built: {exc}") from None
         message_guid = new_guid()
-        envelope = build_envelope(op, body, org_ppa_guid=str(org.ppa_guid), message_guid=message_guid)
+        envelope = build_envelope(op, body, org_ppa_guid=str(ppa_guid), message_guid=message_guid)
         if self.schemas is not None:
             self.schemas.validate_envelope(envelope)
         await sign_element(envelope, body, self.signer, issuer_style=self.issuer_style, backend=self.backend)
         return op, message_guid, serialize(envelope)
 
-    async def _send(
-        self, sessionmaker: async_sessionmaker[AsyncSession], exchange: Exchange, org: Organisation
-    ) -> None:
+    async def _send(self, sessionmaker: async_sessionmaker[AsyncSession], exchange: Claimed) -> None:
         """Build, validate, sign, commit `sending`, POST, store the Ack."""
         try:
-            op, message_guid, data = await self.build_message(exchange, org)
+            op, message_guid, data = await self._build(
+                exchange.operation, exchange.payload, exchange.ppa_guid
+            )
         except GisError as exc:
             await self._finish(sessionmaker, exchange, Outcome(FAILED, error=exc))
             return
@@ -361,8 +431,8 @@ class ExchangeEngine:
                 first_sent_at=exchange.first_sent_at or now,
                 lease_until=now + self.lease,
             )
-            self._journal(session, exchange, direction=journal.OUT, operation=op.name, data=data,
-                          message_guid=message_guid)  # fmt: skip
+            await self._journal(session, exchange, direction=journal.OUT, operation=op.name, data=data,
+                                message_guid=message_guid)  # fmt: skip
         exchange.attempts, exchange.first_sent_at = attempts, exchange.first_sent_at or now
         reply: HttpReply | None = None
         try:
@@ -374,8 +444,8 @@ class ExchangeEngine:
             return
         now = self.clock()
         async with sessionmaker() as session, session.begin():
-            self._journal(session, exchange, direction=journal.IN, operation=op.name, data=reply.content,
-                          reply=reply)  # fmt: skip
+            await self._journal(session, exchange, direction=journal.IN, operation=op.name,
+                                data=reply.content, reply=reply)  # fmt: skip
             await self._update(
                 session,
                 exchange.id,
@@ -395,7 +465,7 @@ class ExchangeEngine:
     async def _send_failed(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        exchange: Exchange,
+        exchange: Claimed,
         op: Operation,
         exc: GisError,
         reply: HttpReply | None,
@@ -417,7 +487,7 @@ class ExchangeEngine:
     async def _retry_or_fail(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        exchange: Exchange,
+        exchange: Claimed,
         exc: GisError,
         *,
         reply: HttpReply | None,
@@ -434,8 +504,8 @@ class ExchangeEngine:
         log.warning("exchange %s (%s): %s, resending in %.1f s", exchange.id, exchange.operation,
                     error_code_of(exc), delay)  # fmt: skip
         async with sessionmaker() as session, session.begin():
-            self._journal(session, exchange, direction=journal.IN, operation=op.name,
-                          data=reply.content if reply else None, reply=reply, error=exc)  # fmt: skip
+            await self._journal(session, exchange, direction=journal.IN, operation=op.name,
+                                data=reply.content if reply else None, reply=reply, error=exc)  # fmt: skip
             await self._update(
                 session,
                 exchange.id,
@@ -452,9 +522,7 @@ class ExchangeEngine:
         schedule = self.settings.gis.poll_schedule or [10.0]
         return schedule[min(poll_count, len(schedule) - 1)]
 
-    async def _poll(
-        self, sessionmaker: async_sessionmaker[AsyncSession], exchange: Exchange, org: Organisation
-    ) -> None:
+    async def _poll(self, sessionmaker: async_sessionmaker[AsyncSession], exchange: Claimed) -> None:
         """Ask getState once; reschedule, finish, or go back to a rebuilt resend."""
         now = self.clock()
         if exchange.acked_at and (now - exchange.acked_at).total_seconds() > self.settings.gis.give_up_after:
@@ -464,13 +532,13 @@ class ExchangeEngine:
         op = get_state_operation(exchange.service)
         message_guid = new_guid()
         envelope = build_get_state(
-            exchange.service, str(exchange.gis_message_guid), org_ppa_guid=str(org.ppa_guid),
+            exchange.service, str(exchange.gis_message_guid), org_ppa_guid=str(exchange.ppa_guid),
             message_guid=message_guid,
         )  # fmt: skip
         data = serialize(envelope)
         async with sessionmaker() as session, session.begin():
-            self._journal(session, exchange, direction=journal.OUT, operation=op.name, data=data,
-                          message_guid=message_guid)  # fmt: skip
+            await self._journal(session, exchange, direction=journal.OUT, operation=op.name, data=data,
+                                message_guid=message_guid)  # fmt: skip
         reply: HttpReply | None = None
         try:
             reply = await self.transport.post(op.path, op.soap_action_header, data)
@@ -482,8 +550,8 @@ class ExchangeEngine:
         if not state.done:
             count = exchange.poll_count + 1
             async with sessionmaker() as session, session.begin():
-                self._journal(session, exchange, direction=journal.IN, operation=op.name, data=reply.content,
-                              reply=reply)  # fmt: skip
+                await self._journal(session, exchange, direction=journal.IN, operation=op.name,
+                                    data=reply.content, reply=reply)  # fmt: skip
                 await self._update(
                     session,
                     exchange.id,
@@ -506,7 +574,7 @@ class ExchangeEngine:
             return
         await self._finish(sessionmaker, exchange, Outcome(DONE, payload=state.payload), reply=reply, op=op)
 
-    def read_state(self, exchange: Exchange, reply: HttpReply) -> StateResult:
+    def read_state(self, exchange: Claimed | Exchange, reply: HttpReply) -> StateResult:
         """Turn a getState answer into its state: parsed once, result validated and its signature checked."""
         # One tree serves validation, parsing and verification (the signature is checked on the tree parsed
         # from the received bytes, which is what "as received" means; nothing here mutates it).
@@ -517,7 +585,7 @@ class ExchangeEngine:
             self._check_signature(exchange, document)
         return state
 
-    def _check_result_schema(self, exchange: Exchange, document: etree._Element) -> None:
+    def _check_result_schema(self, exchange: Claimed | Exchange, document: etree._Element) -> None:
         mode = self.settings.gis.validate_responses
         if mode == "off" or self.schemas is None:
             return
@@ -532,7 +600,7 @@ class ExchangeEngine:
                 exchange.id, exc.path, exc.rule,
             )  # fmt: skip
 
-    def _check_signature(self, exchange: Exchange, document: etree._Element) -> None:
+    def _check_signature(self, exchange: Claimed | Exchange, document: etree._Element) -> None:
         mode = self.settings.gis.verify_responses
         if mode == "off":
             return
@@ -552,7 +620,7 @@ class ExchangeEngine:
     async def _poll_failed(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        exchange: Exchange,
+        exchange: Claimed,
         op: Operation,
         exc: GisError,
         reply: HttpReply | None,
@@ -568,8 +636,8 @@ class ExchangeEngine:
         delay = float(self.policy.wait(self.policy._state(exchange.failures + 1, exc, 0.0)))
         _observe("GIS_RETRIES", "getState", retry_reason(exc))
         async with sessionmaker() as session, session.begin():
-            self._journal(session, exchange, direction=journal.IN, operation=op.name,
-                          data=reply.content if reply else None, reply=reply, error=exc)  # fmt: skip
+            await self._journal(session, exchange, direction=journal.IN, operation=op.name,
+                                data=reply.content if reply else None, reply=reply, error=exc)  # fmt: skip
             await self._update(
                 session,
                 exchange.id,
@@ -584,7 +652,7 @@ class ExchangeEngine:
     async def _finish(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        exchange: Exchange,
+        exchange: Claimed,
         outcome: Outcome,
         *,
         reply: HttpReply | None = None,
@@ -607,12 +675,20 @@ class ExchangeEngine:
         try:
             async with sessionmaker() as session, session.begin():
                 if reply is not None and op is not None:
-                    self._journal(session, exchange, direction=journal.IN, operation=op.name,
-                                  data=reply.content, reply=reply,
-                                  error=outcome.error if outcome.status != DONE else None)  # fmt: skip
-                await self._update(session, exchange.id, **self._release(**values))
-                row = await session.get(Exchange, exchange.id, populate_existing=True)
-                assert row is not None
+                    await self._journal(session, exchange, direction=journal.IN, operation=op.name,
+                                        data=reply.content, reply=reply,
+                                        error=outcome.error if outcome.status != DONE else None)  # fmt: skip
+                # One statement marks the row final and loads it for the hooks (ORM UPDATE … RETURNING).
+                stmt = (
+                    update(Exchange)
+                    .where(Exchange.id == exchange.id, Exchange.locked_by == self.worker_id)
+                    .values(**self._release(**values))
+                    .returning(Exchange)
+                    .execution_options(synchronize_session=False, populate_existing=True)
+                )
+                row = (await session.scalars(stmt)).one_or_none()
+                if row is None:
+                    raise LeaseLost(str(exchange.id))
                 hook = self.hooks.get(row.ref_kind or "")
                 if hook is not None:
                     await hook(session, row, outcome)
@@ -697,23 +773,32 @@ class ExchangeEngine:
         interval = interval if interval is not None else self.settings.workers.poll_interval
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout is not None else None
+        watch = select(_T.c.status, _T.c.next_at, _T.c.lease_until).where(_T.c.id == exchange_id)
         while True:
+            # Only the row's status and timing are read while it runs; the whole row once, when it is final.
             async with sessionmaker() as session:
-                row = await session.get(Exchange, exchange_id)
+                row = (await session.execute(watch)).first()
                 if row is None:
                     raise GisProtocolError(f"exchange {exchange_id} does not exist")
-            if row.status in FINAL_STATUSES:
-                live = self._finished.pop(exchange_id, None)
-                outcome = live if live is not None and live.status == row.status == DONE else outcome_of(row)
-                if outcome.error is not None:
-                    raise outcome.error
-                return outcome
-            if await self.claim(sessionmaker, limit=1, only=exchange_id):
+                if row.status in FINAL_STATUSES:
+                    live = self._finished.pop(exchange_id, None)
+                    if live is not None and live.status == row.status == DONE:
+                        outcome = live
+                    else:
+                        final = await session.get(Exchange, exchange_id)
+                        if final is None:  # pragma: no cover - deleted between the two reads
+                            raise GisProtocolError(f"exchange {exchange_id} does not exist")
+                        outcome = outcome_of(final)
+                    if outcome.error is not None:
+                        raise outcome.error
+                    return outcome
+            now = self.clock()
+            ready = all(t is None or t <= now for t in (row.next_at, row.lease_until))
+            if ready and await self.claim(sessionmaker, limit=1, only=exchange_id):  # not due: no claim
                 await self.step_safely(sessionmaker, exchange_id)
                 continue
             if deadline is not None and loop.time() >= deadline:
                 raise GisTimeoutError(f"exchange {exchange_id} not finished within {timeout} s")
-            now = self.clock()
             due = [t for t in (row.next_at, row.lease_until) if t is not None and t > now]
             pause = min([interval, *((t - now).total_seconds() for t in due)]) if due else interval
             await asyncio.sleep(max(pause, 0.01))

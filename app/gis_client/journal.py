@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import Table, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models.exchange import JournalEntry
 
 OUT, IN = "out", "in"
+
+_JOURNAL: Table = JournalEntry.__table__  # type: ignore[assignment]
 
 
 def clip(data: bytes, max_bytes: int) -> tuple[str, bool]:
@@ -26,8 +29,7 @@ def clip(data: bytes, max_bytes: int) -> tuple[str, bool]:
     return data[:max_bytes].decode("utf-8", errors="replace"), truncated
 
 
-def add_entry(
-    session: AsyncSession,
+def entry_values(
     *,
     direction: str,
     operation: str,
@@ -39,23 +41,35 @@ def add_entry(
     http_status: int | None = None,
     duration_ms: int | None = None,
     error: str | None = None,
-) -> JournalEntry:
-    """Add one journal entry to the session (committed with the caller's transaction)."""
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """Return the column values of one journal entry (for `write_entries`)."""
     text, truncated = clip(data, max_bytes) if data is not None else (None, False)
-    entry = JournalEntry(
-        exchange_id=exchange_id,
-        direction=direction,
-        operation=operation,
-        organisation_id=organisation_id,
-        message_guid=message_guid,
-        http_status=http_status,
-        duration_ms=duration_ms,
-        size_bytes=len(data) if data is not None else 0,
-        xml=text,
-        truncated=truncated,
-        error=error[:200] if error else None,
-        at=utcnow(),
-    )
+    return {
+        "exchange_id": exchange_id,
+        "direction": direction,
+        "operation": operation,
+        "organisation_id": organisation_id,
+        "message_guid": message_guid,
+        "http_status": http_status,
+        "duration_ms": duration_ms,
+        "size_bytes": len(data) if data is not None else 0,
+        "xml": text,
+        "truncated": truncated,
+        "error": error[:200] if error else None,
+        "at": at or utcnow(),
+    }
+
+
+async def write_entries(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
+    """Insert journal entries (from `entry_values`) in order: one Core statement, the caller's transaction."""
+    if entries:
+        await session.execute(insert(_JOURNAL), entries)
+
+
+def add_entry(session: AsyncSession, *, max_bytes: int, **values: Any) -> JournalEntry:
+    """Add one journal entry to the session as an ORM object (committed with the caller's transaction)."""
+    entry = JournalEntry(**entry_values(max_bytes=max_bytes, **values))
     session.add(entry)
     return entry
 

@@ -356,6 +356,34 @@ async def test_two_drivers_never_process_the_same_row(db: tuple[str, Sessionmake
         await e.transport.aclose()
 
 
+async def test_claim_leases_several_due_rows_at_once_and_disjointly(db: tuple[str, Sessionmaker]) -> None:
+    url, sm = db
+    first, second = (make_engine(url, "http://127.0.0.1:9", worker_id=w) for w in ("w1", "w2"))
+    org_id = await new_org(sm)
+    async with sm() as session, session.begin():
+        rows = [
+            await ex.submit(
+                session, organisation_id=org_id, operation="exportDebtSubrequests", payload=export_payload()
+            )
+            for _ in range(5)
+        ]
+        later = await ex.submit(
+            session, organisation_id=org_id, operation="exportDebtSubrequests", payload=export_payload()
+        )
+        later.next_at = utcnow() + timedelta(hours=1)  # not due: never claimed
+    taken = await first.claim(sm, limit=3)
+    rest = await second.claim(sm, limit=10)
+    assert len(taken) == 3 and len(rest) == 2 and not set(taken) & set(rest)
+    assert set(taken) | set(rest) == {r.id for r in rows}
+    assert await first.claim(sm) == [] and await second.claim(sm) == []
+    async with sm() as session:
+        leased = {r.id: r.locked_by for r in (await session.scalars(select(Exchange))).all()}
+    assert {leased[i] for i in taken} == {"w1"} and {leased[i] for i in rest} == {"w2"}
+    assert leased[later.id] is None
+    for e in (first, second):
+        await e.transport.aclose()
+
+
 def test_results_round_trip_through_json() -> None:
     from tests.gis_client.samples import data as samples
 

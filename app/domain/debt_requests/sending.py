@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
@@ -373,94 +373,132 @@ async def apply_batch_results(
     error_text: str | None = None,
     exchange_id: uuid.UUID | None = None,
 ) -> dict[str, int]:
-    """Apply an import's per-item results (or its overall failure) to the batch's requests, exactly once."""
-    batch = await session.get(DebtSendBatch, batch_id)
+    """Apply an import's per-item results (or its overall failure) to the batch's requests, exactly once.
+
+    Set-based: one read of the items with their requests (locked on PostgreSQL, as the ORM's version check
+    guarded them before), then one UPDATE per group of rows that take the same values (usually: the accepted
+    ones, the refused ones), each bumping the requests' `version` as the ORM does.
+    """
+    batch = (
+        await session.execute(
+            select(
+                DebtSendBatch.status, DebtSendBatch.action, DebtSendBatch.actor, DebtSendBatch.organisation_id
+            ).where(DebtSendBatch.id == batch_id)
+        )
+    ).first()
     if batch is None or batch.status in (DONE, FAILED):
         return {"ok": 0, "error": 0}  # applied already (a replayed hook) or deleted with its organisation
-    items = list((await session.scalars(select(DebtSendItem).where(DebtSendItem.batch_id == batch_id))).all())
-    by_transport = {o.transport_guid: o for o in outcomes or ()}
-    subs = {
-        s.id: s
-        for s in await session.scalars(
-            select(DebtSubrequest).where(DebtSubrequest.id.in_([i.subrequest_id for i in items]))
+    rows = (
+        await session.execute(
+            select(DebtSendItem.subrequest_id, DebtSendItem.transport_guid, DebtSubrequest.status)
+            .join(DebtSubrequest, DebtSubrequest.id == DebtSendItem.subrequest_id)  # FK: items go with it
+            .where(DebtSendItem.batch_id == batch_id)
+            .with_for_update(of=DebtSubrequest)
         )
-    }
+    ).all()
+    by_transport = {o.transport_guid: o for o in outcomes or ()}
     now = utcnow()
     ok_status = SENT if batch.action == "Send" else REVOKED
     history = []
     counts = {"ok": 0, "error": 0}
-    for item in items:
-        sub = subs.get(item.subrequest_id)
-        outcome = by_transport.get(item.transport_guid)
+    # (result, error code, error text) → items; (kind, error code, error text) → requests
+    item_groups: dict[tuple[str, str | None, str | None], list[uuid.UUID]] = {}
+    sub_groups: dict[tuple[str, str | None, str | None], list[uuid.UUID]] = {}
+    for sub_id, transport, sub_status in rows:
+        outcome = by_transport.get(transport)
         if outcomes is None:
             code, text = error_code or "GATEWAY", error_text or "the GIS exchange failed"
-            outcome = ItemOutcome(item.transport_guid, ok=False, error_code=code, error_text=text)
+            outcome = ItemOutcome(transport, ok=False, error_code=code, error_text=text)
         elif outcome is None:
             outcome = ItemOutcome(
-                item.transport_guid,
-                ok=False,
-                error_code="NO_RESULT",
-                error_text="GIS returned no result for it",
+                transport, ok=False, error_code="NO_RESULT", error_text="GIS returned no result for it"
             )
-        item.result = "ok" if outcome.ok else "error"
-        item.error_code = outcome.error_code
-        item.error_text = outcome.error_text
-        if sub is None:
-            continue
-        if sub.send_batch_id == batch.id:
-            sub.send_batch_id = None
+        result = "ok" if outcome.ok else "error"
+        item_groups.setdefault((result, outcome.error_code, outcome.error_text), []).append(sub_id)
         if outcome.ok:
             counts["ok"] += 1
             history.append(
                 history_row(
-                    sub.id,
+                    sub_id,
                     actor=batch.actor,
-                    from_status=sub.status,
+                    from_status=sub_status,
                     to_status=ok_status,
                     reason=f"{batch.action} accepted by GIS",
                     exchange_id=exchange_id,
                     at=now,
-                )
+                )  # fmt: skip
             )
-            sub.status = ok_status
-            sub.gis_response_status = "Sent" if batch.action == "Send" else "NotSent"
-            sub.last_error_code = None
-            sub.last_error_text = None
-            if batch.action == "Send":
-                sub.sent_at = now
+            sub_groups.setdefault(("ok", None, None), []).append(sub_id)
         elif outcome.error_code in REQUEST_WITHDRAWN_CODES:
             counts["error"] += 1
             history.append(
                 history_row(
-                    sub.id,
+                    sub_id,
                     actor=batch.actor,
-                    from_status=sub.status,
+                    from_status=sub_status,
                     to_status=WITHDRAWN,
                     reason=f"revoked by the requester ({outcome.error_code}): {outcome.error_text}",
                     exchange_id=exchange_id,
                     at=now,
                 )  # fmt: skip
             )
-            sub.status = WITHDRAWN
-            sub.last_error_code = (outcome.error_code or "")[:40] or None
-            sub.last_error_text = outcome.error_text
+            key = ("withdrawn", (outcome.error_code or "")[:40] or None, outcome.error_text)
+            sub_groups.setdefault(key, []).append(sub_id)
         else:
             counts["error"] += 1
             # A failed Send stays prepared, a failed Revoke stays sent: the error shows on the request.
-            sub.last_error_code = (outcome.error_code or "")[:40] or None
-            sub.last_error_text = outcome.error_text
-    batch.status = DONE if outcomes is not None else FAILED
-    batch.error_code = error_code
-    batch.error_text = error_text
-    batch.finished_at = now
-    await session.flush()
+            key = ("error", (outcome.error_code or "")[:40] or None, outcome.error_text)
+            sub_groups.setdefault(key, []).append(sub_id)
+    for (item_result, item_code, item_text), sub_ids in item_groups.items():
+        for part in chunks(sub_ids, 500):
+            await session.execute(
+                update(DebtSendItem)
+                .where(DebtSendItem.batch_id == batch_id, DebtSendItem.subrequest_id.in_(part))
+                .values(result=item_result, error_code=item_code, error_text=item_text)
+                .execution_options(synchronize_session=False)
+            )
+    for (kind, sub_code, sub_text), sub_ids in sub_groups.items():
+        values: dict[str, Any] = {"last_error_code": sub_code, "last_error_text": sub_text}
+        if kind == "ok":
+            values["status"] = ok_status
+            values["gis_response_status"] = "Sent" if batch.action == "Send" else "NotSent"
+            if batch.action == "Send":
+                values["sent_at"] = now
+        elif kind == "withdrawn":
+            values["status"] = WITHDRAWN
+        for part in chunks(sub_ids, 500):
+            await session.execute(
+                update(DebtSubrequest)
+                .where(DebtSubrequest.id.in_(part))
+                .values(
+                    send_batch_id=case(
+                        (DebtSubrequest.send_batch_id == batch_id, None), else_=DebtSubrequest.send_batch_id
+                    ),
+                    version=DebtSubrequest.version + 1,
+                    updated_at=now,
+                    **values,
+                )
+                .execution_options(synchronize_session=False)
+            )
+    await session.execute(
+        update(DebtSendBatch)
+        .where(DebtSendBatch.id == batch_id)
+        .values(
+            status=DONE if outcomes is not None else FAILED,
+            error_code=error_code,
+            error_text=error_text,
+            finished_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
     await add_history(history, session=session)
     await audit.record(
         session=session,
         principal=SYSTEM,
         action=f"debt_request.{batch.action.lower()}_result",
         resource_type="debt_send_batch",
-        resource_id=batch.id,
+        resource_id=batch_id,
         organisation_id=batch.organisation_id,
         outcome="ok" if counts["error"] == 0 else ("partial" if counts["ok"] else "error"),
         exchange_id=exchange_id,
