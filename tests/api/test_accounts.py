@@ -11,7 +11,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.accounts import AccountSearchFastPath
+from app.api.accounts_fast import AccountSearchFastPath
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.models.core import Operation
 from app.domain.accounts.importing import upsert_accounts
