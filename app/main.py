@@ -31,7 +31,7 @@ from app.api import (
     writeoff,
 )
 from app.api import metrics as metrics_api
-from app.api.accounts_fast import AccountSearchFastPath
+from app.api.accounts_fast import AccountSearchFastPath, GatewayApp
 from app.api.errors import install_error_handlers
 from app.api.guard import RequestGuardMiddleware
 from app.api.middleware import RequestIdMiddleware
@@ -203,7 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await engine.dispose()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="gisgw",
         version="0.1.0",
         summary="Async gateway between utility billing systems and GIS ZhKKh",
@@ -235,9 +235,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
     if settings.accounts.search_fast_path:
-        # Outermost: it answers valid searches itself, with the request id, access line and metrics the
-        # middlewares above would add, and passes everything else on to them.
-        app.add_middleware(AccountSearchFastPath)
+        # Before every layer: it answers valid searches itself, with the request id, access line and metrics
+        # the middlewares above would add, and leaves everything else to them.
+        app.search_fast_path = AccountSearchFastPath()
     routers = (
         health,
         metrics_api,
