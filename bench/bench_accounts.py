@@ -347,7 +347,9 @@ def saturation_rounds(
             for g in gateways:
                 # Pairs holds the rates; its ratio is gisgw / floor (higher is better here).
                 pairs.setdefault((g, kind), Pairs()).add(cells[g][0], cells["floor"][0])
-            row = [name, str(rnd + 1)] + [f"{rps:,.0f} ({ms:.3f})" for rps, ms in cells.values()]
+            row = [name, str(rnd + 1)] + [
+                f"{rps:,.0f} ({ms:.3f})" for rps, ms in (*(cells[g] for g in gateways), cells["floor"])
+            ]
             print("| " + " | ".join(row) + " |")
             sys.stdout.flush()
     print()
