@@ -64,12 +64,21 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
-            names = parameter_names(scope.get("query_string", b""))
-            self.log.info(
-                "%s %s%s %d %.1fms",
-                scope.get("method", "GET"),
-                route_template(scope),
-                f"?{names}" if names else "",
-                status,
-                (time.perf_counter() - start) * 1000,
-            )
+            write_access_line(self.log, scope, route_template(scope), status, time.perf_counter() - start)
+
+
+def write_access_line(
+    logger: logging.Logger, scope: Scope, template: str, status: int, seconds: float
+) -> None:
+    """Log the access line of a request (also written by the account search's fast path, which skips us)."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    names = parameter_names(scope.get("query_string", b""))
+    logger.info(
+        "%s %s%s %d %.1fms",
+        scope.get("method", "GET"),
+        template,
+        f"?{names}" if names else "",
+        status,
+        seconds * 1000,
+    )

@@ -32,11 +32,13 @@ from app.api import (
     writeoff,
 )
 from app.api import metrics as metrics_api
+from app.api.accounts_fast import AccountSearchFastPath, GatewayApp
 from app.api.errors import install_error_handlers
 from app.api.guard import RequestGuardMiddleware
 from app.api.middleware import RequestIdMiddleware
 from app.context import AppContext
 from app.db.engine import create_engine, create_sessionmaker
+from app.db.raw_pool import open_raw_pool
 from app.domain import accounts as accounts_area
 from app.domain import agreements as agreements_area
 from app.domain import amnesty as amnesty_area
@@ -165,6 +167,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = ctx.sessionmaker
         try:
             async with contextlib.AsyncExitStack() as stack:
+                if settings.accounts.search_fast_path:
+                    # PostgreSQL only (None elsewhere); connects on demand.
+                    app.state.search_pool = await open_raw_pool(
+                        engine, size=settings.accounts.search_pool_size
+                    )
+                    if app.state.search_pool is not None:
+                        stack.push_async_callback(app.state.search_pool.close)
                 # The stand first, so the GIS client can reach it.
                 stand = await stack.enter_async_context(embedded_stand(settings))
                 if stand is not None:
@@ -195,7 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await engine.dispose()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="gisgw",
         version="0.1.0",
         summary="Async gateway between utility billing systems and GIS ZhKKh",
@@ -214,9 +223,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.readiness = {}
     app.state.gauges = gauges_of(AREAS)
     install_error_handlers(app)
-    if settings.accounts.search_fast_path:
-        # Innermost of the middlewares: request ids and metrics see the searches it answers.
-        app.add_middleware(accounts.AccountSearchFastPath)
     # Before anything reads a body: authenticate writes, cap bodies, refuse NUL characters.
     app.add_middleware(
         RequestGuardMiddleware,
@@ -229,6 +235,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Inside the request-id middleware, so each access line carries the request id.
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    if settings.accounts.search_fast_path:
+        # Before every layer: it answers valid searches itself, with the request id, access line and metrics
+        # the middlewares above would add, and leaves everything else to them.
+        app.search_fast_path = AccountSearchFastPath()
     routers = (
         health,
         metrics_api,

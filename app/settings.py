@@ -540,6 +540,12 @@ class AccountsSettings(Group):
         description="answer valid account searches without FastAPI's routing and dependency machinery "
         "(same responses; off: every search goes through the route)",
     )
+    search_pool_size: int = Field(
+        20,
+        ge=0,
+        description="PostgreSQL connections per process of the search fast path's own asyncpg pool, opened "
+        "on demand beside the engine's pool (0: the fast path reads through the engine's pool)",
+    )
     import_max_bytes: int = Field(4 * 1024**3, description="largest accounts import file accepted, in bytes")
     upload_dir: Path = Field(
         Path("var/uploads"),

@@ -9,6 +9,13 @@ server, migrated, filled by `import_file` (the code path of the accounts-import 
 uvicorn (2 workers, uvloop, httptools) while wrk drives four search kinds with 50 connections: first as
 steady-rate clients (each waits a random pause, PAUSE_MS on average, after every response), then
 closed-loop (saturation). Prints Markdown tables.
+
+The floor (issue #20): the same searches' SQL — recorded from gisgw's own search code for every request
+path wrk sends — run by raw asyncpg from 50 tasks on 50 connections (uvloop, one process), no HTTP. At
+saturation gisgw and the floor run alternately for `--rounds` rounds per search kind; the last line is the
+ratio line (req/s: higher is better; ratio = gisgw / floor, the median of the pair-by-pair ratios).
+`--before DIR` serves a second gateway from another checkout (e.g. `git archive main | tar -x -C DIR`) in
+the same rounds, for a before/after comparison measured side by side.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import re
 import subprocess
 import sys
@@ -34,6 +42,8 @@ from app.domain.accounts.importing import import_file  # noqa: E402
 from app.domain.kernel.access import create_key  # noqa: E402
 from app.settings import REPO_ROOT  # noqa: E402
 from bench.bench_accounts_gen import account_number, els  # noqa: E402
+from bench.floor import Pairs, ratio_line  # noqa: E402
+from bench.stand_process import cpu_seconds  # noqa: E402
 from tests.factories import make_org  # noqa: E402
 
 SPELLINGS = ["кв.{n}", "КВ {n}", "квартира № {n}", "kb. {n}", "{n}", " кв {n} "]
@@ -151,7 +161,9 @@ def wrk(port: int, paths: Path, token: str, connections: int, seconds: int, paus
     pct = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.M))
     rps = re.search(r"Requests/sec:\s+(\S+)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    total = re.search(r"(\d+) requests in", out)
     return {
+        "requests": total.group(1) if total else "0",
         "rps": rps.group(1) if rps else "?",
         "p50": pct.get("50", "?"),
         "p90": pct.get("90", "?"),
@@ -160,10 +172,11 @@ def wrk(port: int, paths: Path, token: str, connections: int, seconds: int, paus
     }
 
 
-def serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    """Start the gateway (uvicorn with uvloop and httptools) against the benchmark database."""
+def serve(url: str, port: int, workers: int, root: Path = REPO_ROOT) -> subprocess.Popen[bytes]:
+    """Start the gateway (uvicorn with uvloop and httptools) from the checkout `root` against the database."""
     env = {
         **os.environ,
+        "PYTHONPATH": str(root),
         "GISGW_DATABASE_URL": url,
         "GISGW_WORKERS_ENABLED": "false",
         "GISGW_LOG_LEVEL": "WARNING",
@@ -189,7 +202,7 @@ def serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
             "warning",
         ],
         env=env,
-        cwd=REPO_ROOT,
+        cwd=root,
     )
     import httpx
 
@@ -202,6 +215,148 @@ def serve(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         time.sleep(0.2)
     proc.terminate()
     raise RuntimeError("the gateway did not start")
+
+
+Statement = tuple[str, tuple[object, ...]]
+
+
+async def record_statements(url: str, org: uuid.UUID, files: dict[str, Path]) -> dict[str, list[Statement]]:
+    """Run gisgw's search for every path of every file once; return the SQL and arguments asyncpg received."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    import asyncpg
+
+    from app.api.accounts import AccountSearchParams, _search
+    from app.domain.kernel.access import Principal
+
+    principal = Principal(
+        key_id=None, name="bench", scopes=frozenset({"read"}), organisation_ids=frozenset({org})
+    )
+    recorded: list[Statement] = []
+    original = asyncpg.connection.Connection.fetch
+
+    async def recording(self: object, query: str, *args: object, **kw: object) -> object:
+        recorded.append((query, args))
+        return await original(self, query, *args, **kw)  # type: ignore[arg-type]
+
+    engine = create_engine(url)
+    out: dict[str, list[Statement]] = {}
+    asyncpg.connection.Connection.fetch = recording  # type: ignore[method-assign]
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for name, path in files.items():
+                recorded.clear()
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    query = dict(parse_qsl(urlsplit(line).query))
+                    await _search(conn, principal, AccountSearchParams.model_validate(query))
+                out[name] = list(recorded)
+    finally:
+        asyncpg.connection.Connection.fetch = original  # type: ignore[method-assign]
+        await engine.dispose()
+    return out
+
+
+async def _floor(url: str, statements: list[Statement], tasks: int, seconds: float) -> tuple[float, float]:
+    import asyncpg
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conns = [await asyncpg.connect(dsn) for _ in range(tasks)]
+    done = 0
+    stop = False
+
+    async def worker(conn: asyncpg.Connection, seed: int) -> None:
+        nonlocal done
+        rng = random.Random(seed)
+        while not stop:
+            sql, args = statements[rng.randrange(len(statements))]
+            await conn.fetch(sql, *args)
+            done += 1
+
+    try:
+        for conn in conns:  # prepare every statement on every connection first, as gisgw's warm-up does
+            for sql, args in statements[:200]:
+                await conn.fetch(sql, *args)
+        cpu, wall = time.process_time(), time.perf_counter()
+        running = [asyncio.create_task(worker(c, i)) for i, c in enumerate(conns)]
+        await asyncio.sleep(seconds)
+        stop = True
+        await asyncio.gather(*running)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        for conn in conns:
+            await conn.close()
+    return done / wall, cpu * 1000 / max(done, 1)
+
+
+def floor(url: str, statements: list[Statement], tasks: int, seconds: float) -> tuple[float, float]:
+    """Run the statements by raw asyncpg from `tasks` tasks, one connection each: req/s, ms CPU per req."""
+    try:
+        import uvloop
+
+        return uvloop.run(_floor(url, statements, tasks, seconds))
+    except ImportError:
+        return asyncio.run(_floor(url, statements, tasks, seconds))
+
+
+def workers_cpu(proc: subprocess.Popen[bytes]) -> float:
+    """CPU seconds used so far by the uvicorn worker processes (children of the supervisor)."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    return sum(cpu_seconds(int(pid)) for pid in children)
+
+
+def saturation_rounds(
+    args: argparse.Namespace,
+    url: str,
+    token: str,
+    files: dict[str, Path],
+    statements: dict[str, list[Statement]],
+    gateways: dict[str, tuple[subprocess.Popen[bytes], int]],
+) -> None:
+    """Alternate each gateway with the floor at saturation, `args.rounds` rounds per search kind."""
+    print(f"\n## saturation against the floor ({args.connections} clients, {args.rounds} rounds)\n")
+    print(
+        "| search | round | "
+        + " | ".join(f"{g} req/s (ms CPU/req)" for g in gateways)
+        + " | floor req/s (ms CPU/req) |"
+    )
+    print("|---|---|" + "---|" * (len(gateways) + 1))
+    # Exact lookups (house+premises exact, account number, ЕЛС) make the issue's line; the normalised
+    # premises search (a wider SELECT) has its own.
+    pairs: dict[tuple[str, str], Pairs] = {}
+    for name, paths in files.items():
+        kind = "normalised" if "normalised" in name else "exact"
+        for _proc, port in gateways.values():
+            wrk(port, paths, token, args.connections, 3)  # warm-up: pools, caches, plans
+        for rnd in range(args.rounds):
+            cells: dict[str, tuple[float, float]] = {}
+            order = [*gateways, "floor"]
+            if rnd % 2:
+                order.reverse()
+            for who in order:
+                if who == "floor":
+                    cells[who] = floor(url, statements[name], args.connections, args.seconds)
+                    continue
+                proc, port = gateways[who]
+                cpu = workers_cpu(proc)
+                r = wrk(port, paths, token, args.connections, args.seconds)
+                used = workers_cpu(proc) - cpu
+                if r["errors"] != "0":
+                    print(f"{who}: {r['errors']} non-2xx responses", file=sys.stderr)
+                cells[who] = (float(r["rps"]), used * 1000 / max(int(r["requests"]), 1))
+            for g in gateways:
+                # Pairs holds the rates; its ratio is gisgw / floor (higher is better here).
+                pairs.setdefault((g, kind), Pairs()).add(cells[g][0], cells["floor"][0])
+            row = [name, str(rnd + 1)] + [
+                f"{rps:,.0f} ({ms:.3f})" for rps, ms in (*(cells[g] for g in gateways), cells["floor"])
+            ]
+            print("| " + " | ".join(row) + " |")
+            sys.stdout.flush()
+    print()
+    for (g, kind), pr in sorted(pairs.items(), key=lambda item: (item[0][0] == "gisgw", item[0][1])):
+        who = "" if g == "gisgw" else f" ({g})"
+        label = f"{kind} account lookups at saturation{who}, PostgreSQL"
+        ratio_line(label, pr.gisgw_median, pr.floor_median, "req/s", ratio=pr.ratio)
 
 
 def main() -> None:
@@ -221,6 +376,16 @@ def main() -> None:
         "0 = saturation (closed loop)",
     )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="saturation rounds against the floor per search"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="another checkout served alongside (before/after, side by side)",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="only the paced and saturation tables")
     parser.add_argument("--database-url", default=os.environ.get("GISGW_TEST_DATABASE_URL"))
     parser.add_argument(
         "--processes", type=int, default=None, help="parser processes (default: auto; 0 = a thread)"
@@ -261,23 +426,30 @@ def main() -> None:
     if args.import_only:
         return
     files = asyncio.run(path_sets(url, int(str(figures["accounts"])), REPO_ROOT / "var" / "bench"))
-    proc = serve(url, args.port, args.workers)
+    statements = asyncio.run(record_statements(url, org, files))
+    gateways = {"gisgw": (serve(url, args.port, args.workers), args.port)}
+    if args.before is not None:
+        gateways["before"] = (serve(url, args.port + 1, args.workers, args.before.resolve()), args.port + 1)
+    proc, port = gateways["gisgw"]
     try:
-        print(f"\n## search (wrk, {args.connections} connections, uvicorn --workers {args.workers})\n")
-        print("| search | pause per client | req/s | p50 | p90 | p99 | non-2xx |")
-        print("|---|---|---|---|---|---|---|")
-        for name, paths in files.items():
-            wrk(args.port, paths, token, args.connections, 3)  # warm-up: pools, caches, plans
-            for pause in args.pauses:
-                r = wrk(args.port, paths, token, args.connections, args.seconds, pause)
-                label = f"{pause} ms" if pause else "none (saturation)"
-                cells = [name, label, r["rps"], r["p50"], r["p90"], r["p99"], r["errors"]]
-                print("| " + " | ".join(str(c) for c in cells) + " |")
-                sys.stdout.flush()
+        if any(args.pauses):
+            print(f"\n## search (wrk, {args.connections} connections, uvicorn --workers {args.workers})\n")
+            print("| search | pause per client | req/s | p50 | p90 | p99 | non-2xx |")
+            print("|---|---|---|---|---|---|---|")
+            for name, paths in files.items():
+                wrk(port, paths, token, args.connections, 3)  # warm-up: pools, caches, plans
+                for pause in args.pauses:
+                    r = wrk(port, paths, token, args.connections, args.seconds, pause)
+                    label = f"{pause} ms" if pause else "none (saturation)"
+                    cells = [name, label, r["rps"], r["p50"], r["p90"], r["p99"], r["errors"]]
+                    print("| " + " | ".join(str(c) for c in cells) + " |")
+                    sys.stdout.flush()
+        if not args.no_floor:
+            saturation_rounds(args, url, token, files, statements, gateways)
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-    del org
+        for p, _port in gateways.values():
+            p.terminate()
+            p.wait(timeout=20)
 
 
 if __name__ == "__main__":

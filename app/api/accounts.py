@@ -9,14 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
-from fastapi.routing import APIRoute
-from fastapi.security.utils import get_authorization_scheme_param
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from starlette.applications import Starlette
-from starlette.datastructures import QueryParams
-from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import Answerer, Reader, Sender, SessionDep, SettingsDep, query_model, query_parameters
 from app.api.errors import error_responses
@@ -25,7 +18,7 @@ from app.db.models.accounts import Account
 from app.domain import accounts as importer
 from app.domain.accounts import registry as service
 from app.domain.accounts import sync as syncer
-from app.domain.kernel.access import Principal, remembered_principal
+from app.domain.kernel.access import Principal
 from app.domain.kernel.calendar import moscow_today
 from app.domain.kernel.masking import mask
 
@@ -299,9 +292,17 @@ async def search_accounts(
 
 
 async def _search(
-    session: AsyncSession | AsyncConnection, principal: Principal, params: AccountSearchParams
+    session: service.DbReader, principal: Principal, params: AccountSearchParams
 ) -> AccountsPage:
-    """The search itself, shared by the route and `AccountSearchFastPath`."""
+    """The route's search: `_find` and the page's response model."""
+    page, day = await _find(session, principal, params)
+    return AccountsPage(items=[_read(h, principal, day) for h in page.items], next_cursor=page.next_cursor)
+
+
+async def _find(
+    session: service.DbReader, principal: Principal, params: AccountSearchParams
+) -> tuple[service.AccountPage, date]:
+    """The search itself, shared by the route and `accounts_fast.AccountSearchFastPath`; and the debt date."""
     if params.snils is not None or params.last_name is not None:
         # Searching by a person is itself a disclosure of personal data.
         principal.require("pii")
@@ -331,7 +332,7 @@ async def _search(
         cursor=params.cursor,
         as_of=day,
     )
-    return AccountsPage(items=[_read(h, principal, day) for h in page.items], next_cursor=page.next_cursor)
+    return page, day
 
 
 @router.get(
@@ -443,107 +444,3 @@ async def sync_accounts(body: AccountSyncCreate, session: SessionDep, principal:
         values=values,
     )
     return OperationRead.model_validate(op)
-
-
-# --- the search without the framework's per-request machinery --------------------------------------------
-
-SEARCH_PATH = router.prefix + "/accounts"
-_PAGE = TypeAdapter(AccountsPage)
-
-
-class AccountSearchFastPath:
-    """Answer `GET /api/v1/accounts` without FastAPI's routing and dependency solving: the happy path only.
-
-    Profiles of the lookup benchmark (docs/benchmarks.md "## Accounts") put more of a request's CPU into
-    route matching, dependency solving and the response's re-validation than into the search itself. This
-    pure ASGI middleware answers the common case — a key the route has authenticated in the last few
-    seconds (`remembered_principal`) holding `read`, a query the parameter model accepts — through the
-    route's own `_search` on an autocommit connection, with the bytes the route would send (pydantic's JSON
-    of `AccountsPage`). Anything else (no key, a key not seen lately, a missing scope, a refused query, a
-    domain or database error) goes on untouched to the app, whose route gives the usual answer or
-    problem+json; nothing has been sent by then, and a search writes nothing. It sits inside the request-id
-    and metrics middlewares, so both still see every request (under this route's template). Turned off by
-    `GISGW_ACCOUNTS_SEARCH_FAST_PATH=false`; a test checks that both give the same bytes.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._route: BaseRoute | None = None
-        self._engine: AsyncEngine | None = None
-        self._autocommit: AsyncEngine | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "GET"
-            and scope["path"] == SEARCH_PATH
-            # Dependency overrides (tests) apply to the route only: with any set, the route answers.
-            and not scope["app"].dependency_overrides
-        ):
-            body = await self._answer(scope)
-            if body is not None:
-                scope["route"] = self._search_route(scope["app"])
-                length = str(len(body)).encode()
-                headers = [(b"content-length", length), (b"content-type", b"application/json")]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
-
-    async def _answer(self, scope: Scope) -> bytes | None:
-        token = _api_key(scope["headers"])
-        if token is None:
-            return None
-        try:
-            # What `query_model` does with the route's request: the same parser, the same model.
-            params = AccountSearchParams.model_validate(dict(QueryParams(scope["query_string"])))
-        except ValidationError:
-            return None
-        engine = scope["app"].state.engine
-        # A key the route has authenticated lately (see `authenticate`); the route does the first request.
-        principal = remembered_principal(engine, token)
-        if principal is None or not principal.has("read"):
-            return None
-        try:
-            # One autocommit connection, no session: a search is one SELECT (two with debts) and writes
-            # nothing; the session's bookkeeping was a fifth of a lookup's CPU.
-            async with self._reader(engine).connect() as conn:
-                page = await _search(conn, principal, params)
-        except Exception:  # noqa: BLE001 - the route will meet the same error and answer it properly
-            return None
-        scope.setdefault("state", {})["principal"] = principal
-        return _PAGE.dump_json(page, by_alias=True)
-
-    def _reader(self, engine: AsyncEngine) -> AsyncEngine:
-        """The app's engine with autocommit connections (same pool), made once."""
-        if self._engine is not engine:
-            self._engine, self._autocommit = engine, engine.execution_options(isolation_level="AUTOCOMMIT")
-        assert self._autocommit is not None
-        return self._autocommit
-
-    def _search_route(self, app: Starlette) -> BaseRoute | None:
-        if self._route is None:
-            self._route = next(
-                (
-                    r
-                    for r in app.routes
-                    if isinstance(r, APIRoute) and r.path == SEARCH_PATH and "GET" in (r.methods or ())
-                ),
-                None,
-            )
-        return self._route
-
-
-def _api_key(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The key as `get_principal` reads it: a Bearer credential, else `X-API-Key` (first header of a name)."""
-    authorization = api_key = None
-    for name, value in headers:
-        if name == b"authorization" and authorization is None:
-            authorization = value.decode("latin-1")
-        elif name == b"x-api-key" and api_key is None:
-            api_key = value.decode("latin-1")
-    if authorization:
-        scheme, credentials = get_authorization_scheme_param(authorization)
-        if scheme.lower() == "bearer" and credentials:
-            return credentials
-    return api_key or None

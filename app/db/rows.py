@@ -11,7 +11,7 @@ Only for plain column SELECTs whose column types need no result processing beyon
 (uuid, text, numeric, date, boolean, timestamptz), on a connection in autocommit (no transaction for the
 statement to join: SQLAlchemy begins its transactions lazily through its own cursor, which this skips).
 Elsewhere, and on SQLite, it executes the statement the usual way; the rows look the same (attributes by
-column label).
+column label). A `RawReader` (a connection of the raw asyncpg pool, `raw_pool.py`) is always in autocommit.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.raw_pool import RawReader
 
 
 @dataclass
@@ -39,10 +42,8 @@ class _Plan:
 _PLANS: dict[tuple[int, tuple[int, ...]], _Plan] = {}
 
 
-def _plan(conn: AsyncConnection, stmt: Select[Any], params: dict[str, Any]) -> _Plan:
-    compiled = stmt.params(**params).compile(
-        dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
-    )
+def _plan(dialect: Dialect, stmt: Select[Any], params: dict[str, Any]) -> _Plan:
+    compiled = stmt.params(**params).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     args: list[tuple[str, int | None]] = []
     for name in compiled.positiontup or ():
         base, _, index = name.rpartition("_")
@@ -54,19 +55,22 @@ def _plan(conn: AsyncConnection, stmt: Select[Any], params: dict[str, Any]) -> _
 
 
 async def fetch_rows(
-    conn: AsyncConnection, stmt: Select[Any], params: dict[str, Any], *, autocommit: bool
+    conn: AsyncConnection | RawReader, stmt: Select[Any], params: dict[str, Any], *, autocommit: bool
 ) -> Sequence[Any]:
     """Return all rows of `stmt` (cached by the caller) with `params`; rows have attributes per label."""
-    if conn.dialect.name != "postgresql" or not autocommit:
+    if isinstance(conn, RawReader):
+        driver = conn.driver
+    elif conn.dialect.name != "postgresql" or not autocommit:
         rows: Sequence[Any] = (await conn.execute(stmt, params)).all()
         return rows
+    else:
+        driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
     lists = tuple(len(v) for v in params.values() if isinstance(v, list | tuple))
     key = (id(stmt), lists)
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _PLANS[key] = _plan(conn, stmt, params)
-    driver = (await conn.get_raw_connection()).driver_connection
-    assert driver is not None
+        plan = _PLANS[key] = _plan(conn.dialect, stmt, params)
     values = [params[name] if index is None else params[name][index] for name, index in plan.args]
     records = await driver.fetch(plan.sql, *values)
     if not records:

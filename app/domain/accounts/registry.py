@@ -23,6 +23,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
+from app.db.raw_pool import RawReader
 from app.db.rows import fetch_rows
 from app.domain.accounts.ledger import LedgerRecord, decode_months
 from app.domain.accounts.premises import normalize_premises
@@ -38,8 +39,8 @@ MAX_PAGE = 500
 
 
 #: What the read functions below accept: a session, or a connection (the search fast path reads with an
-#: autocommit connection, without a session's bookkeeping).
-DbReader = AsyncSession | AsyncConnection
+#: autocommit connection, without a session's bookkeeping; on PostgreSQL one of the raw asyncpg pool).
+DbReader = AsyncSession | AsyncConnection | RawReader
 
 
 # --- ledger ----------------------------------------------------------------------------------------------
@@ -126,6 +127,12 @@ def summarise_ledger(entries: Iterable[LedgerRecord | LedgerMonth], as_of: date)
     )
 
 
+#: The ledgers of a list of accounts, for `fetch_rows` (a cached statement; the list expands per length).
+_LEDGERS: Select[Any] = select(*AccountLedger.__table__.c["account_id", "months"]).where(
+    AccountLedger.account_id.in_(bindparam("ids", expanding=True))
+)
+
+
 async def ledger_for_accounts(
     account_ids: Sequence[uuid.UUID], *, session: DbReader, as_of: date | None = None
 ) -> dict[uuid.UUID, list[LedgerMonth]]:
@@ -134,10 +141,16 @@ async def ledger_for_accounts(
     grouped: dict[uuid.UUID, list[LedgerRecord]] = {a: [] for a in account_ids}
     ids = list(grouped)
     for start in range(0, len(ids), 500):
-        stmt = select(AccountLedger.account_id, AccountLedger.months).where(
-            AccountLedger.account_id.in_(ids[start : start + 500])
-        )
-        for account_id, months in await session.execute(stmt):
+        if isinstance(session, RawReader):
+            rows: Iterable[Any] = await fetch_rows(
+                session, _LEDGERS, {"ids": ids[start : start + 500]}, autocommit=True
+            )
+        else:
+            stmt = select(AccountLedger.account_id, AccountLedger.months).where(
+                AccountLedger.account_id.in_(ids[start : start + 500])
+            )
+            rows = await session.execute(stmt)
+        for account_id, months in rows:
             grouped[account_id] = decode_months(months)
     return {a: list(summarise_ledger(rows, as_of).months) for a, rows in grouped.items()}
 
@@ -472,9 +485,11 @@ def _premises_of(row: Any) -> tuple[Any, Any, Decimal | None]:
     return premises, house, row.p_share
 
 
-async def _read_connection(session: DbReader) -> tuple[AsyncConnection, bool]:
+async def _read_connection(session: DbReader) -> tuple[AsyncConnection | RawReader, bool]:
     """Return the session's connection, on PostgreSQL in autocommit when no transaction has begun yet, and
     whether it is in autocommit (a connection given instead of a session is used as it is)."""
+    if isinstance(session, RawReader):
+        return session, True
     if isinstance(session, AsyncConnection):
         assert session.sync_connection is not None
         options = session.sync_connection.get_execution_options()
