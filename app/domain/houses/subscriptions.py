@@ -29,8 +29,12 @@ RESOURCE = "house_webhook_subscription"
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number in range raises here, not at delivery time
+    except ValueError:  # e.g. "http://[" (an unclosed IPv6 literal) or "http://host:99999"
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise d.RuleViolation(
             "A webhook URL must be an absolute http or https URL.",
             rule="webhook_url",
