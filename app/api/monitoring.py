@@ -341,6 +341,12 @@ class NoticeRunRead(BaseModel):
     excluded: dict[str, int] = Field(
         description="rule → accounts left out (dispute, bankruptcy, agreement, …)"
     )
+    status: str = Field(description="pending or running (an operation computes it), done")
+    operation_id: uuid.UUID | None = Field(None, description="the operation of a large run")
+    contacts: dict[str, int] | None = Field(
+        None, description="notices with and without a phone and an e-mail (with_phone, without_phone, …)"
+    )
+    operation: OperationRead | None = Field(None, description="the operation, when POST queued one (202)")
     notices: list[NoticeRead] = []
 
 
@@ -380,25 +386,44 @@ def _run_read(run: NoticeRun, items: list[Notice]) -> NoticeRunRead:
     "/monitoring/notice-runs",
     response_model=NoticeRunRead,
     status_code=201,
-    responses=error_responses(401, 403, 404, 422),
+    responses={
+        202: {
+            "model": NoticeRunRead,
+            "description": "Accepted: a large organisation's run is computed by an operation (resumable)",
+        },
+        **error_responses(401, 403, 404, 422, 429),
+    },
 )
 async def post_notice_run(
-    body: NoticeRunCreate, session: SessionDep, principal: CourtUser, settings: SettingsDep
+    body: NoticeRunCreate,
+    response: Response,
+    session: SessionDep,
+    principal: CourtUser,
+    settings: SettingsDep,
 ) -> NoticeRunRead:
-    """Select debtors by rules given as data and create their notices (scope `court`)."""
-    on_date = body.on_date or moscow_today()
-    run = await notices.create_run(
+    """Select debtors by rules given as data and create their notices (scope `court`).
+
+    Organisations up to `GISGW_MONITORING_NOTICE_INLINE_LIMIT` accounts: at once (201, with the notices);
+    larger: 202 with the pending run and its operation (`GET /api/v1/operations/{id}` shows progress).
+    """
+    run, op = await notices.request_run(
         session=session,
         principal=principal,
         organisation_id=body.organisation_id,
         rules=body.rules,
         payment_details=body.payment_details,
-        on_date=on_date,
+        on_date=body.on_date or moscow_today(),
         penalty_rules=court_rules(settings).penalty,
-        excluded_account_ids=await exclusions.kept_agreement_accounts(session, body.organisation_id, on_date),
-        written_off=await exclusions.written_off_months(session, body.organisation_id),
+        templates=None,
+        inline_limit=settings.monitoring.notice_inline_limit,
     )
     await session.refresh(run)
+    if op is not None:
+        response.status_code = 202
+        await session.refresh(op)
+        out = _run_read(run, [])
+        out.operation = OperationRead.model_validate(op)
+        return out
     return _run_read(run, await notices.list_notices(session=session, run_id=run.id))
 
 

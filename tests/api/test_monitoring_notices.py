@@ -318,3 +318,79 @@ async def test_post_notice_run_leaves_out_months_written_off(
     ).json()
     a1_notice = next(n for n in relaxed["notices"] if n["account_number"] == "A1")
     assert a1_notice["debt"] == "500.00" and [m["period"] for m in a1_notice["months"]] == ["2026-01-01"]
+
+
+class _Shared:
+    """Session factory handing out the test's session (a job's commits become flushes)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def __call__(self) -> _Shared:
+        return self
+
+    async def __aenter__(self) -> AsyncSession:
+        return self.session
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.flush()
+
+
+async def _app_client(session: AsyncSession, settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+
+    async def _session() -> AsyncIterator[AsyncSession]:
+        yield session
+        await session.flush()
+
+    app.dependency_overrides[get_session] = _session
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gisgw.test") as client:
+            yield client
+
+
+@pytest.fixture
+async def queued_api(session: AsyncSession, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with every notice run queued as an operation (inline limit 0)."""
+    async for client in _app_client(session, make_settings(database_url, monitoring_notice_inline_limit=0)):
+        yield client
+
+
+async def test_post_notice_run_over_the_inline_limit_is_an_operation_with_progress(
+    queued_api: httpx.AsyncClient, session: AsyncSession, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+    from types import SimpleNamespace
+
+    from app.db.models.core import Operation
+    from app.domain.court.notice_runs import run_notice_run
+
+    org_id, auth = await _seeded(session)
+    r = await _run(queued_api, org_id, auth)
+    assert r.status_code == 202, r.text
+    run = r.json()
+    assert (run["status"], run["notices"], run["total"]) == ("pending", [], 0)
+    assert (run["operation"]["kind"], run["operation"]["status"]) == ("notice-run", "pending")
+    assert run["operation"]["progress_total"] == 7 and run["operation_id"] == run["operation"]["id"]
+    reader = bearer(await make_token(session, scopes=["read"], orgs=[uuid.UUID(org_id)], name="reader"))
+    polled = await queued_api.get(f"/api/v1/operations/{run['operation_id']}", headers=reader)
+    assert polled.status_code == 200 and polled.json()["status"] == "pending"
+
+    op = await session.get(Operation, uuid.UUID(run["operation_id"]))
+    assert op is not None
+    steps: list[tuple[int, int | None]] = []
+
+    async def progress(done: int, total: int | None = None) -> None:
+        steps.append((done, total))
+
+    monkeypatch.setattr(session, "begin", contextlib.nullcontext)  # the job's transactions: the test's
+    ctx = SimpleNamespace(
+        sessionmaker=_Shared(session), settings=make_settings(database_url, monitoring_notice_chunk=3)
+    )
+    result = await run_notice_run(op, progress, ctx)  # type: ignore[arg-type]
+    assert steps == [(0, 7), (3, 7), (6, 7), (7, 7)]
+    assert result["notices"] == 3 and result["excluded"] == {"dispute": 1}
+    done = (await queued_api.get(f"/api/v1/monitoring/notice-runs/{run['id']}", headers=auth)).json()
+    assert done["status"] == "done"
+    assert [n["account_number"] for n in done["notices"]] == ["A1", "A4", "A6"]
