@@ -383,6 +383,8 @@ async def test_post_notice_run_over_the_inline_limit_is_an_operation_with_progre
 
     early = await queued_api.get(f"/api/v1/monitoring/notice-runs/{run['id']}/sms", headers=auth)
     assert early.status_code == 409 and early.json()["errors"][0]["rule"] == "run_not_done"
+    to_gis = await queued_api.post(f"/api/v1/monitoring/notice-runs/{run['id']}/gis", json={}, headers=auth)
+    assert to_gis.status_code == 409 and to_gis.json()["errors"][0]["rule"] == "run_not_done"
     op = await session.get(Operation, uuid.UUID(run["operation_id"]))
     assert op is not None
     steps: list[tuple[int, int | None]] = []
