@@ -99,7 +99,9 @@ async def test_kill_mid_notice_run_then_restart_gives_each_debtor_one_notice(
         first.stop(stop_signal)
         async with db() as session:
             part = await session.scalar(select(func.count()).where(Notice.run_id == uuid.UUID(run_id)))
-            assert part is not None and 0 < part < N // 3, part
+            assert part is not None and 0 < part <= N // 3, part
+            # kill -9 leaves the run part-way; SIGTERM's graceful shutdown may let the job finish first.
+            assert part < N // 3 or stop_signal == signal.SIGTERM, part
             if stop_signal == signal.SIGKILL:
                 # The dead worker's lease (two minutes) runs out: moved into the past instead of waiting.
                 await session.execute(
