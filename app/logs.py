@@ -20,9 +20,13 @@ _SEP = r"(?:[-\s+]|%20|%2[BbDd])?"
 _SNILS_RE = re.compile(rf"(?<!\d)\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{3}}{_SEP}\d{{2}}(?!\d)")
 
 
+# Phone numbers of 11 digits are SNILS-like above; e-mail addresses (accounts' contacts for notices) here.
+_EMAIL_RE = re.compile(r"[^\s@\"'<>(),;:]+@[^\s@\"'<>(),;:]+\.[^\s@\"'<>(),;:]+")
+
+
 def mask_pii(text: str) -> str:
-    """Replace SNILS-like digit groups with a mask."""
-    return _SNILS_RE.sub("***********", text)
+    """Replace SNILS-like digit groups (and so 11-digit phone numbers) and e-mail addresses with a mask."""
+    return _EMAIL_RE.sub("***@***", _SNILS_RE.sub("***********", text))
 
 
 class ContextFilter(logging.Filter):

@@ -663,6 +663,22 @@ class MonitoringSettings(Group):
         description="a notice placed in the consumer's GIS account counts as delivered on the placement date "
         "(ПП 354 п. 119 а; whether GIS proves the reading is [U]); false: only a recorded delivery counts",
     )
+    notice_inline_limit: int = Field(
+        5000,
+        ge=0,
+        description="notice runs over organisations up to this many accounts are computed in the request; "
+        "larger: an operation (202)",
+    )
+    notice_chunk: int = Field(
+        2000, ge=1, le=100_000, description="accounts a notice run processes and commits per step"
+    )
+    notice_sms_max_length: int = Field(
+        134,
+        ge=1,
+        le=1000,
+        description="characters of a notice SMS with its placeholders at their longest (134: two Cyrillic "
+        "segments)",
+    )
 
 
 class MetricsSettings(Group):

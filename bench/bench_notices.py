@@ -1,13 +1,18 @@
-"""Bench: a notice run over N accounts selecting one debtor in 20, with the run's PDF, against a floor
-(target: 200,000 accounts, 10,000 notices with PDFs ≤ 2 min).
+"""Bench: a notice run over N accounts selecting one debtor in 20, run as the operation a worker runs, with
+the run's PDF and its SMS and e-mail lists, against a floor (target: 200,000 accounts, 10,000 notices with
+PDFs ≤ 2 min).
 
     .venv/bin/python bench/bench_notices.py --accounts 200000                                # SQLite file
     scripts/with-postgres.sh .venv/bin/python bench/bench_notices.py --accounts 200000 --pg  # PostgreSQL
 
 Seeds one organisation with deterministic accounts (12 ledger months each; every 20th account owes its last
-four months, the others paid everything), then times
-- gisgw: `notices.create_run` (the selection by rules, penalties per month, the notices stored) and the run's
-  batch PDF as `GET …/notice-runs/{id}/pdf` builds it (addressees read, one page per notice, fpdf2);
+four months, the others paid everything; every 40th has a phone, every 80th an e-mail), then times
+- gisgw: `POST …/notice-runs` over the inline limit as the route does it (`notices.request_run`: the run and
+  its operation queued), the operation claimed and run as a worker runs it (`run_notice_run`: committed steps
+  of `GISGW_MONITORING_NOTICE_CHUNK` accounts with the cursor, progress written to the operation after each
+  step, the selection by rules, penalties per month, the notices stored), the run's batch PDF as
+  `GET …/notice-runs/{id}/pdf` builds it (addressees read, one page per notice, fpdf2) and its SMS and e-mail
+  lists as `GET …/sms` and `GET …/emails` build them;
 - floor: the same accounts-and-ledgers SELECT fetched in full, and fpdf2 rendering as many pages of the
   notice's text and table with its own calls (multi_cell for paragraphs), without any of our logic;
 and prints `notices: gisgw <s>, floor <s>, ratio <r>`.
@@ -24,6 +29,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from fpdf import FPDF
@@ -35,10 +41,12 @@ from app.db.migrate import upgrade
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
 from app.db.models.core import Organisation
 from app.domain.accounts.ledger import encode_months
+from app.domain.court.notice_runs import run_notice_run
 from app.domain.court.rules import court_rules
+from app.domain.kernel import operations as ops
 from app.domain.kernel.access import SYSTEM
 from app.domain.kernel.penalties import due_date_for
-from app.domain.monitoring import documents, notices
+from app.domain.monitoring import contact_lists, documents, notices
 from app.settings import Settings
 
 ON = date(2026, 3, 31)
@@ -105,6 +113,8 @@ async def seed(url: str, accounts: int) -> uuid.UUID:
             accs.append({"id": aid, "organisation_id": org_id, "account_number": f"N{i:09d}",
                          "payer_kind": "person", "closed": False, "dispute": False, "bankruptcy": False,
                          "last_name": "Иванов", "first_name": "Иван", "middle_name": "Иванович",
+                         "phone": f"+79{i:09d}" if i % 40 == 0 else None,
+                         "email": f"n{i}@example.ru" if i % 80 == 0 else None,
                          "created_at": now, "updated_at": now})  # fmt: skip
             links.append({"account_id": aid, "premises_id": pid})
             debtor = i % 20 == 0
@@ -125,13 +135,14 @@ async def seed(url: str, accounts: int) -> uuid.UUID:
     return org_id
 
 
-async def gisgw(url: str, org_id: uuid.UUID, settings: Settings) -> tuple[float, float, int, int]:
-    """Time the run (selection, notices stored) and its batch PDF; return (seconds, CPU s, notices, bytes)."""
+async def gisgw(url: str, org_id: uuid.UUID, settings: Settings) -> tuple[float, float, int, int, int]:
+    """Time the run as an operation, its batch PDF and its lists; return (s, CPU s, notices, PDF bytes,
+    list lines)."""
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
     started, cpu = time.perf_counter(), time.process_time()
-    async with sessionmaker() as session:
-        run = await notices.create_run(
+    async with sessionmaker() as session, session.begin():
+        run, queued = await notices.request_run(
             session=session,
             principal=SYSTEM,
             organisation_id=org_id,
@@ -139,8 +150,18 @@ async def gisgw(url: str, org_id: uuid.UUID, settings: Settings) -> tuple[float,
             payment_details=PAYMENT,
             on_date=ON,
             penalty_rules=court_rules(settings).penalty,
+            templates=contact_lists.NoticeTemplates().model_dump(),
+            inline_limit=0,
         )
+        assert queued is not None
+    async with sessionmaker() as session:
+        op = await ops.claim_next(session=session, kinds=[notices.RUN_JOB])
         await session.commit()
+    assert op is not None and op.id == queued.id
+    ctx = SimpleNamespace(sessionmaker=sessionmaker, settings=settings)
+    result = await run_notice_run(op, ops.Progress(sessionmaker, op.id, op.kind), ctx)  # type: ignore[arg-type]
+    async with sessionmaker() as session, session.begin():
+        await ops.finish(op.id, session=session, result=result, error=None)
     async with sessionmaker() as session:
         run = await notices.get_run(session=session, principal=SYSTEM, run_id=run.id)
         items = await notices.list_notices(session=session, run_id=run.id)
@@ -155,9 +176,13 @@ async def gisgw(url: str, org_id: uuid.UUID, settings: Settings) -> tuple[float,
             font=settings.monitoring.notice_font,
             bold_font=settings.monitoring.notice_bold_font,
         )
+        reach = await contact_lists.contacts(session, [n.account_id for n in items])
+        sms, _ = contact_lists.sms_csv(run, items, reach, settings.monitoring.notice_sms_max_length)
+        emails, _ = contact_lists.email_csv(run, items, reach, to)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     await engine.dispose()
-    return elapsed, cpu, len(items), len(pdf)
+    lines = sms.count("\r\n") + emails.count("\r\n") - 2
+    return elapsed, cpu, len(items), len(pdf), lines
 
 
 async def floor(url: str, org_id: uuid.UUID, pages: int, settings: Settings) -> tuple[float, float]:
@@ -229,10 +254,11 @@ async def main() -> None:
     t0 = time.perf_counter()
     org_id = await seed(url, args.accounts)
     seeded = time.perf_counter() - t0
-    ours, ours_cpu, count, size = await gisgw(url, org_id, settings)
+    ours, ours_cpu, count, size, lines = await gisgw(url, org_id, settings)
     base, base_cpu = await floor(url, org_id, count, settings)
     backend = "postgresql" if args.pg else "sqlite"
     print(f"backend={backend} accounts={args.accounts} notices={count} pdf={size / 1e6:.1f} MB", end=" ")
+    print(f"list_lines={lines}", end=" ")
     print(f"seed={seeded:.1f}s")
     print(f"notices: gisgw {ours:.1f}s, floor {base:.1f}s, ratio {ours / base:.2f}")
     # This process's CPU (not PostgreSQL's): less noisy on a shared machine.

@@ -51,6 +51,8 @@ class PayerRead(BaseModel):
     inn: str | None = None
     name: str | None = Field(None, description="organisation payer's name")
     ogrn: str | None = None
+    phone: str | None = Field(None, description="mobile for notices, +7XXXXXXXXXX (*** without scope `pii`)")
+    email: str | None = Field(None, description="e-mail for notices (*** without scope `pii`)")
 
 
 class HouseRead(BaseModel):
@@ -167,6 +169,14 @@ class PremisesStatistics(BaseModel):
 
 
 def _payer(account: Account, principal: Principal) -> PayerRead:
+    payer = _payer_data(account, principal)
+    # Contacts are personal data for any payer (an organisation's may be its contact person's).
+    payer.phone = mask(account.phone, pii=principal.can_see_pii, form="stars")
+    payer.email = mask(account.email, pii=principal.can_see_pii, form="stars")
+    return payer
+
+
+def _payer_data(account: Account, principal: Principal) -> PayerRead:
     if account.payer_kind != "person":
         return PayerRead(
             kind=account.payer_kind,

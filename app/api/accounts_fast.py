@@ -239,6 +239,14 @@ def _account(hit: service.AccountHit, pii: bool, day: date) -> dict[str, Any]:
 
 def _payer(a: Any, pii: bool) -> dict[str, Any]:
     """`accounts._payer` as a dict: every field of `PayerRead`, in its order."""
+    payer = _payer_data(a, pii)
+    # Contacts are personal data for any payer, as in `accounts._payer`.
+    payer["phone"] = mask(a.phone, pii=pii, form="stars")
+    payer["email"] = mask(a.email, pii=pii, form="stars")
+    return payer
+
+
+def _payer_data(a: Any, pii: bool) -> dict[str, Any]:
     if a.payer_kind != "person":
         return _payer_fields(kind=a.payer_kind, masked=False, name=a.org_name, inn=a.inn, ogrn=a.org_ogrn)
     if not pii:

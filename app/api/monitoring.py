@@ -29,6 +29,7 @@ from app.domain.court.rules import court_rules
 from app.domain.kernel import errors as d
 from app.domain.kernel.calendar import moscow_today
 from app.domain.monitoring import (
+    contact_lists,
     documents,
     exclusions,
     exports,
@@ -303,6 +304,10 @@ class NoticeRunCreate(BaseModel):
     on_date: date | None = Field(None, description="date of the notices and of the debt (default today)")
     rules: notices.NoticeRules = Field(default_factory=notices.NoticeRules)
     payment_details: notices.PaymentDetails
+    templates: contact_lists.NoticeTemplates = Field(
+        default_factory=contact_lists.NoticeTemplates,
+        description="texts of the run's SMS and e-mail lists and e-mails, with {placeholders}",
+    )
 
 
 class NoticeRead(BaseModel):
@@ -341,6 +346,12 @@ class NoticeRunRead(BaseModel):
     excluded: dict[str, int] = Field(
         description="rule → accounts left out (dispute, bankruptcy, agreement, …)"
     )
+    status: str = Field(description="pending or running (an operation computes it), done")
+    operation_id: uuid.UUID | None = Field(None, description="the operation of a large run")
+    contacts: dict[str, int] | None = Field(
+        None, description="notices with and without a phone and an e-mail (with_phone, without_phone, …)"
+    )
+    operation: OperationRead | None = Field(None, description="the operation, when POST queued one (202)")
     notices: list[NoticeRead] = []
 
 
@@ -359,7 +370,12 @@ class NoticeEmail(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    to: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    to: str | None = Field(
+        None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        max_length=254,
+        description="address to send to (default: the account's e-mail from the accounts import)",
+    )
 
 
 class JournalImportRead(BaseModel):
@@ -380,25 +396,47 @@ def _run_read(run: NoticeRun, items: list[Notice]) -> NoticeRunRead:
     "/monitoring/notice-runs",
     response_model=NoticeRunRead,
     status_code=201,
-    responses=error_responses(401, 403, 404, 422),
+    responses={
+        202: {
+            "model": NoticeRunRead,
+            "description": "Accepted: a large organisation's run is computed by an operation (resumable)",
+        },
+        **error_responses(401, 403, 404, 422, 429),
+    },
 )
 async def post_notice_run(
-    body: NoticeRunCreate, session: SessionDep, principal: CourtUser, settings: SettingsDep
+    body: NoticeRunCreate,
+    response: Response,
+    session: SessionDep,
+    principal: CourtUser,
+    settings: SettingsDep,
 ) -> NoticeRunRead:
-    """Select debtors by rules given as data and create their notices (scope `court`)."""
-    on_date = body.on_date or moscow_today()
-    run = await notices.create_run(
+    """Select debtors by rules given as data and create their notices (scope `court`).
+
+    Organisations up to `GISGW_MONITORING_NOTICE_INLINE_LIMIT` accounts: at once (201, with the notices);
+    larger: 202 with the pending run and its operation (`GET /api/v1/operations/{id}` shows progress).
+    """
+    contact_lists.check_sms_length(
+        body.templates, body.payment_details, settings.monitoring.notice_sms_max_length, "body.templates.sms"
+    )
+    run, op = await notices.request_run(
         session=session,
         principal=principal,
         organisation_id=body.organisation_id,
         rules=body.rules,
         payment_details=body.payment_details,
-        on_date=on_date,
+        on_date=body.on_date or moscow_today(),
         penalty_rules=court_rules(settings).penalty,
-        excluded_account_ids=await exclusions.kept_agreement_accounts(session, body.organisation_id, on_date),
-        written_off=await exclusions.written_off_months(session, body.organisation_id),
+        templates=body.templates.model_dump(),
+        inline_limit=settings.monitoring.notice_inline_limit,
     )
     await session.refresh(run)
+    if op is not None:
+        response.status_code = 202
+        await session.refresh(op)
+        out = _run_read(run, [])
+        out.operation = OperationRead.model_validate(op)
+        return out
     return _run_read(run, await notices.list_notices(session=session, run_id=run.id))
 
 
@@ -463,6 +501,61 @@ async def get_notice_register(run_id: uuid.UUID, session: SessionDep, principal:
         documents.register_csv(items, to).encode(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="notices-{run.on_date:%Y-%m-%d}.csv"'},
+    )
+
+
+@router.get(
+    "/monitoring/notice-runs/{run_id}/sms",
+    status_code=200,
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 403, 404, 409)},
+)
+async def get_notice_sms_list(
+    run_id: uuid.UUID, session: SessionDep, principal: CourtUser, settings: SettingsDep
+) -> Response:
+    """Download the run's SMS list for a provider: phone and text per notice (scopes `court` and `pii`).
+
+    Notices whose account has no phone are not listed; their number is in `X-Notices-Without-Contact`.
+    """
+    principal.require("pii")
+    run = await notices.get_run(session=session, principal=principal, run_id=run_id)
+    items = await notices.list_notices(session=session, run_id=run.id)
+    reach = await contact_lists.contacts(session, [n.account_id for n in items])
+    text, missing = contact_lists.sms_csv(run, items, reach, settings.monitoring.notice_sms_max_length)
+    return Response(
+        text.encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="notices-sms-{run.on_date:%Y-%m-%d}.csv"',
+            "X-Notices-Without-Contact": str(missing),
+        },
+    )
+
+
+@router.get(
+    "/monitoring/notice-runs/{run_id}/emails",
+    status_code=200,
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(401, 403, 404, 409)},
+)
+async def get_notice_email_list(run_id: uuid.UUID, session: SessionDep, principal: CourtUser) -> Response:
+    """Download the run's e-mail list for a provider: address, subject, text (scopes `court` and `pii`).
+
+    Notices whose account has no e-mail are not listed; their number is in `X-Notices-Without-Contact`.
+    """
+    principal.require("pii")
+    run = await notices.get_run(session=session, principal=principal, run_id=run_id)
+    items = await notices.list_notices(session=session, run_id=run.id)
+    _, to = await _documents_of(session, run, items)
+    reach = await contact_lists.contacts(session, [n.account_id for n in items])
+    text, missing = contact_lists.email_csv(run, items, reach, to)
+    return Response(
+        text.encode(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="notices-email-{run.on_date:%Y-%m-%d}.csv"',
+            "X-Notices-Without-Contact": str(missing),
+        },
     )
 
 
@@ -558,12 +651,30 @@ async def post_notice_email(
             errors=[d.FieldProblem("path.notice_id", "notice_transition", f"already {notice.status}")],
             rule="notice_transition",
         )
+    to = (
+        body.to
+        or (await contact_lists.contacts(session, [notice.account_id]))
+        .get(notice.account_id, contact_lists.Contact(None, None))
+        .email
+    )
+    if not to:
+        raise d.RuleViolation(
+            "The account has no e-mail; give one in `to`.",
+            errors=[d.FieldProblem("body.to", "no_email", "the account has no e-mail address")],
+            rule="no_email",
+        )
+    run = await session.get(NoticeRun, notice.run_id)
+    assert run is not None  # the notice's foreign key cascades
+    _, addressees = await _documents_of(session, run, [notice])
+    subject, text = contact_lists.email_texts(
+        run, notice, addressees.get(notice.account_id, notices.Addressee("", ""))
+    )
     pdf = await _one_pdf(session, notice, settings)
     await mail.send_notice_email(
         settings=settings.monitoring,
-        to=body.to,
-        subject=f"Уведомление о задолженности по лицевому счёту № {notice.account_number}",
-        body="Здравствуйте! Во вложении — уведомление о задолженности по оплате жилищно-коммунальных услуг.",
+        to=to,
+        subject=subject,
+        body=text,
         pdf=pdf,
         filename=f"notice-{notice.account_number}.pdf",
     )

@@ -74,7 +74,7 @@ class NoticeGisRead(BaseModel):
     "/monitoring/notice-runs/{run_id}/gis",
     response_model=OperationRead,
     status_code=202,
-    responses=error_responses(401, 403, 404, 422, 429),
+    responses=error_responses(401, 403, 404, 409, 422, 429),
 )
 async def post_notice_run_gis(
     run_id: uuid.UUID, session: SessionDep, principal: CourtUser, body: NoticeGisSend | None = None

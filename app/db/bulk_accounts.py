@@ -70,6 +70,8 @@ ACCOUNT_COLS = (
     "org_name",
     "org_ogrn",
     "consumer_category",
+    "phone",
+    "email",
 )
 LINK_COLS = ("account_id", "premises_id", "share_percent")
 LEDGER_COLS = ("account_id", "months")

@@ -58,7 +58,7 @@ async def seed(session: AsyncSession) -> dict[str, Any]:
         session=session,
         organisation_id=org.id,
         rows=[
-            row("1", "кв. 12а"),
+            row("1", "кв. 12а", phone="8 (912) 345-67-89", email="ezhikov@example.ru"),
             row("2", "Кв.12-A"),
             row(
                 "3",
@@ -147,9 +147,13 @@ async def test_search_masks_personal_data_without_pii(api: httpx.AsyncClient, se
         "inn": None,
         "name": None,
         "ogrn": None,
+        "phone": "***",
+        "email": "***",
     }
     full = (await _get(api, s["token"], account_number="1")).json()["items"][0]
     assert full["payer"]["snils"] == SNILS and full["payer"]["document"]["number"] == "123456"
+    # Contacts: normalised by the import, shown with `pii` only.
+    assert (full["payer"]["phone"], full["payer"]["email"]) == ("+79123456789", "ezhikov@example.ru")
 
 
 async def test_search_with_debt_and_keyset_pagination(api: httpx.AsyncClient, session: AsyncSession) -> None:

@@ -70,6 +70,8 @@ def _hits(draw: st.DrawFn) -> service.AccountHit:
         inn=draw(_opt_text),
         org_name=draw(_opt_text),
         org_ogrn=draw(_opt_text),
+        phone=draw(_opt_text),
+        email=draw(_opt_text),
     )
     premises = []
     for _ in range(draw(st.integers(0, 3))):
@@ -127,7 +129,10 @@ def test_page_json_of_rounded_amounts() -> None:
     """Amounts keep their scale as the response model writes them (`100.00`, not `100`)."""
     hit = service.AccountHit(
         account=SimpleNamespace(
-            **dict.fromkeys(("els", "zhku_id", "gis_account_guid", "opened_on", "closed_on", "inn"), None),
+            **dict.fromkeys(
+                ("els", "zhku_id", "gis_account_guid", "opened_on", "closed_on", "inn", "phone", "email"),
+                None,
+            ),
             id=uuid.uuid4(),
             organisation_id=uuid.uuid4(),
             account_number="1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import email
+import email.header
 import io
 import socket
 import uuid
@@ -24,6 +25,7 @@ from app.api.deps import get_session
 from app.db.models.accounts import Account
 from app.db.models.writeoff import WriteOffAct, WriteOffLine
 from app.domain.accounts.importing import upsert_accounts
+from app.domain.monitoring import documents
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.factories import bearer, make_org, make_token
@@ -43,6 +45,8 @@ async def _seeded(session: AsyncSession) -> tuple[str, dict[str, str]]:
     org = await make_org(session)
     rows = monitoring_rows()
     rows[1]["dispute"] = True  # A2: a disputed debt gets no notice
+    rows[0] |= {"phone": "8 912 000-00-01", "email": "a1@example.ru"}  # A1 can get an SMS and an e-mail
+    rows[3] |= {"phone": "+79120000004"}  # A4 an SMS only; A6 neither
     await upsert_accounts(session=session, organisation_id=org.id, rows=rows)
     token = await make_token(session, scopes=["court", "pii"], orgs=[org.id])
     return str(org.id), bearer(token)
@@ -318,3 +322,157 @@ async def test_post_notice_run_leaves_out_months_written_off(
     ).json()
     a1_notice = next(n for n in relaxed["notices"] if n["account_number"] == "A1")
     assert a1_notice["debt"] == "500.00" and [m["period"] for m in a1_notice["months"]] == ["2026-01-01"]
+
+
+class _Shared:
+    """Session factory handing out the test's session (a job's commits become flushes)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def __call__(self) -> _Shared:
+        return self
+
+    async def __aenter__(self) -> AsyncSession:
+        return self.session
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.flush()
+
+
+async def _app_client(session: AsyncSession, settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+
+    async def _session() -> AsyncIterator[AsyncSession]:
+        yield session
+        await session.flush()
+
+    app.dependency_overrides[get_session] = _session
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gisgw.test") as client:
+            yield client
+
+
+@pytest.fixture
+async def queued_api(session: AsyncSession, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with every notice run queued as an operation (inline limit 0)."""
+    async for client in _app_client(session, make_settings(database_url, monitoring_notice_inline_limit=0)):
+        yield client
+
+
+async def test_post_notice_run_over_the_inline_limit_is_an_operation_with_progress(
+    queued_api: httpx.AsyncClient, session: AsyncSession, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+    from types import SimpleNamespace
+
+    from app.db.models.core import Operation
+    from app.domain.court.notice_runs import run_notice_run
+
+    org_id, auth = await _seeded(session)
+    r = await _run(queued_api, org_id, auth)
+    assert r.status_code == 202, r.text
+    run = r.json()
+    assert (run["status"], run["notices"], run["total"]) == ("pending", [], 0)
+    assert (run["operation"]["kind"], run["operation"]["status"]) == ("notice-run", "pending")
+    assert run["operation"]["progress_total"] == 7 and run["operation_id"] == run["operation"]["id"]
+    reader = bearer(await make_token(session, scopes=["read"], orgs=[uuid.UUID(org_id)], name="reader"))
+    polled = await queued_api.get(f"/api/v1/operations/{run['operation_id']}", headers=reader)
+    assert polled.status_code == 200 and polled.json()["status"] == "pending"
+
+    early = await queued_api.get(f"/api/v1/monitoring/notice-runs/{run['id']}/sms", headers=auth)
+    assert early.status_code == 409 and early.json()["errors"][0]["rule"] == "run_not_done"
+    to_gis = await queued_api.post(f"/api/v1/monitoring/notice-runs/{run['id']}/gis", json={}, headers=auth)
+    assert to_gis.status_code == 409 and to_gis.json()["errors"][0]["rule"] == "run_not_done"
+    op = await session.get(Operation, uuid.UUID(run["operation_id"]))
+    assert op is not None
+    steps: list[tuple[int, int | None]] = []
+
+    async def progress(done: int, total: int | None = None) -> None:
+        steps.append((done, total))
+
+    monkeypatch.setattr(session, "begin", contextlib.nullcontext)  # the job's transactions: the test's
+    ctx = SimpleNamespace(
+        sessionmaker=_Shared(session), settings=make_settings(database_url, monitoring_notice_chunk=3)
+    )
+    result = await run_notice_run(op, progress, ctx)  # type: ignore[arg-type]
+    assert steps == [(0, 7), (3, 7), (6, 7), (7, 7)]
+    assert result["notices"] == 3 and result["excluded"] == {"dispute": 1}
+    done = (await queued_api.get(f"/api/v1/monitoring/notice-runs/{run['id']}", headers=auth)).json()
+    assert done["status"] == "done"
+    assert [n["account_number"] for n in done["notices"]] == ["A1", "A4", "A6"]
+
+
+async def test_sms_and_email_lists_with_templated_texts_count_debtors_without_contacts(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    org_id, auth = await _seeded(session)
+    templates = {
+        "sms": "Л/с {account_number}: долг {debt} на {on_date}. {payee}",
+        "email_subject": "Долг по л/с {account_number}",
+        "email_body": "{name}, долг {debt}, пени {penalties}, всего {total}.",
+    }
+    r = await _run(api, org_id, auth, templates=templates)
+    assert r.status_code == 201, r.text
+    run = r.json()
+    assert run["contacts"] == {"with_phone": 2, "without_phone": 1, "with_email": 1, "without_email": 2}
+    sms = await api.get(f"/api/v1/monitoring/notice-runs/{run['id']}/sms", headers=auth)
+    assert sms.status_code == 200 and sms.headers["x-notices-without-contact"] == "1"
+    lines = list(csv.DictReader(io.StringIO(sms.text.lstrip("\ufeff")), delimiter=";"))
+    assert [(x["seq"], x["account_number"], x["phone"], x["text"]) for x in lines] == [
+        ("1", "A1", "+79120000001", "Л/с A1: долг 1\u00a0500,00 ₽ на 31.03.2026. ООО «УК Тестовая»"),
+        ("2", "A4", "+79120000004", "Л/с A4: долг 100,00 ₽ на 31.03.2026. ООО «УК Тестовая»"),
+    ]
+    emails = await api.get(f"/api/v1/monitoring/notice-runs/{run['id']}/emails", headers=auth)
+    assert emails.status_code == 200 and emails.headers["x-notices-without-contact"] == "2"
+    (line,) = csv.DictReader(io.StringIO(emails.text.lstrip("\ufeff")), delimiter=";")
+    penalties = Decimal(run["notices"][0]["penalties"])
+    assert (line["account_number"], line["email"], line["subject"]) == (
+        "A1",
+        "a1@example.ru",
+        "Долг по л/с A1",
+    )
+    assert line["text"].startswith("Иванов Иван, долг 1\u00a0500,00 ₽, пени ")
+    assert line["text"].endswith(f"всего {documents.rub(Decimal(1500) + penalties)}.")
+    no_pii = bearer(await make_token(session, scopes=["court"], all_orgs=True, name="no-pii"))
+    for kind in ("sms", "emails"):
+        refused = await api.get(f"/api/v1/monitoring/notice-runs/{run['id']}/{kind}", headers=no_pii)
+        assert refused.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("templates", "path", "rule"),
+    [
+        ({"sms": "Долг {debt}, СНИЛС {snils}"}, "body.templates.sms", "unknown_placeholder"),
+        ({"sms": "{name}, долг {debt}"}, "body.templates.sms", "unknown_placeholder"),  # no names in SMS
+        ({"email_body": "долг {debt:>20}"}, "body.templates.email_body", "template_syntax"),
+        ({"email_subject": "долг {debt"}, "body.templates.email_subject", "template_syntax"),
+        ({"sms": "x" * 110 + " {account_number}"}, "body.templates.sms", "sms_too_long"),
+        ({"fax": "…"}, "body.templates.fax", "extra_forbidden"),
+    ],
+)
+async def test_post_notice_run_refuses_bad_templates_naming_the_field(
+    api: httpx.AsyncClient, session: AsyncSession, templates: dict[str, str], path: str, rule: str
+) -> None:
+    org_id, auth = await _seeded(session)
+    r = await _run(api, org_id, auth, templates=templates)
+    assert r.status_code == 422, r.text
+    assert [(e["path"], e["rule"]) for e in r.json()["errors"]] == [(path, rule)]
+
+
+async def test_post_notice_email_defaults_to_the_accounts_email_and_the_run_template(
+    mail_api: httpx.AsyncClient, session: AsyncSession, smtp: tuple[_Inbox, int]
+) -> None:
+    org_id, auth = await _seeded(session)
+    run = (await _run(mail_api, org_id, auth, templates={"email_subject": "Л/с {account_number}"})).json()
+    a1, a4 = run["notices"][0], run["notices"][1]
+    r = await mail_api.post(f"/api/v1/monitoring/notices/{a1['id']}/email", json={}, headers=auth)
+    assert r.status_code == 200, r.text
+    (message,) = smtp[0].messages
+    subject = str(email.header.make_header(email.header.decode_header(message["Subject"])))
+    assert (message["To"], subject) == ("a1@example.ru", "Л/с A1")
+    none = await mail_api.post(f"/api/v1/monitoring/notices/{a4['id']}/email", json={}, headers=auth)
+    assert none.status_code == 422
+    assert [(e["path"], e["rule"]) for e in none.json()["errors"]] == [("body.to", "no_email")]
+    assert len(smtp[0].messages) == 1

@@ -299,3 +299,48 @@ def test_csv_with_unknown_columns_names_them() -> None:
         list(readers.read_csv(io.StringIO(header)))
     assert "colour, weight" in str(err.value)
     assert [e.path for e in err.value.errors] == ["header.colour", "header.weight"]
+
+
+async def test_import_contacts_are_normalised_or_refused_without_echoing_them(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    org = await _org(db)
+    rows = [
+        account_row("2001", phone="8 (912) 345-67-89", email="  petrov@example.ru "),
+        account_row("2002", phone="+79123456780", email=""),
+        account_row("2003", phone="+1 555 123 4567"),  # not a Russian number
+        account_row("2004", email="nobody"),
+        account_row("2005"),
+    ]
+    report = await _run(db, org, jsonl(*rows))
+    assert (report.applied, report.rejected) == (3, 2)
+    problems = [
+        (r["account_number"], e["field"], e["rule"]) for r in report.rejected_rows for e in r["errors"]
+    ]
+    assert problems == [("2003", "phone", "value_error"), ("2004", "email", "value_error")]
+    assert "555" not in str(report.as_dict()) and "nobody" not in str(report.as_dict())
+    async with db() as s:
+        got = (
+            await s.execute(
+                select(Account.account_number, Account.phone, Account.email)
+                .where(Account.organisation_id == org)
+                .order_by(Account.account_number)
+            )
+        ).all()
+    assert [tuple(r) for r in got] == [
+        ("2001", "+79123456789", "petrov@example.ru"),
+        ("2002", "+79123456780", None),
+        ("2005", None, None),
+    ]
+    # The CSV import takes them as columns.
+    header = ",".join(readers.CSV_COLUMNS)
+    base = dict.fromkeys(readers.CSV_COLUMNS, "")
+    values = {
+        "account_number": "2006", "payer_kind": "person", "last_name": "Петров", "first_name": "Пётр",
+        "fias_house_guid": HOUSE, "premises": "6", "phone": "89001112233", "email": "p@example.ru",
+    }  # fmt: skip
+    csv_text = header + "\n" + ",".join({**base, **values}[c] for c in readers.CSV_COLUMNS)
+    assert (await _run(db, org, csv_text.encode(), "csv")).applied == 1
+    async with db() as s:
+        acc = await s.get(Account, schema.account_id_for(org, "2006"))
+        assert acc is not None and (acc.phone, acc.email) == ("+79001112233", "p@example.ru")

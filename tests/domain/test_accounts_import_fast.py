@@ -320,6 +320,8 @@ async def test_direct_and_staged_paths_and_both_encoders_store_the_same(
     rows[1]["payer"] |= {"middle_name": " Ёлкин ", "snils": "112-233-445 95", "birth_place": "a\\b\tc"}
     rows[2]["premises"].append({"fias_house_guid": str(uuid.uuid4()), "number": "пом. 1", "region": "77"})
     rows[3]["closed_on"] = "2025-06-30"
+    rows[0] |= {"phone": "+79123456789", "email": "a.b@example.ru"}  # stored forms: the fast path takes them
+    rows[3] |= {"phone": "8 912 345-67-80", "email": " Почта@пример.рф "}  # normalised by the models
     rows[4] = {**rows[4], "payer": {"kind": "organisation", "name": "ООО «Ромашка»", "inn": "7701234567"}}
     rows.append(dict(rows[0], els="00ББ000001"))  # supersedes the first row
     direct, staged = await _org(db), await _org(db)
@@ -332,6 +334,7 @@ async def test_direct_and_staged_paths_and_both_encoders_store_the_same(
     state = await _state(db, direct)
     assert state == await _state(db, staged)
     assert state["8000"][0]["els"] == "00ББ000001" and state["8003"][0]["closed"] is True
+    assert (state["8003"][0]["phone"], state["8003"][0]["email"]) == ("+79123456780", "Почта@пример.рф")
     # and a re-run changes nothing
     monkeypatch.setattr(fast, "FAST_ENCODER", True)
     monkeypatch.setattr(bulk, "DIRECT_LOAD", True)

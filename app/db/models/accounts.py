@@ -95,6 +95,10 @@ class Account(TimestampMixin, Base):
     org_ogrn: Mapped[str | None] = mapped_column(String(15))
     #: owner, social_tenant, legal_entity, management_company or unknown: the municipal reports' breakdown.
     consumer_category: Mapped[str] = mapped_column(String(20), default="unknown", server_default="unknown")
+    #: Contacts for notice lists (personal data: masked without the `pii` scope, never logged): a Russian
+    #: mobile number as +7XXXXXXXXXX and an e-mail address.
+    phone: Mapped[str | None] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(254))
 
 
 class AccountPremises(Base):

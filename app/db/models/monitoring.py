@@ -80,6 +80,16 @@ class NoticeRun(TimestampMixin, Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     #: Why accounts were left out: rule → count.
     excluded: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: pending (queued as an operation), running, done or failed; the operation that computes it.
+    status: Mapped[str] = mapped_column(String(20), default="pending", server_default="done")
+    operation_id: Mapped[uuid.UUID | None]
+    #: The last account number processed: a restarted operation goes on after it (notices and cursor are
+    #: committed together, so none is created twice).
+    cursor: Mapped[str | None] = mapped_column(String(30))
+    #: The SMS and e-mail texts with their placeholders (app.domain.monitoring.contact_lists).
+    templates: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Notices with and without a phone and an e-mail at the time of the run.
+    contacts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Notice(TimestampMixin, Base):

@@ -100,6 +100,8 @@ class _Account(msgspec.Struct, forbid_unknown_fields=True):
     bankruptcy: bool = False
     consumer_category: str = "unknown"
     ledger: list[_Month] = []
+    phone: str | None = None
+    email: str | None = None
 
 
 _DECODER = msgspec.json.Decoder(_Account)
@@ -120,6 +122,9 @@ _REGION = re.compile(r"[0-9]{2}")
 _INN = re.compile(r"[0-9]{10}(?:[0-9]{2})?")
 _OGRN = re.compile(r"[0-9]{13}(?:[0-9]{2})?")
 _PREMISES_KINDS = frozenset({"apartment", "non_residential", "room", "house_block"})
+_PHONE = re.compile(r"\+7[0-9]{10}")
+# Plain ASCII addresses of ≤ 254 characters: what `normalize_email` keeps as it is.
+_EMAIL = re.compile(r"(?=.{6,254}$)[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 
 #: Memo of checked values: a file has few distinct dates and amounts. Bounded: cleared when full. Imports
 #: running in threads of one process share them: single dict operations only (a clear between a membership
@@ -281,6 +286,9 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
         and (acc.opened_on is None or _valid_date(acc.opened_on))
         and (acc.closed_on is None or _valid_date(acc.closed_on))
         and acc.consumer_category in CONSUMER_CATEGORIES
+        # Contacts only in their stored form (the models normalise the rest).
+        and (acc.phone is None or _PHONE.fullmatch(acc.phone) is not None)
+        and (acc.email is None or _EMAIL.fullmatch(acc.email) is not None)
         and (doc is None or (_plain(doc.type, 20, 1) and _plain(doc.number, 40, 1) and _opt(doc.series, 20)))
     ):
         return False
@@ -403,6 +411,8 @@ def encode_line(chunk: TextChunk, line: bytes, organisation: str) -> bool:
                 _t(payer.name),
                 payer.ogrn or _N,
                 acc.consumer_category,
+                acc.phone or _N,
+                acc.email or _N,
             )
         )
         + "\n"

@@ -48,6 +48,8 @@ CSV_ACCOUNT_COLUMNS = (
     "dispute",
     "bankruptcy",
     "consumer_category",
+    "phone",
+    "email",
 )
 CSV_PAYER_COLUMNS = (
     "payer_kind",
@@ -92,6 +94,9 @@ def _csv_group_to_dict(lines: list[dict[str, str | None]]) -> dict[str, Any]:
         data[flag] = _CSV_BOOL.get(raw, raw)
     if category := (first.get("consumer_category") or "").strip():
         data["consumer_category"] = category
+    for contact in ("phone", "email"):
+        if value := (first.get(contact) or "").strip():
+            data[contact] = value
     payer = _blank_to_none(first, CSV_PAYER_COLUMNS)
     payer_data: dict[str, Any] = {"kind": payer.pop("payer_kind", None)}
     if "doc_number" in payer or "doc_type" in payer:

@@ -10,6 +10,7 @@ import computes every id client-side and needs no lookups.
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -93,6 +94,36 @@ def premises_norm(number: str, kind: str) -> str:
     """Return the matching key of a premises number, marking non-residential premises the usual way ("3Н")."""
     # normalize_premises appends "Н" only when the text says "нежилое"; billing says it through `kind`.
     return normalize_premises(f"нежилое {number}" if kind == "non_residential" else number)
+
+
+# --- contacts -------------------------------------------------------------------------------------------
+
+#: A Russian number once spaces, hyphens, dots and brackets are gone: +7, 7 or 8 and ten digits.
+_PHONE = re.compile(r"(?:\+7|7|8)([0-9]{10})")
+_PHONE_NOISE = str.maketrans("", "", " -().\u00a0")
+#: One @, no spaces, a dot in the domain; ASCII-printable or Cyrillic (IDN) characters only.
+EMAIL_PATTERN = r"[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+"
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def normalize_phone(value: str | None) -> str | None:
+    """Return a Russian phone number as +7XXXXXXXXXX (from 8XXXXXXXXXX, 7…, +7 … with separators)."""
+    if value is None or not value.strip():
+        return None
+    found = _PHONE.fullmatch(value.translate(_PHONE_NOISE))
+    if found is None:
+        raise ValueError("not a Russian phone number (+7XXXXXXXXXX or 8XXXXXXXXXX)")
+    return f"+7{found.group(1)}"
+
+
+def normalize_email(value: str | None) -> str | None:
+    """Return an e-mail address as given (trimmed) when it has the form local@domain.tld, ≤ 254 characters."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if len(value) > 254 or _EMAIL.fullmatch(value) is None or not value.isprintable():
+        raise ValueError("not an e-mail address (local@domain.tld, at most 254 characters)")
+    return value
 
 
 # --- row schema ------------------------------------------------------------------------------------------
@@ -199,6 +230,22 @@ class AccountIn(_Row):
     payer: PayerIn
     premises: list[PremisesIn] = Field(min_length=1, max_length=50)
     ledger: list[LedgerMonthIn] = Field(default_factory=list, max_length=600)
+    phone: str | None = Field(
+        None,
+        description="payer's mobile for SMS notices: +7XXXXXXXXXX (8XXXXXXXXXX is normalised); personal data",
+    )
+    email: str | None = Field(None, description="payer's e-mail for notices; personal data")
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        # The message never repeats the value: a phone number is personal data.
+        return normalize_phone(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return normalize_email(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> AccountIn:
@@ -398,6 +445,8 @@ def add_row(chunk: ImportChunk, organisation_id: uuid.UUID, row_no: int, acc: Ac
         payer.name,
         payer.ogrn,
         acc.consumer_category,
+        acc.phone,
+        acc.email,
     )
     chunk.links[account_id] = list(links.values())
     if acc.ledger:

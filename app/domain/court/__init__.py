@@ -17,6 +17,7 @@ import computes due dates with them too, and accounts must not import the court 
 from app.domain.court.cases import apply_event, attach_act_file, delete_draft, get_case, list_cases
 from app.domain.court.eligibility import check_eligibility
 from app.domain.court.exports import EXPORT_JOB, run_export_job
+from app.domain.court.notice_runs import run_notice_run
 from app.domain.court.outcomes import OUTCOMES_JOB, request_outcomes_import, run_outcomes_job
 from app.domain.court.packages import (
     PACKAGES_JOB,
@@ -49,6 +50,7 @@ from app.domain.court.written_off import (
     run_write_off_selection,
 )
 from app.domain.kernel.area import Area
+from app.domain.monitoring.notices import RUN_JOB as NOTICE_RUN_JOB
 from app.domain.writeoff import SELECTION_JOB
 
 AREA = Area(
@@ -64,6 +66,8 @@ AREA = Area(
         SELECTION_JOB: run_write_off_selection,
         WRITE_OFF_REGISTRY_JOB: run_write_off_registry,
         EXPORT_JOB: run_export_job,
+        # Pre-court notice runs (monitoring's): priced with the court rules' penalty settings.
+        NOTICE_RUN_JOB: run_notice_run,
     },
 )
 

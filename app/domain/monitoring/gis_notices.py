@@ -158,6 +158,12 @@ async def queue_send(
 ) -> Operation:
     """Queue sending a run's notices through GIS (those not sent yet by any channel)."""
     run = await get_run(session=session, principal=principal, run_id=run_id)
+    if run.status != "done":  # a queued run's notices are still being selected
+        raise errors.ConflictError(
+            f"The notice run is {run.status}; send it through GIS when it is done.",
+            errors=[errors.FieldProblem("path.run_id", "run_not_done", f"status {run.status}")],
+            rule="run_not_done",
+        )
     if template is not None:
         problems = template_problems(template)
         if problems:

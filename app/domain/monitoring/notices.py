@@ -11,7 +11,7 @@ import csv
 import io
 import uuid
 from collections import Counter
-from collections.abc import Sequence, Set
+from collections.abc import Awaitable, Callable, Sequence, Set
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,15 +19,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.models.accounts import Account, AccountLedger, AccountPremises, House, Premises
+from app.db.models.core import Operation
 from app.db.models.monitoring import Notice, NoticeEvent, NoticeRun
 from app.domain.accounts.ledger import decode_months
 from app.domain.kernel import audit, errors
+from app.domain.kernel import operations as ops
 from app.domain.kernel.access import Principal, require_organisation
 from app.domain.kernel.penalties import penalty_for_amount
 from app.domain.kernel.rules import PenaltyRules
+from app.domain.monitoring import exclusions
 from app.domain.monitoring.figures import account_month, first_of_month_of
 
 EVENTS = ("sent", "delivered", "returned", "refused")
@@ -78,6 +81,228 @@ def _first_of_month(day: date) -> date:
     return first_of_month_of(day)
 
 
+RUN_JOB = "notice-run"
+#: Run states: queued as an operation, being processed, finished.
+RUN_PENDING, RUN_RUNNING, RUN_DONE = "pending", "running", "done"
+
+
+@dataclass
+class Selector:
+    """What a run's selection needs besides the ledgers, loaded once per run (and again on a resume)."""
+
+    rules: NoticeRules
+    on_date: date
+    penalty_rules: PenaltyRules
+    excluded_account_ids: Set[uuid.UUID] = frozenset()
+    written_off: Set[tuple[uuid.UUID, date]] = frozenset()
+    #: Accounts noticed by other runs within `rules.noticed_within_days`.
+    recent: Set[uuid.UUID] = frozenset()
+
+    def notice_fields(
+        self, account_id: uuid.UUID, dispute: bool, bankruptcy: bool, months_text: str
+    ) -> str | dict[str, Any] | None:
+        """Return None (not a debtor by the rules), an exclusion reason, or the notice's figures."""
+        rules = self.rules
+        ledger = decode_months(months_text)
+        if self.written_off:
+            ledger = [r for r in ledger if (account_id, r.period) not in self.written_off]
+        figures = account_month(ledger, _first_of_month(self.on_date), as_of=self.on_date)
+        minimum = int(rules.min_debt * 100)
+        if figures.debt <= 0 or figures.debt < minimum or figures.oldest_overdue < rules.min_months_overdue:
+            return None  # not a debtor by these rules: not an exclusion
+        if rules.exclude_dispute and dispute:
+            return "dispute"
+        if rules.exclude_bankruptcy and bankruptcy:
+            return "bankruptcy"
+        if rules.exclude_agreement and account_id in self.excluded_account_ids:
+            return "agreement"
+        if account_id in self.recent:
+            return "noticed_recently"
+        months = []
+        penalties = Decimal("0")
+        for period, rest, overdue in figures.overdue_months:
+            amount = (Decimal(rest) / 100).quantize(_CENT)
+            due = next(r.due_date for r in ledger if r.period == period)
+            penalty = penalty_for_amount(
+                amount=amount, due_date=due, until=self.on_date, rules=self.penalty_rules, period=period
+            )
+            penalties += penalty.total
+            months.append(
+                {
+                    "period": period.isoformat(),
+                    "amount": str(amount),
+                    "months_overdue": overdue,
+                    "penalty": str(penalty.total),
+                }
+            )
+        return {
+            "debt": (Decimal(figures.debt) / 100).quantize(_CENT),
+            "penalties": penalties.quantize(_CENT),
+            "months_overdue": figures.oldest_overdue,
+            "months": months,
+        }
+
+
+async def _recent(
+    session: AsyncSession, organisation_id: uuid.UUID, rules: NoticeRules, on_date: date, run_id: uuid.UUID
+) -> frozenset[uuid.UUID]:
+    if not rules.noticed_within_days:
+        return frozenset()
+    since = on_date - timedelta(days=rules.noticed_within_days)
+    return frozenset(
+        (
+            await session.scalars(
+                select(Notice.account_id)
+                .join(NoticeRun, NoticeRun.id == Notice.run_id)
+                .where(
+                    Notice.organisation_id == organisation_id,
+                    NoticeRun.on_date > since,
+                    NoticeRun.id != run_id,
+                )
+            )
+        ).all()
+    )
+
+
+async def count_accounts(session: AsyncSession, organisation_id: uuid.UUID) -> int:
+    """Return how many accounts of the organisation have a ledger (a run's progress total)."""
+    stmt = (
+        select(func.count())
+        .select_from(AccountLedger)
+        .join(Account, Account.id == AccountLedger.account_id)
+        .where(Account.organisation_id == organisation_id)
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+def _empty_contacts() -> dict[str, int]:
+    return {"with_phone": 0, "without_phone": 0, "with_email": 0, "without_email": 0}
+
+
+async def process_chunk(
+    *, session: AsyncSession, run: NoticeRun, selector: Selector, chunk: int
+) -> int | None:
+    """Process the next `chunk` accounts after the run's cursor; return how many were read (None: finished).
+
+    The notices, the cursor, the exclusion and contact counts change in the caller's transaction: committed
+    together, a step is done once or not at all.
+    """
+    stmt = (
+        select(
+            Account.id,
+            Account.account_number,
+            Account.dispute,
+            Account.bankruptcy,
+            Account.phone,
+            Account.email,
+            AccountLedger.months,
+        )
+        .join(AccountLedger, AccountLedger.account_id == Account.id)
+        .where(Account.organisation_id == run.organisation_id)
+        .order_by(Account.account_number)
+        .limit(chunk)
+    )
+    if run.cursor is not None:
+        stmt = stmt.where(Account.account_number > run.cursor)
+    rows = (await session.execute(stmt)).all()
+    if not rows:
+        return None
+    excluded: Counter[str] = Counter(run.excluded or {})
+    contacts = {**_empty_contacts(), **(run.contacts or {})}
+    seq = run.total or 0
+    new: list[dict[str, Any]] = []
+    for account_id, number, dispute, bankruptcy, phone, email, months_text in rows:
+        found = selector.notice_fields(account_id, dispute, bankruptcy, months_text)
+        if found is None:
+            continue
+        if isinstance(found, str):
+            excluded[found] += 1
+            continue
+        seq += 1
+        contacts["with_phone" if phone else "without_phone"] += 1
+        contacts["with_email" if email else "without_email"] += 1
+        new.append(
+            {
+                "id": uuid.uuid4(),
+                "run_id": run.id,
+                "organisation_id": run.organisation_id,
+                "account_id": account_id,
+                "seq": seq,
+                "account_number": number,
+                "status": "created",
+                **found,
+            }
+        )
+    if new:
+        session.add_all(Notice(**values) for values in new)
+    run.cursor = rows[-1][1]
+    run.total = seq
+    run.excluded = dict(excluded)
+    run.contacts = contacts
+    await session.flush()
+    return len(rows)
+
+
+async def _selector(session: AsyncSession, run: NoticeRun, penalty_rules: PenaltyRules) -> Selector:
+    rules = NoticeRules.model_validate(run.rules)
+    return Selector(
+        rules=rules,
+        on_date=run.on_date,
+        penalty_rules=penalty_rules,
+        excluded_account_ids=await exclusions.kept_agreement_accounts(
+            session, run.organisation_id, run.on_date
+        ),
+        written_off=await exclusions.written_off_months(session, run.organisation_id),
+        recent=await _recent(session, run.organisation_id, rules, run.on_date, run.id),
+    )
+
+
+async def _new_run(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    rules: NoticeRules,
+    payment_details: PaymentDetails,
+    on_date: date,
+    templates: dict[str, Any] | None,
+) -> NoticeRun:
+    await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
+    run = NoticeRun(
+        organisation_id=organisation_id,
+        on_date=on_date,
+        rules=rules.model_dump(mode="json"),
+        payment_details=payment_details.model_dump(mode="json"),
+        excluded={},
+        total=0,
+        status=RUN_PENDING,
+        templates=templates,
+        contacts=_empty_contacts(),
+    )
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def _finish(session: AsyncSession, principal: Principal, run: NoticeRun) -> None:
+    run.status = RUN_DONE
+    await audit.record(
+        session=session,
+        principal=principal,
+        action="notice_run.create",
+        resource_type="notice_run",
+        resource_id=run.id,
+        organisation_id=run.organisation_id,
+        details={
+            "on_date": run.on_date.isoformat(),
+            "notices": run.total,
+            "excluded": dict(run.excluded or {}),
+            "operation_id": str(run.operation_id) if run.operation_id else None,
+        },
+    )
+    await session.flush()
+
+
 async def create_run(
     *,
     session: AsyncSession,
@@ -89,112 +314,165 @@ async def create_run(
     penalty_rules: PenaltyRules,
     excluded_account_ids: Set[uuid.UUID] = frozenset(),
     written_off: Set[tuple[uuid.UUID, date]] = frozenset(),
+    templates: dict[str, Any] | None = None,
+    chunk: int = 5000,
 ) -> NoticeRun:
-    """Select the debtors the rules name and create one notice each; journaled with the exclusion counts.
+    """Select the debtors the rules name and create one notice each, in the caller's transaction.
 
     Months in `written_off` (posted write-off acts, `exclusions.written_off_months`) are no longer owed: they
-    count neither in the debt nor in the months of a notice.
+    count neither in the debt nor in the months of a notice. Journaled with the exclusion counts.
+    """
+    run = await _new_run(
+        session=session,
+        principal=principal,
+        organisation_id=organisation_id,
+        rules=rules,
+        payment_details=payment_details,
+        on_date=on_date,
+        templates=templates,
+    )
+    selector = Selector(
+        rules=rules,
+        on_date=on_date,
+        penalty_rules=penalty_rules,
+        excluded_account_ids=excluded_account_ids,
+        written_off=written_off,
+        recent=await _recent(session, organisation_id, rules, on_date, run.id),
+    )
+    run.status = RUN_RUNNING
+    while await process_chunk(session=session, run=run, selector=selector, chunk=chunk) is not None:
+        pass
+    await _finish(session, principal, run)
+    return run
+
+
+async def request_run(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: uuid.UUID,
+    rules: NoticeRules,
+    payment_details: PaymentDetails,
+    on_date: date,
+    penalty_rules: PenaltyRules,
+    templates: dict[str, Any] | None,
+    inline_limit: int,
+) -> tuple[NoticeRun, Operation | None]:
+    """Run a small organisation's selection at once; queue a larger one as an operation (resumable).
+
+    Either way the run exists on return; a queued run is `pending` with no notices until its operation runs.
     """
     await require_organisation(session=session, principal=principal, organisation_id=organisation_id)
-    recent: set[uuid.UUID] = set()
-    if rules.noticed_within_days:
-        since = on_date - timedelta(days=rules.noticed_within_days)
-        recent = set(
-            (
-                await session.scalars(
-                    select(Notice.account_id)
-                    .join(NoticeRun, NoticeRun.id == Notice.run_id)
-                    .where(Notice.organisation_id == organisation_id, NoticeRun.on_date > since)
-                )
-            ).all()
+    count = await count_accounts(session, organisation_id)
+    if count <= inline_limit:
+        run = await create_run(
+            session=session,
+            principal=principal,
+            organisation_id=organisation_id,
+            rules=rules,
+            payment_details=payment_details,
+            on_date=on_date,
+            penalty_rules=penalty_rules,
+            excluded_account_ids=await exclusions.kept_agreement_accounts(session, organisation_id, on_date),
+            written_off=await exclusions.written_off_months(session, organisation_id),
+            templates=templates,
         )
-    rows = (
-        await session.execute(
-            select(
-                Account.id, Account.account_number, Account.dispute, Account.bankruptcy, AccountLedger.months
-            )
-            .join(AccountLedger, AccountLedger.account_id == Account.id)
-            .where(Account.organisation_id == organisation_id)
-            .order_by(Account.account_number)
-        )
-    ).all()
-    run = NoticeRun(
+        return run, None
+    run = await _new_run(
+        session=session,
+        principal=principal,
         organisation_id=organisation_id,
+        rules=rules,
+        payment_details=payment_details,
         on_date=on_date,
-        rules=rules.model_dump(mode="json"),
-        payment_details=payment_details.model_dump(mode="json"),
-        excluded={},
+        templates=templates,
     )
-    session.add(run)
-    await session.flush()
-    excluded: Counter[str] = Counter()
-    seq = 0
-    minimum = int(rules.min_debt * 100)
-    for account_id, number, dispute, bankruptcy, months_text in rows:
-        ledger = decode_months(months_text)
-        if written_off:
-            ledger = [r for r in ledger if (account_id, r.period) not in written_off]
-        figures = account_month(ledger, _first_of_month(on_date), as_of=on_date)
-        if figures.debt <= 0 or figures.debt < minimum or figures.oldest_overdue < rules.min_months_overdue:
-            continue  # not a debtor by these rules: not an exclusion
-        reason = (
-            "dispute"
-            if rules.exclude_dispute and dispute
-            else "bankruptcy"
-            if rules.exclude_bankruptcy and bankruptcy
-            else "agreement"
-            if rules.exclude_agreement and account_id in excluded_account_ids
-            else "noticed_recently"
-            if account_id in recent
-            else None
-        )
-        if reason is not None:
-            excluded[reason] += 1
-            continue
-        months = []
-        penalties = Decimal("0")
-        for period, rest, overdue in figures.overdue_months:
-            amount = (Decimal(rest) / 100).quantize(_CENT)
-            due = next(r.due_date for r in ledger if r.period == period)
-            penalty = penalty_for_amount(
-                amount=amount, due_date=due, until=on_date, rules=penalty_rules, period=period
-            )
-            penalties += penalty.total
-            months.append(
-                {
-                    "period": period.isoformat(),
-                    "amount": str(amount),
-                    "months_overdue": overdue,
-                    "penalty": str(penalty.total),
-                }
-            )
-        seq += 1
-        session.add(
-            Notice(
-                run_id=run.id,
-                organisation_id=organisation_id,
-                account_id=account_id,
-                seq=seq,
-                account_number=number,
-                debt=(Decimal(figures.debt) / 100).quantize(_CENT),
-                penalties=penalties.quantize(_CENT),
-                months_overdue=figures.oldest_overdue,
-                months=months,
-            )
-        )
-    run.total = seq
-    run.excluded = dict(excluded)
+    op = await ops.create(
+        session=session,
+        principal=principal,
+        kind=RUN_JOB,
+        organisation_id=organisation_id,
+        params={"run_id": str(run.id), "requested_by": principal.name},
+        total=count,
+    )
+    run.operation_id = op.id
     await audit.record(
         session=session,
         principal=principal,
-        action="notice_run.create",
+        action="notice_run.queue",
         resource_type="notice_run",
         resource_id=run.id,
         organisation_id=organisation_id,
-        details={"on_date": on_date.isoformat(), "notices": seq, "excluded": dict(excluded)},
+        details={"on_date": on_date.isoformat(), "operation_id": str(op.id), "accounts": count},
     )
     await session.flush()
-    return run
+    return run, op
+
+
+def run_result(run: NoticeRun) -> dict[str, Any]:
+    """Return a finished run's summary (the operation's result)."""
+    return {
+        "run_id": str(run.id),
+        "notices": run.total,
+        "excluded": dict(run.excluded or {}),
+        "contacts": dict(run.contacts or {}),
+    }
+
+
+async def run_job(
+    op: Operation,
+    progress: Callable[[int, int], Awaitable[None]],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    penalty_rules: PenaltyRules,
+    chunk: int,
+) -> dict[str, Any]:
+    """Process a queued run step by step, each step committed with its cursor; resume after the last one.
+
+    A worker killed mid-run leaves the committed steps: the operation, claimed again, goes on after the
+    cursor, so every selected debtor gets exactly one notice.
+    """
+    run_id = uuid.UUID(str((op.params or {})["run_id"]))
+    async with sessionmaker() as session, session.begin():
+        run = await session.get(NoticeRun, run_id)
+        if run is None:
+            raise errors.NotFoundError(f"Notice run {run_id} not found.")
+        if run.status == RUN_DONE:
+            return run_result(run)
+        run.status = RUN_RUNNING
+        selector = await _selector(session, run, penalty_rules)
+        total = await count_accounts(session, run.organisation_id)
+        done = 0
+        if run.cursor is not None:
+            done = int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(AccountLedger)
+                    .join(Account, Account.id == AccountLedger.account_id)
+                    .where(
+                        Account.organisation_id == run.organisation_id,
+                        Account.account_number <= run.cursor,
+                    )
+                )
+                or 0
+            )
+    await progress(done, max(total, done))
+    while True:
+        async with sessionmaker() as session, session.begin():
+            run = await session.get(NoticeRun, run_id, with_for_update=True)
+            assert run is not None
+            read = await process_chunk(session=session, run=run, selector=selector, chunk=chunk)
+            if read is None:
+                who = Principal(
+                    key_id=op.key_id,
+                    name=str((op.params or {}).get("requested_by") or "notice-run"),
+                    scopes=frozenset({"court"}),
+                    organisation_ids=frozenset({run.organisation_id}),
+                )
+                await _finish(session, who, run)
+                return run_result(run)
+        done += read
+        await progress(done, max(total, done))
 
 
 async def get_run(*, session: AsyncSession, principal: Principal, run_id: uuid.UUID) -> NoticeRun:
