@@ -6,6 +6,11 @@ own transaction together with its changes and their webhook deliveries, so nothi
 the houses in flight, a crash loses at most those, and a resumed operation skips the houses it has stored
 (`gis_houses.operation_id`) and reuses the finished exchanges of the others (idempotency keys). Incremental:
 houses already synced this month by another operation are skipped unless `full` is asked.
+
+Two exchanges a house is the least GIS allows (house-management XSD 16.3.0.0): exportHouseRequest and
+exportAccountRequest each take exactly one FIASHouseGuid and neither pages; exportAccountRequest's other
+selectors (≤ 1000 AccountGUID, ЕЛС or ЖКУ ids) find only accounts already known, never a house's new ones.
+A month whose house snapshot has the digest of the previous month's is compared without reading rows back.
 """
 
 from __future__ import annotations
