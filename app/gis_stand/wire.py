@@ -48,9 +48,25 @@ def _copy_into(parent: etree._Element, source: etree._Element) -> None:
     """Append a copy of source under parent, letting lxml pick the Envelope's prefix for each namespace."""
     if not isinstance(source.tag, str):
         return  # comments and processing instructions: the builders write none
+    element = _SubElement(parent, source.tag)
+    if source.attrib:  # most elements have none: skip the attribute work for them
+        _copy_attributes(element, source)
+    text = source.text
+    if text is not None:
+        element.text = text
+    tail = source.tail
+    if tail is not None:
+        element.tail = tail
+    for child in source:
+        _copy_into(element, child)
+
+
+_SubElement = etree.SubElement
+
+
+def _copy_attributes(element: etree._Element, source: etree._Element) -> None:
     attrib: dict[str, str] = {str(k): str(v) for k, v in source.attrib.items()}
     xsi_type = attrib.get(_XSI_TYPE)
-    element = etree.SubElement(parent, source.tag)
     for name, value in attrib.items():
         if name != _XSI_TYPE:
             element.set(name, value)
@@ -60,10 +76,6 @@ def _copy_into(parent: etree._Element, source: etree._Element) -> None:
         uri = source.nsmap.get(prefix or None)
         new_prefix = next((p for p, u in element.nsmap.items() if u == uri), None) if uri else None
         element.set(_XSI_TYPE, f"{new_prefix}:{local}" if new_prefix else xsi_type)
-    element.text = source.text
-    element.tail = source.tail
-    for child in source:
-        _copy_into(element, child)
 
 
 def to_gis_layout(document: etree._Element, service: Service | None) -> etree._Element:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from lxml import etree
 from sqlalchemy import select, update
 
-from app.gis_client.messages import ExportHouseQuery, HouseData, build_export_house
+from app.gis_client.messages import (
+    ExportAccountQuery,
+    ExportHouseQuery,
+    HouseData,
+    build_export_account,
+    build_export_house,
+)
+from app.gis_client.operations import NS
 from app.gis_client.parse import parse_state
 from app.gis_client.wire.envelope import new_guid
 from app.gis_stand.models import House, Premises
@@ -69,3 +77,16 @@ async def test_export_house_data_unknown_house_is_nothing_found(caller: GisCalle
     body = build_export_house(ExportHouseQuery(new_guid()))
     state = parse_state(await caller.call("exportHouseData", body))
     assert state.error is not None and state.error.code == "INT002012"
+
+
+async def test_one_house_a_request_as_the_xsd_allows(caller: GisCaller) -> None:
+    # exportHouseRequest and exportAccountRequest take exactly one FIASHouseGuid (16.3.0.0): the stand, like
+    # GIS, refuses a second one, so a sync cannot ask for the accounts of several houses in one exchange.
+    house = build_export_house(ExportHouseQuery(new_guid()))
+    etree.SubElement(house, f"{{{NS['hm']}}}FIASHouseGuid").text = new_guid()
+    reply = await caller.send("exportHouseData", house)
+    assert reply.status == 400 and reply.fault_code == "FMT001300"
+    accounts = build_export_account(ExportAccountQuery(fias_house_guid=new_guid()))
+    etree.SubElement(accounts, f"{{{NS['hm']}}}FIASHouseGuid").text = new_guid()
+    reply = await caller.send("exportAccountData", accounts)
+    assert reply.status == 400 and reply.fault_code == "FMT001300"

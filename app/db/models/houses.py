@@ -48,6 +48,9 @@ class GisHouse(Base):
     #: The sync operation that wrote the row: a resumed operation skips the houses it has done.
     operation_id: Mapped[uuid.UUID | None]
     billing_house_id: Mapped[uuid.UUID | None]
+    # SHA-256 of the snapshot's premises and account rows (app.domain.houses.snapshot.snapshot_hash): a house
+    # whose digest equals the previous month's has no changes, and its rows need not be read back to tell.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class GisPremises(Base):

@@ -6,6 +6,11 @@ own transaction together with its changes and their webhook deliveries, so nothi
 the houses in flight, a crash loses at most those, and a resumed operation skips the houses it has stored
 (`gis_houses.operation_id`) and reuses the finished exchanges of the others (idempotency keys). Incremental:
 houses already synced this month by another operation are skipped unless `full` is asked.
+
+Two exchanges a house is the least GIS allows (house-management XSD 16.3.0.0): exportHouseRequest and
+exportAccountRequest each take exactly one FIASHouseGuid and neither pages; exportAccountRequest's other
+selectors (≤ 1000 AccountGUID, ЕЛС or ЖКУ ids) find only accounts already known, never a house's new ones.
+A month whose house snapshot has the digest of the previous month's is compared without reading rows back.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import Table, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,6 +43,7 @@ from app.domain.houses.snapshot import (
     diff_house,
     month_start,
     premises_rows,
+    snapshot_hash,
 )
 from app.domain.kernel import audit
 from app.domain.kernel import errors as d
@@ -54,6 +60,10 @@ log = logging.getLogger(__name__)
 SYNC_JOB = "houses-sync"
 #: ref_kind of the exchanges a house-data sync runs.
 REF_KIND = "houses-sync"
+#: The snapshot tables, written with Core inserts: no unit of work for rows nobody reads back in the sync.
+GIS_HOUSES: Table = GisHouse.__table__  # type: ignore[assignment]
+GIS_PREMISES: Table = GisPremises.__table__  # type: ignore[assignment]
+GIS_HOUSE_ACCOUNTS: Table = GisHouseAccount.__table__  # type: ignore[assignment]
 
 
 def parse_month(value: str | None) -> date:
@@ -193,49 +203,56 @@ async def _billing_matches(
     return house_id, premises_match, account_match
 
 
-async def _previous_snapshot(
+async def _snapshot_months(
     session: AsyncSession, organisation_id: uuid.UUID, fias: uuid.UUID, month: date
-) -> tuple[date | None, list[PremisesRow], list[AccountRow]]:
-    previous = await session.scalar(
-        select(func.max(GisHouse.month)).where(
-            GisHouse.organisation_id == organisation_id,
-            GisHouse.fias_house_guid == fias,
-            GisHouse.month < month,
-        )
-    )
-    if previous is None:
-        return None, [], []
-    prem = (
-        await session.scalars(
-            select(GisPremises).where(
-                GisPremises.organisation_id == organisation_id,
-                GisPremises.month == previous,
-                GisPremises.fias_house_guid == fias,
+) -> tuple[bool, tuple[date, str | None] | None]:
+    """Return whether the house has a snapshot of `month` already, and the latest earlier one (and digest)."""
+    rows = (
+        await session.execute(
+            select(GisHouse.month, GisHouse.content_hash)
+            .where(
+                GisHouse.organisation_id == organisation_id,
+                GisHouse.fias_house_guid == fias,
+                GisHouse.month <= month,
             )
+            .order_by(GisHouse.month.desc())
+            .limit(2)
         )
     ).all()
+    this_month = bool(rows) and rows[0].month == month
+    earlier = [(r.month, r.content_hash) for r in rows if r.month < month]
+    return this_month, (earlier[0] if earlier else None)
+
+
+async def _previous_rows(
+    session: AsyncSession, organisation_id: uuid.UUID, fias: uuid.UUID, previous: date
+) -> tuple[list[PremisesRow], list[AccountRow]]:
+    """Read a house's premises and account rows of an earlier month (the columns the diff needs, no ORM)."""
+    where = (
+        GisPremises.organisation_id == organisation_id,
+        GisPremises.month == previous,
+        GisPremises.fias_house_guid == fias,
+    )
+    prem = (
+        await session.execute(
+            select(GisPremises.premises_guid, GisPremises.unique_number, GisPremises.number_raw,
+                   GisPremises.number_norm, GisPremises.kind, GisPremises.cadastral_number,
+                   GisPremises.total_area, GisPremises.gross_area, GisPremises.entrance, GisPremises.floor,
+                   GisPremises.account_area).where(*where)
+        )
+    ).all()  # fmt: skip
     accs = (
-        await session.scalars(
-            select(GisHouseAccount).where(
+        await session.execute(
+            select(GisHouseAccount.account_guid, GisHouseAccount.els, GisHouseAccount.zhku_id,
+                   GisHouseAccount.account_number, GisHouseAccount.premises_guid, GisHouseAccount.closed,
+                   GisHouseAccount.total_area, GisHouseAccount.payer_hash).where(
                 GisHouseAccount.organisation_id == organisation_id,
                 GisHouseAccount.month == previous,
                 GisHouseAccount.fias_house_guid == fias,
             )
         )
-    ).all()
-    return (
-        previous,
-        [
-            PremisesRow(p.premises_guid, p.unique_number, p.number_raw, p.number_norm, p.kind,
-                        p.cadastral_number, p.total_area, p.gross_area, p.entrance, p.floor, p.account_area)
-            for p in prem
-        ],
-        [
-            AccountRow(a.account_guid, a.els, a.zhku_id, a.account_number, a.premises_guid, a.closed,
-                       a.total_area, a.payer_hash)
-            for a in accs
-        ],
-    )  # fmt: skip
+    ).all()  # fmt: skip
+    return [PremisesRow(*p) for p in prem], [AccountRow(*a) for a in accs]
 
 
 async def _record_changes(
@@ -302,11 +319,15 @@ async def store_house(
     house_id, premises_match, account_match = await _billing_matches(
         session, organisation_id, fias, prem, acc
     )
+    digest = snapshot_hash(prem, acc)
+    this_month, previous = await _snapshot_months(session, organisation_id, fias, month)
     where = {"organisation_id": organisation_id, "month": month, "fias_house_guid": fias}
-    for model in (GisPremises, GisHouseAccount, GisHouse):
-        await session.execute(delete(model).filter_by(**where))
+    if this_month:
+        # A second sync within the month replaces the month's snapshot.
+        for model in (GisPremises, GisHouseAccount, GisHouse):
+            await session.execute(delete(model).filter_by(**where))
     await session.execute(
-        insert(GisHouse).values(
+        insert(GIS_HOUSES).values(
             id=uuid.uuid4(), **where,
             house_guid=uuid.UUID(house.house_guid) if house.house_guid else None,
             unique_number=house.unique_number, kind=house.kind, cadastral_number=house.cadastral_number,
@@ -316,12 +337,12 @@ async def store_house(
             used_year=house.used_year, floor_count=house.floor_count,
             underground_floor_count=house.underground_floor_count, entrances=len(house.entrances),
             premises_count=len(prem), accounts_count=len(acc), gis_modified_at=_aware(house.modified),
-            seen_at=now, operation_id=operation_id, billing_house_id=house_id,
+            seen_at=now, operation_id=operation_id, billing_house_id=house_id, content_hash=digest,
         )
     )  # fmt: skip
     if prem:
         await session.execute(
-            insert(GisPremises),
+            insert(GIS_PREMISES),
             [
                 {
                     "id": uuid.uuid4(), **where, "premises_guid": p.premises_guid,
@@ -337,7 +358,7 @@ async def store_house(
         )  # fmt: skip
     if acc:
         await session.execute(
-            insert(GisHouseAccount),
+            insert(GIS_HOUSE_ACCOUNTS),
             [
                 {
                     "id": uuid.uuid4(), **where, "account_guid": a.account_guid, "els": a.els,
@@ -350,14 +371,15 @@ async def store_house(
             ],
         )  # fmt: skip
     stored = StoredHouse(premises=len(prem), accounts=len(acc))
-    previous, old_prem, old_acc = await _previous_snapshot(session, organisation_id, fias, month)
-    if previous is not None:
+    # Same digest as the previous month: the same rows, so no change (nothing to read back).
+    if previous is not None and previous[1] != digest:
+        old_prem, old_acc = await _previous_rows(session, organisation_id, fias, previous[0])
         stored.changes = await _record_changes(
             session,
             organisation_id=organisation_id,
             fias=fias,
             month=month,
-            previous=previous,
+            previous=previous[0],
             changes=diff_house(old_prem, prem, old_acc, acc),
             webhook_urls=webhook_urls,
             now=now,
