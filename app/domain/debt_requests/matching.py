@@ -335,4 +335,4 @@ async def open_subrequests(
         stmt = stmt.where(DebtSubrequest.id.in_(ids))
     if after is not None:
         stmt = stmt.where(DebtSubrequest.id > after)
-    return [OpenSubrequest(*row) for row in await session.execute(stmt)]
+    return [OpenSubrequest(*tuple(row)) for row in await session.execute(stmt)]
