@@ -23,6 +23,7 @@ from app.domain.debt_requests.common import (
     ARCHIVED,
     PREPARED,
     SENT,
+    RequestState,
     add_history,
     check_version,
     chunks,
@@ -156,7 +157,7 @@ def validate_answer(
     return problems
 
 
-def state_problem(sub: DebtSubrequest, path: str) -> d.FieldProblem | None:
+def state_problem(sub: DebtSubrequest | RequestState, path: str) -> d.FieldProblem | None:
     """Return why the request cannot take an answer now (archived, sent, in flight), or None."""
     if sub.status == ARCHIVED:
         return d.FieldProblem(path, "request_archived", "the request is archived; it takes no answer")
@@ -292,16 +293,26 @@ class NoDebtResult:
     skipped_items: list[Skipped] = field(default_factory=list)
 
 
-async def _drafted(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, DebtAnswer]:
-    """Return the answers already drafted (or sent, or revoked) for the given requests."""
-    found: dict[uuid.UUID, DebtAnswer] = {}
+@dataclass(frozen=True, slots=True)
+class _Drafted:
+    has_debt: bool
+    source: str
+    prepared_by: str
+
+
+async def _drafted(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, _Drafted]:
+    """Return what the skip message needs of the answers already drafted (or sent, or revoked)."""
+    found: dict[uuid.UUID, _Drafted] = {}
+    columns = (DebtAnswer.subrequest_id, DebtAnswer.has_debt, DebtAnswer.source, DebtAnswer.prepared_by)
     for chunk in chunks(list(ids), 500):
-        for a in await session.scalars(select(DebtAnswer).where(DebtAnswer.subrequest_id.in_(chunk))):
-            found[a.subrequest_id] = a
+        for sid, has_debt, source, prepared_by in await session.execute(
+            select(*columns).where(DebtAnswer.subrequest_id.in_(chunk))
+        ):
+            found[sid] = _Drafted(has_debt, source, prepared_by)
     return found
 
 
-def _kept(sid: uuid.UUID, answer: DebtAnswer) -> Skipped:
+def _kept(sid: uuid.UUID, answer: _Drafted) -> Skipped:
     kind = "has debt" if answer.has_debt else "no debt"
     return Skipped(
         sid,
@@ -316,7 +327,7 @@ async def answer_no_debt(
     session: AsyncSession,
     principal: Principal,
     ids: Sequence[uuid.UUID] | None = None,
-    candidates: Sequence[DebtSubrequest] | None = None,
+    candidates: Sequence[DebtSubrequest | RequestState] | None = None,
     description: str | None = None,
     overwrite: bool = False,
 ) -> NoDebtResult:
@@ -359,7 +370,7 @@ async def answer_no_debt(
                 rule=problems[0].rule,
                 errors=problems,
             )
-        selected = [by_id[sid] for sid in dict.fromkeys(ids)]
+        selected: list[DebtSubrequest | RequestState] = [by_id[sid] for sid in dict.fromkeys(ids)]
     else:
         pool = list(candidates or [])
         selected = []
@@ -433,7 +444,8 @@ async def answer_no_debt(
     )
     # Keep the identity map truthful for callers that go on using these objects in this session.
     for s in selected:
-        session.expire(s)
+        if isinstance(s, DebtSubrequest):
+            session.expire(s)
     for org_id in executors:
         count = sum(1 for _, _, o in previous if o == org_id)
         await audit.record(

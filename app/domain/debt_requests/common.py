@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -37,6 +38,7 @@ __all__ = [
     "FILE_CONTEXT",
     "REF_KIND",
     "DsrGateway",
+    "RequestState",
     "HistoryRow",
     "add_history",
     "calendar_rules",
@@ -139,3 +141,21 @@ def check_version(sub: DebtSubrequest, expected: int | None) -> None:
             rule="version_mismatch",
             errors=[d.FieldProblem("version", "version_mismatch", "stale version")],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RequestState:
+    """The workflow columns of a request that a mass action checks (read without an ORM object)."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    status: str
+    send_batch_id: uuid.UUID | None
+
+
+REQUEST_STATE_COLUMNS = (
+    DebtSubrequest.id,
+    DebtSubrequest.organisation_id,
+    DebtSubrequest.status,
+    DebtSubrequest.send_batch_id,
+)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.db.models.core import Operation, Organisation
-from app.db.models.debt_requests import RECEIVED, DebtSubrequest
+from app.db.models.debt_requests import RECEIVED
 from app.domain.agreements import kept_agreement_accounts
 from app.domain.court.registry import confirmed_debts_for_accounts
 from app.domain.court.written_off import without_written_off
@@ -294,7 +294,7 @@ async def _prefill(
     session: AsyncSession,
     actor: Principal,
     ctx: AppContext,
-    chunk: list[DebtSubrequest],
+    chunk: list[matching.OpenSubrequest],
     results: dict[uuid.UUID, matching.MatchResult],
 ) -> int:
     drafted = 0
