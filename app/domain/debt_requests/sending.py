@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import utcnow
@@ -95,6 +95,37 @@ class Batching:
     left_out: list[tuple[uuid.UUID, str]]
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerData:
+    """The columns of a drafted answer that the message carries (read without an ORM object)."""
+
+    has_debt: bool
+    description: str | None
+    executor_guid: uuid.UUID
+    defendants: list[dict[str, Any]]
+    debt_guids: list[str]
+    additional_document_ids: list[str]
+
+
+_ANSWER_COLUMNS = (
+    DebtAnswer.subrequest_id,
+    DebtAnswer.has_debt,
+    DebtAnswer.description,
+    DebtAnswer.executor_guid,
+    DebtAnswer.defendants,
+    DebtAnswer.debt_guids,
+    DebtAnswer.additional_document_ids,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SendCandidate:
+    """A request about to be batched: its id and the GIS subrequest GUID its action names."""
+
+    id: uuid.UUID
+    subrequest_guid: uuid.UUID
+
+
 @dataclass(frozen=True)
 class ItemOutcome:
     """Per-item result of an import: ok, or the GIS error code and text."""
@@ -121,7 +152,7 @@ def _attachment(doc: DebtDocument) -> Attachment:
     )
 
 
-def build_response(answer: DebtAnswer, documents: dict[str, DebtDocument]) -> DSRResponseData:
+def build_response(answer: DebtAnswer | AnswerData, documents: dict[str, DebtDocument]) -> DSRResponseData:
     """Turn a stored answer into the responseData of an importDSRResponses action."""
     infos: list[DebtInfo] = []
     for p in answer.defendants:
@@ -162,7 +193,7 @@ def build_response(answer: DebtAnswer, documents: dict[str, DebtDocument]) -> DS
     )
 
 
-def _referenced_document_ids(answer: DebtAnswer) -> set[str]:
+def _referenced_document_ids(answer: DebtAnswer | AnswerData) -> set[str]:
     ids = set(answer.additional_document_ids)
     for p in answer.defendants:
         ids.update(p.get("document_ids", []))
@@ -235,7 +266,7 @@ async def create_batches(
     gateway: DsrGateway,
     organisation: Organisation,
     action: str,
-    subrequests: Sequence[DebtSubrequest],
+    subrequests: Sequence[DebtSubrequest | SendCandidate],
     actor: str,
     operation_id: uuid.UUID | None,
     batch_size: int = MAX_DSR_ACTIONS,
@@ -248,19 +279,22 @@ async def create_batches(
     if not subrequests:
         return Batching([], [])
     size = max(1, min(batch_size, MAX_DSR_ACTIONS))
-    answers: dict[uuid.UUID, DebtAnswer] = {}
+    answers: dict[uuid.UUID, AnswerData] = {}
     documents: dict[str, DebtDocument] = {}
     if action == "Send":
         ids = [s.id for s in subrequests]
         for chunk in chunks(ids, 500):
-            for a in await session.scalars(select(DebtAnswer).where(DebtAnswer.subrequest_id.in_(chunk))):
-                answers[a.subrequest_id] = a
+            # One SELECT of the columns the message carries (no ORM object per answer).
+            for sid, *values in await session.execute(
+                select(*_ANSWER_COLUMNS).where(DebtAnswer.subrequest_id.in_(chunk))
+            ):
+                answers[sid] = AnswerData(*values)
         doc_ids = {uuid.UUID(x) for a in answers.values() for x in _referenced_document_ids(a)}
         if doc_ids:
             for doc in await session.scalars(select(DebtDocument).where(DebtDocument.id.in_(doc_ids))):
                 documents[str(doc.id)] = doc
     now = utcnow()
-    planned: list[tuple[DebtSubrequest, uuid.UUID, DSRAction]] = []
+    planned: list[tuple[DebtSubrequest | SendCandidate, uuid.UUID, DSRAction]] = []
     left_out: list[tuple[uuid.UUID, str]] = []
     for sub in subrequests:
         transport = uuid.uuid4()
@@ -299,13 +333,16 @@ async def create_batches(
             actor=actor,
         )
         session.add(batch)
-        actions: list[DSRAction] = []
-        items: list[DebtSendItem] = []
-        for sub, transport, one in chunk_plan:
-            actions.append(one)
-            items.append(DebtSendItem(batch_id=batch.id, subrequest_id=sub.id, transport_guid=transport))
-        session.add_all(items)
+        actions = [one for _, _, one in chunk_plan]
         await session.flush()
+        # Core executemany: one statement for the batch's items, no ORM object per item.
+        await session.execute(
+            insert(DebtSendItem.__table__),  # type: ignore[arg-type]
+            [
+                {"batch_id": batch.id, "subrequest_id": sub.id, "transport_guid": t, "result": "pending"}
+                for sub, t, _ in chunk_plan
+            ],
+        )
         exchange_id = await gateway.submit_responses(
             session,
             organisation_id=organisation.id,
@@ -873,7 +910,7 @@ async def run_send(
     wanted = PREPARED if action == "Send" else SENT
     async with sessionmaker() as session, session.begin():
         stmt = (
-            select(DebtSubrequest)
+            select(DebtSubrequest.id, DebtSubrequest.subrequest_guid)
             .where(
                 DebtSubrequest.organisation_id == organisation_id,
                 DebtSubrequest.status == wanted,
@@ -885,7 +922,7 @@ async def run_send(
             stmt = stmt.where(DebtSubrequest.id.in_(list(subrequest_ids)))
         if session.bind is not None and session.bind.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
-        subs = list((await session.scalars(stmt)).all())
+        subs = [SendCandidate(sid, guid) for sid, guid in await session.execute(stmt)]
         org_row = await session.get(Organisation, organisation_id)
         assert org_row is not None
         plan = await create_batches(
