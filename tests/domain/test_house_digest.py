@@ -10,7 +10,8 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.models.houses import GisHouse, HouseChange
+from app.db.models.accounts import Account
+from app.db.models.houses import GisHouse, GisHouseAccount, HouseChange
 from app.domain.houses.snapshot import AccountRow, PremisesRow, account_rows, premises_rows, snapshot_hash
 from app.domain.houses.sync import store_house
 from tests.domain.test_houses import DECEMBER, NOVEMBER, _gis_account, _gis_house
@@ -86,3 +87,40 @@ async def test_snapshot_without_digest_is_compared_row_by_row(db: async_sessionm
         await session.execute(update(GisHouse).values(content_hash=None))
     assert await _store(db, org.id, DECEMBER, "60") == 0
     assert await _store(db, org.id, DECEMBER, "65") == 1
+
+
+def _billing_account(org: uuid.UUID, number: str, els: str | None) -> Account:
+    return Account(id=uuid.uuid4(), organisation_id=org, account_number=number, els=els, payer_kind="person")
+
+
+async def test_accounts_match_billing_of_the_same_organisation_only(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    """Accounts are found by their identifiers alone (each on its own index); another organisation's account
+    with the same ЕЛС (another supplier of the same payer) is not a match."""
+    async with db() as session, session.begin():
+        org, other = await make_org(session), await make_org(session)
+        ours = _gis_account(1, "1", "50")
+        theirs_only = _gis_account(2, "2", "60")
+        mine = _billing_account(org.id, "A1", ours.unified_account_number)
+        session.add_all([
+            mine,
+            _billing_account(other.id, "B1", ours.unified_account_number),
+            _billing_account(other.id, "B2", theirs_only.unified_account_number),
+        ])  # fmt: skip
+    async with db() as session, session.begin():
+        await store_house(
+            session, organisation_id=org.id, month=NOVEMBER, house=_gis_house(AREAS, CADASTRAL),
+            accounts=[ours, theirs_only], operation_id=None,
+        )  # fmt: skip
+    async with db() as session:
+        matched = dict(
+            (
+                await session.execute(
+                    select(GisHouseAccount.account_guid, GisHouseAccount.billing_account_id).where(
+                        GisHouseAccount.organisation_id == org.id
+                    )
+                )
+            ).all()
+        )
+    assert matched == {uuid.UUID(ours.account_guid): mine.id, uuid.UUID(theirs_only.account_guid): None}
