@@ -7,6 +7,7 @@ import hashlib
 from datetime import date
 
 import httpx
+from sqlalchemy import select
 
 from app.domain.kernel.calendar import moscow_today
 from app.gis_client.crypto.backend import get_backend
@@ -39,7 +40,10 @@ from app.gis_client.parse import parse_state
 from app.gis_client.services.file_store import PART_SIZE
 from app.gis_client.wire.envelope import new_guid
 from app.gis_stand.files import encode_filename
-from tests.gis_stand.conftest import GisCaller
+from app.gis_stand.models import Account as StandAccount
+from app.gis_stand.models import House, Org
+from app.gis_stand.runtime import StandRuntime
+from tests.gis_stand.conftest import GisCaller, make_caller
 
 CTX = "/ext-bus-file-store-service/rest/debtreq"
 
@@ -189,3 +193,34 @@ async def test_place_and_export_court_confirmed_debt(caller: GisCaller) -> None:
     assert isinstance(page, DebtExportPage) and [d.debt_guid for d in page.debts] == [state.payload[0].guid]
     everything = parse_state(await caller.call("exportDebt", build_export_debt(ExportDebtQuery()))).payload
     assert isinstance(everything, DebtExportPage) and len(everything.debts) == before + 1
+
+
+async def test_export_accounts_by_house_leaves_out_another_organisations(
+    caller: GisCaller,
+    stand: tuple[str, StandRuntime],
+    admin: httpx.AsyncClient,
+    client_keys: tuple[bytes, bytes],
+) -> None:
+    """Two suppliers in one house: each exports only its own accounts of it (the organisation is checked on
+    the house's rows, which are found through the house's index)."""
+    page = await _subrequests(caller)
+    fias = page.subrequests[0].request.housing_fund_object.fias_house_guid
+    assert fias is not None
+    other = await make_caller(stand[0], admin, client_keys, seed=8)
+    in_house = (
+        select(StandAccount).join(House, House.id == StandAccount.house_id).where(House.fias_guid == fias)
+    )
+    async with stand[1].sessionmaker() as session, session.begin():
+        org = await session.scalar(select(Org).where(Org.ppa_guid == other.org_ppa_guid))
+        template = await session.scalar(in_house)
+        assert org is not None and template is not None
+        columns = {c.key: getattr(template, c.key) for c in StandAccount.__table__.columns if c.key != "id"}
+        columns |= {"org_id": org.id, "guid": new_guid(), "unified_number": "99ZZ000001"}
+        session.add(StandAccount(**columns | {"service_id": "99ZZ000001-01"}))
+    query = ExportAccountQuery(fias_house_guid=fias)
+    ours = parse_state(await caller.call("exportAccountData", build_export_account(query))).payload
+    theirs = parse_state(await other.call("exportAccountData", build_export_account(query))).payload
+    await other.http.aclose()
+    assert isinstance(ours, tuple) and len(ours) == 60
+    assert "99ZZ000001" not in {a.unified_account_number for a in ours}
+    assert isinstance(theirs, tuple) and [a.unified_account_number for a in theirs] == ["99ZZ000001"]
