@@ -148,6 +148,12 @@ async def _bulk(engine: AsyncEngine, table: Table, rows: list[dict[str, Any]]) -
     for chunk in _chunks(rows):
         async with engine.begin() as conn:
             await conn.execute(insert(table), chunk)
+    if rows and "id" in rows[0] and engine.dialect.name == "postgresql":
+        # The rows carry their ids, so PostgreSQL's sequence did not move: move it past them, or the stand's
+        # next ORM insert (an importAccountData, a test's row) would collide with a seeded id.
+        async with engine.begin() as conn:
+            highest = select(func.max(table.c.id)).scalar_subquery()
+            await conn.execute(select(func.setval(func.pg_get_serial_sequence(table.name, "id"), highest)))
 
 
 async def seed(
