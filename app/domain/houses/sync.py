@@ -57,6 +57,9 @@ from app.gis_client.outcome import GisError
 
 log = logging.getLogger(__name__)
 
+#: Seconds between two progress writes of a sync (the operation row, with its lease renewed each time).
+PROGRESS_EVERY = 0.5
+
 SYNC_JOB = "houses-sync"
 #: ref_kind of the exchanges a house-data sync runs.
 REF_KIND = "houses-sync"
@@ -469,6 +472,8 @@ async def sync_houses(
     if progress is not None:
         await progress(report.houses_skipped, total)
     pending = iter(todo)
+    loop = asyncio.get_running_loop()
+    reported_at = loop.time()
 
     async def one(fias: uuid.UUID) -> None:
         # The same key on a resumed operation reuses the finished exchange instead of asking GIS again.
@@ -508,6 +513,7 @@ async def sync_houses(
         report.changes += len(stored.changes)
 
     async def worker() -> None:
+        nonlocal reported_at
         # Workers pull from one iterator: at most `concurrency` houses in flight, none held once stored.
         for fias in pending:
             try:
@@ -518,9 +524,12 @@ async def sync_houses(
                 # A database error's text carries the statement's parameters: keep only its type.
                 text = f"{type(exc).__name__}: {exc}" if isinstance(exc, GisError) else type(exc).__name__
                 report.houses_failed[str(fias)] = text[:500]
-            if progress is not None:
-                done = report.houses_skipped + report.houses_synced + len(report.houses_not_in_gis)
-                await progress(done + len(report.houses_failed), total)
+            done = report.houses_skipped + report.houses_synced + len(report.houses_not_in_gis)
+            done += len(report.houses_failed)
+            # At most one progress write a PROGRESS_EVERY (each is a transaction of its own), and the last.
+            if progress is not None and (done >= total or loop.time() - reported_at >= PROGRESS_EVERY):
+                reported_at = loop.time()
+                await progress(done, total)
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(todo) or 1)))))
     if todo and len(report.houses_failed) == len(todo):
