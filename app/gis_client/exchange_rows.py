@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,12 +32,35 @@ async def submit(
     idempotency_key: str | None = None,
 ) -> Exchange:
     """Add a pending exchange (committed by the caller's transaction); same idempotency key → same row."""
+    exchange, _added = await submit_leased(
+        session, organisation_id=organisation_id, operation=operation, payload=payload,
+        ref_kind=ref_kind, ref_id=ref_id, idempotency_key=idempotency_key,
+    )  # fmt: skip
+    return exchange
+
+
+async def submit_leased(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID,
+    operation: str,
+    payload: Mapping[str, Any] | Any,
+    ref_kind: str | None = None,
+    ref_id: str | None = None,
+    idempotency_key: str | None = None,
+    lease: tuple[str, datetime] | None = None,
+) -> tuple[Exchange, bool]:
+    """`submit`, also saying whether the row was added now (True) or found by its idempotency key.
+
+    `lease` (driver, until): a row added now is added already leased to that driver (a found row is returned
+    as it is), so the driver that submits it can send it without claiming it first.
+    """
     op = get_operation(operation)
     data = dict(payload) if isinstance(payload, Mapping) else op.encode(payload)
     if idempotency_key is not None:
         existing = await session.scalar(select(Exchange).where(Exchange.idempotency_key == idempotency_key))
         if existing is not None:
-            return existing
+            return existing, False
     exchange = Exchange(
         organisation_id=organisation_id,
         service=op.service.value,
@@ -50,6 +74,8 @@ async def submit(
         failures=0,
         poll_count=0,
         next_at=utcnow(),
+        locked_by=lease[0] if lease is not None else None,
+        lease_until=lease[1] if lease is not None else None,
     )
     try:
         async with session.begin_nested():
@@ -61,8 +87,8 @@ async def submit(
         existing = await session.scalar(select(Exchange).where(Exchange.idempotency_key == idempotency_key))
         if existing is None:
             raise
-        return existing
-    return exchange
+        return existing, False
+    return exchange, True
 
 
 async def resolve_uncertain(session: AsyncSession, exchange_id: uuid.UUID, *, resend: bool) -> Exchange:
