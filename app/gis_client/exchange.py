@@ -110,6 +110,7 @@ __all__ = [
     "encode_result",
     "resolve_uncertain",
     "submit",
+    "submit_leased",
 ]
 
 

@@ -396,3 +396,43 @@ def test_results_round_trip_through_json() -> None:
     # Whatever pydantic cannot describe is still stored (schema-less) rather than blocking the exchange.
     stored = ex.encode_result("exportAccountData", samples.accounts())
     assert stored["data"]
+
+
+async def test_submit_leased_leases_only_the_row_it_adds(db: tuple[str, Sessionmaker]) -> None:
+    """The row `run` adds is leased to its driver from the start; a row found by its key is left as it is."""
+    _url, sm = db
+    org_id = await new_org(sm)
+    until = utcnow() + timedelta(minutes=1)
+    async with sm() as session, session.begin():
+        a, added = await ex.submit_leased(
+            session, organisation_id=org_id, operation="exportDebtSubrequests", payload=export_payload(),
+            idempotency_key="fetch-1", lease=("w1", until),
+        )  # fmt: skip
+        b, again = await ex.submit_leased(
+            session, organisation_id=org_id, operation="exportDebtSubrequests", payload=export_payload(),
+            idempotency_key="fetch-1", lease=("w2", until + timedelta(minutes=1)),
+        )  # fmt: skip
+    assert added and not again and a.id == b.id
+    row = await _row(sm, a.id)
+    assert (row.status, row.locked_by, row.lease_until) == (PENDING, "w1", until)
+
+
+async def test_one_row_claim_takes_a_due_free_row_once(db: tuple[str, Sessionmaker]) -> None:
+    """`claim(only=…)` (one UPDATE, no read first) leases the row if due and free, else nothing."""
+    url, sm = db
+    first, second = (make_engine(url, "http://127.0.0.1:9", worker_id=w) for w in ("w1", "w2"))
+    org_id = await new_org(sm)
+    async with sm() as session, session.begin():
+        due = await ex.submit(
+            session, organisation_id=org_id, operation="exportDebtSubrequests", payload=export_payload()
+        )
+        later = await ex.submit(
+            session, organisation_id=org_id, operation="exportDebtSubrequests", payload=export_payload()
+        )
+        later.next_at = utcnow() + timedelta(hours=1)
+    taken = await asyncio.gather(first.claim(sm, only=due.id), second.claim(sm, only=due.id))
+    assert sorted(map(len, taken)) == [0, 1]  # exactly one driver leases it
+    assert await first.claim(sm, only=later.id) == [] and await second.claim(sm, only=later.id) == []
+    assert (await _row(sm, later.id)).locked_by is None
+    for e in (first, second):
+        await e.transport.aclose()
