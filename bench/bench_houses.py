@@ -44,7 +44,14 @@ from app.domain.kernel.calendar import moscow_today  # noqa: E402
 from app.gis_stand.models import Account, House, Premises  # noqa: E402
 from app.gis_stand.server import free_port, serving  # noqa: E402
 from app.main import create_app  # noqa: E402
-from bench.floor import SqlLog, copy_sqlite, format_ratio, replay_failures, replay_sqlite  # noqa: E402
+from bench.floor import (  # noqa: E402
+    SqlLog,
+    copy_sqlite,
+    format_ratio,
+    replay_failures,
+    replay_sqlite,
+    statement_kind,
+)
 from bench.stand_process import (  # noqa: E402
     bench_settings,
     cpu_seconds,
@@ -78,7 +85,7 @@ class SpooledSqlLog(SqlLog):
         _context: object,
         executemany: bool,
     ) -> None:
-        pickle.dump(("many" if executemany else "one", statement, parameters), self._file)
+        pickle.dump((statement_kind(executemany, parameters), statement, parameters), self._file)
         self._count += 1
 
     def _on_commit(self, _conn: object) -> None:

@@ -201,6 +201,19 @@ def bare_http_server(reply: bytes, content_type: str = "text/xml; charset=utf-8"
 # database's own work, which no gateway can avoid for that job.
 
 
+def statement_kind(executemany: bool, parameters: Any) -> str:
+    """Return "many" for a real executemany, "one" otherwise.
+
+    SQLAlchemy's insertmanyvalues runs the rows of an ORM flush with RETURNING as single-row statements inside
+    an executemany context, so the event says executemany with one row's flat parameters: replayed with
+    executemany they failed ("Incorrect number of bindings") and were left out of the floor.
+    """
+    if not executemany:
+        return "one"
+    first = parameters[0] if isinstance(parameters, list | tuple) and parameters else None
+    return "many" if isinstance(first, list | tuple | dict) else "one"
+
+
 @dataclass
 class SqlLog:
     """Statements in the order the driver saw them: ("one"|"many", sql, parameters), ("commit", "", None)."""
@@ -216,7 +229,7 @@ class SqlLog:
         _context: object,
         executemany: bool,
     ) -> None:
-        self.items.append(("many" if executemany else "one", statement, parameters))
+        self.items.append((statement_kind(executemany, parameters), statement, parameters))
 
     def _on_commit(self, _conn: object) -> None:
         self.items.append(("commit", "", None))
