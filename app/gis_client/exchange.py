@@ -171,9 +171,9 @@ class Claimed:
         return cls(*row)
 
 
-def _due(now: datetime, *, limit: int, only: uuid.UUID | None) -> Select[Any]:
+def _due(now: datetime, *, limit: int) -> Select[Any]:
     """The ids of up to `limit` due, unleased rows (oldest `next_at` first)."""
-    due: Select[Any] = (
+    return (
         select(_T.c.id)
         .where(_T.c.status.in_(OPEN_STATUSES))
         .where(or_(_T.c.next_at.is_(None), _T.c.next_at <= now))
@@ -181,7 +181,6 @@ def _due(now: datetime, *, limit: int, only: uuid.UUID | None) -> Select[Any]:
         .order_by(_T.c.next_at)
         .limit(limit)
     )
-    return due if only is None else due.where(_T.c.id == only)
 
 
 def _lease(now: datetime, ids: Any, *, lease_until: datetime, worker: str) -> Any:
@@ -264,16 +263,16 @@ class ExchangeEngine:
         now = self.clock()
         until, worker = now + self.lease, self.worker_id
         async with sessionmaker() as session, session.begin():
-            due = _due(now, limit=limit, only=only)
             if only is not None:
                 stmt = _lease(now, [only], lease_until=until, worker=worker)
             elif session.bind is not None and session.bind.dialect.name == "postgresql":
                 # A MATERIALIZED CTE runs the locking SELECT once: as a plain `IN (subquery)` PostgreSQL may
                 # rescan it per row, and a rescan sees the rows just updated elsewhere in the heap.
-                locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+                due = _due(now, limit=limit).with_for_update(skip_locked=True)
+                locked = due.cte("due").prefix_with("MATERIALIZED")
                 stmt = _lease(now, select(locked.c.id).scalar_subquery(), lease_until=until, worker=worker)
             else:
-                ids = list((await session.scalars(due)).all())
+                ids = list((await session.scalars(_due(now, limit=limit))).all())
                 if not ids:
                     return []
                 stmt = _lease(now, ids, lease_until=until, worker=worker)
