@@ -71,3 +71,9 @@ def test_violations_name_the_rule() -> None:
     assert [r for r, _ in xsd_facets.violations("nsi_code", "1.2.x")] == ["xsd_pattern"]
     assert [r for r, _ in xsd_facets.violations("action_type", "send")] == ["xsd_enumeration"]
     assert xsd_facets.violations("nsi_code", "A12.3") == []
+
+
+def test_an_over_long_value_is_refused_without_trying_the_pattern() -> None:
+    """nsi_code's XSD pattern backtracks exponentially: a long hostile value must not reach it (were it
+    tried, this call would not return for hours)."""
+    assert [r for r, _ in xsd_facets.violations("nsi_code", "1" * 60 + "x")] == ["xsd_max_length"]
