@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from app.db.sqlite_driver import one_hop_dbapi
+
 
 def create_engine(url: str, *, echo: bool = False, pool_pre_ping: bool = False) -> AsyncEngine:
     """Create an async engine; for SQLite also create the file's folder and enable WAL and foreign keys."""
@@ -20,6 +22,8 @@ def create_engine(url: str, *, echo: bool = False, pool_pre_ping: bool = False) 
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
+        if parsed.get_driver_name() == "aiosqlite":
+            kwargs["module"] = one_hop_dbapi()
     else:
         # No pre-ping by default (GISGW_DATABASE_POOL_PRE_PING): it costs a round trip on every checkout, i.e.
         # on every request. Without it, a connection killed by a database restart fails the one request that
